@@ -1,0 +1,13 @@
+# TROUPE_SANITIZE=address builds everything with AddressSanitizer and UBSan,
+# TROUPE_SANITIZE=thread with ThreadSanitizer. Applied globally so that tests, examples and
+# benchmarks link the same runtime as the libraries.
+if(TROUPE_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(TROUPE_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT TROUPE_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "TROUPE_SANITIZE must be empty, 'address' or 'thread', not '${TROUPE_SANITIZE}'")
+endif()

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_addr.hpp>
+#include <caf/fwd.hpp>
+
+namespace troupe::detail {
+
+/// The actors a runtime spawned, so that shutdown can ask each of them to stop and report the
+/// ones it had to force. An entry leaves when its actor terminates (through attach_functor).
+///
+/// Thread safety: all members may be called from any thread.
+class actor_tracker {
+public:
+  struct entry {
+    caf::actor_id id = 0;
+    std::string name;
+    caf::actor_addr address;
+  };
+
+  /// Registers `actor` and arranges for its removal when it terminates. If the actor has
+  /// already terminated, it is never listed.
+  void track(const caf::strong_actor_ptr& actor);
+
+  [[nodiscard]] std::vector<entry> live() const;
+  [[nodiscard]] std::size_t size() const;
+
+  /// Waits until no tracked actor is alive or the deadline passes; returns whether none is.
+  bool await_empty(std::chrono::steady_clock::time_point deadline);
+
+private:
+  void remove(caf::actor_id id);
+
+  mutable std::mutex mtx_;
+  std::condition_variable emptied_;
+  std::unordered_map<caf::actor_id, entry> live_;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,69 @@
+#pragma once
+
+// Troupe's typed errors. Each family is a closed enum with its own caf::error category, so an
+// error travels through CAF (as a response, an exit reason or a down message) and is compared
+// by value on arrival:
+//
+//   if (err == troupe::runtime_errc::timeout) { ... }
+//
+// The context of an error (the bad option and value, the exception message) rides in the
+// error's message and is rendered by troupe::render.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+namespace troupe {
+
+/// Why a runtime configuration was rejected. Context: (option name, offending value).
+enum class config_errc : uint8_t {
+  /// An option that Troupe does not know, e.g. `--wrokers=2`.
+  unknown_option = 1,
+  /// A value that does not parse as the option's type, e.g. `--workers=two`.
+  malformed_value,
+  /// A value of the right type outside the allowed range, e.g. `--workers=0`.
+  out_of_range,
+  /// Two options that contradict each other, e.g. `current_thread` with 4 workers.
+  conflicting_options,
+};
+
+/// Errors of the runtime itself: its blocking pool, its deadlines and its shutdown.
+enum class runtime_errc : uint8_t {
+  /// A deadline passed before the awaited result arrived.
+  timeout = 1,
+  /// A blocking job threw; the context carries the exception message.
+  job_failed,
+  /// The blocking pool's queue is full; the job was not accepted.
+  blocking_queue_full,
+  /// The runtime is shutting down and accepts no new work.
+  shutting_down,
+  /// The work was cancelled before it produced a result.
+  cancelled,
+};
+
+/// Category atoms, as they appear in caf::error::category().
+inline constexpr caf::atom_value config_error_category = caf::atom("tr_config");
+inline constexpr caf::atom_value runtime_error_category = caf::atom("tr_runtime");
+
+[[nodiscard]] caf::error make_error(config_errc code);
+[[nodiscard]] caf::error make_error(runtime_errc code);
+
+/// Builds an error with context, e.g. `make_error(config_errc::malformed_value, "workers", "x")`.
+template <class Code, class... Ts>
+[[nodiscard]] caf::error make_error(Code code, Ts&&... context) {
+  auto err = make_error(code);
+  return caf::error{err.code(), err.category(),
+                    caf::make_message(std::forward<Ts>(context)...)};
+}
+
+[[nodiscard]] const char* to_string(config_errc code) noexcept;
+[[nodiscard]] const char* to_string(runtime_errc code) noexcept;
+
+/// Renders any error (Troupe's, CAF's `sec` and `exit_reason`, others) for humans, without
+/// needing an actor system: `config_error(malformed_value: workers = "two")`.
+[[nodiscard]] std::string render(const caf::error& err);
+
+} // namespace troupe

@@ -1,0 +1,187 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+#include <caf/make_message.hpp>
+#include <caf/spawn_options.hpp>
+
+#include "troupe/scheduler/blocking_future.hpp"
+#include "troupe/scheduler/detail/actor_tracker.hpp"
+#include "troupe/scheduler/detail/blocking_job.hpp"
+#include "troupe/scheduler/detail/blocking_pool.hpp"
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/runtime_config.hpp"
+#include "troupe/scheduler/runtime_metrics.hpp"
+
+namespace troupe {
+
+/// What a graceful shutdown did.
+struct shutdown_report {
+  struct forced_actor {
+    caf::actor_id id = 0;
+    std::string name;
+  };
+  /// Actors that were still running at the deadline and were killed.
+  std::vector<forced_actor> forced;
+  /// Blocking jobs still running at the deadline; their threads were detached.
+  std::size_t abandoned_blocking_jobs = 0;
+
+  [[nodiscard]] bool clean() const noexcept { return forced.empty() && abandoned_blocking_jobs == 0; }
+};
+
+/// Owns a CAF actor system, its scheduler and a pool of threads for blocking work.
+///
+/// Example:
+///
+///   troupe::runtime rt{troupe::runtime_config{.workers = 2}};
+///   auto adder = rt.spawn([]() -> caf::behavior { return {[](int x) { return x + 1; }}; });
+///   auto size = rt.spawn_blocking([] { return std::filesystem::file_size("big.bin"); });
+///   auto report = rt.shutdown(std::chrono::seconds{2});   // or let the destructor do it
+///
+/// Errors: the constructor throws std::invalid_argument naming the bad option when the
+/// configuration does not validate; runtime::create returns the typed error instead.
+///
+/// Thread safety: every member function may be called from any thread, except that the
+/// destructor must not run concurrently with other calls.
+class runtime {
+public:
+  /// Called with CAF's configuration before the actor system starts, e.g. to announce message
+  /// types or load the middleman.
+  using caf_customizer = std::function<void(caf::actor_system_config&)>;
+
+  explicit runtime(runtime_config cfg = {}, caf_customizer customize = {});
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Shuts down gracefully (with config().shutdown_timeout) if that did not happen yet.
+  ~runtime();
+
+  /// Validates `cfg` first and returns the typed error instead of throwing.
+  [[nodiscard]] static caf::expected<std::unique_ptr<runtime>> create(runtime_config cfg,
+                                                                      caf_customizer customize = {});
+
+  // -- access --------------------------------------------------------------------------------
+
+  [[nodiscard]] caf::actor_system& system() noexcept { return *system_; }
+  [[nodiscard]] const runtime_config& config() const noexcept { return cfg_; }
+  [[nodiscard]] runtime_metrics metrics() const;
+
+  /// The runtime that owns `sys`, or nullptr when `sys` is not owned by a troupe::runtime.
+  [[nodiscard]] static runtime* of(caf::actor_system& sys) noexcept;
+
+  // -- spawning --------------------------------------------------------------------------------
+
+  /// Spawns a function-based actor, as caf::actor_system::spawn, and tracks it for shutdown.
+  template <caf::spawn_options Os = caf::no_spawn_options, class F, class... Ts>
+  auto spawn(F fun, Ts&&... xs) {
+    auto handle = system_->spawn<Os>(std::move(fun), std::forward<Ts>(xs)...);
+    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle));
+    return handle;
+  }
+
+  /// Spawns a class-based actor, as caf::actor_system::spawn<Impl>, and tracks it for shutdown.
+  template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
+  auto spawn(Ts&&... xs) {
+    auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
+    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle));
+    return handle;
+  }
+
+  // -- blocking work ---------------------------------------------------------------------------
+
+  /// Runs `fn` on the blocking pool and returns a future for callers outside of actors.
+  /// Actors use troupe::spawn_blocking(self, fn) instead, which answers as a response.
+  template <class F>
+  [[nodiscard]] auto spawn_blocking(F fn) -> blocking_future<std::invoke_result_t<F&>> {
+    using result = std::invoke_result_t<F&>;
+    using future = blocking_future<result>;
+    auto st = std::make_shared<typename future::shared_state>();
+    auto err = pool_->submit([st, fn = std::move(fn)](bool cancelled) mutable {
+      if (cancelled) {
+        st->set(make_error(runtime_errc::cancelled));
+        return;
+      }
+      try {
+        if constexpr (std::is_void_v<result>) {
+          fn();
+          st->set(caf::unit);
+        } else {
+          st->set(fn());
+        }
+      } catch (const std::exception& e) {
+        st->set(make_error(runtime_errc::job_failed, std::string{e.what()}));
+      } catch (...) {
+        st->set(make_error(runtime_errc::job_failed, std::string{"unknown exception"}));
+      }
+    });
+    if (err)
+      st->set(std::move(err));
+    return future{std::move(st)};
+  }
+
+  /// The actor that hands blocking jobs of actors to the pool (see troupe::spawn_blocking).
+  [[nodiscard]] const caf::actor& blocking_gateway() const noexcept { return gateway_; }
+
+  // -- shutdown --------------------------------------------------------------------------------
+
+  /// Asks every actor spawned through this runtime to stop (exit_reason::user_shutdown), waits
+  /// up to `deadline` for them and for running blocking jobs, then kills the actors that are
+  /// left and reports them. Queued blocking jobs are answered with runtime_errc::cancelled.
+  /// Idempotent: a second call returns an empty report.
+  shutdown_report shutdown(std::chrono::milliseconds deadline);
+  shutdown_report shutdown() { return shutdown(cfg_.shutdown_timeout); }
+
+  [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(); }
+
+private:
+  runtime_config cfg_;
+  std::chrono::steady_clock::time_point started_;
+  std::atomic<bool> stopping_{false};
+  // Declared before the actor system: actors that terminate during the system's teardown
+  // still reach the tracker and the pool.
+  detail::actor_tracker tracker_;
+  std::shared_ptr<detail::blocking_pool> pool_;
+  caf::actor_system_config caf_cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  caf::actor gateway_;
+};
+
+/// Runs `fn` on the blocking pool of the runtime that owns `self`'s actor system and answers
+/// as a response to `self`: the result value, or an error (runtime_errc::job_failed with the
+/// exception message, runtime_errc::cancelled, runtime_errc::blocking_queue_full).
+/// `fn` returns a type that can travel in a CAF message, or void.
+///
+/// Example (inside an event-based actor):
+///
+///   troupe::spawn_blocking(self, [path] { return load(path); })
+///     .then([=](std::string text) { ... }, [=](caf::error& err) { ... });
+///
+/// Thread safety: call only from inside `self`'s handlers. Never blocks the calling worker.
+template <class Self, class F>
+auto spawn_blocking(Self* self, F fn) {
+  detail::blocking_job job{[fn = std::move(fn)]() mutable -> caf::message {
+    if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+      fn();
+      return caf::make_message();
+    } else {
+      return caf::make_message(fn());
+    }
+  }};
+  auto* rt = runtime::of(self->system());
+  caf::actor gateway = rt != nullptr ? rt->blocking_gateway() : caf::actor{};
+  return self->request(gateway, caf::infinite, std::move(job));
+}
+
+} // namespace troupe

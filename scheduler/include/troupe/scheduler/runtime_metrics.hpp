@@ -1,0 +1,32 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include <nlohmann/json.hpp>
+
+#include "troupe/scheduler/runtime_config.hpp"
+
+namespace troupe {
+
+/// A snapshot of what a runtime is doing; see runtime::metrics().
+struct runtime_metrics {
+  std::size_t workers = 0;
+  troupe::flavor flavor = flavor::multi_thread;
+  std::size_t max_throughput = 0;
+  /// Upper bound of the blocking pool and threads started so far (they start on demand).
+  std::size_t blocking_threads_max = 0;
+  std::size_t blocking_threads = 0;
+  std::size_t blocking_busy = 0;
+  std::size_t blocking_queue_depth = 0;
+  std::size_t blocking_completed = 0;
+  /// Running actors of the whole actor system (CAF's count; hidden actors are not counted).
+  std::size_t live_actors = 0;
+  /// Of those, the ones spawned through runtime::spawn.
+  std::size_t spawned_actors = 0;
+  std::chrono::milliseconds uptime{0};
+};
+
+void to_json(nlohmann::json& out, const runtime_metrics& m);
+
+} // namespace troupe

@@ -1,0 +1,180 @@
+#include "troupe/scheduler/runtime.hpp"
+
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+namespace troupe {
+
+namespace {
+
+// Maps an actor system to the runtime that owns it, so that free functions such as
+// spawn_blocking(self, ...) find the runtime from inside any actor.
+std::mutex owners_mtx;
+std::unordered_map<const caf::actor_system*, runtime*> owners;
+
+std::string render_with(caf::atom_value category, uint8_t code, const caf::message& context) {
+  return render(caf::error{code, category, context});
+}
+
+// Answers a response promise from any thread. response_promise::deliver uses the promising
+// actor's execution unit to schedule the receiver, which is only safe on that actor's own
+// thread; enqueueing with no execution unit goes through the scheduler's thread-safe path.
+void deliver_from_any_thread(const caf::response_promise& rp, caf::message msg) {
+  auto receiver = rp.next();
+  if (!receiver)
+    return;
+  auto stages = rp.stages();
+  if (!stages.empty())
+    stages.erase(stages.begin());
+  receiver->enqueue(
+    caf::make_mailbox_element(nullptr, rp.id().response_id(), std::move(stages), std::move(msg)),
+    nullptr);
+}
+
+caf::behavior blocking_gateway_actor(caf::event_based_actor* self,
+                                     std::shared_ptr<detail::blocking_pool> pool) {
+  return {
+    [self, pool](detail::blocking_job& job) -> caf::response_promise {
+      auto rp = self->make_response_promise();
+      auto err = pool->submit([rp, run = std::move(job.run)](bool cancelled) mutable {
+        caf::message response;
+        if (cancelled) {
+          response = caf::make_message(make_error(runtime_errc::cancelled));
+        } else {
+          try {
+            response = run();
+          } catch (const std::exception& e) {
+            response = caf::make_message(make_error(runtime_errc::job_failed, std::string{e.what()}));
+          } catch (...) {
+            response =
+              caf::make_message(make_error(runtime_errc::job_failed, std::string{"unknown exception"}));
+          }
+        }
+        deliver_from_any_thread(rp, std::move(response));
+      });
+      if (err)
+        rp.deliver(std::move(err));
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+void to_json(nlohmann::json& out, const runtime_metrics& m) {
+  out = nlohmann::json{
+    {"workers", m.workers},
+    {"flavor", to_string(m.flavor)},
+    {"max_throughput", m.max_throughput},
+    {"blocking_threads_max", m.blocking_threads_max},
+    {"blocking_threads", m.blocking_threads},
+    {"blocking_busy", m.blocking_busy},
+    {"blocking_queue_depth", m.blocking_queue_depth},
+    {"blocking_completed", m.blocking_completed},
+    {"live_actors", m.live_actors},
+    {"spawned_actors", m.spawned_actors},
+    {"uptime_ms", m.uptime.count()},
+  };
+}
+
+runtime::runtime(runtime_config cfg, caf_customizer customize)
+  : cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
+  if (auto err = cfg_.validate())
+    throw std::invalid_argument(render(err));
+  pool_ = std::make_shared<detail::blocking_pool>(cfg_.blocking_threads,
+                                                  cfg_.blocking_queue_capacity);
+  caf_cfg_.set("scheduler.policy", caf::atom("stealing"));
+  caf_cfg_.set("scheduler.max-threads", cfg_.effective_workers());
+  caf_cfg_.set("scheduler.max-throughput", cfg_.max_throughput);
+  caf_cfg_.add_error_category(config_error_category,
+                              [](uint8_t code, caf::atom_value category,
+                                 const caf::message& context) {
+                                return render_with(category, code, context);
+                              });
+  caf_cfg_.add_error_category(runtime_error_category,
+                              [](uint8_t code, caf::atom_value category,
+                                 const caf::message& context) {
+                                return render_with(category, code, context);
+                              });
+  if (customize)
+    customize(caf_cfg_);
+  system_ = std::make_unique<caf::actor_system>(caf_cfg_);
+  {
+    std::lock_guard guard{owners_mtx};
+    owners[system_.get()] = this;
+  }
+  // Hidden: the gateway is infrastructure and must not count as a user's live actor.
+  gateway_ = system_->spawn<caf::hidden>(blocking_gateway_actor, pool_);
+}
+
+caf::expected<std::unique_ptr<runtime>> runtime::create(runtime_config cfg,
+                                                        caf_customizer customize) {
+  if (auto err = cfg.validate())
+    return err;
+  return std::make_unique<runtime>(std::move(cfg), std::move(customize));
+}
+
+runtime::~runtime() {
+  shutdown(cfg_.shutdown_timeout);
+  {
+    std::lock_guard guard{owners_mtx};
+    owners.erase(system_.get());
+  }
+  // Whatever is still alive now was reported by shutdown(); do not let the actor system's
+  // destructor wait for it forever.
+  system_->await_actors_before_shutdown(false);
+  system_.reset();
+}
+
+runtime* runtime::of(caf::actor_system& sys) noexcept {
+  std::lock_guard guard{owners_mtx};
+  auto i = owners.find(&sys);
+  return i != owners.end() ? i->second : nullptr;
+}
+
+runtime_metrics runtime::metrics() const {
+  runtime_metrics m;
+  m.workers = cfg_.effective_workers();
+  m.flavor = cfg_.flavor;
+  m.max_throughput = cfg_.max_throughput;
+  auto pool = pool_->snapshot();
+  m.blocking_threads_max = cfg_.blocking_threads;
+  m.blocking_threads = pool.threads;
+  m.blocking_busy = pool.busy;
+  m.blocking_queue_depth = pool.queued;
+  m.blocking_completed = pool.completed;
+  m.live_actors = system_->registry().running();
+  m.spawned_actors = tracker_.size();
+  m.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - started_);
+  return m;
+}
+
+shutdown_report runtime::shutdown(std::chrono::milliseconds deadline) {
+  shutdown_report report;
+  if (stopping_.exchange(true))
+    return report;
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (auto& entry : tracker_.live())
+    caf::anon_send_exit(entry.address, caf::exit_reason::user_shutdown);
+  if (!tracker_.await_empty(until)) {
+    for (auto& entry : tracker_.live()) {
+      report.forced.push_back({entry.id, entry.name});
+      caf::anon_send_exit(entry.address, caf::exit_reason::kill);
+    }
+    // A killed actor is gone once its current handler returns; one that never returns
+    // cannot be helped and is left to the system's teardown.
+    tracker_.await_empty(std::chrono::steady_clock::now() + std::chrono::milliseconds{500});
+  }
+  auto remaining = std::max(until - std::chrono::steady_clock::now(),
+                            std::chrono::steady_clock::duration{std::chrono::milliseconds{100}});
+  report.abandoned_blocking_jobs = pool_->shutdown(remaining);
+  caf::anon_send_exit(gateway_, caf::exit_reason::user_shutdown);
+  gateway_ = nullptr;
+  return report;
+}
+
+} // namespace troupe

@@ -1,0 +1,108 @@
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "support/runtime_fixture.hpp"
+#include "troupe/scheduler/runtime.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+caf::behavior adder(int offset) {
+  return {[offset](int x) { return x + offset; }};
+}
+
+class counting_actor : public caf::event_based_actor {
+public:
+  explicit counting_actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+  const char* name() const override { return "counting_actor"; }
+  caf::behavior make_behavior() override {
+    return {[this](caf::get_atom) { return count_; }, [this](int) { ++count_; }};
+  }
+
+private:
+  int count_ = 0;
+};
+
+} // namespace
+
+using RuntimeSpawn = troupe::test::runtime_fixture;
+
+TEST_F(RuntimeSpawn, FunctionActorAnswersRequests) {
+  auto a = rt->spawn(adder, 10);
+  caf::scoped_actor self{sys()};
+  int result = 0;
+  self->request(a, 5s, 32).receive([&](int r) { result = r; },
+                                   [&](caf::error& err) { FAIL() << render(err); });
+  EXPECT_EQ(result, 42);
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(RuntimeSpawn, ClassActorKeepsMessageOrderFromOneSender) {
+  auto a = rt->spawn<counting_actor>();
+  caf::scoped_actor self{sys()};
+  for (int i = 0; i < 1000; ++i)
+    self->send(a, i);
+  int count = 0;
+  self->request(a, 5s, caf::get_atom::value).receive([&](int n) { count = n; },
+                                                     [&](caf::error& err) { FAIL() << render(err); });
+  EXPECT_EQ(count, 1000);
+  EXPECT_EQ(rt->metrics().spawned_actors, 1u);
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(RuntimeSpawn, SchedulerHasTheConfiguredWorkerCount) {
+  EXPECT_EQ(sys().scheduler().num_workers(), 2u);
+  auto m = rt->metrics();
+  EXPECT_EQ(m.workers, 2u);
+  EXPECT_EQ(m.flavor, flavor::multi_thread);
+  EXPECT_EQ(m.blocking_threads_max, 4u);
+}
+
+TEST_F(RuntimeSpawn, MetricsCountLiveActorsAndDropThemAfterExit) {
+  auto before = rt->metrics().live_actors;
+  auto a = rt->spawn(adder, 1);
+  auto b = rt->spawn(adder, 2);
+  EXPECT_EQ(rt->metrics().live_actors, before + 2);
+  caf::scoped_actor self{sys()};
+  self->monitor(a);
+  self->monitor(b);
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->send_exit(b, caf::exit_reason::user_shutdown);
+  int downs = 0;
+  self->receive_for(downs, 2)([](caf::down_msg&) {});
+  EXPECT_TRUE(troupe::test::eventually([&] { return rt->metrics().spawned_actors == 0; }));
+}
+
+TEST_F(RuntimeSpawn, MetricsSerializeToJson) {
+  nlohmann::json j = rt->metrics();
+  EXPECT_EQ(j.at("workers"), 2);
+  EXPECT_EQ(j.at("flavor"), "multi_thread");
+  EXPECT_TRUE(j.contains("blocking_queue_depth"));
+  EXPECT_TRUE(j.contains("live_actors"));
+}
+
+TEST_F(RuntimeSpawn, RuntimeOfFindsTheOwningRuntime) {
+  EXPECT_EQ(runtime::of(sys()), rt.get());
+}
+
+TEST(RuntimeFlavor, CurrentThreadRunsOneWorker) {
+  runtime_config cfg;
+  cfg.flavor = flavor::current_thread;
+  runtime rt{cfg};
+  EXPECT_EQ(rt.system().scheduler().num_workers(), 1u);
+  auto a = rt.spawn(adder, 1);
+  caf::scoped_actor self{rt.system()};
+  self->request(a, 5s, 1).receive([](int r) { EXPECT_EQ(r, 2); },
+                                  [](caf::error& err) { FAIL() << render(err); });
+}
+
+TEST(RuntimeCustomizer, SeesCafConfigurationBeforeTheSystemStarts) {
+  bool called = false;
+  runtime rt{runtime_config{}, [&](caf::actor_system_config& cfg) {
+               called = true;
+               EXPECT_EQ(caf::get_or(cfg, "scheduler.max-throughput", size_t{0}), 300u);
+             }};
+  EXPECT_TRUE(called);
+}
