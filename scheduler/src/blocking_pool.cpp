@@ -23,7 +23,7 @@ struct blocking_pool::state {
 };
 
 blocking_pool::blocking_pool(std::size_t max_threads, std::size_t queue_capacity)
-  : state_(std::make_shared<state>()) {
+    : state_(std::make_shared<state>()) {
   state_->max_threads = max_threads;
   state_->queue_capacity = queue_capacity;
 }
@@ -90,8 +90,7 @@ std::size_t blocking_pool::shutdown(std::chrono::steady_clock::duration deadline
     state_->stopping = true;
     cancelled.swap(state_->jobs);
     state_->work_ready.notify_all();
-    state_->thread_exited.wait_for(guard, deadline,
-                                   [&] { return state_->running_threads == 0; });
+    state_->thread_exited.wait_for(guard, deadline, [&] { return state_->running_threads == 0; });
     left_running = state_->running_threads;
     threads.swap(state_->threads);
   }

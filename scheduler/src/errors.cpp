@@ -17,30 +17,30 @@ caf::error make_error(runtime_errc code) {
 
 const char* to_string(config_errc code) noexcept {
   switch (code) {
-    case config_errc::unknown_option:
-      return "unknown_option";
-    case config_errc::malformed_value:
-      return "malformed_value";
-    case config_errc::out_of_range:
-      return "out_of_range";
-    case config_errc::conflicting_options:
-      return "conflicting_options";
+  case config_errc::unknown_option:
+    return "unknown_option";
+  case config_errc::malformed_value:
+    return "malformed_value";
+  case config_errc::out_of_range:
+    return "out_of_range";
+  case config_errc::conflicting_options:
+    return "conflicting_options";
   }
   return "unknown_config_error";
 }
 
 const char* to_string(runtime_errc code) noexcept {
   switch (code) {
-    case runtime_errc::timeout:
-      return "timeout";
-    case runtime_errc::job_failed:
-      return "job_failed";
-    case runtime_errc::blocking_queue_full:
-      return "blocking_queue_full";
-    case runtime_errc::shutting_down:
-      return "shutting_down";
-    case runtime_errc::cancelled:
-      return "cancelled";
+  case runtime_errc::timeout:
+    return "timeout";
+  case runtime_errc::job_failed:
+    return "job_failed";
+  case runtime_errc::blocking_queue_full:
+    return "blocking_queue_full";
+  case runtime_errc::shutting_down:
+    return "shutting_down";
+  case runtime_errc::cancelled:
+    return "cancelled";
   }
   return "unknown_runtime_error";
 }
@@ -68,8 +68,7 @@ std::string render(const caf::error& err) {
     return std::string{"system_error("} + caf::to_string(static_cast<caf::sec>(err.code())) +
            render_context(err.context()) + ")";
   if (err.category() == caf::atom("exit"))
-    return std::string{"exit_reason("} +
-           caf::to_string(static_cast<caf::exit_reason>(err.code())) +
+    return std::string{"exit_reason("} + caf::to_string(static_cast<caf::exit_reason>(err.code())) +
            render_context(err.context()) + ")";
   return caf::to_string(err);
 }

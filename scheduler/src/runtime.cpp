@@ -30,35 +30,36 @@ void deliver_from_any_thread(const caf::response_promise& rp, caf::message msg) 
   if (!stages.empty())
     stages.erase(stages.begin());
   receiver->enqueue(
-    caf::make_mailbox_element(nullptr, rp.id().response_id(), std::move(stages), std::move(msg)),
-    nullptr);
+      caf::make_mailbox_element(nullptr, rp.id().response_id(), std::move(stages), std::move(msg)),
+      nullptr);
 }
 
 caf::behavior blocking_gateway_actor(caf::event_based_actor* self,
                                      std::shared_ptr<detail::blocking_pool> pool) {
   return {
-    [self, pool](detail::blocking_job& job) -> caf::response_promise {
-      auto rp = self->make_response_promise();
-      auto err = pool->submit([rp, run = std::move(job.run)](bool cancelled) mutable {
-        caf::message response;
-        if (cancelled) {
-          response = caf::make_message(make_error(runtime_errc::cancelled));
-        } else {
-          try {
-            response = run();
-          } catch (const std::exception& e) {
-            response = caf::make_message(make_error(runtime_errc::job_failed, std::string{e.what()}));
-          } catch (...) {
-            response =
-              caf::make_message(make_error(runtime_errc::job_failed, std::string{"unknown exception"}));
+      [self, pool](detail::blocking_job& job) -> caf::response_promise {
+        auto rp = self->make_response_promise();
+        auto err = pool->submit([rp, run = std::move(job.run)](bool cancelled) mutable {
+          caf::message response;
+          if (cancelled) {
+            response = caf::make_message(make_error(runtime_errc::cancelled));
+          } else {
+            try {
+              response = run();
+            } catch (const std::exception& e) {
+              response =
+                  caf::make_message(make_error(runtime_errc::job_failed, std::string{e.what()}));
+            } catch (...) {
+              response = caf::make_message(
+                  make_error(runtime_errc::job_failed, std::string{"unknown exception"}));
+            }
           }
-        }
-        deliver_from_any_thread(rp, std::move(response));
-      });
-      if (err)
-        rp.deliver(std::move(err));
-      return rp;
-    },
+          deliver_from_any_thread(rp, std::move(response));
+        });
+        if (err)
+          rp.deliver(std::move(err));
+        return rp;
+      },
   };
 }
 
@@ -66,39 +67,37 @@ caf::behavior blocking_gateway_actor(caf::event_based_actor* self,
 
 void to_json(nlohmann::json& out, const runtime_metrics& m) {
   out = nlohmann::json{
-    {"workers", m.workers},
-    {"flavor", to_string(m.flavor)},
-    {"max_throughput", m.max_throughput},
-    {"blocking_threads_max", m.blocking_threads_max},
-    {"blocking_threads", m.blocking_threads},
-    {"blocking_busy", m.blocking_busy},
-    {"blocking_queue_depth", m.blocking_queue_depth},
-    {"blocking_completed", m.blocking_completed},
-    {"live_actors", m.live_actors},
-    {"spawned_actors", m.spawned_actors},
-    {"uptime_ms", m.uptime.count()},
+      {"workers", m.workers},
+      {"flavor", to_string(m.flavor)},
+      {"max_throughput", m.max_throughput},
+      {"blocking_threads_max", m.blocking_threads_max},
+      {"blocking_threads", m.blocking_threads},
+      {"blocking_busy", m.blocking_busy},
+      {"blocking_queue_depth", m.blocking_queue_depth},
+      {"blocking_completed", m.blocking_completed},
+      {"live_actors", m.live_actors},
+      {"spawned_actors", m.spawned_actors},
+      {"uptime_ms", m.uptime.count()},
   };
 }
 
 runtime::runtime(runtime_config cfg, caf_customizer customize)
-  : cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
+    : cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
   if (auto err = cfg_.validate())
     throw std::invalid_argument(render(err));
-  pool_ = std::make_shared<detail::blocking_pool>(cfg_.blocking_threads,
-                                                  cfg_.blocking_queue_capacity);
+  pool_ =
+      std::make_shared<detail::blocking_pool>(cfg_.blocking_threads, cfg_.blocking_queue_capacity);
   caf_cfg_.set("scheduler.policy", caf::atom("stealing"));
   caf_cfg_.set("scheduler.max-threads", cfg_.effective_workers());
   caf_cfg_.set("scheduler.max-throughput", cfg_.max_throughput);
-  caf_cfg_.add_error_category(config_error_category,
-                              [](uint8_t code, caf::atom_value category,
-                                 const caf::message& context) {
-                                return render_with(category, code, context);
-                              });
-  caf_cfg_.add_error_category(runtime_error_category,
-                              [](uint8_t code, caf::atom_value category,
-                                 const caf::message& context) {
-                                return render_with(category, code, context);
-                              });
+  caf_cfg_.add_error_category(config_error_category, [](uint8_t code, caf::atom_value category,
+                                                        const caf::message& context) {
+    return render_with(category, code, context);
+  });
+  caf_cfg_.add_error_category(runtime_error_category, [](uint8_t code, caf::atom_value category,
+                                                         const caf::message& context) {
+    return render_with(category, code, context);
+  });
   if (customize)
     customize(caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
@@ -149,7 +148,7 @@ runtime_metrics runtime::metrics() const {
   m.live_actors = system_->registry().running();
   m.spawned_actors = tracker_.size();
   m.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
-    std::chrono::steady_clock::now() - started_);
+      std::chrono::steady_clock::now() - started_);
   return m;
 }
 

@@ -42,9 +42,9 @@ std::string env_name(std::string_view option) {
   return name;
 }
 
-constexpr std::array<std::string_view, 6> option_names{
-  "workers",         "flavor",         "max-throughput",
-  "blocking-threads", "blocking-queue", "shutdown-timeout"};
+constexpr std::array<std::string_view, 6> option_names{"workers",        "flavor",
+                                                       "max-throughput", "blocking-threads",
+                                                       "blocking-queue", "shutdown-timeout"};
 
 } // namespace
 

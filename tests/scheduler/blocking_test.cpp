@@ -132,11 +132,13 @@ TEST(SpawnBlockingFromActor, JobWaitingOnAnActorCompletesWithOneWorker) {
   auto requester = rt.spawn([latch, releaser](caf::event_based_actor* self) -> caf::behavior {
     return {[self, latch, releaser](caf::get_atom) -> caf::response_promise {
       auto rp = self->make_response_promise();
-      troupe::spawn_blocking(self, [latch] {
-        latch->wait();
-        return std::string{"released"};
-      }).then([rp](std::string& s) mutable { rp.deliver(s); },
-              [rp](caf::error& err) mutable { rp.deliver(err); });
+      troupe::spawn_blocking(self,
+                             [latch] {
+                               latch->wait();
+                               return std::string{"released"};
+                             })
+          .then([rp](std::string& s) mutable { rp.deliver(s); },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
       // Sent after the job is queued: the job blocks its pool thread while this actor and
       // the releaser keep running on the one worker.
       self->send(releaser, caf::ok_atom::value);
@@ -146,8 +148,8 @@ TEST(SpawnBlockingFromActor, JobWaitingOnAnActorCompletesWithOneWorker) {
   caf::scoped_actor self{rt.system()};
   std::string result;
   self->request(requester, 10s, caf::get_atom::value)
-    .receive([&](std::string& s) { result = s; },
-             [&](caf::error& err) { FAIL() << render(err); });
+      .receive([&](std::string& s) { result = s; },
+               [&](caf::error& err) { FAIL() << render(err); });
   EXPECT_EQ(result, "released");
   self->send_exit(requester, caf::exit_reason::user_shutdown);
 }
@@ -157,15 +159,15 @@ TEST_F(SpawnBlocking, ActorReceivesTheJobsExceptionAsTypedError) {
     return {[self](caf::get_atom) -> caf::response_promise {
       auto rp = self->make_response_promise();
       troupe::spawn_blocking(self, []() -> int { throw std::logic_error("bad input"); })
-        .then([rp](int) mutable { rp.deliver(caf::make_error(caf::sec::runtime_error)); },
-              [rp](caf::error& err) mutable { rp.deliver(err); });
+          .then([rp](int) mutable { rp.deliver(caf::make_error(caf::sec::runtime_error)); },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     }};
   });
   caf::scoped_actor self{sys()};
   caf::error got;
   self->request(a, 5s, caf::get_atom::value)
-    .receive([](caf::message&) {}, [&](caf::error& err) { got = err; });
+      .receive([](caf::message&) {}, [&](caf::error& err) { got = err; });
   EXPECT_EQ(got, runtime_errc::job_failed) << render(got);
   ASSERT_EQ(got.context().size(), 1u);
   EXPECT_EQ(got.context().get_as<std::string>(0), "bad input");

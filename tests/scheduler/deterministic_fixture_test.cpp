@@ -18,8 +18,8 @@ struct tick_state {
 caf::behavior ticker(caf::stateful_actor<tick_state>* self) {
   self->delayed_send(self, 1s, caf::tick_atom::value);
   return {
-    [self](int) { ++self->state.messages; },
-    [self](caf::tick_atom) { ++self->state.ticks; },
+      [self](int) { ++self->state.messages; },
+      [self](caf::tick_atom) { ++self->state.ticks; },
   };
 }
 

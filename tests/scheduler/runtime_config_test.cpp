@@ -43,9 +43,8 @@ TEST(RuntimeConfig, DefaultsValidateAndUseOneWorkerPerCore) {
 }
 
 TEST(RuntimeConfig, ArgumentsSetEveryOption) {
-  auto cfg = parse(std::array{"prog", "--workers=3", "--max-throughput=50",
-                              "--blocking-threads", "2", "--blocking-queue=10",
-                              "--shutdown-timeout=250"});
+  auto cfg = parse(std::array{"prog", "--workers=3", "--max-throughput=50", "--blocking-threads",
+                              "2", "--blocking-queue=10", "--shutdown-timeout=250"});
   ASSERT_TRUE(cfg) << render(cfg.error());
   EXPECT_EQ(cfg->workers, 3u);
   EXPECT_EQ(cfg->effective_workers(), 3u);
@@ -113,8 +112,7 @@ TEST(RuntimeConfig, ZeroWorkersIsRejected) {
 TEST(RuntimeConfig, HugeWorkerCountIsRejected) {
   auto cfg = parse(std::array{"prog", "--workers=99999999999999999999999"});
   ASSERT_FALSE(cfg);
-  expect_config_error(cfg.error(), config_errc::out_of_range, "workers",
-                      "99999999999999999999999");
+  expect_config_error(cfg.error(), config_errc::out_of_range, "workers", "99999999999999999999999");
 }
 
 TEST(RuntimeConfig, UnknownFlavorIsRejected) {

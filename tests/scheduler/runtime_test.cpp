@@ -45,8 +45,8 @@ TEST_F(RuntimeSpawn, ClassActorKeepsMessageOrderFromOneSender) {
   for (int i = 0; i < 1000; ++i)
     self->send(a, i);
   int count = 0;
-  self->request(a, 5s, caf::get_atom::value).receive([&](int n) { count = n; },
-                                                     [&](caf::error& err) { FAIL() << render(err); });
+  self->request(a, 5s, caf::get_atom::value)
+      .receive([&](int n) { count = n; }, [&](caf::error& err) { FAIL() << render(err); });
   EXPECT_EQ(count, 1000);
   EXPECT_EQ(rt->metrics().spawned_actors, 1u);
   self->send_exit(a, caf::exit_reason::user_shutdown);

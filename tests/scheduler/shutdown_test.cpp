@@ -47,9 +47,8 @@ TEST(RuntimeShutdown, CooperativeActorsStopWithUserShutdownAndReportIsClean) {
   EXPECT_TRUE(report.clean());
   EXPECT_TRUE(report.forced.empty());
   int downs = 0;
-  self->receive_for(downs, 10)([](caf::down_msg& dm) {
-    EXPECT_EQ(dm.reason, caf::exit_reason::user_shutdown);
-  });
+  self->receive_for(downs, 10)(
+      [](caf::down_msg& dm) { EXPECT_EQ(dm.reason, caf::exit_reason::user_shutdown); });
   EXPECT_EQ(rt.metrics().spawned_actors, 0u);
 }
 

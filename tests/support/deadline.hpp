@@ -62,8 +62,8 @@ private:
       auto test = current_;
       if (changed_.wait_until(guard, until, [&] { return quit_ || !running_ || current_ != test; }))
         continue;
-      std::fprintf(stderr, "\n*** test %s exceeded its deadline of %llds: aborting\n",
-                   test.c_str(), static_cast<long long>(deadline_.count()));
+      std::fprintf(stderr, "\n*** test %s exceeded its deadline of %llds: aborting\n", test.c_str(),
+                   static_cast<long long>(deadline_.count()));
       std::fflush(stderr);
       std::abort();
     }

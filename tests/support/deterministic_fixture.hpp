@@ -21,16 +21,14 @@ namespace troupe::test {
 
 class deterministic_config : public caf::actor_system_config {
 public:
-  deterministic_config() {
-    set("scheduler.policy", caf::atom("testing"));
-  }
+  deterministic_config() { set("scheduler.policy", caf::atom("testing")); }
 };
 
 class deterministic_fixture : public ::testing::Test {
 public:
   deterministic_fixture()
-    : sys(cfg), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-      self(sys, true) {}
+      : sys(cfg), sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+        self(sys, true) {}
 
   ~deterministic_fixture() override {
     // Let every actor finish what it was sent, so that the system's destructor has nothing

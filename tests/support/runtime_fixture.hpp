@@ -41,16 +41,16 @@ public:
   }
 
   explicit runtime_fixture(runtime_config cfg = default_config())
-    : rt(std::make_unique<runtime>(std::move(cfg))),
-      baseline_live_actors(rt->system().registry().running()) {}
+      : rt(std::make_unique<runtime>(std::move(cfg))),
+        baseline_live_actors(rt->system().registry().running()) {}
 
   void TearDown() override {
     if (!rt)
       return;
-    EXPECT_TRUE(eventually(
-      [&] { return rt->system().registry().running() == baseline_live_actors; }))
-      << "actors left running after the test: " << rt->system().registry().running()
-      << " (baseline " << baseline_live_actors << ")";
+    EXPECT_TRUE(eventually([&] {
+      return rt->system().registry().running() == baseline_live_actors;
+    })) << "actors left running after the test: "
+        << rt->system().registry().running() << " (baseline " << baseline_live_actors << ")";
   }
 
   caf::actor_system& sys() { return rt->system(); }

@@ -55,8 +55,7 @@ inline constexpr caf::atom_value runtime_error_category = caf::atom("tr_runtime"
 template <class Code, class... Ts>
 [[nodiscard]] caf::error make_error(Code code, Ts&&... context) {
   auto err = make_error(code);
-  return caf::error{err.code(), err.category(),
-                    caf::make_message(std::forward<Ts>(context)...)};
+  return caf::error{err.code(), err.category(), caf::make_message(std::forward<Ts>(context)...)};
 }
 
 [[nodiscard]] const char* to_string(config_errc code) noexcept;

@@ -38,7 +38,9 @@ struct shutdown_report {
   /// Blocking jobs still running at the deadline; their threads were detached.
   std::size_t abandoned_blocking_jobs = 0;
 
-  [[nodiscard]] bool clean() const noexcept { return forced.empty() && abandoned_blocking_jobs == 0; }
+  [[nodiscard]] bool clean() const noexcept {
+    return forced.empty() && abandoned_blocking_jobs == 0;
+  }
 };
 
 /// Owns a CAF actor system, its scheduler and a pool of threads for blocking work.
@@ -69,8 +71,8 @@ public:
   ~runtime();
 
   /// Validates `cfg` first and returns the typed error instead of throwing.
-  [[nodiscard]] static caf::expected<std::unique_ptr<runtime>> create(runtime_config cfg,
-                                                                      caf_customizer customize = {});
+  [[nodiscard]] static caf::expected<std::unique_ptr<runtime>>
+  create(runtime_config cfg, caf_customizer customize = {});
 
   // -- access --------------------------------------------------------------------------------
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Troupe's one entry point for a fresh Debian 12 machine (run as root, or with sudo at hand):
+#
+#   ./troupe.sh demo     install dependencies, build, run the main demo
+#   ./troupe.sh test     install dependencies, build, run the whole test suite
+#   ./troupe.sh bench    install dependencies, build in Release, run the benchmark suite
+#
+# Extra arguments after `demo` go to the demo (e.g. ./troupe.sh demo --workers=2).
+# BUILD_DIR (default: build) and JOBS (default: 2) can be set in the environment.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build_dir="${BUILD_DIR:-$root/build}"
+jobs="${JOBS:-2}"
+packages=(cmake make g++ libcaf-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+
+install_dependencies() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "troupe: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+configure_and_build() {
+  local build_type="$1"; shift
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
+  cmake --build "$build_dir" -j "$jobs"
+}
+
+command="${1:-}"
+[ $# -gt 0 ] && shift
+case "$command" in
+  demo)
+    install_dependencies
+    configure_and_build RelWithDebInfo
+    exec "$build_dir/examples/hello_runtime" "$@"
+    ;;
+  test)
+    install_dependencies
+    configure_and_build RelWithDebInfo
+    ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "$@"
+    ;;
+  bench)
+    install_dependencies
+    configure_and_build Release
+    exec "$build_dir/bench/caf_benchmarks" "$@"
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
