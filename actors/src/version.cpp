@@ -1,9 +1,9 @@
 #include "troupe/actors/version.hpp"
 
-namespace troupe::actors {
+namespace troupe::detail {
 
-const char* version() noexcept {
+const char* actors_version() noexcept {
   return TROUPE_VERSION;
 }
 
-} // namespace troupe::actors
+} // namespace troupe::detail

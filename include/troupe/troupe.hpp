@@ -2,15 +2,31 @@
 
 // Everything Troupe offers, in one include. Components can also be included one by one:
 // <troupe/scheduler/...>, <troupe/mailbox/...>, <troupe/actors/...>, <troupe/supervision/...>.
+// CAF comes with it: Troupe actors are CAF actors, and handles such as caf::scoped_actor mix
+// freely.
+
+#include <caf/all.hpp>
 
 #include "troupe/scheduler/blocking_future.hpp"
+#include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/scheduler/runtime_config.hpp"
 #include "troupe/scheduler/runtime_metrics.hpp"
 
+#include "troupe/mailbox/handlers.hpp"
+#include "troupe/mailbox/mailbox.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/mailbox_metrics.hpp"
+#include "troupe/mailbox/mailbox_options.hpp"
+#include "troupe/mailbox/overflow_policy.hpp"
+#include "troupe/mailbox/send_result.hpp"
+#include "troupe/mailbox/spawn_mailbox.hpp"
 #include "troupe/mailbox/version.hpp"
 
+#include "troupe/actors/combinators.hpp"
+#include "troupe/actors/pending.hpp"
+#include "troupe/actors/request.hpp"
 #include "troupe/actors/version.hpp"
 
 #include "troupe/supervision/version.hpp"

@@ -1,9 +1,9 @@
 #include "troupe/mailbox/version.hpp"
 
-namespace troupe::mailbox {
+namespace troupe::detail {
 
-const char* version() noexcept {
+const char* mailbox_version() noexcept {
   return TROUPE_VERSION;
 }
 
-} // namespace troupe::mailbox
+} // namespace troupe::detail

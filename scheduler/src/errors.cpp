@@ -5,6 +5,9 @@
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
+#include <map>
+#include <mutex>
+
 namespace troupe {
 
 caf::error make_error(config_errc code) {
@@ -47,6 +50,18 @@ const char* to_string(runtime_errc code) noexcept {
 
 namespace {
 
+struct category_entry {
+  const char* family;
+  error_code_renderer renderer;
+};
+
+std::mutex categories_mtx;
+
+std::map<caf::atom_value, category_entry>& categories() {
+  static std::map<caf::atom_value, category_entry> instance;
+  return instance;
+}
+
 std::string render_context(const caf::message& context) {
   if (context.empty())
     return {};
@@ -70,7 +85,20 @@ std::string render(const caf::error& err) {
   if (err.category() == caf::atom("exit"))
     return std::string{"exit_reason("} + caf::to_string(static_cast<caf::exit_reason>(err.code())) +
            render_context(err.context()) + ")";
+  {
+    std::lock_guard guard{categories_mtx};
+    auto& cats = categories();
+    if (auto i = cats.find(err.category()); i != cats.end())
+      return std::string{i->second.family} + "(" + i->second.renderer(err.code()) +
+             render_context(err.context()) + ")";
+  }
   return caf::to_string(err);
+}
+
+void register_error_category(caf::atom_value category, const char* family,
+                             error_code_renderer renderer) {
+  std::lock_guard guard{categories_mtx};
+  categories()[category] = category_entry{family, renderer};
 }
 
 } // namespace troupe

@@ -77,6 +77,7 @@ void to_json(nlohmann::json& out, const runtime_metrics& m) {
       {"blocking_completed", m.blocking_completed},
       {"live_actors", m.live_actors},
       {"spawned_actors", m.spawned_actors},
+      {"dead_letters", m.dead_letters},
       {"uptime_ms", m.uptime.count()},
   };
 }
@@ -147,6 +148,7 @@ runtime_metrics runtime::metrics() const {
   m.blocking_completed = pool.completed;
   m.live_actors = system_->registry().running();
   m.spawned_actors = tracker_.size();
+  m.dead_letters = dead_letters_->count();
   m.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started_);
   return m;

@@ -1,9 +1,9 @@
 #include "troupe/supervision/version.hpp"
 
-namespace troupe::supervision {
+namespace troupe::detail {
 
-const char* version() noexcept {
+const char* supervision_version() noexcept {
   return TROUPE_VERSION;
 }
 
-} // namespace troupe::supervision
+} // namespace troupe::detail

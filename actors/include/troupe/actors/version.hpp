@@ -1,8 +1,8 @@
 #pragma once
 
-namespace troupe::actors {
+namespace troupe::detail {
 
-/// The Troupe version this component was built as, e.g. "0.1.0".
-[[nodiscard]] const char* version() noexcept;
+/// The Troupe version the actors component was built as, e.g. "0.1.0".
+[[nodiscard]] const char* actors_version() noexcept;
 
-} // namespace troupe::actors
+} // namespace troupe::detail

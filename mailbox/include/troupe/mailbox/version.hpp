@@ -1,8 +1,8 @@
 #pragma once
 
-namespace troupe::mailbox {
+namespace troupe::detail {
 
-/// The Troupe version this component was built as, e.g. "0.1.0".
-[[nodiscard]] const char* version() noexcept;
+/// The Troupe version the mailbox component was built as, e.g. "0.1.0".
+[[nodiscard]] const char* mailbox_version() noexcept;
 
-} // namespace troupe::mailbox
+} // namespace troupe::detail

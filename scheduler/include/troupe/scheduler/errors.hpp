@@ -61,6 +61,14 @@ template <class Code, class... Ts>
 [[nodiscard]] const char* to_string(config_errc code) noexcept;
 [[nodiscard]] const char* to_string(runtime_errc code) noexcept;
 
+/// Renders the context-free part of an error of one category, e.g. "mailbox_full".
+using error_code_renderer = const char* (*)(uint8_t code) noexcept;
+
+/// Makes render() know another category; components call it for their own error enums.
+/// Thread safety: any thread.
+void register_error_category(caf::atom_value category, const char* family,
+                             error_code_renderer renderer);
+
 /// Renders any error (Troupe's, CAF's `sec` and `exit_reason`, others) for humans, without
 /// needing an actor system: `config_error(malformed_value: workers = "two")`.
 [[nodiscard]] std::string render(const caf::error& err);

@@ -18,6 +18,7 @@
 #include <caf/spawn_options.hpp>
 
 #include "troupe/scheduler/blocking_future.hpp"
+#include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/detail/actor_tracker.hpp"
 #include "troupe/scheduler/detail/blocking_job.hpp"
 #include "troupe/scheduler/detail/blocking_pool.hpp"
@@ -79,6 +80,11 @@ public:
   [[nodiscard]] caf::actor_system& system() noexcept { return *system_; }
   [[nodiscard]] const runtime_config& config() const noexcept { return cfg_; }
   [[nodiscard]] runtime_metrics metrics() const;
+
+  /// Where messages that reached no handler are counted; see dead_letter_office.
+  [[nodiscard]] const std::shared_ptr<dead_letter_office>& dead_letters() const noexcept {
+    return dead_letters_;
+  }
 
   /// The runtime that owns `sys`, or nullptr when `sys` is not owned by a troupe::runtime.
   [[nodiscard]] static runtime* of(caf::actor_system& sys) noexcept;
@@ -155,6 +161,7 @@ private:
   // still reach the tracker and the pool.
   detail::actor_tracker tracker_;
   std::shared_ptr<detail::blocking_pool> pool_;
+  std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>();
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor gateway_;

@@ -24,6 +24,8 @@ struct runtime_metrics {
   std::size_t live_actors = 0;
   /// Of those, the ones spawned through runtime::spawn.
   std::size_t spawned_actors = 0;
+  /// Messages that reached no handler (see dead_letter_office).
+  std::size_t dead_letters = 0;
   std::chrono::milliseconds uptime{0};
 };
 

@@ -1,8 +1,8 @@
 #pragma once
 
-namespace troupe::supervision {
+namespace troupe::detail {
 
-/// The Troupe version this component was built as, e.g. "0.1.0".
-[[nodiscard]] const char* version() noexcept;
+/// The Troupe version the supervision component was built as, e.g. "0.1.0".
+[[nodiscard]] const char* supervision_version() noexcept;
 
-} // namespace troupe::supervision
+} // namespace troupe::detail

@@ -1,0 +1,144 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_clock.hpp>
+#include <caf/behavior.hpp>
+#include <caf/duration.hpp>
+#include <caf/expected.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/sec.hpp>
+
+#include "troupe/actors/detail/reply_sinks.hpp"
+#include "troupe/actors/pending.hpp"
+#include "troupe/mailbox/mailbox.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+// Turns CAF's own timeout error into Troupe's, so that callers compare against one enum.
+inline caf::error translate(caf::error err) {
+  if (err == caf::sec::request_timeout)
+    return make_error(mailbox_errc::request_timeout);
+  if (err == caf::sec::request_receiver_down)
+    return make_error(mailbox_errc::receiver_dead);
+  return err;
+}
+
+template <class R, class... Ts>
+caf::error fail_of(detail::push_outcome outcome) {
+  switch (outcome) {
+  case push_outcome::full:
+  case push_outcome::dropped:
+    return make_error(mailbox_errc::mailbox_full);
+  case push_outcome::timeout:
+    return make_error(mailbox_errc::send_timeout);
+  case push_outcome::closed:
+    return make_error(mailbox_errc::receiver_dead);
+  case push_outcome::accepted:
+  case push_outcome::parked:
+    break;
+  }
+  return caf::none;
+}
+
+} // namespace detail
+
+/// Sends the request `msg` from inside the actor `self` and returns its pending reply; the
+/// reply (or error) runs in `self`'s context, like a CAF response. Never blocks the worker.
+///
+/// Errors: mailbox_errc::request_timeout, receiver_dead (also when the receiver dies before
+/// answering), handler_threw (with the exception message), mailbox_full (fail and drop
+/// policies), or the error the handler returned.
+///
+/// Example:
+///
+///   troupe::request(self, counter, get_count{}, 1s)
+///     .then([=](int64_t n) { ... }, [=](caf::error& err) { ... });
+template <class... Ts, class T>
+requires is_one_of_v<T, Ts...> pending<reply_t<T>>
+request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, caf::duration timeout) {
+  using R = reply_t<T>;
+  return pending<R>{[self, dest, msg = std::move(msg), timeout](auto on_value,
+                                                                auto on_error) mutable {
+    auto mid = self->new_request_id(caf::message_priority::normal);
+    auto response_id = mid.response_id();
+    typename mailbox<Ts...>::envelope_type env{
+        std::move(msg), std::make_unique<detail::actor_sink<R>>(
+                            caf::actor_cast<caf::strong_actor_ptr>(self), response_id)};
+    auto outcome = dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
+      on_error(detail::fail_of<R, Ts...>(outcome));
+      return;
+    }
+    self->add_multiplexed_response_handler(
+        response_id,
+        caf::behavior{
+            [on_value](R& value) mutable { on_value(std::move(value)); },
+            [on_error](caf::error& err) mutable { on_error(detail::translate(std::move(err))); },
+        });
+    self->request_response_timeout(timeout, mid);
+  }};
+}
+
+/// Like request(), for callers outside actors: the callbacks run on the receiver's thread.
+/// Usually consumed by await() or a combinator.
+template <class... Ts, class T>
+requires is_one_of_v<T, Ts...> pending<reply_t<T>>
+ask_async(const mailbox<Ts...>& dest, T msg,
+          std::chrono::milliseconds send_timeout = std::chrono::seconds{30}) {
+  using R = reply_t<T>;
+  return pending<R>{
+      [dest, msg = std::move(msg), send_timeout](auto on_value, auto on_error) mutable {
+        typename mailbox<Ts...>::envelope_type env{
+            std::move(msg), std::make_unique<detail::callback_sink<R>>(on_value, on_error)};
+        auto outcome =
+            dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
+                 : detail::push_outcome::closed;
+        if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
+          on_error(detail::fail_of<R, Ts...>(outcome));
+      }};
+}
+
+/// Starts `p` and blocks the calling thread (never an actor) until its reply or `timeout`.
+/// Errors: the reply's error, or mailbox_errc::request_timeout when the deadline passes first
+/// (a late reply is then discarded).
+template <class R>
+caf::expected<R> await(pending<R> p, std::chrono::milliseconds timeout) {
+  struct state {
+    std::mutex mtx;
+    std::condition_variable cv;
+    std::optional<caf::expected<R>> result;
+    void set(caf::expected<R> x) {
+      std::lock_guard guard{mtx};
+      if (!result)
+        result.emplace(std::move(x));
+      cv.notify_all();
+    }
+  };
+  auto st = std::make_shared<state>();
+  std::move(p).then([st](R value) { st->set(std::move(value)); },
+                    [st](caf::error err) { st->set(std::move(err)); });
+  std::unique_lock guard{st->mtx};
+  if (!st->cv.wait_for(guard, timeout, [&] { return st->result.has_value(); }))
+    return make_error(mailbox_errc::request_timeout);
+  return std::move(*st->result);
+}
+
+/// Sends the request from a thread and waits for its reply: oneshot request/response.
+///
+///   caf::expected<int64_t> n = troupe::ask(counter, get_count{}, 1s);
+template <class... Ts, class T>
+requires is_one_of_v<T, Ts...> caf::expected<reply_t<T>> ask(const mailbox<Ts...>& dest, T msg,
+                                                             std::chrono::milliseconds timeout) {
+  return await(ask_async(dest, std::move(msg), timeout), timeout);
+}
+
+} // namespace troupe

@@ -1,0 +1,374 @@
+#pragma once
+
+// The shared engine behind a typed mailbox: the queue, the protocol that wakes the owning actor,
+// overflow handling, closing, and the counters.
+//
+// Wake protocol (a producer rings the actor once; the actor drains in batches):
+//
+//  1. A producer pushes its envelope into the queue.
+//  2. It issues a seq_cst fence, then reads `closed_`; if set, the actor is gone and the producer
+//     dead-letters what is left (step 6).
+//  3. Otherwise it sets `scheduled_` (exchange); only the producer that flips it from false to true
+//     sends the actor one wake-up message through CAF's own mailbox, so CAF still decides where
+//     and when the actor runs, and an actor never runs on two threads at once.
+//  4. The actor, on a wake-up, drains up to `batch` envelopes. If any remain it sends itself the
+//     next wake-up (keeping `scheduled_` set) to yield its worker fairly.
+//  5. When it found the queue empty it clears `scheduled_`, issues a seq_cst fence and looks at
+//     the queue again: a producer whose push it missed must, by the two fences, see the cleared
+//     flag in step 3 and ring, or the actor sees its envelope now and rings itself. Either way
+//     no wake-up is lost.
+//  6. When the actor terminates it sets `closed_`, fences, and empties the queue under
+//     `close_mtx_`: requests are answered with receiver_dead, messages become dead letters. A
+//     producer that pushed concurrently sees `closed_` in step 2 and empties the queue too, under
+//     the same mutex, so nothing stays behind unanswered.
+//
+// Backpressure uses the same fence pairing: a waiting producer registers (parked_count_ or
+// waiters_) and then re-checks for room; the consumer frees room and then checks for waiters.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <caf/abstract_actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/atom.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+#include <caf/message_id.hpp>
+
+#include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
+#include "troupe/mailbox/detail/envelope.hpp"
+#include "troupe/mailbox/detail/locked_ring.hpp"
+#include "troupe/mailbox/detail/unbounded_mpsc_queue.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/mailbox_metrics.hpp"
+#include "troupe/mailbox/mailbox_options.hpp"
+#include "troupe/scheduler/dead_letter_office.hpp"
+
+namespace troupe::detail {
+
+using drain_atom = caf::atom_constant<caf::atom("tr_drain")>;
+
+enum class push_outcome {
+  accepted,
+  parked,
+  dropped,
+  full,
+  timeout,
+  closed,
+};
+
+/// The part of a mailbox core that does not depend on the message types.
+class mailbox_core_base {
+public:
+  mailbox_core_base(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
+                    std::size_t default_batch);
+  mailbox_core_base(const mailbox_core_base&) = delete;
+  mailbox_core_base& operator=(const mailbox_core_base&) = delete;
+  virtual ~mailbox_core_base() = default;
+
+  [[nodiscard]] const mailbox_options& options() const noexcept { return opts_; }
+  [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
+  [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+  /// Sends the owner its wake-up message. `ctx` is the sender's execution unit, or nullptr
+  /// from outside the scheduler.
+  void ring(caf::abstract_actor* owner, caf::execution_unit* ctx) const;
+
+  /// Records a message that reached no handler (reported to the runtime's dead-letter office).
+  void count_dead_letter(const char* type_name, const caf::error& reason);
+
+  [[nodiscard]] mailbox_metrics metrics_base() const noexcept;
+
+protected:
+  /// Steps 2 and 3 of the protocol, after a successful push.
+  void after_push(caf::abstract_actor* owner, caf::execution_unit* ctx) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (closed_.load(std::memory_order_relaxed)) {
+      purge_after_close();
+      return;
+    }
+    // The plain load first keeps the common busy-consumer case free of a second RMW on a
+    // cache line that every producer touches.
+    if (!scheduled_.load(std::memory_order_relaxed) &&
+        !scheduled_.exchange(true, std::memory_order_acq_rel))
+      ring(owner, ctx);
+  }
+
+  /// Empties the queue of a closed mailbox, answering or dead-lettering each envelope.
+  virtual void purge_after_close() = 0;
+
+  mailbox_options opts_;
+  std::shared_ptr<dead_letter_office> office_;
+  std::size_t batch_;
+  caf::message wake_msg_;
+
+  alignas(64) std::atomic<bool> scheduled_{false};
+  std::atomic<bool> closed_{false};
+  alignas(64) std::atomic<std::size_t> enqueued_{0};
+  std::atomic<std::size_t> dropped_{0};
+  std::atomic<std::size_t> rejected_{0};
+  std::atomic<std::size_t> dead_letters_{0};
+  alignas(64) std::atomic<std::size_t> processed_{0};
+  std::atomic<std::size_t> high_water_{0};
+
+  // Backpressure: actors park their envelopes, threads wait on room_cv_.
+  alignas(64) std::atomic<std::size_t> parked_count_{0};
+  std::atomic<std::size_t> waiters_{0};
+  std::mutex room_mtx_;
+  std::condition_variable room_cv_;
+  std::mutex close_mtx_;
+};
+
+template <class... Ts>
+class mailbox_core final : public mailbox_core_base {
+public:
+  using envelope_type = envelope<Ts...>;
+
+  mailbox_core(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
+               std::size_t default_batch)
+      : mailbox_core_base(std::move(opts), std::move(office), default_batch) {
+    if (opts_.capacity == 0)
+      unbounded_ = std::make_unique<unbounded_mpsc_queue<envelope_type>>();
+    else if (opts_.overflow == overflow_policy::drop_oldest)
+      evicting_ = std::make_unique<locked_ring<envelope_type>>(opts_.capacity);
+    else
+      bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(opts_.capacity);
+  }
+
+  ~mailbox_core() override { purge(make_error(mailbox_errc::receiver_dead)); }
+
+  // -- producers (any thread) ----------------------------------------------------------------
+
+  /// Pushes `env` for `owner`. `sender` is the sending actor when called from inside one (it
+  /// is never blocked), nullptr for a thread, which blocks until `deadline` under
+  /// backpressure. Unless the outcome is accepted or parked, `env` stays with the caller.
+  push_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
+                    bool from_actor, std::chrono::steady_clock::time_point deadline) {
+    if (closed())
+      return push_outcome::closed;
+    if (unbounded_) {
+      unbounded_->push(std::move(env));
+      return accepted(owner, ctx);
+    }
+    if (evicting_) {
+      if (auto evicted = evicting_->push_evicting(std::move(env))) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        if (evicted->reply)
+          evicted->reply->fail(make_error(mailbox_errc::mailbox_full));
+      }
+      return accepted(owner, ctx);
+    }
+    // Parked envelopes go first, so that an actor's later sends never overtake its parked ones.
+    if (parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env))
+      return accepted(owner, ctx);
+    switch (opts_.overflow) {
+    case overflow_policy::drop_newest:
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return push_outcome::dropped;
+    case overflow_policy::fail:
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return push_outcome::full;
+    case overflow_policy::drop_oldest: // handled by the locked ring above
+    case overflow_policy::backpressure:
+      break;
+    }
+    if (from_actor)
+      return park(env, owner, ctx);
+    return wait_for_room(env, owner, ctx, deadline);
+  }
+
+  // -- consumer (the owning actor) -------------------------------------------------------------
+
+  /// Hands up to `max` envelopes to `f` while `go()` holds; returns how many. Consumer only.
+  template <class Go, class F>
+  std::size_t drain_while(Go&& go, F&& f, std::size_t max) {
+    auto depth = size();
+    if (depth > high_water_.load(std::memory_order_relaxed))
+      high_water_.store(depth, std::memory_order_relaxed);
+    std::size_t n = 0;
+    while (n < max && go()) {
+      std::optional<envelope_type> env;
+      if (unbounded_)
+        env = unbounded_->try_pop();
+      else if (bounded_)
+        env = bounded_->try_pop();
+      else
+        env = evicting_->try_pop();
+      if (!env)
+        break;
+      ++n;
+      // Counted before the handler runs, so that a reply implies its request is counted. Only
+      // the consumer writes the counter: a plain store, no read-modify-write.
+      processed_.store(processed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      f(std::move(*env));
+    }
+    if (n > 0 && bounded_)
+      room_freed();
+    return n;
+  }
+
+  /// Step 4/5: after a batch. Returns true when the actor must wake itself again.
+  [[nodiscard]] bool finish_batch() {
+    if (!empty())
+      return true;
+    scheduled_.store(false, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return !empty() && !scheduled_.exchange(true, std::memory_order_acq_rel);
+  }
+
+  /// Step 6: the owner terminated. Answers or dead-letters everything still queued.
+  void close(const caf::error& reason) {
+    closed_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    purge(reason);
+    std::lock_guard guard{room_mtx_};
+    room_cv_.notify_all();
+  }
+
+  // -- observers -------------------------------------------------------------------------------
+
+  [[nodiscard]] std::size_t size() const noexcept {
+    if (unbounded_)
+      return unbounded_->size();
+    if (bounded_)
+      return bounded_->size();
+    return evicting_->size();
+  }
+
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+
+  [[nodiscard]] mailbox_metrics metrics() const noexcept {
+    auto m = metrics_base();
+    m.depth = size();
+    m.high_water = std::max(m.high_water, m.depth);
+    return m;
+  }
+
+private:
+  struct parked_envelope {
+    envelope_type env;
+    caf::strong_actor_ptr owner;
+  };
+
+  push_outcome accepted(caf::abstract_actor* owner, caf::execution_unit* ctx) {
+    enqueued_.fetch_add(1, std::memory_order_relaxed);
+    after_push(owner, ctx);
+    return push_outcome::accepted;
+  }
+
+  push_outcome park(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx) {
+    {
+      std::lock_guard guard{park_mtx_};
+      parked_.push_back(
+          parked_envelope{std::move(env), caf::actor_cast<caf::strong_actor_ptr>(owner)});
+      parked_count_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // The consumer may have freed room between our failed push and the registration above;
+    // by the fences, either it sees parked_count_ or we see the room.
+    move_parked(ctx);
+    return push_outcome::parked;
+  }
+
+  push_outcome wait_for_room(envelope_type& env, caf::abstract_actor* owner,
+                             caf::execution_unit* ctx,
+                             std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock guard{room_mtx_};
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool pushed = false;
+    for (;;) {
+      if (closed()) {
+        break;
+      }
+      if (parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env)) {
+        pushed = true;
+        break;
+      }
+      if (room_cv_.wait_until(guard, deadline) == std::cv_status::timeout) {
+        if (parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env))
+          pushed = true;
+        break;
+      }
+    }
+    waiters_.fetch_sub(1, std::memory_order_relaxed);
+    guard.unlock();
+    if (pushed)
+      return accepted(owner, ctx);
+    if (closed())
+      return push_outcome::closed;
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    return push_outcome::timeout;
+  }
+
+  /// Moves parked envelopes into the queue while there is room; any thread.
+  void move_parked(caf::execution_unit* ctx) {
+    std::unique_lock guard{park_mtx_};
+    while (!parked_.empty()) {
+      auto& front = parked_.front();
+      if (!bounded_->try_push(front.env))
+        return;
+      auto owner = std::move(front.owner);
+      parked_.pop_front();
+      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
+      guard.unlock();
+      accepted(caf::actor_cast<caf::abstract_actor*>(owner), ctx);
+      guard.lock();
+    }
+  }
+
+  void room_freed() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (parked_count_.load(std::memory_order_relaxed) > 0)
+      move_parked(nullptr);
+    if (waiters_.load(std::memory_order_relaxed) > 0) {
+      std::lock_guard guard{room_mtx_};
+      room_cv_.notify_all();
+    }
+  }
+
+  void purge_after_close() override { purge(make_error(mailbox_errc::receiver_dead)); }
+
+  void purge(const caf::error& reason) {
+    std::lock_guard guard{close_mtx_};
+    auto answer = [&](envelope_type&& env) {
+      if (env.reply) {
+        env.reply->fail(make_error(mailbox_errc::receiver_dead));
+        return;
+      }
+      std::visit([&](auto& m) { count_dead_letter(typeid(m).name(), reason); }, env.msg);
+    };
+    auto all = std::numeric_limits<std::size_t>::max();
+    if (unbounded_)
+      unbounded_->drain(answer, all);
+    else if (bounded_)
+      bounded_->drain(answer, all);
+    else if (evicting_)
+      evicting_->drain(answer, all);
+    std::deque<parked_envelope> parked;
+    {
+      std::lock_guard park_guard{park_mtx_};
+      parked.swap(parked_);
+      parked_count_.store(0, std::memory_order_seq_cst);
+    }
+    for (auto& p : parked)
+      answer(std::move(p.env));
+  }
+
+  std::unique_ptr<unbounded_mpsc_queue<envelope_type>> unbounded_;
+  std::unique_ptr<bounded_mpsc_queue<envelope_type>> bounded_;
+  std::unique_ptr<locked_ring<envelope_type>> evicting_;
+  std::mutex park_mtx_;
+  std::deque<parked_envelope> parked_;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,130 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/scheduled_actor.hpp>
+
+#include "troupe/mailbox/detail/mailbox_core.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/send_result.hpp"
+
+namespace troupe {
+
+template <class T, class... Ts>
+inline constexpr bool is_one_of_v = (std::is_same_v<T, Ts> || ...);
+
+/// A typed handle to an actor that accepts exactly the message types Ts...: sending anything
+/// else does not compile. Copies share the same mailbox; the actor lives while a handle to it
+/// exists (as with CAF's handles) or until it quits.
+///
+/// Example:
+///
+///   auto mb = troupe::spawn_mailbox<job, get_count>(rt, opts, [](auto* self) {
+///     return troupe::handlers{[](job& j) { run(j); }, [&](get_count&) { return n; }};
+///   }).value();
+///   mb.send(job{1});                       // from a thread: may block under backpressure
+///   mb.send(self, job{2});                 // from an actor: never blocks its worker
+///
+/// Ordering: messages from one sender (thread or actor) are handled in the order sent.
+/// Errors: sends return send_result (mailbox_errc::mailbox_full, send_timeout, receiver_dead);
+/// a plain send to a terminated actor is also counted as a dead letter.
+/// Thread safety: every member may be called from any thread; send(self, ...) only from inside
+/// the actor `self`.
+template <class... Ts>
+class mailbox {
+public:
+  using core_type = detail::mailbox_core<Ts...>;
+  using envelope_type = typename core_type::envelope_type;
+
+  mailbox() = default;
+  mailbox(std::shared_ptr<core_type> core, caf::actor owner)
+      : core_(std::move(core)), owner_(std::move(owner)) {}
+
+  [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
+
+  /// Sends from a thread. Under backpressure, blocks until there is room or the mailbox's
+  /// send_timeout passes (then fails with send_timeout and hands the message back).
+  template <class T>
+  requires is_one_of_v<T, Ts...> send_result<T> send(T msg)
+  const { return send(std::move(msg), core_->options().send_timeout); }
+
+  /// Sends from a thread, blocking under backpressure for at most `timeout`.
+  template <class T>
+  requires is_one_of_v<T, Ts...> send_result<T> send(T msg, std::chrono::milliseconds timeout)
+  const {
+    return finish<T>(envelope_type{std::move(msg), nullptr}, nullptr, false,
+                     std::chrono::steady_clock::now() + timeout);
+  }
+
+  /// Sends from a thread without ever blocking; a full mailbox under backpressure fails with
+  /// mailbox_full and hands the message back.
+  template <class T>
+  requires is_one_of_v<T, Ts...> send_result<T> try_send(T msg)
+  const {
+    auto r = finish<T>(envelope_type{std::move(msg), nullptr}, nullptr, false,
+                       std::chrono::steady_clock::time_point{});
+    if (!r && r.error() == mailbox_errc::send_timeout)
+      return send_result<T>::failed(make_error(mailbox_errc::mailbox_full),
+                                    std::move(*r.message()));
+    return r;
+  }
+
+  /// Sends from inside the actor `self`; never blocks its worker. Under backpressure a full
+  /// mailbox parks the message and enqueues it, in order, when room frees (was_parked()).
+  template <class T>
+  requires is_one_of_v<T, Ts...> send_result<T> send(caf::scheduled_actor* self, T msg)
+  const { return finish<T>(envelope_type{std::move(msg), nullptr}, self->context(), true, {}); }
+
+  [[nodiscard]] mailbox_metrics metrics() const { return core_->metrics(); }
+
+  /// The CAF actor behind the mailbox, for monitors, links and exit messages.
+  [[nodiscard]] const caf::actor& actor() const noexcept { return owner_; }
+  [[nodiscard]] caf::actor_id id() const noexcept { return owner_.id(); }
+  [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
+
+  /// Pushes a prepared envelope (used by requests). Unless the outcome is accepted or parked,
+  /// `env` stays with the caller.
+  detail::push_outcome push(envelope_type& env, caf::execution_unit* ctx, bool from_actor,
+                            std::chrono::steady_clock::time_point deadline) const {
+    return core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), ctx, from_actor,
+                       deadline);
+  }
+
+  friend bool operator==(const mailbox& x, const mailbox& y) noexcept { return x.core_ == y.core_; }
+
+private:
+  template <class T>
+  send_result<T> finish(envelope_type env, caf::execution_unit* ctx, bool from_actor,
+                        std::chrono::steady_clock::time_point deadline) const {
+    switch (push(env, ctx, from_actor, deadline)) {
+    case detail::push_outcome::accepted:
+      return send_result<T>::accepted();
+    case detail::push_outcome::parked:
+      return send_result<T>::parked();
+    case detail::push_outcome::dropped:
+      return send_result<T>::dropped();
+    case detail::push_outcome::full:
+      return send_result<T>::failed(make_error(mailbox_errc::mailbox_full),
+                                    std::get<T>(std::move(env.msg)));
+    case detail::push_outcome::timeout:
+      return send_result<T>::failed(make_error(mailbox_errc::send_timeout),
+                                    std::get<T>(std::move(env.msg)));
+    case detail::push_outcome::closed:
+      break;
+    }
+    auto reason = make_error(mailbox_errc::receiver_dead);
+    core_->count_dead_letter(typeid(T).name(), reason);
+    return send_result<T>::failed(std::move(reason), std::get<T>(std::move(env.msg)));
+  }
+
+  std::shared_ptr<core_type> core_;
+  caf::actor owner_;
+};
+
+} // namespace troupe

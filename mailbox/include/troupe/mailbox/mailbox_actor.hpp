@@ -1,0 +1,153 @@
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+
+#include "troupe/mailbox/detail/mailbox_core.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+template <class T>
+struct is_expected : std::false_type {};
+
+template <class T>
+struct is_expected<caf::expected<T>> : std::true_type {};
+
+} // namespace detail
+
+/// The actor behind a typed mailbox, as its handlers see it: a CAF event-based actor (so
+/// monitors, links, timers and CAF requests work as usual) that takes its messages from a
+/// Troupe queue. Handlers run one at a time, in queue order.
+///
+/// Thread safety: use only from inside the actor's own handlers.
+template <class... Ts>
+class mailbox_self : public caf::event_based_actor {
+public:
+  using core_type = detail::mailbox_core<Ts...>;
+
+  mailbox_self(caf::actor_config& cfg, std::shared_ptr<core_type> core)
+      : caf::event_based_actor(cfg), core_(std::move(core)) {}
+
+  const char* name() const override {
+    return core_->options().name.empty() ? "mailbox" : core_->options().name.c_str();
+  }
+
+  [[nodiscard]] mailbox_metrics metrics() const noexcept { return core_->metrics(); }
+
+  [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
+
+  caf::behavior make_behavior() override {
+    return {[this](detail::drain_atom) { drain(); }};
+  }
+
+protected:
+  /// Runs the handler for one envelope; answers its reply sink, if any.
+  virtual void dispatch(typename core_type::envelope_type& env) = 0;
+
+  void on_exit() override {
+    core_->close(make_error(mailbox_errc::receiver_dead));
+    caf::event_based_actor::on_exit();
+  }
+
+private:
+  void drain() {
+    core_->drain_while([this] { return !getf(is_terminated_flag); },
+                       [this](typename core_type::envelope_type&& env) { dispatch(env); },
+                       core_->batch());
+    if (getf(is_terminated_flag))
+      return;
+    if (core_->finish_batch())
+      core_->ring(this, context());
+  }
+
+  std::shared_ptr<core_type> core_;
+};
+
+namespace detail {
+
+/// A mailbox actor with its user's handler set.
+template <class Handlers, class... Ts>
+class mailbox_actor final : public mailbox_self<Ts...> {
+public:
+  using super = mailbox_self<Ts...>;
+  using envelope_type = typename super::core_type::envelope_type;
+  using factory = std::function<Handlers(mailbox_self<Ts...>*)>;
+
+  mailbox_actor(caf::actor_config& cfg, std::shared_ptr<typename super::core_type> core,
+                factory make_handlers)
+      : super(cfg, std::move(core)), make_handlers_(std::move(make_handlers)) {}
+
+  caf::behavior make_behavior() override {
+    handlers_.emplace(make_handlers_(this));
+    make_handlers_ = nullptr;
+    return super::make_behavior();
+  }
+
+protected:
+  void dispatch(envelope_type& env) override {
+    std::visit([&](auto& msg) { handle(msg, env.reply); }, env.msg);
+  }
+
+private:
+  template <class T>
+  void handle(T& msg, std::unique_ptr<reply_sink_base>& reply) {
+    static_assert(std::is_invocable_v<Handlers&, T&>,
+                  "the handler set has no handler for one of the mailbox's message types");
+    using result = std::invoke_result_t<Handlers&, T&>;
+    using reply_type = reply_t<T>;
+    try {
+      if constexpr (std::is_void_v<result>) {
+        (*handlers_)(msg);
+        if (reply) {
+          if constexpr (std::is_same_v<reply_type, caf::unit_t>)
+            static_cast<reply_sink<reply_type>*>(reply.get())->complete(caf::unit);
+          else
+            reply->fail(
+                make_error(mailbox_errc::handler_threw, std::string{"handler returned no reply"}));
+        }
+      } else if constexpr (is_expected<result>::value) {
+        auto r = (*handlers_)(msg);
+        if (reply) {
+          if (r)
+            static_cast<reply_sink<reply_type>*>(reply.get())->complete(reply_type(std::move(*r)));
+          else
+            reply->fail(std::move(r.error()));
+        }
+      } else {
+        auto r = (*handlers_)(msg);
+        if (reply)
+          static_cast<reply_sink<reply_type>*>(reply.get())->complete(reply_type(std::move(r)));
+      }
+    } catch (const std::exception& e) {
+      crash(reply, e.what());
+    } catch (...) {
+      crash(reply, "unknown exception");
+    }
+  }
+
+  // A throwing handler crashes its actor, never the process: the request (if any) gets
+  // handler_threw with the exception's message, which is also the exit reason.
+  void crash(std::unique_ptr<reply_sink_base>& reply, const char* what) {
+    auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
+    if (reply)
+      reply->fail(reason);
+    reply.reset();
+    this->quit(std::move(reason));
+  }
+
+  factory make_handlers_;
+  std::optional<Handlers> handlers_;
+};
+
+} // namespace detail
+
+} // namespace troupe

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+namespace troupe {
+
+/// Why a message or a request through a typed mailbox did not get its answer.
+enum class mailbox_errc : uint8_t {
+  /// The bounded mailbox is full and its policy is `fail`; the message was handed back.
+  mailbox_full = 1,
+  /// The receiving actor has terminated (or terminates before handling the message).
+  receiver_dead,
+  /// A thread waited for room under backpressure past its deadline; the message was handed back.
+  send_timeout,
+  /// The receiver's handler threw; the context carries the exception message.
+  handler_threw,
+  /// No reply arrived within the request's timeout.
+  request_timeout,
+  /// The request was abandoned before its reply (e.g. a fail-fast group failed first).
+  cancelled,
+};
+
+inline constexpr caf::atom_value mailbox_error_category = caf::atom("tr_mailbox");
+
+[[nodiscard]] caf::error make_error(mailbox_errc code);
+[[nodiscard]] const char* to_string(mailbox_errc code) noexcept;
+
+} // namespace troupe

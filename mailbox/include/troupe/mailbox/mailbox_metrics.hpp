@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+
+#include <nlohmann/json.hpp>
+
+namespace troupe {
+
+/// A snapshot of one mailbox. Counters only grow; depth is the current number of queued
+/// messages. Under concurrency the fields are read one after the other, so they may be a
+/// few messages apart; when the mailbox is quiet, enqueued == processed + depth + dropped_oldest
+/// + dead-lettered ones.
+struct mailbox_metrics {
+  std::size_t capacity = 0; // 0: unbounded
+  std::size_t depth = 0;
+  std::size_t high_water = 0;
+  std::size_t enqueued = 0;
+  std::size_t processed = 0;
+  /// Discarded by drop_newest or drop_oldest.
+  std::size_t dropped = 0;
+  /// Refused with mailbox_full or send_timeout and handed back to their senders.
+  std::size_t rejected = 0;
+  /// Actor messages waiting for room under backpressure.
+  std::size_t parked = 0;
+  /// Left in the mailbox when its actor terminated.
+  std::size_t dead_letters = 0;
+};
+
+void to_json(nlohmann::json& out, const mailbox_metrics& m);
+
+} // namespace troupe

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include <caf/error.hpp>
+
+#include "troupe/mailbox/overflow_policy.hpp"
+
+namespace troupe {
+
+/// How a typed mailbox queues its messages.
+///
+/// Example:
+///
+///   troupe::mailbox_options opts;
+///   opts.capacity = 1024;                          // 0: unbounded
+///   opts.overflow = troupe::overflow_policy::fail;
+///   opts.name = "ingest";
+struct mailbox_options {
+  /// Messages the mailbox holds at most; 0 means unbounded.
+  std::size_t capacity = 0;
+  overflow_policy overflow = overflow_policy::backpressure;
+  /// Messages handled per scheduling of the actor before it yields its worker; 0 takes the
+  /// runtime's max_throughput.
+  std::size_t batch = 0;
+  /// How long a thread (not an actor) blocks in send() under backpressure.
+  std::chrono::milliseconds send_timeout{std::chrono::seconds{30}};
+  /// Shown in metrics, dead letters and the topology.
+  std::string name;
+
+  /// Errors: config_errc::out_of_range for a bounded policy without a capacity that needs one
+  /// (drop_oldest and fail require capacity > 0 to mean anything).
+  [[nodiscard]] caf::error validate() const;
+};
+
+} // namespace troupe

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <optional>
+#include <utility>
+
+#include <caf/error.hpp>
+
+namespace troupe {
+
+/// The outcome of a send to a typed mailbox.
+///
+/// Example:
+///
+///   auto r = mb.try_send(job{42});
+///   if (!r && r.error() == troupe::mailbox_errc::mailbox_full)
+///     retry_later(std::move(*r.message()));   // the message comes back, never lost
+template <class T>
+class send_result {
+public:
+  enum class status {
+    /// In the mailbox.
+    accepted,
+    /// Accepted for later: an actor's send under backpressure, enqueued when room frees.
+    parked,
+    /// Discarded by the mailbox's drop_newest policy (counted in its metrics).
+    dropped,
+    /// Not accepted: error() says why, message() holds the message again.
+    failed,
+  };
+
+  static send_result accepted() { return send_result{status::accepted}; }
+  static send_result parked() { return send_result{status::parked}; }
+  static send_result dropped() { return send_result{status::dropped}; }
+  static send_result failed(caf::error err, T msg) {
+    send_result r{status::failed};
+    r.error_ = std::move(err);
+    r.message_.emplace(std::move(msg));
+    return r;
+  }
+
+  /// True unless the message was refused. A dropped message counts as delivered to the
+  /// mailbox's policy, which the user chose.
+  explicit operator bool() const noexcept { return status_ != status::failed; }
+  [[nodiscard]] status state() const noexcept { return status_; }
+  [[nodiscard]] bool was_parked() const noexcept { return status_ == status::parked; }
+  [[nodiscard]] bool was_dropped() const noexcept { return status_ == status::dropped; }
+  [[nodiscard]] const caf::error& error() const noexcept { return error_; }
+  /// The refused message, handed back; empty unless the send failed.
+  [[nodiscard]] std::optional<T>& message() noexcept { return message_; }
+
+private:
+  explicit send_result(status s) : status_(s) {}
+  status status_;
+  caf::error error_;
+  std::optional<T> message_;
+};
+
+} // namespace troupe

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "troupe/mailbox/handlers.hpp"
+#include "troupe/mailbox/mailbox.hpp"
+#include "troupe/mailbox/mailbox_actor.hpp"
+#include "troupe/mailbox/mailbox_options.hpp"
+#include "troupe/scheduler/runtime.hpp"
+
+namespace troupe {
+
+/// Spawns an actor with a typed mailbox for the message types Ts... and returns its handle.
+/// `make_handlers(self)` runs once, on the actor, when it starts; it returns the handler set
+/// (troupe::handlers{...}) with one handler per type. A handler may return the reply of a
+/// request (the type's reply_type), or caf::expected of it to answer with an error.
+///
+/// Example:
+///
+///   struct add { int x; };
+///   struct total { using reply_type = int; };
+///   auto mb = troupe::spawn_mailbox<add, total>(rt, {}, [](auto*) {
+///     return troupe::handlers{[sum = 0](add& a) mutable { ... }, ...};
+///   }).value();
+///
+/// Errors: the options' validation error (config_errc) instead of a handle.
+/// Thread safety: any thread.
+template <class... Ts, class F>
+caf::expected<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, F make_handlers) {
+  static_assert(sizeof...(Ts) > 0, "a mailbox accepts at least one message type");
+  using self_type = mailbox_self<Ts...>;
+  using handlers_type = std::invoke_result_t<F&, self_type*>;
+  using actor_type = detail::mailbox_actor<handlers_type, Ts...>;
+  if (auto err = opts.validate())
+    return err;
+  auto core = std::make_shared<detail::mailbox_core<Ts...>>(std::move(opts), rt.dead_letters(),
+                                                            rt.config().max_throughput);
+  auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)});
+  return mailbox<Ts...>{std::move(core), caf::actor_cast<caf::actor>(owner)};
+}
+
+} // namespace troupe

@@ -1,0 +1,39 @@
+#include "troupe/mailbox/detail/mailbox_core.hpp"
+
+#include <caf/mailbox_element.hpp>
+#include <caf/message_id.hpp>
+
+namespace troupe::detail {
+
+mailbox_core_base::mailbox_core_base(mailbox_options opts,
+                                     std::shared_ptr<dead_letter_office> office,
+                                     std::size_t default_batch)
+    : opts_(std::move(opts)), office_(std::move(office)),
+      batch_(opts_.batch != 0 ? opts_.batch : default_batch),
+      wake_msg_(caf::make_message(drain_atom::value)) {}
+
+void mailbox_core_base::ring(caf::abstract_actor* owner, caf::execution_unit* ctx) const {
+  // The wake-up message is built once and shared: copying a caf::message only bumps a count.
+  owner->enqueue(nullptr, caf::make_message_id(), wake_msg_, ctx);
+}
+
+void mailbox_core_base::count_dead_letter(const char* type_name, const caf::error& reason) {
+  dead_letters_.fetch_add(1, std::memory_order_relaxed);
+  if (office_)
+    office_->report(dead_letter{opts_.name, type_name, reason});
+}
+
+mailbox_metrics mailbox_core_base::metrics_base() const noexcept {
+  mailbox_metrics m;
+  m.capacity = opts_.capacity;
+  m.high_water = high_water_.load(std::memory_order_relaxed);
+  m.enqueued = enqueued_.load(std::memory_order_relaxed);
+  m.processed = processed_.load(std::memory_order_relaxed);
+  m.dropped = dropped_.load(std::memory_order_relaxed);
+  m.rejected = rejected_.load(std::memory_order_relaxed);
+  m.parked = parked_count_.load(std::memory_order_relaxed);
+  m.dead_letters = dead_letters_.load(std::memory_order_relaxed);
+  return m;
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include <caf/error.hpp>
+
+namespace troupe {
+
+/// A message that reached no handler: sent to an actor that had terminated, or left in its
+/// mailbox when it terminated. Requests are never dead letters; they are answered with an error.
+struct dead_letter {
+  /// Name (or id) of the receiver.
+  std::string receiver;
+  /// The message's C++ type (mangled name, as typeid reports it).
+  std::string message_type;
+  caf::error reason;
+};
+
+/// Counts dead letters and passes each one to an optional hook. Owned by the runtime and shared
+/// with every mailbox, so a mailbox that outlives the runtime can still report.
+///
+/// Example:
+///
+///   rt.dead_letters()->set_hook([](const troupe::dead_letter& d) { log(d.receiver); });
+///   rt.dead_letters()->count();
+///
+/// Thread safety: every member may be called from any thread. The hook runs on the thread that
+/// found the dead letter, possibly a scheduler worker: it must be quick and must not block.
+class dead_letter_office {
+public:
+  void report(const dead_letter& letter) {
+    count_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard guard{mtx_};
+    if (hook_)
+      hook_(letter);
+  }
+
+  void set_hook(std::function<void(const dead_letter&)> hook) {
+    std::lock_guard guard{mtx_};
+    hook_ = std::move(hook);
+  }
+
+  [[nodiscard]] std::size_t count() const noexcept {
+    return count_.load(std::memory_order_relaxed);
+  }
+
+private:
+  std::atomic<std::size_t> count_{0};
+  std::mutex mtx_;
+  std::function<void(const dead_letter&)> hook_;
+};
+
+} // namespace troupe

@@ -1,0 +1,357 @@
+#include <atomic>
+#include <future>
+#include <latch>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct item {
+  int producer = 0;
+  int seq = 0;
+};
+
+struct get_items {
+  using reply_type = std::vector<std::pair<int, int>>;
+};
+
+struct get_count {
+  using reply_type = int64_t;
+};
+
+struct boom {
+  using reply_type = int;
+};
+
+// Records what it handled, in order; answers get_items with the record.
+mailbox<item, get_items> spawn_recorder(runtime& rt, mailbox_options opts) {
+  return spawn_mailbox<item, get_items>(
+             rt, std::move(opts),
+             [](auto*) {
+               auto seen = std::make_shared<std::vector<std::pair<int, int>>>();
+               return handlers{
+                   [seen](item& i) { seen->emplace_back(i.producer, i.seq); },
+                   [seen](get_items&) { return *seen; },
+               };
+             })
+      .value();
+}
+
+} // namespace
+
+using TypedMailbox = troupe::test::runtime_fixture;
+
+TEST_F(TypedMailbox, MessagesFromOneSenderArriveInOrder) {
+  auto mb = spawn_recorder(*rt, {});
+  for (int i = 0; i < 10000; ++i)
+    ASSERT_TRUE(mb.send(item{0, i}));
+  auto items = ask(mb, get_items{}, 5s);
+  ASSERT_TRUE(items) << render(items.error());
+  ASSERT_EQ(items->size(), 10000u);
+  for (int i = 0; i < 10000; ++i)
+    EXPECT_EQ((*items)[static_cast<std::size_t>(i)].second, i);
+  auto m = mb.metrics();
+  EXPECT_EQ(m.enqueued, 10001u);
+  EXPECT_EQ(m.processed, 10001u);
+  EXPECT_EQ(m.depth, 0u);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(TypedMailbox, FifoPerProducerWithTwoConcurrentProducers) {
+  mailbox_options opts;
+  opts.capacity = 64;
+  auto mb = spawn_recorder(*rt, opts);
+  constexpr int per_producer = 20000;
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 2; ++p)
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < per_producer; ++i)
+        ASSERT_TRUE(mb.send(item{p, i}, 10s));
+    });
+  for (auto& t : producers)
+    t.join();
+  auto items = ask(mb, get_items{}, 10s);
+  ASSERT_TRUE(items) << render(items.error());
+  ASSERT_EQ(items->size(), 2u * per_producer);
+  int next[2] = {0, 0};
+  for (auto& [p, seq] : *items) {
+    ASSERT_EQ(seq, next[p]) << "producer " << p << " out of order";
+    ++next[p];
+  }
+  EXPECT_LE(mb.metrics().high_water, 64u);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(TypedMailbox, BoundedMailboxNeverExceedsCapacityWithTwoProducers) {
+  mailbox_options opts;
+  opts.capacity = 16;
+  std::atomic<std::size_t> max_depth{0};
+  auto core_ref = std::make_shared<std::shared_ptr<detail::mailbox_core<item, get_items>>>();
+  auto mb = spawn_mailbox<item, get_items>(*rt, opts, [&max_depth, core_ref](auto* self) {
+              return handlers{
+                  [self, &max_depth](item&) {
+                    auto d = self->core()->size();
+                    auto prev = max_depth.load();
+                    while (d > prev && !max_depth.compare_exchange_weak(prev, d)) {
+                    }
+                  },
+                  [](get_items&) { return get_items::reply_type{}; },
+              };
+            }).value();
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 2; ++p)
+    producers.emplace_back([&, p] {
+      for (int i = 0; i < 20000; ++i) {
+        ASSERT_TRUE(mb.send(item{p, i}, 10s));
+        auto d = mb.core()->size();
+        ASSERT_LE(d, 16u);
+      }
+    });
+  for (auto& t : producers)
+    t.join();
+  ASSERT_TRUE(ask(mb, get_items{}, 10s));
+  EXPECT_LE(max_depth.load(), 16u);
+  EXPECT_LE(mb.metrics().high_water, 16u);
+  EXPECT_EQ(mb.metrics().processed, 40001u);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+// A gate keeps the consumer busy so that the mailbox fills up deterministically.
+class gated : public ::testing::Test {
+public:
+  struct hold {};
+  struct work {
+    int value = 0;
+  };
+  struct read {
+    using reply_type = std::vector<int>;
+  };
+  using box = mailbox<hold, work, read>;
+
+  box spawn(mailbox_options opts) {
+    return spawn_mailbox<hold, work, read>(rt, std::move(opts),
+                                           [this](auto*) {
+                                             auto seen = std::make_shared<std::vector<int>>();
+                                             return handlers{
+                                                 [this](hold&) {
+                                                   entered.count_down();
+                                                   release.wait();
+                                                 },
+                                                 [seen](work& w) { seen->push_back(w.value); },
+                                                 [seen](read&) { return *seen; },
+                                             };
+                                           })
+        .value();
+  }
+
+  runtime rt{troupe::test::runtime_fixture::default_config()};
+  std::latch entered{1};
+  std::latch release{1};
+};
+
+TEST_F(gated, FailPolicyHandsTheMessageBackWithMailboxFull) {
+  mailbox_options opts;
+  opts.capacity = 2;
+  opts.overflow = overflow_policy::fail;
+  auto mb = spawn(opts);
+  ASSERT_TRUE(mb.send(hold{}));
+  entered.wait();
+  ASSERT_TRUE(mb.send(work{1}));
+  ASSERT_TRUE(mb.send(work{2}));
+  auto r = mb.send(work{3});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::mailbox_full);
+  ASSERT_TRUE(r.message().has_value());
+  EXPECT_EQ(r.message()->value, 3);
+  release.count_down();
+  // The read request must find room in the 2-slot mailbox, which the fail policy would refuse.
+  ASSERT_TRUE(troupe::test::eventually([&] { return mb.metrics().depth == 0; }));
+  auto seen = ask(mb, read{}, 5s);
+  ASSERT_TRUE(seen) << render(seen.error());
+  EXPECT_EQ(*seen, (std::vector<int>{1, 2}));
+  auto m = mb.metrics();
+  EXPECT_EQ(m.rejected, 1u);
+  EXPECT_EQ(m.dropped, 0u);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(gated, DropNewestDiscardsArrivalsAndCountsThem) {
+  mailbox_options opts;
+  opts.capacity = 2;
+  opts.overflow = overflow_policy::drop_newest;
+  auto mb = spawn(opts);
+  ASSERT_TRUE(mb.send(hold{}));
+  entered.wait();
+  for (int i = 1; i <= 5; ++i)
+    EXPECT_TRUE(mb.send(work{i}));
+  release.count_down();
+  ASSERT_TRUE(troupe::test::eventually([&] { return mb.metrics().depth == 0; }));
+  auto seen = ask(mb, read{}, 5s);
+  ASSERT_TRUE(seen) << render(seen.error());
+  EXPECT_EQ(*seen, (std::vector<int>{1, 2}));
+  EXPECT_EQ(mb.metrics().dropped, 3u);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(gated, DropOldestKeepsTheNewestAndCountsTheDropped) {
+  mailbox_options opts;
+  opts.capacity = 2;
+  opts.overflow = overflow_policy::drop_oldest;
+  auto mb = spawn(opts);
+  ASSERT_TRUE(mb.send(hold{}));
+  entered.wait();
+  for (int i = 1; i <= 5; ++i)
+    EXPECT_TRUE(mb.send(work{i}));
+  EXPECT_EQ(mb.metrics().dropped, 3u);
+  EXPECT_EQ(mb.metrics().depth, 2u);
+  // Queued while the consumer is still held: the read request evicts work{4}, leaving
+  // {work{5}, read}.
+  std::promise<std::vector<int>> got;
+  ask_async(mb, read{})
+      .then([&](std::vector<int> v) { got.set_value(std::move(v)); },
+            [&](caf::error) { got.set_value({-1}); });
+  EXPECT_EQ(mb.metrics().dropped, 4u);
+  release.count_down();
+  auto seen = got.get_future();
+  ASSERT_EQ(seen.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(seen.get(), (std::vector<int>{5}));
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(gated, BackpressureBlocksAThreadUntilItsDeadline) {
+  mailbox_options opts;
+  opts.capacity = 1;
+  auto mb = spawn(opts);
+  ASSERT_TRUE(mb.send(hold{}));
+  entered.wait();
+  ASSERT_TRUE(mb.send(work{1}));
+  auto r = mb.send(work{2}, 20ms);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::send_timeout);
+  EXPECT_EQ(r.message()->value, 2);
+  auto t = mb.try_send(work{3});
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error(), mailbox_errc::mailbox_full);
+  release.count_down();
+  EXPECT_TRUE(mb.send(work{4}, 5s));
+  auto seen = ask(mb, read{}, 5s);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(*seen, (std::vector<int>{1, 4}));
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(gated, BackpressureWakesABlockedThreadWhenRoomFrees) {
+  mailbox_options opts;
+  opts.capacity = 1;
+  auto mb = spawn(opts);
+  ASSERT_TRUE(mb.send(hold{}));
+  entered.wait();
+  ASSERT_TRUE(mb.send(work{1}));
+  std::thread sender{[&] { EXPECT_TRUE(mb.send(work{2}, 10s)); }};
+  release.count_down();
+  sender.join();
+  auto seen = ask(mb, read{}, 5s);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(*seen, (std::vector<int>{1, 2}));
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(gated, ActorSenderParksUnderBackpressureAndKeepsItsOrder) {
+  mailbox_options opts;
+  opts.capacity = 2;
+  auto mb = spawn(opts);
+  ASSERT_TRUE(mb.send(hold{}));
+  entered.wait();
+  std::atomic<int> parked{0};
+  auto producer = rt.spawn([mb, &parked](caf::event_based_actor* self) -> caf::behavior {
+    return {[=, &parked](caf::ok_atom) {
+      for (int i = 1; i <= 10; ++i)
+        if (mb.send(self, work{i}).was_parked())
+          ++parked;
+      self->quit();
+    }};
+  });
+  caf::scoped_actor self{rt.system()};
+  self->monitor(producer);
+  self->send(producer, caf::ok_atom::value);
+  self->receive([](caf::down_msg&) {});
+  EXPECT_EQ(parked.load(), 8);
+  EXPECT_EQ(mb.metrics().parked, 8u);
+  EXPECT_LE(mb.metrics().depth, 2u);
+  release.count_down();
+  auto seen = ask(mb, read{}, 5s);
+  ASSERT_TRUE(seen) << render(seen.error());
+  EXPECT_EQ(*seen, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(mb.metrics().parked, 0u);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(TypedMailbox, SendToDeadActorIsACountedDeadLetter) {
+  auto mb = spawn_recorder(*rt, mailbox_options{.name = "gone"});
+  std::vector<dead_letter> letters;
+  std::mutex mtx;
+  rt->dead_letters()->set_hook([&](const dead_letter& d) {
+    std::lock_guard guard{mtx};
+    letters.push_back(d);
+  });
+  caf::scoped_actor self{sys()};
+  self->monitor(mb.actor());
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {});
+  auto r = mb.send(item{0, 1});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::receiver_dead);
+  EXPECT_EQ(mb.metrics().dead_letters, 1u);
+  EXPECT_EQ(rt->dead_letters()->count(), 1u);
+  std::lock_guard guard{mtx};
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].receiver, "gone");
+  EXPECT_EQ(letters[0].reason, mailbox_errc::receiver_dead);
+  rt->dead_letters()->set_hook(nullptr);
+}
+
+TEST_F(TypedMailbox, RequestToDeadActorGetsReceiverDead) {
+  auto mb = spawn_recorder(*rt, {});
+  caf::scoped_actor self{sys()};
+  self->monitor(mb.actor());
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {});
+  auto r = ask(mb, get_items{}, 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::receiver_dead);
+}
+
+TEST_F(TypedMailbox, ThrowingHandlerCrashesTheActorWithItsMessage) {
+  auto mb = spawn_mailbox<boom, get_count>(*rt, {}, [](auto*) {
+              return handlers{
+                  [](boom&) -> int { throw std::runtime_error("kaputt"); },
+                  [](get_count&) { return int64_t{0}; },
+              };
+            }).value();
+  caf::scoped_actor self{sys()};
+  self->monitor(mb.actor());
+  auto r = ask(mb, boom{}, 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::handler_threw);
+  EXPECT_EQ(r.error().context().get_as<std::string>(0), "kaputt");
+  self->receive([](caf::down_msg& dm) {
+    EXPECT_EQ(dm.reason, mailbox_errc::handler_threw);
+    EXPECT_EQ(dm.reason.context().get_as<std::string>(0), "kaputt");
+  });
+  auto after = ask(mb, get_count{}, 5s);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error(), mailbox_errc::receiver_dead);
+}
+
+TEST_F(TypedMailbox, RenderNamesMailboxErrors) {
+  EXPECT_EQ(render(make_error(mailbox_errc::mailbox_full)), "mailbox_error(mailbox_full)");
+}
