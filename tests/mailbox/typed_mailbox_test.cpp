@@ -153,9 +153,10 @@ public:
         .value();
   }
 
-  runtime rt{troupe::test::runtime_fixture::default_config()};
+  // Declared before the runtime, so that they outlive every handler that waits on them.
   std::latch entered{1};
   std::latch release{1};
+  runtime rt{troupe::test::runtime_fixture::default_config()};
 };
 
 TEST_F(gated, FailPolicyHandsTheMessageBackWithMailboxFull) {

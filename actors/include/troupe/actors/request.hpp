@@ -51,7 +51,8 @@ caf::error fail_of(detail::push_outcome outcome) {
 
 } // namespace detail
 
-/// Sends the request `msg` from inside the actor `self` and returns its pending reply; the
+/// Sends the request `msg` from inside the actor `self` (timeout: a std::chrono duration or
+/// caf::infinite) and returns its pending reply; the
 /// reply (or error) runs in `self`'s context, like a CAF response. Never blocks the worker.
 ///
 /// Errors: mailbox_errc::request_timeout, receiver_dead (also when the receiver dies before
@@ -62,10 +63,11 @@ caf::error fail_of(detail::push_outcome outcome) {
 ///
 ///   troupe::request(self, counter, get_count{}, 1s)
 ///     .then([=](int64_t n) { ... }, [=](caf::error& err) { ... });
-template <class... Ts, class T>
+template <class... Ts, class T, class Timeout>
 requires is_one_of_v<T, Ts...> pending<reply_t<T>>
-request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, caf::duration timeout) {
+request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout_arg) {
   using R = reply_t<T>;
+  caf::duration timeout{timeout_arg};
   return pending<R>{[self, dest, msg = std::move(msg), timeout](auto on_value,
                                                                 auto on_error) mutable {
     auto mid = self->new_request_id(caf::message_priority::normal);

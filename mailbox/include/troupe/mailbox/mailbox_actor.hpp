@@ -49,6 +49,14 @@ public:
     return {[this](detail::drain_atom) { drain(); }};
   }
 
+  /// Terminates the actor after the current handler; the rest of the mailbox is answered with
+  /// receiver_dead (requests) or dead-lettered (messages). Hides CAF's quit so that the mailbox
+  /// stops handing out messages at once.
+  void quit(caf::error reason = caf::error{}) {
+    stopping_ = true;
+    caf::event_based_actor::quit(std::move(reason));
+  }
+
 protected:
   /// Runs the handler for one envelope; answers its reply sink, if any.
   virtual void dispatch(typename core_type::envelope_type& env) = 0;
@@ -60,16 +68,17 @@ protected:
 
 private:
   void drain() {
-    core_->drain_while([this] { return !getf(is_terminated_flag); },
+    core_->drain_while([this] { return !stopping_ && !getf(is_terminated_flag); },
                        [this](typename core_type::envelope_type&& env) { dispatch(env); },
                        core_->batch());
-    if (getf(is_terminated_flag))
+    if (stopping_ || getf(is_terminated_flag))
       return;
     if (core_->finish_batch())
       core_->ring(this, context());
   }
 
   std::shared_ptr<core_type> core_;
+  bool stopping_ = false;
 };
 
 namespace detail {

@@ -1,0 +1,345 @@
+#include <atomic>
+#include <future>
+#include <latch>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct increment {
+  int64_t x = 0;
+  using reply_type = int64_t;
+};
+
+// Fails with a typed error for odd numbers, answers x / 2 otherwise.
+struct halve {
+  int64_t x = 0;
+  using reply_type = int64_t;
+};
+
+// Never answers until released (the handler blocks on a latch the test owns).
+struct stall {
+  using reply_type = int64_t;
+};
+
+struct crash {
+  using reply_type = int64_t;
+};
+
+using calc = mailbox<increment, halve, stall, crash>;
+
+// The gate is shared with the actor: a handler may still be waiting on it after the test body
+// has returned, so it must live as long as the actor.
+calc spawn_calc(runtime& rt, std::shared_ptr<std::latch> gate = nullptr) {
+  return spawn_mailbox<increment, halve, stall, crash>(
+             rt, {},
+             [gate](auto*) {
+               return handlers{
+                   [](increment& m) { return m.x + 1; },
+                   [](halve& m) -> caf::expected<int64_t> {
+                     if (m.x % 2 != 0)
+                       return caf::make_error(caf::sec::invalid_argument);
+                     return m.x / 2;
+                   },
+                   [gate](stall&) -> int64_t {
+                     if (gate != nullptr)
+                       gate->wait();
+                     return 0;
+                   },
+                   [](crash&) -> int64_t { throw std::runtime_error("crashed on purpose"); },
+               };
+             })
+      .value();
+}
+
+// Runs `body(self)` inside a fresh actor and returns what it delivers through `done`.
+template <class T, class Body>
+T run_in_actor(runtime& rt, Body body) {
+  auto result = std::make_shared<std::promise<T>>();
+  auto fut = result->get_future();
+  auto a = rt.spawn([result, body](caf::event_based_actor* self) -> caf::behavior {
+    body(self, [result, self](T value) {
+      result->set_value(std::move(value));
+      self->quit();
+    });
+    return {[](caf::ok_atom) {}};
+  });
+  if (fut.wait_for(10s) != std::future_status::ready) {
+    caf::anon_send_exit(a, caf::exit_reason::kill);
+    ADD_FAILURE() << "the actor never delivered";
+    return T{};
+  }
+  return fut.get();
+}
+
+} // namespace
+
+using Requests = troupe::test::runtime_fixture;
+
+TEST_F(Requests, AskFromAThreadGetsTheReply) {
+  auto c = spawn_calc(*rt);
+  auto r = ask(c, increment{41}, 5s);
+  ASSERT_TRUE(r) << render(r.error());
+  EXPECT_EQ(*r, 42);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, HandlerErrorReachesTheRequester) {
+  auto c = spawn_calc(*rt);
+  auto r = ask(c, halve{3}, 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), caf::sec::invalid_argument);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, AskTimesOutWithRequestTimeout) {
+  auto gate = std::make_shared<std::latch>(1);
+  auto c = spawn_calc(*rt, gate);
+  auto r = ask(c, stall{}, 20ms);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::request_timeout);
+  gate->count_down();
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, RequestFromAnActorRunsTheReplyInItsContext) {
+  auto c = spawn_calc(*rt);
+  auto got = run_in_actor<int64_t>(*rt, [c](caf::event_based_actor* self, auto done) {
+    request(self, c, increment{1}, 5s)
+        .then([done](int64_t v) { done(v); }, [done](caf::error) { done(-1); });
+  });
+  EXPECT_EQ(got, 2);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, RequestFromAnActorTimesOut) {
+  auto gate = std::make_shared<std::latch>(1);
+  auto c = spawn_calc(*rt, gate);
+  auto got = run_in_actor<caf::error>(*rt, [c](caf::event_based_actor* self, auto done) {
+    request(self, c, stall{}, 20ms)
+        .then([done](int64_t) { done(caf::error{}); }, [done](caf::error e) { done(e); });
+  });
+  EXPECT_EQ(got, mailbox_errc::request_timeout) << render(got);
+  gate->count_down();
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, ThrowingHandlerAnswersHandlerThrewWithTheMessage) {
+  auto c = spawn_calc(*rt);
+  auto got = run_in_actor<caf::error>(*rt, [c](caf::event_based_actor* self, auto done) {
+    request(self, c, crash{}, 5s)
+        .then([done](int64_t) { done(caf::error{}); }, [done](caf::error e) { done(e); });
+  });
+  EXPECT_EQ(got, mailbox_errc::handler_threw);
+  EXPECT_EQ(got.context().get_as<std::string>(0), "crashed on purpose");
+}
+
+TEST_F(Requests, RequestsQueuedBehindACrashGetReceiverDead) {
+  auto gate = std::make_shared<std::latch>(1);
+  auto c = spawn_calc(*rt, gate);
+  std::move(ask_async(c, stall{})).then([](int64_t) {}, [](caf::error) {});
+  auto crashed = ask_async(c, crash{});
+  auto queued = ask_async(c, increment{1});
+  std::promise<caf::error> crash_err;
+  std::promise<caf::error> queued_err;
+  std::move(crashed).then([&](int64_t) { crash_err.set_value({}); },
+                          [&](caf::error e) { crash_err.set_value(e); });
+  std::move(queued).then([&](int64_t) { queued_err.set_value({}); },
+                         [&](caf::error e) { queued_err.set_value(e); });
+  gate->count_down();
+  auto f1 = crash_err.get_future();
+  auto f2 = queued_err.get_future();
+  ASSERT_EQ(f1.wait_for(5s), std::future_status::ready);
+  ASSERT_EQ(f2.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(f1.get(), mailbox_errc::handler_threw);
+  EXPECT_EQ(f2.get(), mailbox_errc::receiver_dead);
+}
+
+TEST_F(Requests, FullMailboxFailsTheRequestWithMailboxFull) {
+  auto gate = std::make_shared<std::latch>(1);
+  mailbox_options opts;
+  opts.capacity = 1;
+  opts.overflow = overflow_policy::fail;
+  auto c = spawn_mailbox<increment, stall>(*rt, opts, [gate](auto*) {
+             return handlers{[](increment& m) { return m.x + 1; },
+                             [gate](stall&) -> int64_t {
+                               gate->wait();
+                               return 0;
+                             }};
+           }).value();
+  std::promise<void> stalled_done;
+  std::move(ask_async(c, stall{}))
+      .then([&](int64_t) { stalled_done.set_value(); },
+            [&](caf::error) { stalled_done.set_value(); });
+  ASSERT_TRUE(troupe::test::eventually([&] { return c.metrics().depth == 0; }));
+  ASSERT_TRUE(c.send(increment{1}));
+  auto r = ask(c, increment{2}, 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::mailbox_full);
+  gate->count_down();
+  stalled_done.get_future().wait();
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+// -- combinators ----------------------------------------------------------------------------
+
+TEST_F(Requests, GatherReturnsEveryResultInInputOrder) {
+  auto c = spawn_calc(*rt);
+  std::vector<pending<int64_t>> reqs;
+  reqs.push_back(ask_async(c, increment{1}));
+  reqs.push_back(ask_async(c, halve{3})); // fails
+  reqs.push_back(ask_async(c, halve{8}));
+  auto all = await(gather(std::move(reqs)), 5s);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].value(), 2);
+  EXPECT_FALSE((*all)[1]);
+  EXPECT_EQ((*all)[1].error(), caf::sec::invalid_argument);
+  EXPECT_EQ((*all)[2].value(), 4);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, GatherInsideAnActorOverAThousandWorkers) {
+  std::vector<calc> workers;
+  for (int i = 0; i < 100; ++i)
+    workers.push_back(spawn_calc(*rt));
+  auto sum = run_in_actor<int64_t>(*rt, [workers](caf::event_based_actor* self, auto done) {
+    std::vector<pending<int64_t>> reqs;
+    for (int64_t i = 0; i < 1000; ++i)
+      reqs.push_back(
+          request(self, workers[static_cast<std::size_t>(i) % workers.size()], increment{i}, 5s));
+    gather(std::move(reqs))
+        .then(
+            [done](std::vector<caf::expected<int64_t>> rs) {
+              int64_t s = 0;
+              for (auto& r : rs)
+                s += r ? *r : -1'000'000;
+              done(s);
+            },
+            [done](caf::error) { done(-1); });
+  });
+  EXPECT_EQ(sum, 999 * 1000 / 2 + 1000);
+  for (auto& w : workers)
+    caf::anon_send_exit(w.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, FailFastCompletesWithTheFirstErrorBeforeSlowRepliesArrive) {
+  auto gate = std::make_shared<std::latch>(1);
+  auto slow = spawn_calc(*rt, gate);
+  auto fast = spawn_calc(*rt);
+  std::vector<pending<int64_t>> reqs;
+  reqs.push_back(ask_async(slow, stall{}));
+  reqs.push_back(ask_async(fast, halve{1})); // fails at once
+  auto r = await(gather_all_or_fail(std::move(reqs)), 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), caf::sec::invalid_argument);
+  gate->count_down();
+  caf::anon_send_exit(slow.actor(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(fast.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, FailFastSucceedsWithAllValuesInOrder) {
+  auto c = spawn_calc(*rt);
+  std::vector<pending<int64_t>> reqs;
+  for (int64_t i = 0; i < 10; ++i)
+    reqs.push_back(ask_async(c, increment{i}));
+  auto r = await(gather_all_or_fail(std::move(reqs)), 5s);
+  ASSERT_TRUE(r) << render(r.error());
+  EXPECT_EQ(*r, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, FirstOfTakesTheFirstValueAndIgnoresTheStalledOne) {
+  auto gate = std::make_shared<std::latch>(1);
+  auto slow = spawn_calc(*rt, gate);
+  auto fast = spawn_calc(*rt);
+  std::vector<pending<int64_t>> reqs;
+  reqs.push_back(ask_async(slow, stall{}));
+  reqs.push_back(ask_async(fast, increment{9}));
+  auto r = await(first_of(std::move(reqs)), 5s);
+  ASSERT_TRUE(r) << render(r.error());
+  EXPECT_EQ(*r, 10);
+  gate->count_down();
+  caf::anon_send_exit(slow.actor(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(fast.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, FirstOfFailsOnlyWhenAllFail) {
+  auto c = spawn_calc(*rt);
+  std::vector<pending<int64_t>> reqs;
+  reqs.push_back(ask_async(c, halve{1}));
+  reqs.push_back(ask_async(c, halve{3}));
+  auto r = await(first_of(std::move(reqs)), 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), caf::sec::invalid_argument);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, FallbackRunsOnlyAfterThePrimaryFails) {
+  auto c = spawn_calc(*rt);
+  std::atomic<int> fallbacks{0};
+  auto use_fallback = [&](const caf::error&) {
+    ++fallbacks;
+    return ask_async(c, increment{100});
+  };
+  auto ok = await(with_fallback<int64_t>(ask_async(c, halve{4}), use_fallback), 5s);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, 2);
+  EXPECT_EQ(fallbacks.load(), 0);
+  auto fell_back = await(with_fallback<int64_t>(ask_async(c, halve{5}), use_fallback), 5s);
+  ASSERT_TRUE(fell_back);
+  EXPECT_EQ(*fell_back, 101);
+  EXPECT_EQ(fallbacks.load(), 1);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, ForEachConcurrentNeverExceedsItsLimit) {
+  struct track {
+    using reply_type = int64_t;
+    int64_t x = 0;
+  };
+  std::atomic<int> in_flight{0};
+  std::atomic<int> max_in_flight{0};
+  std::vector<mailbox<track>> workers;
+  for (int i = 0; i < 8; ++i)
+    workers.push_back(spawn_mailbox<track>(*rt, {}, [&](auto*) {
+                        return handlers{[&](track& t) {
+                          auto now = in_flight.load();
+                          return t.x * 2 + (now < 0 ? 1 : 0);
+                        }};
+                      }).value());
+  std::vector<int64_t> results(1000, -1);
+  std::mutex mtx;
+  auto done =
+      await(for_each_concurrent<int64_t>(
+                1000, 4,
+                [&](std::size_t i) {
+                  auto now = ++in_flight;
+                  auto prev = max_in_flight.load();
+                  while (now > prev && !max_in_flight.compare_exchange_weak(prev, now)) {
+                  }
+                  return ask_async(workers[i % workers.size()], track{static_cast<int64_t>(i)});
+                },
+                [&](std::size_t i, caf::expected<int64_t> r) {
+                  --in_flight;
+                  std::lock_guard guard{mtx};
+                  results[i] = r ? *r : -2;
+                }),
+            10s);
+  ASSERT_TRUE(done) << render(done.error());
+  EXPECT_EQ(*done, 1000u);
+  EXPECT_LE(max_in_flight.load(), 4);
+  EXPECT_GE(max_in_flight.load(), 1);
+  for (std::size_t i = 0; i < results.size(); ++i)
+    ASSERT_EQ(results[i], static_cast<int64_t>(i) * 2);
+  for (auto& w : workers)
+    caf::anon_send_exit(w.actor(), caf::exit_reason::user_shutdown);
+}
