@@ -76,7 +76,8 @@ ensure_deb_src() {
     sed -n 's/^[[:space:]]*deb[[:space:]]/deb-src /p' /etc/apt/sources.list \
       | as_root tee "$list_d/debian-src.list" >/dev/null
   fi
-  apt_updated=0  # the new entries need an update
+  apt_updated=0
+  apt_update  # the new entries need their index
 }
 
 needed=(libcaf-dev dpkg-dev xz-utils cmake make g++ binutils)

@@ -9,13 +9,7 @@ mailbox_core_base::mailbox_core_base(mailbox_options opts,
                                      std::shared_ptr<dead_letter_office> office,
                                      std::size_t default_batch)
     : opts_(std::move(opts)), office_(std::move(office)),
-      batch_(opts_.batch != 0 ? opts_.batch : default_batch),
-      wake_msg_(caf::make_message(drain_atom::value)) {}
-
-void mailbox_core_base::ring(caf::abstract_actor* owner, caf::execution_unit* ctx) const {
-  // The wake-up message is built once and shared: copying a caf::message only bumps a count.
-  owner->enqueue(nullptr, caf::make_message_id(), wake_msg_, ctx);
-}
+      batch_(opts_.batch != 0 ? opts_.batch : default_batch) {}
 
 void mailbox_core_base::count_dead_letter(const char* type_name, const caf::error& reason) {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);

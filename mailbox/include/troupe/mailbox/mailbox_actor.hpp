@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 
 #include "troupe/mailbox/detail/mailbox_core.hpp"
+#include "troupe/mailbox/detail/queue_actor.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 
 namespace troupe {
@@ -30,12 +31,12 @@ struct is_expected<caf::expected<T>> : std::true_type {};
 ///
 /// Thread safety: use only from inside the actor's own handlers.
 template <class... Ts>
-class mailbox_self : public caf::event_based_actor {
+class mailbox_self : public detail::queue_actor {
 public:
   using core_type = detail::mailbox_core<Ts...>;
 
   mailbox_self(caf::actor_config& cfg, std::shared_ptr<core_type> core)
-      : caf::event_based_actor(cfg), core_(std::move(core)) {}
+      : detail::queue_actor(cfg), core_(std::move(core)) {}
 
   const char* name() const override {
     return core_->options().name.empty() ? "mailbox" : core_->options().name.c_str();
@@ -46,7 +47,11 @@ public:
   [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
 
   caf::behavior make_behavior() override {
-    return {[this](detail::drain_atom) { drain(); }};
+    mark_initialized();
+    // Everything arrives through the Troupe queue; CAF delivers only system messages (exits,
+    // down messages, timeouts) and responses to this actor's own requests. The behavior must not
+    // be empty, or CAF would consider the actor finished.
+    return {[](caf::unit_t) {}};
   }
 
   /// Terminates the actor after the current handler; the rest of the mailbox is answered with
@@ -66,19 +71,16 @@ protected:
     caf::event_based_actor::on_exit();
   }
 
-private:
-  void drain() {
-    core_->drain_while([this] { return !stopping_ && !getf(is_terminated_flag); },
+  void drain_queue(size_t max) override {
+    core_->drain_while([this] { return !stopping_; },
                        [this](typename core_type::envelope_type&& env) { dispatch(env); },
-                       core_->batch());
-    if (stopping_ || getf(is_terminated_flag))
-      return;
-    if (core_->finish_batch())
-      core_->ring(this, context());
+                       std::min(max, core_->batch()));
   }
 
+  [[nodiscard]] bool queue_empty() const noexcept override { return core_->empty(); }
+
+private:
   std::shared_ptr<core_type> core_;
-  bool stopping_ = false;
 };
 
 namespace detail {

@@ -1,29 +1,16 @@
 #pragma once
 
-// The shared engine behind a typed mailbox: the queue, the protocol that wakes the owning actor,
-// overflow handling, closing, and the counters.
+// The shared engine behind a typed mailbox: the queue, overflow handling, closing and the
+// counters. How a push wakes the owning actor is queue_actor's protocol (queue_actor.hpp); this
+// file adds the two rules that concern the queue itself:
 //
-// Wake protocol (a producer rings the actor once; the actor drains in batches):
-//
-//  1. A producer pushes its envelope into the queue.
-//  2. It issues a seq_cst fence, then reads `closed_`; if set, the actor is gone and the producer
-//     dead-letters what is left (step 6).
-//  3. Otherwise it sets `scheduled_` (exchange); only the producer that flips it from false to true
-//     sends the actor one wake-up message through CAF's own mailbox, so CAF still decides where
-//     and when the actor runs, and an actor never runs on two threads at once.
-//  4. The actor, on a wake-up, drains up to `batch` envelopes. If any remain it sends itself the
-//     next wake-up (keeping `scheduled_` set) to yield its worker fairly.
-//  5. When it found the queue empty it clears `scheduled_`, issues a seq_cst fence and looks at
-//     the queue again: a producer whose push it missed must, by the two fences, see the cleared
-//     flag in step 3 and ring, or the actor sees its envelope now and rings itself. Either way
-//     no wake-up is lost.
-//  6. When the actor terminates it sets `closed_`, fences, and empties the queue under
-//     `close_mtx_`: requests are answered with receiver_dead, messages become dead letters. A
-//     producer that pushed concurrently sees `closed_` in step 2 and empties the queue too, under
-//     the same mutex, so nothing stays behind unanswered.
-//
-// Backpressure uses the same fence pairing: a waiting producer registers (parked_count_ or
-// waiters_) and then re-checks for room; the consumer frees room and then checks for waiters.
+//  - Closing: when the actor terminates it sets `closed_`, fences, and empties the queue under
+//    `close_mtx_`: requests are answered with receiver_dead, messages become dead letters. A
+//    producer fences after its push and then reads `closed_`; if set, it empties the queue too,
+//    under the same mutex. By the two fences one of them sees the other, so nothing stays behind
+//    unanswered.
+//  - Backpressure: a waiting producer registers (parked_count_ or waiters_), fences and then
+//    re-checks for room; the consumer frees room, fences and then checks for waiters.
 
 #include <atomic>
 #include <chrono>
@@ -47,6 +34,7 @@
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/envelope.hpp"
 #include "troupe/mailbox/detail/locked_ring.hpp"
+#include "troupe/mailbox/detail/queue_actor.hpp"
 #include "troupe/mailbox/detail/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/mailbox/mailbox_metrics.hpp"
@@ -54,8 +42,6 @@
 #include "troupe/scheduler/dead_letter_office.hpp"
 
 namespace troupe::detail {
-
-using drain_atom = caf::atom_constant<caf::atom("tr_drain")>;
 
 enum class push_outcome {
   accepted,
@@ -79,28 +65,20 @@ public:
   [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
   [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
-  /// Sends the owner its wake-up message. `ctx` is the sender's execution unit, or nullptr
-  /// from outside the scheduler.
-  void ring(caf::abstract_actor* owner, caf::execution_unit* ctx) const;
-
   /// Records a message that reached no handler (reported to the runtime's dead-letter office).
   void count_dead_letter(const char* type_name, const caf::error& reason);
 
   [[nodiscard]] mailbox_metrics metrics_base() const noexcept;
 
 protected:
-  /// Steps 2 and 3 of the protocol, after a successful push.
+  /// After a successful push: the closing rule, then queue_actor's wake protocol (step 2).
   void after_push(caf::abstract_actor* owner, caf::execution_unit* ctx) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (closed_.load(std::memory_order_relaxed)) {
       purge_after_close();
       return;
     }
-    // The plain load first keeps the common busy-consumer case free of a second RMW on a
-    // cache line that every producer touches.
-    if (!scheduled_.load(std::memory_order_relaxed) &&
-        !scheduled_.exchange(true, std::memory_order_acq_rel))
-      ring(owner, ctx);
+    static_cast<queue_actor*>(owner)->wake(ctx);
   }
 
   /// Empties the queue of a closed mailbox, answering or dead-lettering each envelope.
@@ -109,10 +87,7 @@ protected:
   mailbox_options opts_;
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
-  caf::message wake_msg_;
-
-  alignas(64) std::atomic<bool> scheduled_{false};
-  std::atomic<bool> closed_{false};
+  alignas(64) std::atomic<bool> closed_{false};
   alignas(64) std::atomic<std::size_t> enqueued_{0};
   std::atomic<std::size_t> dropped_{0};
   std::atomic<std::size_t> rejected_{0};
@@ -216,16 +191,7 @@ public:
     return n;
   }
 
-  /// Step 4/5: after a batch. Returns true when the actor must wake itself again.
-  [[nodiscard]] bool finish_batch() {
-    if (!empty())
-      return true;
-    scheduled_.store(false, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    return !empty() && !scheduled_.exchange(true, std::memory_order_acq_rel);
-  }
-
-  /// Step 6: the owner terminated. Answers or dead-letters everything still queued.
+  /// The owner terminated. Answers or dead-letters everything still queued.
   void close(const caf::error& reason) {
     closed_.store(true, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
