@@ -49,7 +49,7 @@ case "$command" in
   bench)
     install_dependencies
     configure_and_build Release
-    exec "$build_dir/bench/caf_benchmarks" "$@"
+    exec "$root/bench/run.sh" "$build_dir" "$@"
     ;;
   *)
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'

@@ -128,8 +128,12 @@ increment_server spawn_increment_server(troupe::runtime& rt) {
       .value();
 }
 
-void rr_next(caf::event_based_actor* self, const increment_server& server, std::uint64_t x,
-             std::uint64_t n, const std::shared_ptr<std::promise<std::uint64_t>>& done) {
+// The client is a Troupe actor: its replies come back through its own reply queue.
+struct start {};
+
+template <class Self>
+void rr_next(Self* self, const increment_server& server, std::uint64_t x, std::uint64_t n,
+             const std::shared_ptr<std::promise<std::uint64_t>>& done) {
   troupe::request(self, server, increment{x}, caf::infinite)
       .then(
           [=](std::uint64_t y) {
@@ -150,11 +154,11 @@ void bench_request_response() {
   auto server = spawn_increment_server(rt);
   auto done = std::make_shared<std::promise<std::uint64_t>>();
   auto result = done->get_future();
+  auto client = troupe::spawn_mailbox<start>(rt, {}, [server, n, done](auto* self) {
+                  return troupe::handlers{[=](start&) { rr_next(self, server, 0, n, done); }};
+                }).value();
   stopwatch sw;
-  rt.spawn([server, n, done](caf::event_based_actor* self) -> caf::behavior {
-    rr_next(self, server, 0, n, done);
-    return {[](caf::ok_atom) {}};
-  });
+  check(static_cast<bool>(client.send(start{})), "request_response: client refused start");
   auto replies = await_done(result, "request_response: never finished");
   double seconds = sw.seconds();
   check(replies == n, "request_response: wrong number of replies");
@@ -176,7 +180,8 @@ struct gather_round_state {
   std::shared_ptr<std::promise<std::uint64_t>> done;
 };
 
-void gather_round(caf::event_based_actor* self, std::shared_ptr<gather_round_state> st) {
+template <class Self>
+void gather_round(Self* self, std::shared_ptr<gather_round_state> st) {
   const std::uint64_t base = st->round * gather_width;
   std::vector<troupe::pending<std::uint64_t>> reqs;
   reqs.reserve(gather_width);
@@ -214,10 +219,10 @@ void bench_fan_out_gather() {
   st->done = std::make_shared<std::promise<std::uint64_t>>();
   auto result = st->done->get_future();
   stopwatch sw;
-  rt.spawn([st](caf::event_based_actor* self) -> caf::behavior {
-    gather_round(self, st);
-    return {[](caf::ok_atom) {}};
-  });
+  auto client = troupe::spawn_mailbox<start>(rt, {}, [st](auto* self) {
+                  return troupe::handlers{[self, st](start&) { gather_round(self, st); }};
+                }).value();
+  check(static_cast<bool>(client.send(start{})), "fan_out_gather: client refused start");
   auto replies = await_done(result, "fan_out_gather: never finished");
   double seconds = sw.seconds();
   check(replies == n, "fan_out_gather: wrong number of replies");

@@ -343,3 +343,98 @@ TEST_F(Requests, ForEachConcurrentNeverExceedsItsLimit) {
   for (auto& w : workers)
     caf::anon_send_exit(w.actor(), caf::exit_reason::user_shutdown);
 }
+
+// -- requests from Troupe actors (reply queue, O(1) correlation) ------------------------------
+
+namespace {
+
+// Runs `body(self, done)` inside a Troupe actor and returns what it delivers.
+template <class T, class Body>
+T run_in_troupe_actor(runtime& rt, Body body) {
+  struct start {};
+  auto result = std::make_shared<std::promise<T>>();
+  auto fut = result->get_future();
+  auto a = spawn_mailbox<start>(rt, {}, [result, body](auto* self) {
+             return handlers{[self, result, body](start&) {
+               body(self, [result, self](T value) {
+                 result->set_value(std::move(value));
+                 self->quit();
+               });
+             }};
+           }).value();
+  EXPECT_TRUE(a.send(start{}));
+  if (fut.wait_for(10s) != std::future_status::ready) {
+    caf::anon_send_exit(a.actor(), caf::exit_reason::kill);
+    ADD_FAILURE() << "the actor never delivered";
+    return T{};
+  }
+  return fut.get();
+}
+
+} // namespace
+
+TEST_F(Requests, TroupeActorGetsTheReplyThroughItsReplyQueue) {
+  auto c = spawn_calc(*rt);
+  auto got = run_in_troupe_actor<int64_t>(*rt, [c](auto* self, auto done) {
+    request(self, c, increment{41}, 5s)
+        .then([done](int64_t v) { done(v); }, [done](caf::error) { done(-1); });
+  });
+  EXPECT_EQ(got, 42);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, TroupeActorRequestTimesOutAndTheLateReplyIsDropped) {
+  auto gate = std::make_shared<std::latch>(1);
+  auto c = spawn_calc(*rt, gate);
+  auto got = run_in_troupe_actor<caf::error>(*rt, [c, gate](auto* self, auto done) {
+    request(self, c, stall{}, 20ms)
+        .then([done](int64_t) { done(caf::error{}); },
+              [done, gate](caf::error e) {
+                gate->count_down(); // the late reply now comes back
+                done(e);
+              });
+  });
+  EXPECT_EQ(got, mailbox_errc::request_timeout) << render(got);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, TroupeActorSeesHandlerThrewAndReceiverDead) {
+  auto c = spawn_calc(*rt);
+  auto got = run_in_troupe_actor<std::vector<caf::error>>(*rt, [c](auto* self, auto done) {
+    std::vector<pending<int64_t>> reqs;
+    reqs.push_back(request(self, c, crash{}, 5s));
+    reqs.push_back(request(self, c, increment{1}, 5s));
+    gather(std::move(reqs))
+        .then(
+            [done](std::vector<caf::expected<int64_t>> rs) {
+              std::vector<caf::error> errs;
+              for (auto& r : rs)
+                errs.push_back(r ? caf::error{} : r.error());
+              done(errs);
+            },
+            [done](caf::error) { done({}); });
+  });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], mailbox_errc::handler_threw);
+  EXPECT_EQ(got[1], mailbox_errc::receiver_dead);
+}
+
+TEST_F(Requests, TroupeActorGathersAThousandRepliesInOrder) {
+  std::vector<calc> workers;
+  for (int i = 0; i < 50; ++i)
+    workers.push_back(spawn_calc(*rt));
+  auto sums = run_in_troupe_actor<std::vector<int64_t>>(*rt, [workers](auto* self, auto done) {
+    std::vector<pending<int64_t>> reqs;
+    for (int64_t i = 0; i < 1000; ++i)
+      reqs.push_back(
+          request(self, workers[static_cast<std::size_t>(i) % workers.size()], increment{i}, 5s));
+    gather_all_or_fail(std::move(reqs))
+        .then([done](std::vector<int64_t> rs) { done(std::move(rs)); },
+              [done](caf::error) { done({}); });
+  });
+  ASSERT_EQ(sums.size(), 1000u);
+  for (std::size_t i = 0; i < sums.size(); ++i)
+    ASSERT_EQ(sums[i], static_cast<int64_t>(i) + 1);
+  for (auto& w : workers)
+    caf::anon_send_exit(w.actor(), caf::exit_reason::user_shutdown);
+}

@@ -90,6 +90,30 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
   }};
 }
 
+/// request() for Troupe actors (the `self` of a mailbox's handlers): the reply comes back
+/// through the actor's own reply queue and is matched to its continuation by id in O(1); a
+/// finite timeout costs one CAF timer message.
+template <class... Ts, class T, class Timeout>
+requires is_one_of_v<T, Ts...> pending<reply_t<T>>
+request(detail::queue_actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout) {
+  using R = reply_t<T>;
+  return pending<R>{[self, dest, msg = std::move(msg), timeout](auto on_value,
+                                                                auto on_error) mutable {
+    auto id = self->add_request(
+        std::make_unique<detail::continuation_of<R>>(std::move(on_value), std::move(on_error)));
+    typename mailbox<Ts...>::envelope_type env{
+        std::move(msg), std::make_unique<detail::queue_actor_sink<R>>(self, id)};
+    auto outcome = dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
+      self->fail_request(id, detail::fail_of<R, Ts...>(outcome));
+      return;
+    }
+    if constexpr (!std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>)
+      self->delayed_send(caf::actor_cast<caf::actor>(self), timeout,
+                         detail::request_timeout_atom::value, id);
+  }};
+}
+
 /// Like request(), for callers outside actors: the callbacks run on the receiver's thread.
 /// Usually consumed by await() or a combinator.
 template <class... Ts, class T>

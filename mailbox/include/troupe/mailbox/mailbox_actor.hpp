@@ -46,13 +46,7 @@ public:
 
   [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
 
-  caf::behavior make_behavior() override {
-    mark_initialized();
-    // Everything arrives through the Troupe queue; CAF delivers only system messages (exits,
-    // down messages, timeouts) and responses to this actor's own requests. The behavior must not
-    // be empty, or CAF would consider the actor finished.
-    return {[](caf::unit_t) {}};
-  }
+  caf::behavior make_behavior() override { return initialize_queue_actor(); }
 
   /// Terminates the actor after the current handler; the rest of the mailbox is answered with
   /// receiver_dead (requests) or dead-lettered (messages). Hides CAF's quit so that the mailbox
@@ -68,7 +62,7 @@ protected:
 
   void on_exit() override {
     core_->close(make_error(mailbox_errc::receiver_dead));
-    caf::event_based_actor::on_exit();
+    detail::queue_actor::on_exit();
   }
 
   void drain_queue(size_t max) override {

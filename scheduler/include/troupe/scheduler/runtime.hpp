@@ -48,7 +48,9 @@ struct shutdown_report {
 ///
 /// Example:
 ///
-///   troupe::runtime rt{troupe::runtime_config{.workers = 2}};
+///   troupe::runtime_config cfg;
+///   cfg.workers = 2;
+///   troupe::runtime rt{cfg};
 ///   auto adder = rt.spawn([]() -> caf::behavior { return {[](int x) { return x + 1; }}; });
 ///   auto size = rt.spawn_blocking([] { return std::filesystem::file_size("big.bin"); });
 ///   auto report = rt.shutdown(std::chrono::seconds{2});   // or let the destructor do it

@@ -24,17 +24,77 @@
 //     later. Either way exactly one party schedules the actor, and no wake-up is lost.
 
 #include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
+#include "troupe/mailbox/detail/unbounded_mpsc_queue.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+
 namespace troupe::detail {
+
+using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
+
+/// The execution unit of the queue actor running on this thread, if any: lets a reply sent from
+/// inside a handler schedule its requester on the same worker.
+inline thread_local caf::execution_unit* current_unit = nullptr;
+
+/// A reply travelling back to a requesting queue_actor. Runs on the requester.
+class reply_job {
+public:
+  explicit reply_job(uint64_t id) : request_id(id) {}
+  virtual ~reply_job() = default;
+  uint64_t request_id;
+};
+
+/// What a requesting queue_actor does with a reply or a failure; lives in its table of
+/// outstanding requests, keyed by request id (O(1) correlation, unlike CAF's linear search).
+class continuation {
+public:
+  virtual ~continuation() = default;
+  virtual void deliver(reply_job& reply) = 0;
+  virtual void fail(caf::error err) = 0;
+};
 
 class queue_actor : public caf::event_based_actor {
 public:
   explicit queue_actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+
+  // -- replies to this actor's own requests (any thread may post) ----------------------------
+
+  /// Queues a reply and wakes the actor; any thread.
+  void post_reply(std::unique_ptr<reply_job> reply) {
+    replies_.push(std::move(reply));
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    wake(current_unit);
+  }
+
+  /// Registers the continuation of a new request; returns its id. Actor only.
+  uint64_t add_request(std::unique_ptr<continuation> k) {
+    auto id = ++last_request_id_;
+    outstanding_.emplace(id, std::move(k));
+    return id;
+  }
+
+  /// Fails an outstanding request now (send failure, timeout). Actor only.
+  void fail_request(uint64_t id, caf::error err) {
+    auto i = outstanding_.find(id);
+    if (i == outstanding_.end())
+      return;
+    auto k = std::move(i->second);
+    outstanding_.erase(i);
+    k->fail(std::move(err));
+  }
+
+  [[nodiscard]] std::size_t outstanding_requests() const noexcept { return outstanding_.size(); }
 
   /// Step 2: called by a producer after its push and fence. `ctx` is the producer's execution
   /// unit (so the actor runs next on the same worker) or nullptr outside the scheduler.
@@ -54,7 +114,11 @@ public:
     if (initialized_ && !stopping_) {
       // Handlers send with self->context(): it must name the worker running them now.
       context(ctx);
-      drain_queue(max_throughput);
+      current_unit = ctx;
+      drain_replies(max_throughput);
+      if (!stopping_)
+        drain_queue(max_throughput);
+      current_unit = nullptr;
       if (stopping_) {
         // A handler quit. CAF finalizes an actor only after one of its own messages; here we
         // are outside of those, so finalize as CAF would and tell the worker we are done.
@@ -66,7 +130,8 @@ public:
     if (result != resume_result::awaiting_message)
       return result;
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!stopping_ && initialized_ && !queue_empty() && mailbox().try_unblock())
+    if (!stopping_ && initialized_ && (!queue_empty() || !replies_.empty()) &&
+        mailbox().try_unblock())
       return resume_result::resume_later;
     return result;
   }
@@ -76,9 +141,45 @@ protected:
   virtual void drain_queue(size_t max) = 0;
   [[nodiscard]] virtual bool queue_empty() const noexcept = 0;
 
-  /// Called from make_behavior once the handlers exist.
-  void mark_initialized() noexcept { initialized_ = true; }
+  /// Called from make_behavior once the handlers exist; returns the CAF behavior every queue
+  /// actor has. Everything else arrives through the Troupe queue; CAF delivers only system
+  /// messages, responses and timeouts. The behavior must not be empty, or CAF would consider
+  /// the actor finished.
+  caf::behavior initialize_queue_actor() {
+    initialized_ = true;
+    return {
+        [this](request_timeout_atom, uint64_t id) {
+          fail_request(id, make_error(mailbox_errc::request_timeout));
+        },
+    };
+  }
 
+  void on_exit() override {
+    // Nobody is left to run the continuations; requests still out are simply forgotten.
+    outstanding_.clear();
+    caf::event_based_actor::on_exit();
+  }
+
+private:
+  void drain_replies(size_t max) {
+    for (size_t n = 0; n < max && !stopping_; ++n) {
+      auto reply = replies_.try_pop();
+      if (!reply)
+        return;
+      auto i = outstanding_.find((*reply)->request_id);
+      if (i == outstanding_.end())
+        continue; // timed out or failed already: the late reply is dropped
+      auto k = std::move(i->second);
+      outstanding_.erase(i);
+      k->deliver(**reply);
+    }
+  }
+
+  unbounded_mpsc_queue<std::unique_ptr<reply_job>> replies_;
+  std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
+  uint64_t last_request_id_ = 0;
+
+protected:
   bool initialized_ = false;
   bool stopping_ = false;
 };
