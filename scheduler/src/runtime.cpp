@@ -5,6 +5,9 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
+#include <caf/scheduler/coordinator.hpp>
+
+#include "troupe/scheduler/detail/troupe_policy.hpp"
 
 namespace troupe {
 
@@ -88,7 +91,17 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
     throw std::invalid_argument(render(err));
   pool_ =
       std::make_shared<detail::blocking_pool>(cfg_.blocking_threads, cfg_.blocking_queue_capacity);
-  caf_cfg_.set("scheduler.policy", caf::atom("stealing"));
+  switch (cfg_.scheduler) {
+  case scheduler_policy::troupe:
+    caf_cfg_.load<caf::scheduler::coordinator<detail::troupe_policy>>();
+    break;
+  case scheduler_policy::caf_stealing:
+    caf_cfg_.set("scheduler.policy", caf::atom("stealing"));
+    break;
+  case scheduler_policy::caf_sharing:
+    caf_cfg_.set("scheduler.policy", caf::atom("sharing"));
+    break;
+  }
   caf_cfg_.set("scheduler.max-threads", cfg_.effective_workers());
   caf_cfg_.set("scheduler.max-throughput", cfg_.max_throughput);
   caf_cfg_.add_error_category(config_error_category, [](uint8_t code, caf::atom_value category,
@@ -108,6 +121,12 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
   }
   // Hidden: the gateway is infrastructure and must not count as a user's live actor.
   gateway_ = system_->spawn<caf::hidden>(blocking_gateway_actor, pool_);
+  if (auto* coord = troupe_coordinator(); coord != nullptr && cfg_.blocked_threshold.count() > 0) {
+    std::vector<detail::worker_counters*> counters;
+    for (std::size_t i = 0; i < coord->num_workers(); ++i)
+      counters.push_back(&coord->worker_by_id(i)->data().counters);
+    watchdog_ = std::make_unique<detail::watchdog>(std::move(counters), cfg_.blocked_threshold);
+  }
 }
 
 caf::expected<std::unique_ptr<runtime>> runtime::create(runtime_config cfg,
@@ -123,6 +142,7 @@ runtime::~runtime() {
     std::lock_guard guard{owners_mtx};
     owners.erase(system_.get());
   }
+  watchdog_.reset();
   // Whatever is still alive now was reported by shutdown(); do not let the actor system's
   // destructor wait for it forever.
   system_->await_actors_before_shutdown(false);
@@ -133,6 +153,87 @@ runtime* runtime::of(caf::actor_system& sys) noexcept {
   std::lock_guard guard{owners_mtx};
   auto i = owners.find(&sys);
   return i != owners.end() ? i->second : nullptr;
+}
+
+namespace {
+
+using troupe_coordinator_type = caf::scheduler::coordinator<detail::troupe_policy>;
+
+} // namespace
+
+void to_json(nlohmann::json& out, const worker_metrics& m) {
+  out = nlohmann::json{{"id", m.id},
+                       {"resumes", m.resumes},
+                       {"lifo_runs", m.lifo_runs},
+                       {"steal_attempts", m.steal_attempts},
+                       {"steals", m.steals},
+                       {"parks", m.parks},
+                       {"unparks", m.unparks},
+                       {"parked_ms", m.parked.count()},
+                       {"active_ms", m.active.count()},
+                       {"local_queue_depth", m.local_queue_depth},
+                       {"busy", m.busy}};
+}
+
+void to_json(nlohmann::json& out, const scheduler_metrics& m) {
+  out = nlohmann::json{{"policy", m.policy},
+                       {"workers", m.workers},
+                       {"per_worker", m.per_worker},
+                       {"total", m.total},
+                       {"injection_queue_depth", m.injection_queue_depth},
+                       {"blocked_reports", m.blocked_reports}};
+}
+
+caf::scheduler::coordinator<detail::troupe_policy>* runtime::troupe_coordinator() const {
+  return dynamic_cast<troupe_coordinator_type*>(&system_->scheduler());
+}
+
+scheduler_metrics runtime::scheduler_stats() const {
+  scheduler_metrics m;
+  m.policy = to_string(cfg_.scheduler);
+  m.workers = system_->scheduler().num_workers();
+  auto* coord = troupe_coordinator();
+  if (coord == nullptr)
+    return m;
+  auto now = detail::troupe_policy::now_ns();
+  m.total.id = m.workers;
+  for (std::size_t i = 0; i < coord->num_workers(); ++i) {
+    auto& data = coord->worker_by_id(i)->data();
+    auto& k = data.counters;
+    worker_metrics w;
+    w.id = i;
+    w.resumes = k.resumes.load(std::memory_order_relaxed);
+    w.lifo_runs = k.lifo_runs.load(std::memory_order_relaxed);
+    w.steal_attempts = k.steal_attempts.load(std::memory_order_relaxed);
+    w.steals = k.steals.load(std::memory_order_relaxed);
+    w.parks = k.parks.load(std::memory_order_relaxed);
+    w.unparks = k.unparks.load(std::memory_order_relaxed);
+    auto parked_ns = k.parked_ns.load(std::memory_order_relaxed);
+    auto started = k.started_ns.load(std::memory_order_relaxed);
+    w.parked = std::chrono::milliseconds{parked_ns / 1'000'000};
+    w.active = std::chrono::milliseconds{
+        started == 0 ? 0 : std::max<int64_t>(0, now - started - parked_ns) / 1'000'000};
+    w.local_queue_depth = data.queue.size_hint();
+    w.busy = k.busy.load(std::memory_order_relaxed);
+    m.total.resumes += w.resumes;
+    m.total.lifo_runs += w.lifo_runs;
+    m.total.steal_attempts += w.steal_attempts;
+    m.total.steals += w.steals;
+    m.total.parks += w.parks;
+    m.total.unparks += w.unparks;
+    m.total.parked += w.parked;
+    m.total.active += w.active;
+    m.total.local_queue_depth += w.local_queue_depth;
+    m.per_worker.push_back(w);
+  }
+  m.injection_queue_depth = coord->data().injection.size();
+  m.blocked_reports = watchdog_ ? watchdog_->reports() : 0;
+  return m;
+}
+
+void runtime::on_blocked_worker(std::function<void(const blocked_worker_report&)> hook) {
+  if (watchdog_)
+    watchdog_->set_hook(std::move(hook));
 }
 
 runtime_metrics runtime::metrics() const {

@@ -42,11 +42,23 @@ std::string env_name(std::string_view option) {
   return name;
 }
 
-constexpr std::array<std::string_view, 6> option_names{"workers",        "flavor",
-                                                       "max-throughput", "blocking-threads",
-                                                       "blocking-queue", "shutdown-timeout"};
+constexpr std::array<std::string_view, 8> option_names{
+    "workers",        "flavor",           "max-throughput", "blocking-threads",
+    "blocking-queue", "shutdown-timeout", "scheduler",      "blocked-threshold"};
 
 } // namespace
+
+const char* to_string(scheduler_policy p) noexcept {
+  switch (p) {
+  case scheduler_policy::troupe:
+    return "troupe";
+  case scheduler_policy::caf_stealing:
+    return "caf_stealing";
+  case scheduler_policy::caf_sharing:
+    return "caf_sharing";
+  }
+  return "unknown";
+}
 
 const char* to_string(flavor f) noexcept {
   return f == flavor::current_thread ? "current_thread" : "multi_thread";
@@ -76,6 +88,24 @@ caf::error runtime_config::set(std::string_view option, std::string_view value) 
     if (auto err = parse_count(option, value, 0, 24 * 3600 * 1000, ms))
       return err;
     shutdown_timeout = std::chrono::milliseconds{ms};
+    return caf::none;
+  }
+  if (option == "scheduler") {
+    if (value == "troupe")
+      scheduler = scheduler_policy::troupe;
+    else if (value == "caf_stealing")
+      scheduler = scheduler_policy::caf_stealing;
+    else if (value == "caf_sharing")
+      scheduler = scheduler_policy::caf_sharing;
+    else
+      return bad(config_errc::malformed_value, option, value);
+    return caf::none;
+  }
+  if (option == "blocked-threshold") {
+    std::size_t ms = 0;
+    if (auto err = parse_count(option, value, 0, 3600 * 1000, ms))
+      return err;
+    blocked_threshold = std::chrono::milliseconds{ms};
     return caf::none;
   }
   return bad(config_errc::unknown_option, option, value);

@@ -145,18 +145,19 @@ TEST_F(Requests, ThrowingHandlerAnswersHandlerThrewWithTheMessage) {
 TEST_F(Requests, RequestsQueuedBehindACrashGetReceiverDead) {
   auto gate = std::make_shared<std::latch>(1);
   auto c = spawn_calc(*rt, gate);
+  // Shared with the callbacks: they may run after a failed wait has left this scope.
+  auto crash_err = std::make_shared<std::promise<caf::error>>();
+  auto queued_err = std::make_shared<std::promise<caf::error>>();
+  auto f1 = crash_err->get_future();
+  auto f2 = queued_err->get_future();
   std::move(ask_async(c, stall{})).then([](int64_t) {}, [](caf::error) {});
-  auto crashed = ask_async(c, crash{});
-  auto queued = ask_async(c, increment{1});
-  std::promise<caf::error> crash_err;
-  std::promise<caf::error> queued_err;
-  std::move(crashed).then([&](int64_t) { crash_err.set_value({}); },
-                          [&](caf::error e) { crash_err.set_value(e); });
-  std::move(queued).then([&](int64_t) { queued_err.set_value({}); },
-                         [&](caf::error e) { queued_err.set_value(e); });
+  std::move(ask_async(c, crash{}))
+      .then([crash_err](int64_t) { crash_err->set_value({}); },
+            [crash_err](caf::error e) { crash_err->set_value(e); });
+  std::move(ask_async(c, increment{1}))
+      .then([queued_err](int64_t) { queued_err->set_value({}); },
+            [queued_err](caf::error e) { queued_err->set_value(e); });
   gate->count_down();
-  auto f1 = crash_err.get_future();
-  auto f2 = queued_err.get_future();
   ASSERT_EQ(f1.wait_for(5s), std::future_status::ready);
   ASSERT_EQ(f2.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(f1.get(), mailbox_errc::handler_threw);
@@ -175,17 +176,18 @@ TEST_F(Requests, FullMailboxFailsTheRequestWithMailboxFull) {
                                return 0;
                              }};
            }).value();
-  std::promise<void> stalled_done;
+  auto stalled_done = std::make_shared<std::promise<void>>();
+  auto stalled = stalled_done->get_future();
   std::move(ask_async(c, stall{}))
-      .then([&](int64_t) { stalled_done.set_value(); },
-            [&](caf::error) { stalled_done.set_value(); });
+      .then([stalled_done](int64_t) { stalled_done->set_value(); },
+            [stalled_done](caf::error) { stalled_done->set_value(); });
   ASSERT_TRUE(troupe::test::eventually([&] { return c.metrics().depth == 0; }));
   ASSERT_TRUE(c.send(increment{1}));
   auto r = ask(c, increment{2}, 5s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), mailbox_errc::mailbox_full);
   gate->count_down();
-  stalled_done.get_future().wait();
+  stalled.wait();
   caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
 }
 

@@ -216,13 +216,13 @@ TEST_F(gated, DropOldestKeepsTheNewestAndCountsTheDropped) {
   EXPECT_EQ(mb.metrics().depth, 2u);
   // Queued while the consumer is still held: the read request evicts work{4}, leaving
   // {work{5}, read}.
-  std::promise<std::vector<int>> got;
+  auto got = std::make_shared<std::promise<std::vector<int>>>();
+  auto seen = got->get_future();
   ask_async(mb, read{})
-      .then([&](std::vector<int> v) { got.set_value(std::move(v)); },
-            [&](caf::error) { got.set_value({-1}); });
+      .then([got](std::vector<int> v) { got->set_value(std::move(v)); },
+            [got](caf::error) { got->set_value({-1}); });
   EXPECT_EQ(mb.metrics().dropped, 4u);
   release.count_down();
-  auto seen = got.get_future();
   ASSERT_EQ(seen.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(seen.get(), (std::vector<int>{5}));
   caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);

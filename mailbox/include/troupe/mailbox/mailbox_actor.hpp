@@ -73,6 +73,8 @@ protected:
 
   [[nodiscard]] bool queue_empty() const noexcept override { return core_->empty(); }
 
+  void queue_barrier() noexcept override { core_->barrier(); }
+
 private:
   std::shared_ptr<core_type> core_;
 };

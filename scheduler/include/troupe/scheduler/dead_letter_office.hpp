@@ -34,9 +34,15 @@ class dead_letter_office {
 public:
   void report(const dead_letter& letter) {
     count_.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard guard{mtx_};
-    if (hook_)
-      hook_(letter);
+    std::function<void(const dead_letter&)> hook;
+    {
+      std::lock_guard guard{mtx_};
+      hook = hook_;
+    }
+    // Called without the office's lock: a hook that takes its own locks must not be able to
+    // deadlock against set_hook().
+    if (hook)
+      hook(letter);
   }
 
   void set_hook(std::function<void(const dead_letter&)> hook) {

@@ -22,9 +22,13 @@
 #include "troupe/scheduler/detail/actor_tracker.hpp"
 #include "troupe/scheduler/detail/blocking_job.hpp"
 #include "troupe/scheduler/detail/blocking_pool.hpp"
+#include "troupe/scheduler/detail/troupe_policy.hpp"
+#include "troupe/scheduler/detail/watchdog.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/runtime_config.hpp"
 #include "troupe/scheduler/runtime_metrics.hpp"
+#include "troupe/scheduler/scheduler_metrics.hpp"
+#include <caf/scheduler/coordinator.hpp>
 
 namespace troupe {
 
@@ -82,6 +86,13 @@ public:
   [[nodiscard]] caf::actor_system& system() noexcept { return *system_; }
   [[nodiscard]] const runtime_config& config() const noexcept { return cfg_; }
   [[nodiscard]] runtime_metrics metrics() const;
+
+  /// Per-worker scheduler figures (resumes, steals, parks, queue depths) and watchdog reports.
+  [[nodiscard]] scheduler_metrics scheduler_stats() const;
+
+  /// Called (on the watchdog's thread) for each handler that held a worker longer than
+  /// config().blocked_threshold. The report is also counted and logged to stderr.
+  void on_blocked_worker(std::function<void(const blocked_worker_report&)> hook);
 
   /// Where messages that reached no handler are counted; see dead_letter_office.
   [[nodiscard]] const std::shared_ptr<dead_letter_office>& dead_letters() const noexcept {
@@ -156,6 +167,9 @@ public:
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(); }
 
 private:
+  /// The coordinator running Troupe's policy, or nullptr with CAF's policies.
+  [[nodiscard]] caf::scheduler::coordinator<detail::troupe_policy>* troupe_coordinator() const;
+
   runtime_config cfg_;
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> stopping_{false};
@@ -167,6 +181,8 @@ private:
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor gateway_;
+  // Declared after the system: destroyed before it, while the workers it watches still exist.
+  std::unique_ptr<detail::watchdog> watchdog_;
 };
 
 /// Runs `fn` on the blocking pool of the runtime that owns `self`'s actor system and answers

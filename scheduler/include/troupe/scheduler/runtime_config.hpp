@@ -19,6 +19,9 @@
 //   --blocking-threads=N  TROUPE_BLOCKING_THREADS  threads of the blocking pool (default: 8)
 //   --blocking-queue=N    TROUPE_BLOCKING_QUEUE    jobs the blocking pool may queue (default: 4096)
 //   --shutdown-timeout=MS TROUPE_SHUTDOWN_TIMEOUT  graceful-stop deadline in ms (default: 5000)
+//   --scheduler=P         TROUPE_SCHEDULER         troupe | caf_stealing | caf_sharing
+//   --blocked-threshold=MS TROUPE_BLOCKED_THRESHOLD report handlers holding a worker longer
+//                                                  (default: 100; 0 disables the watchdog)
 //
 // Later sources override earlier ones: defaults, then code, then environment, then argv.
 // Arguments that do not start with `--` are left for the application in `remainder`.
@@ -38,6 +41,18 @@
 namespace troupe {
 
 /// How the runtime schedules actors.
+/// Which scheduling policy runs the actors. CAF's own stay selectable for comparison.
+enum class scheduler_policy {
+  /// Troupe's work stealing: LIFO slot, O(1) steals, parking idle workers.
+  troupe,
+  /// CAF 0.17's work stealing.
+  caf_stealing,
+  /// CAF 0.17's work sharing (one queue under a mutex).
+  caf_sharing,
+};
+
+[[nodiscard]] const char* to_string(scheduler_policy p) noexcept;
+
 enum class flavor {
   /// A pool of worker threads with work stealing.
   multi_thread,
@@ -59,6 +74,9 @@ struct runtime_config {
   std::size_t blocking_queue_capacity = 4096;
   /// Default deadline of a graceful shutdown (runtime::shutdown() and the destructor).
   std::chrono::milliseconds shutdown_timeout{5000};
+  troupe::scheduler_policy scheduler = scheduler_policy::troupe;
+  /// A handler holding a worker longer than this is reported (Troupe's scheduler only); 0: off.
+  std::chrono::milliseconds blocked_threshold{100};
   /// Arguments that were not options, in their original order.
   std::vector<std::string> remainder;
 

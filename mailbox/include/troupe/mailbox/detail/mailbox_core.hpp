@@ -40,6 +40,7 @@
 #include "troupe/mailbox/mailbox_metrics.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
 #include "troupe/scheduler/dead_letter_office.hpp"
+#include "troupe/scheduler/detail/store_load_barrier.hpp"
 
 namespace troupe::detail {
 
@@ -73,7 +74,7 @@ public:
 protected:
   /// After a successful push: the closing rule, then queue_actor's wake protocol (step 2).
   void after_push(caf::abstract_actor* owner, caf::execution_unit* ctx) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_barrier(sync_);
     if (closed_.load(std::memory_order_relaxed)) {
       purge_after_close();
       return;
@@ -88,6 +89,9 @@ protected:
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
   alignas(64) std::atomic<bool> closed_{false};
+  // Anchor of every handshake of this mailbox (store_load_barrier): push vs. close, push vs.
+  // the owner going idle, waiting producers vs. the consumer freeing room.
+  std::atomic<uint64_t> sync_{0};
   alignas(64) std::atomic<std::size_t> enqueued_{0};
   std::atomic<std::size_t> dropped_{0};
   std::atomic<std::size_t> rejected_{0};
@@ -194,7 +198,7 @@ public:
   /// The owner terminated. Answers or dead-letters everything still queued.
   void close(const caf::error& reason) {
     closed_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_barrier(sync_);
     purge(reason);
     std::lock_guard guard{room_mtx_};
     room_cv_.notify_all();
@@ -211,6 +215,9 @@ public:
   }
 
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+
+  /// The consumer's side of the wake handshake (see queue_actor::resume).
+  void barrier() noexcept { store_load_barrier(sync_); }
 
   [[nodiscard]] mailbox_metrics metrics() const noexcept {
     auto m = metrics_base();
@@ -238,7 +245,7 @@ private:
           parked_envelope{std::move(env), caf::actor_cast<caf::strong_actor_ptr>(owner)});
       parked_count_.fetch_add(1, std::memory_order_seq_cst);
     }
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_barrier(sync_);
     // The consumer may have freed room between our failed push and the registration above;
     // by the fences, either it sees parked_count_ or we see the room.
     move_parked(ctx);
@@ -250,7 +257,7 @@ private:
                              std::chrono::steady_clock::time_point deadline) {
     std::unique_lock guard{room_mtx_};
     waiters_.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_barrier(sync_);
     bool pushed = false;
     for (;;) {
       if (closed()) {
@@ -293,7 +300,7 @@ private:
   }
 
   void room_freed() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_barrier(sync_);
     if (parked_count_.load(std::memory_order_relaxed) > 0)
       move_parked(nullptr);
     if (waiters_.load(std::memory_order_relaxed) > 0) {

@@ -38,6 +38,7 @@
 
 #include "troupe/mailbox/detail/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/scheduler/detail/store_load_barrier.hpp"
 
 namespace troupe::detail {
 
@@ -73,7 +74,7 @@ public:
   /// Queues a reply and wakes the actor; any thread.
   void post_reply(std::unique_ptr<reply_job> reply) {
     replies_.push(std::move(reply));
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_barrier(reply_sync_);
     wake(current_unit);
   }
 
@@ -129,7 +130,8 @@ public:
     auto result = caf::event_based_actor::resume(ctx, max_throughput);
     if (result != resume_result::awaiting_message)
       return result;
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    store_load_barrier(reply_sync_);
+    queue_barrier();
     if (!stopping_ && initialized_ && (!queue_empty() || !replies_.empty()) &&
         mailbox().try_unblock())
       return resume_result::resume_later;
@@ -140,6 +142,8 @@ protected:
   /// Hands up to `max` queued messages to their handlers. Runs on the actor.
   virtual void drain_queue(size_t max) = 0;
   [[nodiscard]] virtual bool queue_empty() const noexcept = 0;
+  /// The queue's side of the wake handshake (store_load_barrier with the queue's anchor).
+  virtual void queue_barrier() noexcept = 0;
 
   /// Called from make_behavior once the handlers exist; returns the CAF behavior every queue
   /// actor has. Everything else arrives through the Troupe queue; CAF delivers only system
@@ -176,6 +180,7 @@ private:
   }
 
   unbounded_mpsc_queue<std::unique_ptr<reply_job>> replies_;
+  std::atomic<uint64_t> reply_sync_{0};
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
   uint64_t last_request_id_ = 0;
 

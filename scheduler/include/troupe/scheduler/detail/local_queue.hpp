@@ -1,0 +1,77 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace troupe::detail {
+
+/// A worker's run queue: a fixed ring that its owner fills at the tail and empties at the head,
+/// and that other workers steal from at the head, one job per steal in O(1).
+///
+/// Thread safety: push() only on the owning worker; pop() only on the owner; steal() and
+/// size_hint() on any thread.
+/// Memory ordering: everything the owner did before push() happens-before the job is run by
+/// whichever worker took it (the tail is published with release, read with acquire).
+///
+/// Why a steal cannot read a slot that is being overwritten: the owner writes slot `t % N` only
+/// while `t - head < N`. A thief that read slot `h % N` and then wins the CAS on `head == h` knew
+/// `head` was still `h`, so the owner could not have reached `t == h + N` in between.
+template <class T, std::size_t N = 256>
+class local_queue {
+  static_assert((N & (N - 1)) == 0, "capacity must be a power of two");
+
+public:
+  local_queue() {
+    for (auto& slot : slots_)
+      slot.store(nullptr, std::memory_order_relaxed);
+  }
+
+  /// Appends `job`; false when the ring is full (the caller moves work elsewhere).
+  [[nodiscard]] bool push(T* job) noexcept {
+    auto t = tail_.load(std::memory_order_relaxed);
+    auto h = head_.load(std::memory_order_acquire);
+    if (t - h >= N)
+      return false;
+    slots_[t & (N - 1)].store(job, std::memory_order_relaxed);
+    tail_.store(t + 1, std::memory_order_release);
+    return true;
+  }
+
+  /// Takes the oldest job; owner only.
+  [[nodiscard]] T* pop() noexcept { return take(); }
+
+  /// Takes the oldest job; any thread.
+  [[nodiscard]] T* steal() noexcept { return take(); }
+
+  /// The number of queued jobs, exact when nobody pushes or takes.
+  [[nodiscard]] std::size_t size_hint() const noexcept {
+    auto h = head_.load(std::memory_order_acquire);
+    auto t = tail_.load(std::memory_order_acquire);
+    return t > h ? static_cast<std::size_t>(t - h) : 0;
+  }
+
+  [[nodiscard]] static constexpr std::size_t capacity() noexcept { return N; }
+
+private:
+  T* take() noexcept {
+    auto h = head_.load(std::memory_order_acquire);
+    for (;;) {
+      auto t = tail_.load(std::memory_order_acquire);
+      if (h >= t)
+        return nullptr;
+      auto* job = slots_[h & (N - 1)].load(std::memory_order_relaxed);
+      // acq_rel: the successful taker owns the job; a failed CAS reloads `h` and retries.
+      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+        return job;
+    }
+  }
+
+  alignas(64) std::atomic<uint64_t> head_{0};
+  alignas(64) std::atomic<uint64_t> tail_{0};
+  alignas(64) std::array<std::atomic<T*>, N> slots_;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace troupe::detail {
+
+/// The one seam for Dekker-style handshakes in Troupe: two threads each write their own variable
+/// and then read the other's (a producer pushes and then looks whether the consumer sleeps; the
+/// consumer goes to sleep and then looks for pushes). Without a store-load barrier both could
+/// miss the other's write and a wake-up would be lost. Both sides call this between their write
+/// and their read, with the same `anchor`.
+///
+/// Normal builds use a seq_cst fence (the anchor is untouched). ThreadSanitizer does not model
+/// fences, so its builds use a read-modify-write on the anchor instead: the two RMWs are totally
+/// ordered and the later one reads from the earlier, so the earlier side's write happens-before
+/// the later side's read, which gives the same guarantee in a form TSan checks.
+inline void store_load_barrier([[maybe_unused]] std::atomic<uint64_t>& anchor) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  anchor.fetch_add(0, std::memory_order_acq_rel);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+} // namespace troupe::detail

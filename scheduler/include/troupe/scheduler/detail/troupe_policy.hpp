@@ -1,0 +1,304 @@
+#pragma once
+
+// Troupe's scheduling policy for CAF's coordinator (caf::scheduler::coordinator<troupe_policy>).
+//
+// Where a job goes:
+//  - exec_later from the running worker (an actor woke another): the worker's LIFO slot, so the
+//    woken actor runs next on the same core with warm caches (what makes request/response and
+//    ping-pong fast). The job it displaces moves to the worker's local queue, where others can
+//    steal it.
+//  - a job that yields (resume_later): the back of the local queue.
+//  - work from outside the workers (threads, timers, CAF's central enqueue): the injection queue.
+//
+// Where a worker looks, in order: every 61st time the injection queue first (so outside work is
+// never starved by local work); the LIFO slot, at most 3 times in a row (so the slot cannot starve
+// the queue); its local queue; the injection queue; one steal attempt per other worker (O(1)
+// each); a short spin doing the same; then it parks.
+//
+// Parking protocol (no lost wake-up):
+//  1. A worker about to park takes the park mutex, increments `sleepers`, fences, and looks for
+//     work everywhere once more; it parks only if it finds none.
+//  2. Whoever makes work available (push to a local or the injection queue) fences and reads
+//     `sleepers`; if a worker sleeps, it takes the park mutex, adds a permit and notifies one.
+//  By the two fences, either the parking worker sees the new work in step 1, or the pusher sees
+//  the sleeper in step 2; the permit is granted under the mutex the sleeper holds until it waits,
+//  so the notification cannot fall between its check and its wait.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include <caf/local_actor.hpp>
+#include <caf/policy/unprofiled.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+
+#include "troupe/scheduler/detail/injection_queue.hpp"
+#include "troupe/scheduler/detail/local_queue.hpp"
+#include "troupe/scheduler/detail/store_load_barrier.hpp"
+
+namespace troupe::detail {
+
+/// Counters of one worker. Written by the worker (relaxed), read by anyone.
+struct worker_counters {
+  std::atomic<uint64_t> resumes{0};
+  std::atomic<uint64_t> lifo_runs{0};
+  std::atomic<uint64_t> steal_attempts{0};
+  std::atomic<uint64_t> steals{0};
+  std::atomic<uint64_t> parks{0};
+  std::atomic<uint64_t> unparks{0};
+  std::atomic<int64_t> parked_ns{0};
+  std::atomic<int64_t> started_ns{0};
+  // For the blocked-worker watchdog: a sequence number per resume and what is running.
+  std::atomic<uint64_t> resume_seq{0};
+  std::atomic<bool> busy{false};
+  std::atomic<uint64_t> current_actor{0};
+  std::atomic<const char*> current_name{nullptr};
+};
+
+class troupe_policy : public caf::policy::unprofiled {
+public:
+  using job_ptr = caf::resumable*;
+
+  static int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  struct coordinator_data {
+    explicit coordinator_data(caf::scheduler::abstract_coordinator*) {}
+
+    injection_queue<caf::resumable> injection;
+    std::mutex park_mtx;
+    std::condition_variable park_cv;
+    std::atomic<std::size_t> sleepers{0};
+    std::atomic<uint64_t> sync{0}; // anchor of the parking handshake (store_load_barrier)
+    std::size_t permits = 0;       // guarded by park_mtx
+  };
+
+  struct worker_data {
+    explicit worker_data(caf::scheduler::abstract_coordinator*) {}
+    // CAF builds one prototype and copies it per worker: each copy starts fresh.
+    worker_data(const worker_data&) {}
+
+    local_queue<caf::resumable> queue;
+    job_ptr lifo = nullptr; // owner only
+    unsigned lifo_streak = 0;
+    uint64_t tick = 0;
+    uint32_t rng = 0x9e3779b9u;
+    worker_counters counters;
+  };
+
+  // -- enqueueing ------------------------------------------------------------------------------
+
+  template <class Coordinator>
+  void central_enqueue(Coordinator* self, job_ptr job) {
+    d(self).injection.push(job);
+    notify(d(self));
+  }
+
+  template <class Worker>
+  void external_enqueue(Worker* self, job_ptr job) {
+    // CAF uses this for its shutdown helpers, from the thread stopping the system. Any worker may
+    // take it; CAF repeats until every worker has taken one.
+    auto& c = d(self->parent());
+    c.injection.push(job);
+    notify(c);
+  }
+
+  template <class Worker>
+  void internal_enqueue(Worker* self, job_ptr job) {
+    auto& w = d(self);
+    if (current_worker() != self) {
+      // exec_later on a worker from a thread that is not that worker: not ours to touch.
+      external_enqueue(self, job);
+      return;
+    }
+    if (w.lifo != nullptr)
+      push_local(self, w.lifo);
+    w.lifo = job;
+  }
+
+  template <class Worker>
+  void resume_job_later(Worker* self, job_ptr job) {
+    push_local(self, job);
+  }
+
+  // -- dequeueing ------------------------------------------------------------------------------
+
+  template <class Worker>
+  job_ptr dequeue(Worker* self) {
+    auto& w = d(self);
+    if (current_worker() == nullptr) {
+      current_worker() = self;
+      w.counters.started_ns.store(now_ns(), std::memory_order_relaxed);
+    }
+    auto& c = d(self->parent());
+    for (;;) {
+      if (++w.tick % 61 == 0)
+        if (auto* job = c.injection.pop())
+          return job;
+      if (w.lifo != nullptr) {
+        auto* job = w.lifo;
+        w.lifo = nullptr;
+        if (w.lifo_streak < 3) {
+          ++w.lifo_streak;
+          w.counters.lifo_runs.fetch_add(1, std::memory_order_relaxed);
+          return job;
+        }
+        // Fairness: the slot yields to the queue. No wake-up for other workers: this worker
+        // takes the queue's head right below, and waking an idle worker here would move
+        // ping-pong partners apart.
+        if (!w.queue.push(job))
+          c.injection.push(job);
+      }
+      w.lifo_streak = 0;
+      if (auto* job = w.queue.pop())
+        return job;
+      if (auto* job = c.injection.pop())
+        return job;
+      if (auto* job = steal(self))
+        return job;
+      for (int spin = 0; spin < 32; ++spin) {
+        std::this_thread::yield();
+        if (auto* job = c.injection.pop())
+          return job;
+        if (auto* job = steal(self))
+          return job;
+      }
+      park(self);
+    }
+  }
+
+  template <class Worker>
+  void before_resume(Worker* self, job_ptr job) {
+    auto& k = d(self).counters;
+    k.resumes.store(k.resumes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    caf::actor_id id = 0;
+    const char* name = nullptr;
+    if (job->subtype() == caf::resumable::scheduled_actor) {
+      auto* actor = static_cast<caf::scheduled_actor*>(job);
+      id = actor->id();
+      name = actor->name();
+    }
+    k.current_actor.store(id, std::memory_order_relaxed);
+    k.current_name.store(name, std::memory_order_relaxed);
+    k.resume_seq.store(k.resume_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    k.busy.store(true, std::memory_order_release);
+  }
+
+  template <class Worker>
+  void after_resume(Worker* self, job_ptr) {
+    d(self).counters.busy.store(false, std::memory_order_release);
+  }
+
+  // -- shutdown --------------------------------------------------------------------------------
+
+  template <class Worker, class UnaryFunction>
+  void foreach_resumable(Worker* self, UnaryFunction f) {
+    auto& w = d(self);
+    if (w.lifo != nullptr) {
+      auto* job = w.lifo;
+      w.lifo = nullptr;
+      f(job);
+    }
+    while (auto* job = w.queue.pop())
+      f(job);
+  }
+
+  template <class Coordinator, class UnaryFunction>
+  void foreach_central_resumable(Coordinator* self, UnaryFunction f) {
+    while (auto* job = d(self).injection.pop())
+      f(job);
+  }
+
+private:
+  static void*& current_worker() noexcept {
+    static thread_local void* worker = nullptr;
+    return worker;
+  }
+
+  template <class Worker>
+  void push_local(Worker* self, job_ptr job) {
+    auto& c = d(self->parent());
+    if (!d(self).queue.push(job))
+      c.injection.push(job); // full: spill to where every worker looks
+    notify(c);
+  }
+
+  template <class Worker>
+  job_ptr steal(Worker* self) {
+    auto* parent = self->parent();
+    auto n = parent->num_workers();
+    if (n < 2)
+      return nullptr;
+    auto& w = d(self);
+    w.rng ^= w.rng << 13;
+    w.rng ^= w.rng >> 17;
+    w.rng ^= w.rng << 5;
+    auto start = w.rng % n;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto victim = (start + i) % n;
+      if (victim == self->id())
+        continue;
+      auto& q = d(parent->worker_by_id(victim)).queue;
+      if (q.size_hint() == 0)
+        continue;
+      w.counters.steal_attempts.fetch_add(1, std::memory_order_relaxed);
+      if (auto* job = q.steal()) {
+        w.counters.steals.fetch_add(1, std::memory_order_relaxed);
+        return job;
+      }
+    }
+    return nullptr;
+  }
+
+  template <class Worker>
+  bool work_available(Worker* self) {
+    auto* parent = self->parent();
+    if (d(parent).injection.size() > 0)
+      return true;
+    for (std::size_t i = 0; i < parent->num_workers(); ++i)
+      if (d(parent->worker_by_id(i)).queue.size_hint() > 0)
+        return true;
+    return false;
+  }
+
+  template <class Worker>
+  void park(Worker* self) {
+    auto& c = d(self->parent());
+    auto& k = d(self).counters;
+    std::unique_lock guard{c.park_mtx};
+    c.sleepers.fetch_add(1, std::memory_order_seq_cst);
+    store_load_barrier(c.sync);
+    if (c.permits == 0 && !work_available(self)) {
+      k.parks.fetch_add(1, std::memory_order_relaxed);
+      auto t0 = now_ns();
+      c.park_cv.wait(guard, [&] { return c.permits > 0; });
+      k.parked_ns.fetch_add(now_ns() - t0, std::memory_order_relaxed);
+      k.unparks.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (c.permits > 0)
+      --c.permits;
+    c.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  static void notify(coordinator_data& c) {
+    store_load_barrier(c.sync);
+    if (c.sleepers.load(std::memory_order_relaxed) == 0)
+      return;
+    std::lock_guard guard{c.park_mtx};
+    if (c.sleepers.load(std::memory_order_relaxed) > c.permits) {
+      ++c.permits;
+      c.park_cv.notify_one();
+    }
+  }
+};
+
+} // namespace troupe::detail

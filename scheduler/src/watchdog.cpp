@@ -1,0 +1,73 @@
+#include "troupe/scheduler/detail/watchdog.hpp"
+
+#include <cstdio>
+#include <string>
+
+namespace troupe::detail {
+
+watchdog::watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold)
+    : workers_(std::move(workers)), threshold_(threshold) {
+  thread_ = std::thread{[this] { run(); }};
+}
+
+watchdog::~watchdog() {
+  {
+    std::lock_guard guard{mtx_};
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  thread_.join();
+}
+
+void watchdog::set_hook(hook h) {
+  std::lock_guard guard{mtx_};
+  hook_ = std::move(h);
+}
+
+void watchdog::run() {
+  using clock = std::chrono::steady_clock;
+  struct seen {
+    uint64_t seq = 0;
+    clock::time_point since;
+    bool reported = false;
+  };
+  std::vector<seen> last(workers_.size());
+  auto period = std::max(threshold_ / 4, std::chrono::milliseconds{5});
+  std::unique_lock guard{mtx_};
+  while (!stop_cv_.wait_for(guard, period, [this] { return stop_; })) {
+    auto now = clock::now();
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      auto& k = *workers_[i];
+      auto seq = k.resume_seq.load(std::memory_order_acquire);
+      auto busy = k.busy.load(std::memory_order_acquire);
+      auto& s = last[i];
+      if (!busy || seq != s.seq) {
+        s = seen{seq, now, false};
+        continue;
+      }
+      if (s.reported || now - s.since < threshold_)
+        continue;
+      s.reported = true;
+      blocked_worker_report report;
+      report.worker = i;
+      report.actor = k.current_actor.load(std::memory_order_relaxed);
+      // The name belongs to the actor the worker is still stuck in (the sequence number has
+      // not moved), which keeps it alive; a changed number means it finished, and we skip it.
+      if (auto* name = k.current_name.load(std::memory_order_relaxed))
+        report.actor_name = name;
+      if (k.resume_seq.load(std::memory_order_acquire) != seq)
+        continue;
+      report.held_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.since);
+      reports_.fetch_add(1);
+      std::fprintf(stderr,
+                   "troupe: worker %zu blocked for at least %lld ms by actor %llu (%s): a "
+                   "handler is blocking; move the work to spawn_blocking\n",
+                   i, static_cast<long long>(report.held_for.count()),
+                   static_cast<unsigned long long>(report.actor), report.actor_name.c_str());
+      if (hook_)
+        hook_(report);
+    }
+  }
+}
+
+} // namespace troupe::detail
