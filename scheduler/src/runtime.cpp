@@ -121,11 +121,14 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
   }
   // Hidden: the gateway is infrastructure and must not count as a user's live actor.
   gateway_ = system_->spawn<caf::hidden>(blocking_gateway_actor, pool_);
-  if (auto* coord = troupe_coordinator(); coord != nullptr && cfg_.blocked_threshold.count() > 0) {
+  if (auto* coord = troupe_coordinator()) {
     std::vector<detail::worker_counters*> counters;
     for (std::size_t i = 0; i < coord->num_workers(); ++i)
       counters.push_back(&coord->worker_by_id(i)->data().counters);
-    watchdog_ = std::make_unique<detail::watchdog>(std::move(counters), cfg_.blocked_threshold);
+    watchdog_ = std::make_unique<detail::watchdog>(
+        std::move(counters), cfg_.blocked_threshold, [coord](std::size_t i) {
+          detail::troupe_policy::rescue(coord->data(), coord->worker_by_id(i)->data());
+        });
   }
 }
 
@@ -172,7 +175,8 @@ void to_json(nlohmann::json& out, const worker_metrics& m) {
                        {"parked_ms", m.parked.count()},
                        {"active_ms", m.active.count()},
                        {"local_queue_depth", m.local_queue_depth},
-                       {"busy", m.busy}};
+                       {"busy", m.busy},
+                       {"sleeping", m.sleeping}};
 }
 
 void to_json(nlohmann::json& out, const scheduler_metrics& m) {
@@ -215,6 +219,7 @@ scheduler_metrics runtime::scheduler_stats() const {
         started == 0 ? 0 : std::max<int64_t>(0, now - started - parked_ns) / 1'000'000};
     w.local_queue_depth = data.queue.size_hint();
     w.busy = k.busy.load(std::memory_order_relaxed);
+    w.sleeping = k.sleeping.load(std::memory_order_relaxed);
     m.total.resumes += w.resumes;
     m.total.lifo_runs += w.lifo_runs;
     m.total.steal_attempts += w.steal_attempts;

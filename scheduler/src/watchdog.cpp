@@ -1,12 +1,14 @@
 #include "troupe/scheduler/detail/watchdog.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 namespace troupe::detail {
 
-watchdog::watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold)
-    : workers_(std::move(workers)), threshold_(threshold) {
+watchdog::watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold,
+                   stuck_callback on_stuck)
+    : workers_(std::move(workers)), threshold_(threshold), on_stuck_(std::move(on_stuck)) {
   thread_ = std::thread{[this] { run(); }};
 }
 
@@ -32,7 +34,11 @@ void watchdog::run() {
     bool reported = false;
   };
   std::vector<seen> last(workers_.size());
-  auto period = std::max(threshold_ / 4, std::chrono::milliseconds{5});
+  // Short enough that work stuck behind a blocked handler moves on quickly, long enough to
+  // cost nothing measurable on an idle runtime.
+  auto period = std::chrono::milliseconds{10};
+  if (threshold_.count() > 0)
+    period = std::clamp(threshold_ / 4, std::chrono::milliseconds{2}, period);
   std::unique_lock guard{mtx_};
   while (!stop_cv_.wait_for(guard, period, [this] { return stop_; })) {
     auto now = clock::now();
@@ -45,7 +51,9 @@ void watchdog::run() {
         s = seen{seq, now, false};
         continue;
       }
-      if (s.reported || now - s.since < threshold_)
+      if (on_stuck_ && now - s.since >= period)
+        on_stuck_(i);
+      if (threshold_.count() == 0 || s.reported || now - s.since < threshold_)
         continue;
       s.reported = true;
       blocked_worker_report report;

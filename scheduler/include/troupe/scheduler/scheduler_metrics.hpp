@@ -25,7 +25,10 @@ struct worker_metrics {
   /// Time not parked (running jobs or looking for work).
   std::chrono::milliseconds active{0};
   std::size_t local_queue_depth = 0;
+  /// Running a job right now.
   bool busy = false;
+  /// Parked, waiting for work.
+  bool sleeping = false;
 };
 
 /// The scheduler as a whole. `policy` is "troupe", "caf_stealing" or "caf_sharing"; the

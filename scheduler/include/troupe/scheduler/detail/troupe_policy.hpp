@@ -59,6 +59,7 @@ struct worker_counters {
   std::atomic<bool> busy{false};
   std::atomic<uint64_t> current_actor{0};
   std::atomic<const char*> current_name{nullptr};
+  std::atomic<bool> sleeping{false};
 };
 
 class troupe_policy : public caf::policy::unprofiled {
@@ -88,7 +89,9 @@ public:
     worker_data(const worker_data&) {}
 
     local_queue<caf::resumable> queue;
-    job_ptr lifo = nullptr; // owner only
+    // Taken by the owner, or by the watchdog when the owner is stuck in a long resume (so that
+    // a job woken by a blocking handler cannot wait behind it forever).
+    std::atomic<job_ptr> lifo{nullptr};
     unsigned lifo_streak = 0;
     uint64_t tick = 0;
     uint32_t rng = 0x9e3779b9u;
@@ -120,9 +123,8 @@ public:
       external_enqueue(self, job);
       return;
     }
-    if (w.lifo != nullptr)
-      push_local(self, w.lifo);
-    w.lifo = job;
+    if (auto* displaced = w.lifo.exchange(job, std::memory_order_acq_rel))
+      push_local(self, displaced);
   }
 
   template <class Worker>
@@ -144,9 +146,7 @@ public:
       if (++w.tick % 61 == 0)
         if (auto* job = c.injection.pop())
           return job;
-      if (w.lifo != nullptr) {
-        auto* job = w.lifo;
-        w.lifo = nullptr;
+      if (auto* job = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
         if (w.lifo_streak < 3) {
           ++w.lifo_streak;
           w.counters.lifo_runs.fetch_add(1, std::memory_order_relaxed);
@@ -203,11 +203,8 @@ public:
   template <class Worker, class UnaryFunction>
   void foreach_resumable(Worker* self, UnaryFunction f) {
     auto& w = d(self);
-    if (w.lifo != nullptr) {
-      auto* job = w.lifo;
-      w.lifo = nullptr;
+    if (auto* job = w.lifo.exchange(nullptr, std::memory_order_acq_rel))
       f(job);
-    }
     while (auto* job = w.queue.pop())
       f(job);
   }
@@ -280,7 +277,9 @@ private:
     if (c.permits == 0 && !work_available(self)) {
       k.parks.fetch_add(1, std::memory_order_relaxed);
       auto t0 = now_ns();
+      k.sleeping.store(true, std::memory_order_relaxed);
       c.park_cv.wait(guard, [&] { return c.permits > 0; });
+      k.sleeping.store(false, std::memory_order_relaxed);
       k.parked_ns.fetch_add(now_ns() - t0, std::memory_order_relaxed);
       k.unparks.fetch_add(1, std::memory_order_relaxed);
     }
@@ -289,6 +288,16 @@ private:
     c.sleepers.fetch_sub(1, std::memory_order_seq_cst);
   }
 
+public:
+  /// Moves a stuck worker's LIFO job to the injection queue; called by the watchdog.
+  static void rescue(coordinator_data& c, worker_data& w) {
+    if (auto* job = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
+      c.injection.push(job);
+      notify(c);
+    }
+  }
+
+  /// Wakes a parked worker if one sleeps (step 2 of the parking protocol).
   static void notify(coordinator_data& c) {
     store_load_barrier(c.sync);
     if (c.sleepers.load(std::memory_order_relaxed) == 0)

@@ -22,8 +22,13 @@ namespace troupe::detail {
 class watchdog {
 public:
   using hook = std::function<void(const blocked_worker_report&)>;
+  /// Called with the index of a worker that has been busy in the same resume for a whole
+  /// sampling period: the scheduler moves the work that waits behind it.
+  using stuck_callback = std::function<void(std::size_t worker)>;
 
-  watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold);
+  /// `threshold` 0 disables the reports; the stuck callback runs either way.
+  watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold,
+           stuck_callback on_stuck);
   watchdog(const watchdog&) = delete;
   watchdog& operator=(const watchdog&) = delete;
   ~watchdog();
@@ -36,6 +41,7 @@ private:
 
   std::vector<worker_counters*> workers_;
   std::chrono::milliseconds threshold_;
+  stuck_callback on_stuck_;
   std::atomic<uint64_t> reports_{0};
   std::mutex mtx_;
   std::condition_variable stop_cv_;
