@@ -565,6 +565,16 @@ void bench_worker_pool() {
          {{"queue_capacity", pool_queue_capacity}, {"workers", pool_workers}});
 }
 
+// ---------------------------------------------------------------------------------------------
+// idle_cpu: what CAF's scheduler costs while it has nothing to do (its workers poll).
+// ---------------------------------------------------------------------------------------------
+
+void bench_idle_cpu() {
+  bench_config cfg;
+  caf::actor_system sys{cfg};
+  troupe::bench::report_idle_cpu(system_name, std::max(0.5, 5.0 * troupe::bench::scale()));
+}
+
 struct workload {
   std::string_view name;
   void (*run)();
@@ -579,6 +589,7 @@ constexpr workload workloads[] = {
     {"broadcast", bench_broadcast},
     {"supervisor_restart", bench_supervisor_restart},
     {"worker_pool", bench_worker_pool},
+    {"idle_cpu", bench_idle_cpu},
 };
 
 const workload* find_workload(std::string_view name) {

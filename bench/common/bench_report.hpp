@@ -23,6 +23,9 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
+
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace troupe::bench {
@@ -135,6 +138,34 @@ inline nlohmann::ordered_json make_result(std::string_view system, std::string_v
 inline void report(std::string_view system, std::string_view bench, std::uint64_t n, double seconds,
                    std::string_view unit, const nlohmann::ordered_json& extra = {}) {
   std::cout << make_result(system, bench, n, seconds, unit, extra).dump() << std::endl;
+}
+
+} // namespace troupe::bench
+
+namespace troupe::bench {
+
+/// CPU time (user + system) this process has used so far, in microseconds.
+inline std::uint64_t cpu_microseconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto us = [](const timeval& tv) {
+    return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000u +
+           static_cast<std::uint64_t>(tv.tv_usec);
+  };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
+/// Measures what an idle runtime costs: CPU used while nothing is scheduled, over `seconds`.
+/// Reported as CPU microseconds per second (10,000 = 1% of one core). The sleep is the
+/// measurement itself, not a synchronisation.
+inline void report_idle_cpu(std::string_view system, double seconds) {
+  std::this_thread::sleep_for(std::chrono::milliseconds{200}); // let start-up work settle
+  auto before = cpu_microseconds();
+  stopwatch sw;
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  auto used = cpu_microseconds() - before;
+  report(system, "idle_cpu", used, sw.seconds(), "cpu_us/s",
+         {{"cpu_percent", static_cast<double>(used) / (sw.seconds() * 1e4)}});
 }
 
 } // namespace troupe::bench

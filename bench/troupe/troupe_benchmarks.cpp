@@ -234,6 +234,76 @@ void bench_fan_out_gather() {
   report(system_name, "fan_out_gather", n, seconds, "replies/s", {{"fan_out", gather_width}});
 }
 
+// -- spawn -------------------------------------------------------------------------------------
+// One actor spawns n actors from a single handler (no window); each tells its spawner it started
+// and then stays alive, idle. Then all n are stopped.
+
+using started_atom = caf::atom_constant<caf::atom("started")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+caf::behavior idle_child(caf::event_based_actor* self, caf::actor parent) {
+  self->send(parent, started_atom::value);
+  return {[](caf::ok_atom) {}};
+}
+
+struct spawner_state {
+  std::vector<caf::actor> children;
+  std::uint64_t started = 0;
+};
+
+void bench_spawn() {
+  const std::uint64_t n = scaled(1'000'000);
+  troupe::runtime rt{bench_config()};
+  auto all_started = std::make_shared<std::promise<std::uint64_t>>();
+  auto started = all_started->get_future();
+  auto baseline = rt.system().registry().running();
+  auto rss_before = rss_bytes();
+  stopwatch sw;
+  auto spawner = rt.spawn([n, all_started](caf::stateful_actor<spawner_state>* self) {
+    return caf::behavior{
+        [=](caf::ok_atom) {
+          auto me = caf::actor_cast<caf::actor>(self);
+          self->state.children.reserve(n);
+          for (std::uint64_t i = 0; i < n; ++i)
+            self->state.children.emplace_back(self->spawn(idle_child, me));
+        },
+        [=](started_atom) {
+          if (++self->state.started == n)
+            all_started->set_value(self->state.started);
+        },
+        [=](stop_atom) {
+          for (auto& child : self->state.children)
+            self->send_exit(child, caf::exit_reason::user_shutdown);
+          self->state.children.clear();
+        },
+    };
+  });
+  caf::anon_send(spawner, caf::ok_atom::value);
+  auto count = await_done(started, "spawn: children never all started");
+  double spawn_seconds = sw.seconds();
+  auto rss_alive = rss_bytes();
+  stopwatch stop_sw;
+  caf::anon_send(spawner, stop_atom::value);
+  rt.system().registry().await_running_count_equal(baseline + 1); // only the spawner is left
+  double stop_seconds = stop_sw.seconds();
+  check(count == n, "spawn: wrong number of started actors");
+  caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
+  auto growth = rss_alive > rss_before ? rss_alive - rss_before : 0;
+  report(system_name, "spawn", n, spawn_seconds + stop_seconds, "actors/s",
+         {{"bytes_per_actor", static_cast<double>(growth) / static_cast<double>(n)},
+          {"rss_bytes", rss_alive},
+          {"spawn_seconds", std::round(spawn_seconds * 1e6) / 1e6},
+          {"stop_seconds", std::round(stop_seconds * 1e6) / 1e6},
+          {"spawner", "one actor handler, no window"}});
+}
+
+// -- idle_cpu ----------------------------------------------------------------------------------
+
+void bench_idle_cpu() {
+  troupe::runtime rt{bench_config()};
+  report_idle_cpu(system_name, std::max(0.5, 5.0 * scale()));
+}
+
 struct workload {
   std::string_view name;
   void (*run)();
@@ -244,6 +314,8 @@ constexpr workload workloads[] = {
     {"fan_in", bench_fan_in},
     {"request_response", bench_request_response},
     {"fan_out_gather", bench_fan_out_gather},
+    {"spawn", bench_spawn},
+    {"idle_cpu", bench_idle_cpu},
 };
 
 } // namespace

@@ -21,8 +21,11 @@ mailbox_metrics mailbox_core_base::metrics_base() const noexcept {
   mailbox_metrics m;
   m.capacity = opts_.capacity;
   m.high_water = high_water_.load(std::memory_order_relaxed);
-  m.enqueued = enqueued_.load(std::memory_order_relaxed);
   m.processed = processed_.load(std::memory_order_relaxed);
+  // Every accepted envelope was handled, evicted, purged at close, or is still queued (the
+  // typed core adds the depth).
+  m.enqueued = m.processed + evicted_.load(std::memory_order_relaxed) +
+               purged_.load(std::memory_order_relaxed);
   m.dropped = dropped_.load(std::memory_order_relaxed);
   m.rejected = rejected_.load(std::memory_order_relaxed);
   m.parked = parked_count_.load(std::memory_order_relaxed);

@@ -61,7 +61,7 @@ protected:
   virtual void dispatch(typename core_type::envelope_type& env) = 0;
 
   void on_exit() override {
-    core_->close(make_error(mailbox_errc::receiver_dead));
+    core_->close();
     detail::queue_actor::on_exit();
   }
 

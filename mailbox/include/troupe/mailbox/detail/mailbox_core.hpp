@@ -92,8 +92,9 @@ protected:
   // Anchor of every handshake of this mailbox (store_load_barrier): push vs. close, push vs.
   // the owner going idle, waiting producers vs. the consumer freeing room.
   std::atomic<uint64_t> sync_{0};
-  alignas(64) std::atomic<std::size_t> enqueued_{0};
-  std::atomic<std::size_t> dropped_{0};
+  alignas(64) std::atomic<std::size_t> dropped_{0};
+  std::atomic<std::size_t> evicted_{0};
+  std::atomic<std::size_t> purged_{0};
   std::atomic<std::size_t> rejected_{0};
   std::atomic<std::size_t> dead_letters_{0};
   alignas(64) std::atomic<std::size_t> processed_{0};
@@ -123,7 +124,7 @@ public:
       bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(opts_.capacity);
   }
 
-  ~mailbox_core() override { purge(make_error(mailbox_errc::receiver_dead)); }
+  ~mailbox_core() override { purge(); }
 
   // -- producers (any thread) ----------------------------------------------------------------
 
@@ -141,6 +142,7 @@ public:
     if (evicting_) {
       if (auto evicted = evicting_->push_evicting(std::move(env))) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
+        evicted_.fetch_add(1, std::memory_order_relaxed);
         if (evicted->reply)
           evicted->reply->fail(make_error(mailbox_errc::mailbox_full));
       }
@@ -196,10 +198,10 @@ public:
   }
 
   /// The owner terminated. Answers or dead-letters everything still queued.
-  void close(const caf::error& reason) {
+  void close() {
     closed_.store(true, std::memory_order_relaxed);
     store_load_barrier(sync_);
-    purge(reason);
+    purge();
     std::lock_guard guard{room_mtx_};
     room_cv_.notify_all();
   }
@@ -223,6 +225,7 @@ public:
     auto m = metrics_base();
     m.depth = size();
     m.high_water = std::max(m.high_water, m.depth);
+    m.enqueued += m.depth;
     return m;
   }
 
@@ -232,8 +235,9 @@ private:
     caf::strong_actor_ptr owner;
   };
 
+  // No counter here: `enqueued` is derived in metrics(), which keeps a read-modify-write on a
+  // line every producer shares off the per-message path.
   push_outcome accepted(caf::abstract_actor* owner, caf::execution_unit* ctx) {
-    enqueued_.fetch_add(1, std::memory_order_relaxed);
     after_push(owner, ctx);
     return push_outcome::accepted;
   }
@@ -309,24 +313,21 @@ private:
     }
   }
 
-  void purge_after_close() override { purge(make_error(mailbox_errc::receiver_dead)); }
+  void purge_after_close() override { purge(); }
 
-  void purge(const caf::error& reason) {
+  void purge() {
     std::lock_guard guard{close_mtx_};
-    auto answer = [&](envelope_type&& env) {
-      if (env.reply) {
-        env.reply->fail(make_error(mailbox_errc::receiver_dead));
-        return;
-      }
-      std::visit([&](auto& m) { count_dead_letter(typeid(m).name(), reason); }, env.msg);
+    auto answer_queued = [&](envelope_type&& env) {
+      purged_.fetch_add(1, std::memory_order_relaxed);
+      answer(std::move(env));
     };
     auto all = std::numeric_limits<std::size_t>::max();
     if (unbounded_)
-      unbounded_->drain(answer, all);
+      unbounded_->drain(answer_queued, all);
     else if (bounded_)
-      bounded_->drain(answer, all);
+      bounded_->drain(answer_queued, all);
     else if (evicting_)
-      evicting_->drain(answer, all);
+      evicting_->drain(answer_queued, all);
     std::deque<parked_envelope> parked;
     {
       std::lock_guard park_guard{park_mtx_};
@@ -335,6 +336,19 @@ private:
     }
     for (auto& p : parked)
       answer(std::move(p.env));
+  }
+
+  /// Answers a request with receiver_dead, or counts a message as a dead letter.
+  void answer(envelope_type&& env) {
+    if (env.reply) {
+      env.reply->fail(make_error(mailbox_errc::receiver_dead));
+      return;
+    }
+    std::visit(
+        [&](auto& m) {
+          count_dead_letter(typeid(m).name(), make_error(mailbox_errc::receiver_dead));
+        },
+        env.msg);
   }
 
   std::unique_ptr<unbounded_mpsc_queue<envelope_type>> unbounded_;
