@@ -8,6 +8,7 @@
 #include <future>
 #include <memory>
 #include <string_view>
+#include <unistd.h>
 #include <vector>
 
 #include "common/bench_report.hpp"
@@ -23,6 +24,9 @@ constexpr std::string_view system_name = "troupe";
 troupe::runtime_config bench_config() {
   troupe::runtime_config cfg;
   cfg.workers = 2;
+  // TROUPE_SCHEDULER=caf_stealing (and the other TROUPE_* variables) compare policies.
+  if (auto err = cfg.apply_environment(environ))
+    check(false, "invalid TROUPE_* environment");
   // fan_in's producers send their whole share from one handler, which the blocked-worker
   // watchdog would rightly report; the benchmark does it on purpose, as its CAF twin does.
   cfg.blocked_threshold = std::chrono::milliseconds{0};

@@ -440,3 +440,30 @@ TEST_F(Requests, TroupeActorGathersAThousandRepliesInOrder) {
   for (auto& w : workers)
     caf::anon_send_exit(w.actor(), caf::exit_reason::user_shutdown);
 }
+
+TEST_F(Requests, TroupeActorRequestsWithoutTimeoutCarryTheirContinuation) {
+  auto c = spawn_calc(*rt);
+  auto dead = spawn_calc(*rt);
+  {
+    caf::scoped_actor watcher{sys()};
+    watcher->monitor(dead.actor());
+    caf::anon_send_exit(dead.actor(), caf::exit_reason::user_shutdown);
+    watcher->receive([](caf::down_msg&) {});
+  }
+  auto got = run_in_troupe_actor<std::vector<caf::expected<int64_t>>>(
+      *rt, [c, dead](auto* self, auto done) {
+        std::vector<pending<int64_t>> reqs;
+        reqs.push_back(request(self, c, increment{1}, caf::infinite));
+        reqs.push_back(request(self, c, halve{3}, caf::infinite));
+        reqs.push_back(request(self, dead, increment{1}, caf::infinite));
+        reqs.push_back(request(self, c, crash{}, caf::infinite));
+        gather(std::move(reqs))
+            .then([done](std::vector<caf::expected<int64_t>> rs) { done(std::move(rs)); },
+                  [done](caf::error) { done({}); });
+      });
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].value(), 2);
+  EXPECT_EQ(got[1].error(), caf::sec::invalid_argument);
+  EXPECT_EQ(got[2].error(), mailbox_errc::receiver_dead);
+  EXPECT_EQ(got[3].error(), mailbox_errc::handler_threw);
+}

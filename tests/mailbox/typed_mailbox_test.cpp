@@ -356,3 +356,33 @@ TEST_F(TypedMailbox, ThrowingHandlerCrashesTheActorWithItsMessage) {
 TEST_F(TypedMailbox, RenderNamesMailboxErrors) {
   EXPECT_EQ(render(make_error(mailbox_errc::mailbox_full)), "mailbox_error(mailbox_full)");
 }
+
+// The consumer goes idle after every message here, so each send races with the consumer's
+// transition to idle: a lost wake-up would leave a message unhandled and the ask below would
+// time out (and the test fail) instead of hanging.
+TEST_F(TypedMailbox, WakeUpIsNeverLostWhenTheConsumerKeepsGoingIdle) {
+  struct ping {
+    int from = 0;
+    using reply_type = int;
+  };
+  auto echo = spawn_mailbox<ping>(*rt, {}, [](auto*) {
+                return handlers{[](ping& p) { return p.from; }};
+              }).value();
+  constexpr int rounds = 5000;
+  std::vector<std::thread> askers;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < 2; ++t)
+    askers.emplace_back([&, t] {
+      for (int i = 0; i < rounds; ++i) {
+        auto r = ask(echo, ping{t}, 5s);
+        ASSERT_TRUE(r) << "round " << i << ": " << render(r.error());
+        ASSERT_EQ(*r, t);
+        ++answered;
+      }
+    });
+  for (auto& a : askers)
+    a.join();
+  EXPECT_EQ(answered.load(), 2 * rounds);
+  EXPECT_EQ(echo.metrics().processed, 2u * rounds);
+  caf::anon_send_exit(echo.actor(), caf::exit_reason::user_shutdown);
+}

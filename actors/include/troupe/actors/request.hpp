@@ -99,6 +99,16 @@ request(detail::queue_actor* self, const mailbox<Ts...>& dest, T msg, Timeout ti
   using R = reply_t<T>;
   return pending<R>{[self, dest, msg = std::move(msg), timeout](auto on_value,
                                                                 auto on_error) mutable {
+    if constexpr (std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>) {
+      typename mailbox<Ts...>::envelope_type env{
+          std::move(msg), std::make_unique<detail::inline_reply<R>>(self, std::move(on_value),
+                                                                    std::move(on_error))};
+      auto outcome =
+          dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+      if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
+        detail::fail_reply(env.reply, detail::fail_of<R, Ts...>(outcome));
+      return;
+    }
     auto id = self->add_request(
         std::make_unique<detail::continuation_of<R>>(std::move(on_value), std::move(on_error)));
     typename mailbox<Ts...>::envelope_type env{

@@ -116,23 +116,23 @@ private:
         (*handlers_)(msg);
         if (reply) {
           if constexpr (std::is_same_v<reply_type, caf::unit_t>)
-            static_cast<reply_sink<reply_type>*>(reply.get())->complete(caf::unit);
+            complete_reply<reply_type>(reply, caf::unit);
           else
-            reply->fail(
-                make_error(mailbox_errc::handler_threw, std::string{"handler returned no reply"}));
+            fail_reply(reply, make_error(mailbox_errc::handler_threw,
+                                         std::string{"handler returned no reply"}));
         }
       } else if constexpr (is_expected<result>::value) {
         auto r = (*handlers_)(msg);
         if (reply) {
           if (r)
-            static_cast<reply_sink<reply_type>*>(reply.get())->complete(reply_type(std::move(*r)));
+            complete_reply<reply_type>(reply, reply_type(std::move(*r)));
           else
-            reply->fail(std::move(r.error()));
+            fail_reply(reply, std::move(r.error()));
         }
       } else {
         auto r = (*handlers_)(msg);
         if (reply)
-          static_cast<reply_sink<reply_type>*>(reply.get())->complete(reply_type(std::move(r)));
+          complete_reply<reply_type>(reply, reply_type(std::move(r)));
       }
     } catch (const std::exception& e) {
       crash(reply, e.what());
@@ -146,8 +146,7 @@ private:
   void crash(std::unique_ptr<reply_sink_base>& reply, const char* what) {
     auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
     if (reply)
-      reply->fail(reason);
-    reply.reset();
+      fail_reply(reply, reason);
     this->quit(std::move(reason));
   }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <caf/expected.hpp>
 #include <utility>
@@ -106,6 +107,43 @@ private:
   // The requester's memory stays valid while this reference exists, even after it terminated.
   caf::strong_actor_ptr keep_alive_;
   uint64_t id_;
+};
+
+/// A request of a Troupe actor without a timeout: the sink carries the continuation and, once
+/// answered, travels back through the requester's reply queue as the reply itself. One
+/// allocation per request, and no table: nothing can expire.
+template <class R>
+class inline_reply final : public reply_sink<R>, public reply_job {
+public:
+  inline_reply(queue_actor* requester, std::function<void(R)> f, std::function<void(caf::error)> g)
+      : reply_job(0), requester_(requester), keep_alive_(requester->ctrl()),
+        on_value_(std::move(f)), on_error_(std::move(g)) {
+    this->takes_ownership_ = true;
+  }
+
+  void complete(R value) override {
+    result_.emplace(std::move(value));
+    requester_->post_reply(std::unique_ptr<reply_job>{this});
+  }
+
+  void fail(caf::error err) override {
+    result_.emplace(std::move(err));
+    requester_->post_reply(std::unique_ptr<reply_job>{this});
+  }
+
+  void run() override {
+    if (*result_)
+      on_value_(std::move(**result_));
+    else
+      on_error_(std::move(result_->error()));
+  }
+
+private:
+  queue_actor* requester_;
+  caf::strong_actor_ptr keep_alive_;
+  std::function<void(R)> on_value_;
+  std::function<void(caf::error)> on_error_;
+  std::optional<caf::expected<R>> result_;
 };
 
 } // namespace troupe::detail

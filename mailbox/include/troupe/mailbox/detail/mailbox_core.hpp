@@ -144,7 +144,7 @@ public:
         dropped_.fetch_add(1, std::memory_order_relaxed);
         evicted_.fetch_add(1, std::memory_order_relaxed);
         if (evicted->reply)
-          evicted->reply->fail(make_error(mailbox_errc::mailbox_full));
+          fail_reply(evicted->reply, make_error(mailbox_errc::mailbox_full));
       }
       return accepted(owner, ctx);
     }
@@ -341,7 +341,7 @@ private:
   /// Answers a request with receiver_dead, or counts a message as a dead letter.
   void answer(envelope_type&& env) {
     if (env.reply) {
-      env.reply->fail(make_error(mailbox_errc::receiver_dead));
+      fail_reply(env.reply, make_error(mailbox_errc::receiver_dead));
       return;
     }
     std::visit(

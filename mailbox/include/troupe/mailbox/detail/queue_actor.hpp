@@ -53,6 +53,8 @@ class reply_job {
 public:
   explicit reply_job(uint64_t id) : request_id(id) {}
   virtual ~reply_job() = default;
+  /// For replies that carry their own continuation (request_id 0): runs it on the requester.
+  virtual void run() {}
   uint64_t request_id;
 };
 
@@ -127,7 +129,12 @@ public:
         return resume_result::done;
       }
     }
-    auto result = caf::event_based_actor::resume(ctx, max_throughput);
+    // Fast path: when CAF holds no message for this actor (the common case: everything came
+    // through the Troupe queue), block its inbox directly; a full CAF round would find nothing
+    // and end the same way. try_block fails when a CAF message is waiting, and CAF handles it.
+    auto result = initialized_ && mailbox().try_block()
+                      ? resume_result::awaiting_message
+                      : caf::event_based_actor::resume(ctx, max_throughput);
     if (result != resume_result::awaiting_message)
       return result;
     store_load_barrier(reply_sync_);
@@ -170,6 +177,10 @@ private:
       auto reply = replies_.try_pop();
       if (!reply)
         return;
+      if ((*reply)->request_id == 0) {
+        (*reply)->run(); // a request without timeout: nothing to look up
+        continue;
+      }
       auto i = outstanding_.find((*reply)->request_id);
       if (i == outstanding_.end())
         continue; // timed out or failed already: the late reply is dropped
