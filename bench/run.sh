@@ -4,7 +4,8 @@
 #
 #   bench/run.sh <build-dir> [workload...]      (SCALE=0.1 for a quick run)
 #
-# The JSON lines are also written to <build-dir>/bench-results.jsonl.
+# REPEAT=N (default 3) runs each workload N times, alternating the systems; the table shows
+# medians. The JSON lines are also written to <build-dir>/bench-results.jsonl.
 set -euo pipefail
 build="${1:?usage: bench/run.sh <build-dir> [workload...]}"
 shift || true
@@ -14,7 +15,9 @@ if [ ${#workloads[@]} -eq 0 ]; then
 fi
 out="$build/bench-results.jsonl"
 : > "$out"
+repeat="${REPEAT:-3}"
 for w in "${workloads[@]}"; do
+  for ((round = 0; round < repeat; ++round)); do
   for system in troupe caf; do
     bin="$build/bench/${system}_benchmarks"
     # A workload Troupe does not implement yet is reported by its absence from the table.
@@ -26,6 +29,7 @@ for w in "${workloads[@]}"; do
         exit $rc
       fi
     fi
+  done
   done
 done
 cat "$out"

@@ -386,3 +386,49 @@ TEST_F(TypedMailbox, WakeUpIsNeverLostWhenTheConsumerKeepsGoingIdle) {
   EXPECT_EQ(echo.metrics().processed, 2u * rounds);
   caf::anon_send_exit(echo.actor(), caf::exit_reason::user_shutdown);
 }
+
+TEST_F(gated, ActorSenderContinuesFromOnSentAndNeverParksMoreThanOne) {
+  mailbox_options opts;
+  opts.capacity = 2;
+  auto mb = spawn(opts);
+  ASSERT_TRUE(mb.send(hold{}));
+  entered.wait();
+  struct progress {
+    int sent = 0;
+    int continuations = 0;
+    std::size_t max_parked = 0;
+  };
+  auto st = std::make_shared<progress>();
+  auto finished = std::make_shared<std::promise<void>>();
+  auto done = finished->get_future();
+  auto producer = rt.spawn([mb, st, finished](caf::event_based_actor* self) -> caf::behavior {
+    // Sends 1..10, each from the previous send's continuation, as an awaiting sender would.
+    auto next = std::make_shared<std::function<void()>>();
+    *next = [mb, st, finished, self, next] {
+      if (st->sent == 10) {
+        finished->set_value();
+        return;
+      }
+      ++st->sent;
+      auto r = mb.send(self, work{st->sent}, [st, next] {
+        ++st->continuations;
+        (*next)();
+      });
+      st->max_parked = std::max(st->max_parked, mb.metrics().parked);
+      EXPECT_TRUE(r);
+    };
+    return {[next](caf::ok_atom) { (*next)(); }};
+  });
+  caf::anon_send(producer, caf::ok_atom::value);
+  // Two fit, the third parks; the producer then waits for its continuation.
+  ASSERT_TRUE(troupe::test::eventually([&] { return mb.metrics().parked == 1; }));
+  release.count_down();
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  auto seen = ask(mb, read{}, 5s);
+  ASSERT_TRUE(seen) << render(seen.error());
+  EXPECT_EQ(*seen, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ(st->continuations, 10);
+  EXPECT_LE(st->max_parked, 1u);
+  caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}

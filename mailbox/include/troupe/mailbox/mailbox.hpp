@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <type_traits>
 #include <typeinfo>
@@ -81,6 +82,38 @@ public:
   requires is_one_of_v<T, Ts...> send_result<T> send(caf::scheduled_actor* self, T msg)
   const { return finish<T>(envelope_type{std::move(msg), nullptr}, self->context(), true, {}); }
 
+  /// Like send(self, msg), with a continuation: `on_sent` runs in `self`'s context once the
+  /// message is in the mailbox — at once when there is room, later (as a response to `self`)
+  /// when the message was parked under backpressure — and never when the send failed or the
+  /// message was dropped (the result says which). A producer that sends its next message from
+  /// `on_sent` never has more than one message parked: Tokio's `send().await`, for actors.
+  ///
+  ///   void produce(Self* self, int i) {
+  ///     if (i < n) mb.send(self, item{i}, [=] { produce(self, i + 1); });
+  ///   }
+  template <class T>
+  requires is_one_of_v<T, Ts...> send_result<T> send(caf::scheduled_actor* self, T msg,
+                                                     std::function<void()> on_sent)
+  const {
+    auto response_id = self->new_request_id(caf::message_priority::normal).response_id();
+    std::function<void()> notify;
+    if (on_sent)
+      notify = [sender = caf::actor_cast<caf::strong_actor_ptr>(self), response_id] {
+        sender->enqueue(nullptr, response_id, caf::make_message(), nullptr);
+      };
+    auto result = finish<T>(envelope_type{std::move(msg), nullptr}, self->context(), true, {},
+                            std::move(notify));
+    if (on_sent) {
+      if (result.state() == send_result<T>::status::accepted)
+        on_sent();
+      else if (result.was_parked())
+        // Registered before this handler returns, so before the response can be handled.
+        self->add_multiplexed_response_handler(response_id,
+                                               caf::behavior{[f = std::move(on_sent)] { f(); }});
+    }
+    return result;
+  }
+
   [[nodiscard]] mailbox_metrics metrics() const { return core_->metrics(); }
 
   /// The CAF actor behind the mailbox, for monitors, links and exit messages.
@@ -101,8 +134,10 @@ public:
 private:
   template <class T>
   send_result<T> finish(envelope_type env, caf::execution_unit* ctx, bool from_actor,
-                        std::chrono::steady_clock::time_point deadline) const {
-    switch (push(env, ctx, from_actor, deadline)) {
+                        std::chrono::steady_clock::time_point deadline,
+                        std::function<void()> on_enqueued = {}) const {
+    switch (core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), ctx, from_actor,
+                        deadline, std::move(on_enqueued))) {
     case detail::push_outcome::accepted:
       return send_result<T>::accepted();
     case detail::push_outcome::parked:

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -132,7 +133,8 @@ public:
   /// is never blocked), nullptr for a thread, which blocks until `deadline` under
   /// backpressure. Unless the outcome is accepted or parked, `env` stays with the caller.
   push_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
-                    bool from_actor, std::chrono::steady_clock::time_point deadline) {
+                    bool from_actor, std::chrono::steady_clock::time_point deadline,
+                    std::function<void()> on_enqueued = {}) {
     if (closed())
       return push_outcome::closed;
     if (unbounded_) {
@@ -163,7 +165,7 @@ public:
       break;
     }
     if (from_actor)
-      return park(env, owner, ctx);
+      return park(env, owner, ctx, std::move(on_enqueued));
     return wait_for_room(env, owner, ctx, deadline);
   }
 
@@ -233,6 +235,8 @@ private:
   struct parked_envelope {
     envelope_type env;
     caf::strong_actor_ptr owner;
+    // Runs once the envelope is in the queue (on the thread that moved it there).
+    std::function<void()> on_enqueued;
   };
 
   // No counter here: `enqueued` is derived in metrics(), which keeps a read-modify-write on a
@@ -242,11 +246,12 @@ private:
     return push_outcome::accepted;
   }
 
-  push_outcome park(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx) {
+  push_outcome park(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
+                    std::function<void()> on_enqueued) {
     {
       std::lock_guard guard{park_mtx_};
-      parked_.push_back(
-          parked_envelope{std::move(env), caf::actor_cast<caf::strong_actor_ptr>(owner)});
+      parked_.push_back(parked_envelope{
+          std::move(env), caf::actor_cast<caf::strong_actor_ptr>(owner), std::move(on_enqueued)});
       parked_count_.fetch_add(1, std::memory_order_seq_cst);
     }
     store_load_barrier(sync_);
@@ -295,10 +300,13 @@ private:
       if (!bounded_->try_push(front.env))
         return;
       auto owner = std::move(front.owner);
+      auto on_enqueued = std::move(front.on_enqueued);
       parked_.pop_front();
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       guard.unlock();
       accepted(caf::actor_cast<caf::abstract_actor*>(owner), ctx);
+      if (on_enqueued)
+        on_enqueued();
       guard.lock();
     }
   }
