@@ -206,7 +206,7 @@ scheduler_metrics runtime::scheduler_stats() const {
     auto& k = data.counters;
     worker_metrics w;
     w.id = i;
-    w.resumes = k.resumes.load(std::memory_order_relaxed);
+    w.resumes = k.resume_seq.load(std::memory_order_relaxed);
     w.lifo_runs = k.lifo_runs.load(std::memory_order_relaxed);
     w.steal_attempts = k.steal_attempts.load(std::memory_order_relaxed);
     w.steals = k.steals.load(std::memory_order_relaxed);

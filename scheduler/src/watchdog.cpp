@@ -58,11 +58,15 @@ void watchdog::run() {
       s.reported = true;
       blocked_worker_report report;
       report.worker = i;
-      report.actor = k.current_actor.load(std::memory_order_relaxed);
-      // The name belongs to the actor the worker is still stuck in (the sequence number has
+      // The job belongs to the resume the worker is still stuck in (the sequence number has
       // not moved), which keeps it alive; a changed number means it finished, and we skip it.
-      if (auto* name = k.current_name.load(std::memory_order_relaxed))
-        report.actor_name = name;
+      if (auto* job = k.current_job.load(std::memory_order_relaxed);
+          job != nullptr && job->subtype() == caf::resumable::scheduled_actor) {
+        auto* actor = static_cast<caf::scheduled_actor*>(job);
+        report.actor = actor->id();
+        if (auto* name = actor->name())
+          report.actor_name = name;
+      }
       if (k.resume_seq.load(std::memory_order_acquire) != seq)
         continue;
       report.held_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.since);

@@ -73,7 +73,7 @@ protected:
 
   [[nodiscard]] bool queue_empty() const noexcept override { return core_->empty(); }
 
-  void queue_barrier() noexcept override { core_->barrier(); }
+  std::atomic<uint64_t>& queue_anchor() noexcept override { return core_->anchor(); }
 
 private:
   std::shared_ptr<core_type> core_;

@@ -220,8 +220,8 @@ public:
 
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
-  /// The consumer's side of the wake handshake (see queue_actor::resume).
-  void barrier() noexcept { store_load_barrier(sync_); }
+  /// The anchor of every handshake of this mailbox (see queue_actor::resume).
+  std::atomic<uint64_t>& anchor() noexcept { return sync_; }
 
   [[nodiscard]] mailbox_metrics metrics() const noexcept {
     auto m = metrics_base();

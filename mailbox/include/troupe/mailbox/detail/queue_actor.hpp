@@ -137,8 +137,7 @@ public:
                       : caf::event_based_actor::resume(ctx, max_throughput);
     if (result != resume_result::awaiting_message)
       return result;
-    store_load_barrier(reply_sync_);
-    queue_barrier();
+    store_load_barrier(reply_sync_, queue_anchor());
     if (!stopping_ && initialized_ && (!queue_empty() || !replies_.empty()) &&
         mailbox().try_unblock())
       return resume_result::resume_later;
@@ -149,8 +148,8 @@ protected:
   /// Hands up to `max` queued messages to their handlers. Runs on the actor.
   virtual void drain_queue(size_t max) = 0;
   [[nodiscard]] virtual bool queue_empty() const noexcept = 0;
-  /// The queue's side of the wake handshake (store_load_barrier with the queue's anchor).
-  virtual void queue_barrier() noexcept = 0;
+  /// The anchor of the queue's side of the wake handshake (see store_load_barrier).
+  virtual std::atomic<uint64_t>& queue_anchor() noexcept = 0;
 
   /// Called from make_behavior once the handlers exist; returns the CAF behavior every queue
   /// actor has. Everything else arrives through the Troupe queue; CAF delivers only system

@@ -23,4 +23,17 @@ inline void store_load_barrier([[maybe_unused]] std::atomic<uint64_t>& anchor) n
 #endif
 }
 
+/// One barrier for a thread that takes part in two handshakes at the same point (for example
+/// an actor going idle checks both its message queue and its reply queue): a single fence in
+/// normal builds, one read-modify-write per anchor under TSan.
+inline void store_load_barrier([[maybe_unused]] std::atomic<uint64_t>& first,
+                               [[maybe_unused]] std::atomic<uint64_t>& second) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  first.fetch_add(0, std::memory_order_acq_rel);
+  second.fetch_add(0, std::memory_order_acq_rel);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 } // namespace troupe::detail

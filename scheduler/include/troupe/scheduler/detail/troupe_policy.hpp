@@ -46,7 +46,6 @@ namespace troupe::detail {
 
 /// Counters of one worker. Written by the worker (relaxed), read by anyone.
 struct worker_counters {
-  std::atomic<uint64_t> resumes{0};
   std::atomic<uint64_t> lifo_runs{0};
   std::atomic<uint64_t> steal_attempts{0};
   std::atomic<uint64_t> steals{0};
@@ -57,8 +56,7 @@ struct worker_counters {
   // For the blocked-worker watchdog: a sequence number per resume and what is running.
   std::atomic<uint64_t> resume_seq{0};
   std::atomic<bool> busy{false};
-  std::atomic<uint64_t> current_actor{0};
-  std::atomic<const char*> current_name{nullptr};
+  std::atomic<caf::resumable*> current_job{nullptr};
   std::atomic<bool> sleeping{false};
 };
 
@@ -178,17 +176,10 @@ public:
 
   template <class Worker>
   void before_resume(Worker* self, job_ptr job) {
+    // Kept to three plain stores: this runs for every resume. The watchdog turns the job into
+    // an actor id and name only when it has something to report.
     auto& k = d(self).counters;
-    k.resumes.store(k.resumes.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    caf::actor_id id = 0;
-    const char* name = nullptr;
-    if (job->subtype() == caf::resumable::scheduled_actor) {
-      auto* actor = static_cast<caf::scheduled_actor*>(job);
-      id = actor->id();
-      name = actor->name();
-    }
-    k.current_actor.store(id, std::memory_order_relaxed);
-    k.current_name.store(name, std::memory_order_relaxed);
+    k.current_job.store(job, std::memory_order_relaxed);
     k.resume_seq.store(k.resume_seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     k.busy.store(true, std::memory_order_release);
   }
