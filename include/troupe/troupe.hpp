@@ -24,9 +24,12 @@
 #include "troupe/mailbox/spawn_mailbox.hpp"
 #include "troupe/mailbox/version.hpp"
 
+#include "troupe/actors/barrier.hpp"
 #include "troupe/actors/combinators.hpp"
 #include "troupe/actors/pending.hpp"
 #include "troupe/actors/request.hpp"
+#include "troupe/actors/topic.hpp"
 #include "troupe/actors/version.hpp"
+#include "troupe/actors/watched.hpp"
 
 #include "troupe/supervision/version.hpp"

@@ -241,6 +241,23 @@ void runtime::on_blocked_worker(std::function<void(const blocked_worker_report&)
     watchdog_->set_hook(std::move(hook));
 }
 
+bool runtime::put_named(const std::string& name, std::type_index type,
+                        std::shared_ptr<void> object) {
+  std::lock_guard guard{named_mtx_};
+  return named_.emplace(name, std::make_pair(type, std::move(object))).second;
+}
+
+std::shared_ptr<void> runtime::get_named(const std::string& name, std::type_index type,
+                                         bool* wrong_type) const {
+  std::lock_guard guard{named_mtx_};
+  auto i = named_.find(name);
+  if (wrong_type != nullptr)
+    *wrong_type = i != named_.end() && i->second.first != type;
+  if (i == named_.end() || i->second.first != type)
+    return nullptr;
+  return i->second.second;
+}
+
 runtime_metrics runtime::metrics() const {
   runtime_metrics m;
   m.workers = cfg_.effective_workers();

@@ -403,16 +403,19 @@ TEST_F(gated, ActorSenderContinuesFromOnSentAndNeverParksMoreThanOne) {
   auto done = finished->get_future();
   auto producer = rt.spawn([mb, st, finished](caf::event_based_actor* self) -> caf::behavior {
     // Sends 1..10, each from the previous send's continuation, as an awaiting sender would.
+    // The behavior owns `next`; the function refers to itself weakly, or it would own itself.
     auto next = std::make_shared<std::function<void()>>();
-    *next = [mb, st, finished, self, next] {
+    std::weak_ptr<std::function<void()>> weak_next = next;
+    *next = [mb, st, finished, self, weak_next] {
       if (st->sent == 10) {
         finished->set_value();
         return;
       }
       ++st->sent;
-      auto r = mb.send(self, work{st->sent}, [st, next] {
+      auto r = mb.send(self, work{st->sent}, [st, weak_next] {
         ++st->continuations;
-        (*next)();
+        if (auto again = weak_next.lock())
+          (*again)();
       });
       st->max_parked = std::max(st->max_parked, mb.metrics().parked);
       EXPECT_TRUE(r);

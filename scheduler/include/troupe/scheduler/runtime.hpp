@@ -4,9 +4,12 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
+#include <typeindex>
 #include <utility>
 #include <vector>
 
@@ -94,6 +97,17 @@ public:
   /// config().blocked_threshold. The report is also counted and logged to stderr.
   void on_blocked_worker(std::function<void(const blocked_worker_report&)> hook);
 
+  // -- named objects (topics, watched values) ------------------------------------------------
+
+  /// Registers `object` of C++ type `type` under `name`. Returns false when the name is taken.
+  /// Thread safety: any thread.
+  bool put_named(const std::string& name, std::type_index type, std::shared_ptr<void> object);
+
+  /// The object registered under `name` if it has type `type`; nullptr otherwise (with
+  /// `*wrong_type` set when the name exists with another type).
+  [[nodiscard]] std::shared_ptr<void> get_named(const std::string& name, std::type_index type,
+                                                bool* wrong_type = nullptr) const;
+
   /// Where messages that reached no handler are counted; see dead_letter_office.
   [[nodiscard]] const std::shared_ptr<dead_letter_office>& dead_letters() const noexcept {
     return dead_letters_;
@@ -178,6 +192,8 @@ private:
   detail::actor_tracker tracker_;
   std::shared_ptr<detail::blocking_pool> pool_;
   std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>();
+  mutable std::mutex named_mtx_;
+  std::map<std::string, std::pair<std::type_index, std::shared_ptr<void>>> named_;
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor gateway_;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -67,9 +68,28 @@ public:
   virtual void fail(caf::error err) = 0;
 };
 
+/// Another stream of work a queue_actor drains besides its own queue, such as a topic
+/// subscription. Its producers wake the actor after making work available, under a lock that
+/// the actor's has_pending() takes too (that lock orders the wake handshake).
+class message_source {
+public:
+  virtual ~message_source() = default;
+  /// Hands up to `max` items to their handler; returns how many. Runs on the actor.
+  virtual std::size_t drain(std::size_t max) = 0;
+  [[nodiscard]] virtual bool has_pending() = 0;
+  /// The actor terminates: stop feeding it.
+  virtual void detach() = 0;
+  /// Done for good (unsubscribed, disconnected); the actor drops it after its next drain.
+  [[nodiscard]] virtual bool finished() const noexcept = 0;
+};
+
 class queue_actor : public caf::event_based_actor {
 public:
   explicit queue_actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+
+  // -- other sources of messages (actor only) ------------------------------------------------
+
+  void add_source(std::shared_ptr<message_source> src) { sources_.push_back(std::move(src)); }
 
   // -- replies to this actor's own requests (any thread may post) ----------------------------
 
@@ -119,6 +139,12 @@ public:
       context(ctx);
       current_unit = ctx;
       drain_replies(max_throughput);
+      if (!sources_.empty()) {
+        // By index: a handler may add a source while we iterate.
+        for (std::size_t i = 0; i < sources_.size() && !stopping_; ++i)
+          sources_[i]->drain(max_throughput);
+        std::erase_if(sources_, [](const auto& src) { return src->finished(); });
+      }
       if (!stopping_)
         drain_queue(max_throughput);
       current_unit = nullptr;
@@ -138,7 +164,7 @@ public:
     if (result != resume_result::awaiting_message)
       return result;
     store_load_barrier(reply_sync_, queue_anchor());
-    if (!stopping_ && initialized_ && (!queue_empty() || !replies_.empty()) &&
+    if (!stopping_ && initialized_ && (!queue_empty() || !replies_.empty() || sources_pending()) &&
         mailbox().try_unblock())
       return resume_result::resume_later;
     return result;
@@ -167,10 +193,20 @@ protected:
   void on_exit() override {
     // Nobody is left to run the continuations; requests still out are simply forgotten.
     outstanding_.clear();
+    for (auto& src : sources_)
+      src->detach();
+    sources_.clear();
     caf::event_based_actor::on_exit();
   }
 
 private:
+  bool sources_pending() {
+    for (auto& src : sources_)
+      if (src->has_pending())
+        return true;
+    return false;
+  }
+
   void drain_replies(size_t max) {
     for (size_t n = 0; n < max && !stopping_; ++n) {
       auto reply = replies_.try_pop();
@@ -193,6 +229,7 @@ private:
   std::atomic<uint64_t> reply_sync_{0};
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
   uint64_t last_request_id_ = 0;
+  std::vector<std::shared_ptr<message_source>> sources_;
 
 protected:
   bool initialized_ = false;

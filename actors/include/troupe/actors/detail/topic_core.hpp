@@ -1,0 +1,186 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/execution_unit.hpp>
+
+#include "troupe/actors/topic_types.hpp"
+#include "troupe/mailbox/detail/queue_actor.hpp"
+
+namespace troupe::detail {
+
+/// The shared ring of a topic and its subscribers' cursors.
+///
+/// One mutex guards the ring, the cursors and the subscriber list. A publish writes one slot and
+/// wakes the subscribers; a subscriber copies up to a batch of payload pointers under the lock and
+/// runs its handlers outside it. The mutex also orders the wake handshake: a subscriber checks
+/// for pending messages under it after blocking its inbox, and a publisher reads the inbox state
+/// after releasing it (see queue_actor's protocol).
+template <class T>
+class topic_core : public std::enable_shared_from_this<topic_core<T>> {
+public:
+  using payload = std::shared_ptr<const T>;
+
+  explicit topic_core(topic_options opts) : opts_(std::move(opts)), ring_(opts_.capacity) {}
+
+  [[nodiscard]] const topic_options& options() const noexcept { return opts_; }
+
+  void publish(payload value, caf::execution_unit* ctx) {
+    std::lock_guard guard{mtx_};
+    auto& slot = ring_[tail_ % ring_.size()];
+    slot = std::move(value);
+    ++tail_;
+    ++published_;
+    if (subs_.empty())
+      ++published_without_subscribers_;
+    // Waking under the lock: a subscriber cannot leave (it unsubscribes under it), and wake()
+    // is a single load when the subscriber is already running.
+    for (auto& s : subs_)
+      s->actor->wake(ctx);
+  }
+
+  template <class Self>
+  caf::error subscribe(Self* self, std::function<void(const T&)> on_message,
+                       std::function<void(lagged)> on_lag,
+                       std::function<void(caf::error)> on_closed) {
+    auto* actor = static_cast<queue_actor*>(self);
+    std::shared_ptr<subscription> sub;
+    {
+      std::lock_guard guard{mtx_};
+      for (auto& s : subs_)
+        if (s->actor == actor)
+          return make_error(topic_errc::already_subscribed, opts_.name);
+      sub = std::make_shared<subscription>(this->shared_from_this(), actor);
+      sub->cursor = tail_;
+      sub->on_message = std::move(on_message);
+      sub->on_lag = std::move(on_lag);
+      sub->on_closed = std::move(on_closed);
+      subs_.push_back(sub);
+    }
+    actor->add_source(sub);
+    return caf::none;
+  }
+
+  template <class Self>
+  void unsubscribe(Self* self) {
+    auto* actor = static_cast<queue_actor*>(self);
+    std::lock_guard guard{mtx_};
+    auto i = std::find_if(subs_.begin(), subs_.end(),
+                          [actor](const auto& s) { return s->actor == actor; });
+    if (i == subs_.end())
+      return;
+    (*i)->closed = true; // the actor drops the source after its next drain
+    subs_.erase(i);
+  }
+
+  topic_metrics metrics() const {
+    std::lock_guard guard{mtx_};
+    topic_metrics m;
+    m.name = opts_.name;
+    m.capacity = ring_.size();
+    m.subscribers = subs_.size();
+    m.published = published_;
+    m.published_without_subscribers = published_without_subscribers_;
+    m.delivered = delivered_;
+    m.disconnected = disconnected_;
+    for (auto& s : subs_)
+      m.per_subscriber.push_back(
+          subscriber_metrics{s->actor->id(), s->received, s->missed, tail_ - s->cursor});
+    return m;
+  }
+
+private:
+  /// One subscriber's cursor and handlers; the actor drains it as a message source.
+  struct subscription final : message_source {
+    subscription(std::shared_ptr<topic_core> t, queue_actor* a)
+        : topic(std::move(t)), actor(a), keep_alive(caf::actor_cast<caf::strong_actor_ptr>(a)) {}
+
+    std::size_t drain(std::size_t max) override { return topic->drain(*this, max); }
+    bool has_pending() override { return topic->has_pending(*this); }
+    void detach() override { topic->detach(*this); }
+    bool finished() const noexcept override { return closed; }
+
+    std::shared_ptr<topic_core> topic;
+    queue_actor* actor;
+    caf::strong_actor_ptr keep_alive; // the subscription keeps its subscriber reachable
+    uint64_t cursor = 0;
+    uint64_t received = 0;
+    uint64_t missed = 0;
+    bool closed = false;
+    std::function<void(const T&)> on_message;
+    std::function<void(lagged)> on_lag;
+    std::function<void(caf::error)> on_closed;
+    std::vector<payload> batch; // reused buffer, touched only by the subscriber
+  };
+
+  std::size_t drain(subscription& s, std::size_t max) {
+    uint64_t lost = 0;
+    bool disconnect = false;
+    s.batch.clear();
+    {
+      std::lock_guard guard{mtx_};
+      if (s.closed)
+        return 0;
+      auto oldest = tail_ > ring_.size() ? tail_ - ring_.size() : 0;
+      if (s.cursor < oldest) {
+        lost = oldest - s.cursor;
+        if (opts_.on_lag == lag_policy::disconnect) {
+          disconnect = true;
+          s.closed = true;
+          ++disconnected_;
+          std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
+        } else {
+          s.missed += lost;
+          s.cursor = oldest;
+        }
+      }
+      while (!disconnect && s.cursor < tail_ && s.batch.size() < max) {
+        s.batch.push_back(ring_[s.cursor % ring_.size()]);
+        ++s.cursor;
+      }
+      s.received += s.batch.size();
+      delivered_ += s.batch.size();
+    }
+    if (disconnect) {
+      if (s.on_closed)
+        s.on_closed(make_error(topic_errc::subscriber_lagged, opts_.name, lost));
+      return 0; // finished() is true now: the actor drops the source after this drain
+    }
+    if (lost > 0 && s.on_lag)
+      s.on_lag(lagged{lost});
+    for (auto& p : s.batch)
+      s.on_message(*p);
+    auto n = s.batch.size();
+    s.batch.clear();
+    return n;
+  }
+
+  bool has_pending(subscription& s) {
+    std::lock_guard guard{mtx_};
+    return !s.closed && s.cursor < tail_;
+  }
+
+  void detach(subscription& s) {
+    std::lock_guard guard{mtx_};
+    s.closed = true;
+    std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
+  }
+
+  topic_options opts_;
+  mutable std::mutex mtx_;
+  std::vector<payload> ring_;
+  uint64_t tail_ = 0;
+  uint64_t published_ = 0;
+  uint64_t published_without_subscribers_ = 0;
+  uint64_t delivered_ = 0;
+  uint64_t disconnected_ = 0;
+  std::vector<std::shared_ptr<subscription>> subs_;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,104 @@
+#pragma once
+
+// Pub/sub topics, the actor form of Tokio's broadcast channel.
+//
+// A topic<T> keeps one ring of the last `capacity` messages, shared by all subscribers; each
+// subscriber has a cursor into it. A publish stores the payload once (shared, never copied per
+// subscriber) and wakes the subscribers, which read from their cursor in batches. A subscriber
+// more than `capacity` messages behind has lost the oldest: it receives lagged{n} with the exact
+// number it missed and continues from the oldest message still there (policy `notify_lag`), or
+// it is unsubscribed with topic_errc::subscriber_lagged (policy `disconnect`).
+//
+// Example:
+//
+//   auto prices = troupe::make_topic<quote>(rt, {.name = "prices"}).value();
+//   // inside a Troupe actor (the `self` of a mailbox's handlers):
+//   prices.subscribe(self, [](const quote& q) { ... }, [](troupe::lagged l) { ... });
+//   prices.publish(quote{...});                     // from any thread or actor
+//
+// Ordering: every subscriber sees the messages of one publisher in publish order.
+// Lifetime: a subscriber that terminates is unsubscribed; the subscription keeps it reachable.
+// Thread safety: publish() and metrics() from anywhere; subscribe()/unsubscribe() only from
+// inside the subscribing actor.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <typeindex>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "troupe/actors/detail/topic_core.hpp"
+#include "troupe/actors/topic_types.hpp"
+#include "troupe/scheduler/runtime.hpp"
+
+namespace troupe {
+
+template <class T>
+class topic {
+public:
+  using core_type = detail::topic_core<T>;
+
+  topic() = default;
+  explicit topic(std::shared_ptr<core_type> core) : core_(std::move(core)) {}
+
+  [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
+
+  /// Publishes `value` to every current subscriber; never blocks. Publishing to a topic
+  /// without subscribers is fine and counted. `ctx` is the caller's execution unit when called
+  /// from inside an actor (self->context()), so woken subscribers run on the same worker.
+  void publish(T value, caf::execution_unit* ctx = nullptr) const {
+    core_->publish(std::make_shared<const T>(std::move(value)), ctx);
+  }
+
+  /// Subscribes the Troupe actor `self`: `on_message` runs for each message, `on_lag` when it
+  /// fell behind, `on_closed` (optional) when it is disconnected. All run in `self`'s context.
+  /// Errors: topic_errc::already_subscribed.
+  template <class Self>
+  caf::error subscribe(Self* self, std::function<void(const T&)> on_message,
+                       std::function<void(lagged)> on_lag,
+                       std::function<void(caf::error)> on_closed = {}) const {
+    return core_->subscribe(self, std::move(on_message), std::move(on_lag), std::move(on_closed));
+  }
+
+  /// Ends `self`'s subscription (no-op when it has none).
+  template <class Self>
+  void unsubscribe(Self* self) const {
+    core_->unsubscribe(self);
+  }
+
+  [[nodiscard]] topic_metrics metrics() const { return core_->metrics(); }
+  [[nodiscard]] const std::string& name() const noexcept { return core_->options().name; }
+
+private:
+  std::shared_ptr<core_type> core_;
+};
+
+/// Creates a topic registered on `rt` under `opts.name` (an empty name: unregistered).
+/// Errors: config_errc::out_of_range for capacity 0; topic_errc::name_taken.
+template <class T>
+caf::expected<topic<T>> make_topic(runtime& rt, topic_options opts) {
+  if (opts.capacity == 0)
+    return make_error(config_errc::out_of_range, std::string{"capacity"}, std::string{"0"});
+  auto core = std::make_shared<detail::topic_core<T>>(opts);
+  if (!opts.name.empty() && !rt.put_named("topic:" + opts.name, typeid(T), core))
+    return make_error(topic_errc::name_taken, opts.name);
+  return topic<T>{std::move(core)};
+}
+
+/// Finds the topic `name` with payload type T on `rt`.
+/// Errors: topic_errc::no_such_topic, topic_errc::type_mismatch.
+template <class T>
+caf::expected<topic<T>> find_topic(runtime& rt, const std::string& name) {
+  bool wrong_type = false;
+  auto obj = rt.get_named("topic:" + name, typeid(T), &wrong_type);
+  if (!obj)
+    return make_error(wrong_type ? topic_errc::type_mismatch : topic_errc::no_such_topic, name);
+  return topic<T>{std::static_pointer_cast<detail::topic_core<T>>(obj)};
+}
+
+} // namespace troupe
