@@ -8,6 +8,7 @@
 #include <future>
 #include <memory>
 #include <string_view>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -301,6 +302,68 @@ void bench_spawn() {
           {"spawner", "one actor handler, no window"}});
 }
 
+// -- broadcast ---------------------------------------------------------------------------------
+// One publisher publishes n messages to a topic with 16 subscribers; done when every subscriber
+// has seen all n. The topic keeps one shared ring (capacity 1024) with a cursor per subscriber;
+// the backpressure policy makes the publisher wait for the slowest instead of letting it lag.
+
+constexpr std::uint64_t broadcast_subscribers = 16;
+
+struct subscribe_now {};
+
+void bench_broadcast() {
+  const std::uint64_t msgs = scaled(1'000'000);
+  const std::uint64_t n = msgs * broadcast_subscribers;
+  troupe::runtime rt{bench_config()};
+  auto topic = troupe::make_topic<std::uint64_t>(
+                   rt, troupe::topic_options{.capacity = 1024,
+                                             .on_lag = troupe::lag_policy::backpressure,
+                                             .name = "bench"})
+                   .value();
+  struct result {
+    std::uint64_t received = 0;
+    std::uint64_t sum = 0;
+  };
+  std::vector<std::future<result>> results;
+  std::vector<troupe::mailbox<subscribe_now>> subscribers;
+  for (std::uint64_t i = 0; i < broadcast_subscribers; ++i) {
+    auto done = std::make_shared<std::promise<result>>();
+    results.push_back(done->get_future());
+    subscribers.push_back(
+        troupe::spawn_mailbox<subscribe_now>(rt, {}, [topic, done, msgs](auto* self) {
+          return troupe::handlers{[self, topic, done, msgs](subscribe_now&) {
+            auto st = std::make_shared<result>();
+            auto err = topic.subscribe(
+                self,
+                [self, st, done, msgs](const std::uint64_t& x) {
+                  st->sum += x;
+                  if (++st->received == msgs) {
+                    done->set_value(*st);
+                    self->quit();
+                  }
+                },
+                [](troupe::lagged) { check(false, "broadcast: a subscriber lagged"); });
+            check(!err, "broadcast: subscribe failed");
+          }};
+        }).value());
+  }
+  for (auto& s : subscribers)
+    check(static_cast<bool>(s.send(subscribe_now{})), "broadcast: subscriber refused");
+  while (topic.metrics().subscribers < broadcast_subscribers)
+    std::this_thread::yield(); // set-up only, before the clock starts
+  stopwatch sw;
+  for (std::uint64_t i = 0; i < msgs; ++i)
+    topic.publish(i);
+  for (auto& f : results) {
+    auto r = await_done(f, "broadcast: a subscriber never finished");
+    check(r.received == msgs, "broadcast: wrong number of messages");
+    check(r.sum == msgs * (msgs - 1) / 2, "broadcast: wrong payload sum");
+  }
+  double seconds = sw.seconds();
+  report(system_name, "broadcast", n, seconds, "deliveries/s",
+         {{"msgs", msgs}, {"subscribers", broadcast_subscribers}, {"ring_capacity", 1024}});
+}
+
 // -- idle_cpu ----------------------------------------------------------------------------------
 
 void bench_idle_cpu() {
@@ -319,6 +382,7 @@ constexpr workload workloads[] = {
     {"request_response", bench_request_response},
     {"fan_out_gather", bench_fan_out_gather},
     {"spawn", bench_spawn},
+    {"broadcast", bench_broadcast},
     {"idle_cpu", bench_idle_cpu},
 };
 

@@ -1,6 +1,8 @@
+#include <atomic>
 #include <future>
 #include <latch>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -209,4 +211,35 @@ TEST_F(Topics, TopicsAreFoundByNameWithTypedErrors) {
       *rt, topic_options{.capacity = 0, .on_lag = lag_policy::notify_lag, .name = ""});
   ASSERT_FALSE(zero);
   EXPECT_EQ(zero.error(), config_errc::out_of_range);
+}
+
+TEST_F(Topics, BackpressurePolicyMakesThePublisherWaitAndNobodyLags) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 4, .on_lag = lag_policy::backpressure, .name = ""})
+               .value();
+  auto rec = std::make_shared<record>();
+  auto release = std::make_shared<std::latch>(1);
+  auto entered = std::make_shared<std::latch>(1);
+  auto sub = spawn_subscriber(*rt, t, rec, release, entered);
+  ASSERT_TRUE(sub.send(join{}));
+  ASSERT_TRUE(sub.send(hold{}));
+  entered->wait();
+  std::atomic<int> published{0};
+  std::thread publisher{[&] {
+    for (int64_t i = 0; i < 50; ++i) {
+      t.publish(tick{i});
+      ++published;
+    }
+  }};
+  // The subscriber is held: the publisher fills the ring and then has to wait.
+  ASSERT_TRUE(troupe::test::eventually([&] { return published.load() == 4; }));
+  EXPECT_EQ(t.metrics().published, 4u);
+  release->count_down();
+  publisher.join();
+  ASSERT_TRUE(troupe::test::eventually([&] { return ask(sub, count_seen{}, 5s).value() == 50u; }));
+  std::lock_guard guard{rec->mtx};
+  EXPECT_TRUE(rec->lags.empty());
+  for (int64_t i = 0; i < 50; ++i)
+    ASSERT_EQ(rec->seen[static_cast<std::size_t>(i)], i);
+  caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
 }

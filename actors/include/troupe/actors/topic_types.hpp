@@ -18,6 +18,9 @@ enum class lag_policy {
   notify_lag,
   /// It is unsubscribed with topic_errc::subscriber_lagged.
   disconnect,
+  /// Nobody lags: publish() waits until the slowest subscriber has room. For publishers on
+  /// threads (or the blocking pool); an actor that publishes would hold its worker.
+  backpressure,
 };
 
 struct topic_options {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,7 +33,9 @@ public:
   [[nodiscard]] const topic_options& options() const noexcept { return opts_; }
 
   void publish(payload value, caf::execution_unit* ctx) {
-    std::lock_guard guard{mtx_};
+    std::unique_lock guard{mtx_};
+    if (opts_.on_lag == lag_policy::backpressure)
+      room_.wait(guard, [this] { return tail_ - slowest_cursor() < ring_.size(); });
     auto& slot = ring_[tail_ % ring_.size()];
     slot = std::move(value);
     ++tail_;
@@ -77,6 +80,7 @@ public:
       return;
     (*i)->closed = true; // the actor drops the source after its next drain
     subs_.erase(i);
+    room_.notify_all();
   }
 
   topic_metrics metrics() const {
@@ -147,6 +151,8 @@ private:
       s.received += s.batch.size();
       delivered_ += s.batch.size();
     }
+    if (opts_.on_lag == lag_policy::backpressure && !s.batch.empty())
+      room_.notify_all();
     if (disconnect) {
       if (s.on_closed)
         s.on_closed(make_error(topic_errc::subscriber_lagged, opts_.name, lost));
@@ -167,13 +173,25 @@ private:
   }
 
   void detach(subscription& s) {
-    std::lock_guard guard{mtx_};
-    s.closed = true;
-    std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
+    {
+      std::lock_guard guard{mtx_};
+      s.closed = true;
+      std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
+    }
+    room_.notify_all(); // a waiting publisher may have waited for this one
+  }
+
+  // With mtx_ held. No subscriber means no one to wait for.
+  uint64_t slowest_cursor() const {
+    uint64_t slowest = tail_;
+    for (auto& s : subs_)
+      slowest = std::min(slowest, s->cursor);
+    return slowest;
   }
 
   topic_options opts_;
   mutable std::mutex mtx_;
+  std::condition_variable room_; // backpressure: publishers wait for the slowest subscriber
   std::vector<payload> ring_;
   uint64_t tail_ = 0;
   uint64_t published_ = 0;
