@@ -243,3 +243,54 @@ TEST_F(Topics, BackpressurePolicyMakesThePublisherWaitAndNobodyLags) {
     ASSERT_EQ(rec->seen[static_cast<std::size_t>(i)], i);
   caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
 }
+
+TEST_F(Topics, TypedMailboxSubscribesFromOutsideAndIsDroppedWhenItDies) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 64, .on_lag = lag_policy::notify_lag, .name = ""})
+               .value();
+  struct total {
+    using reply_type = int64_t;
+  };
+  auto sink = spawn_mailbox<tick, total>(*rt, {}, [](auto*) {
+                auto sum = std::make_shared<int64_t>(0);
+                return handlers{[sum](tick& x) { *sum += x.n; }, [sum](total&) { return *sum; }};
+              }).value();
+  ASSERT_FALSE(t.subscribe(sink));
+  EXPECT_EQ(t.subscribe(sink), topic_errc::already_subscribed);
+  for (int64_t i = 1; i <= 100; ++i)
+    t.publish(tick{i});
+  EXPECT_EQ(ask(sink, total{}, 5s).value(), 5050);
+  EXPECT_EQ(t.metrics().subscribers, 1u);
+  EXPECT_EQ(t.metrics().per_subscriber.at(0).received, 100u);
+  caf::scoped_actor self{sys()};
+  self->monitor(sink.actor());
+  caf::anon_send_exit(sink.actor(), caf::exit_reason::user_shutdown);
+  self->receive([](caf::down_msg&) {});
+  t.publish(tick{0}); // finds the mailbox dead and drops it
+  EXPECT_EQ(t.metrics().subscribers, 0u);
+}
+
+TEST_F(Topics, PlainCafActorSubscribesAndIsUnsubscribedWhenItTerminates) {
+  auto t = make_topic<int64_t>(
+               *rt, topic_options{.capacity = 64, .on_lag = lag_policy::notify_lag, .name = ""})
+               .value();
+  auto sum = std::make_shared<std::promise<int64_t>>();
+  auto result = sum->get_future();
+  auto listener = rt->spawn([sum](caf::event_based_actor* self) -> caf::behavior {
+    auto total = std::make_shared<int64_t>(0);
+    auto count = std::make_shared<int>(0);
+    return {[self, sum, total, count](int64_t x) {
+      *total += x;
+      if (++*count == 10) {
+        sum->set_value(*total);
+        self->quit();
+      }
+    }};
+  });
+  ASSERT_FALSE(t.subscribe(listener));
+  for (int64_t i = 1; i <= 10; ++i)
+    t.publish(i);
+  ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(result.get(), 55);
+  ASSERT_TRUE(troupe::test::eventually([&] { return t.metrics().subscribers == 0; }));
+}

@@ -28,12 +28,16 @@
 #include <string>
 #include <typeindex>
 
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
 #include "troupe/actors/detail/topic_core.hpp"
 #include "troupe/actors/topic_types.hpp"
+#include "troupe/mailbox/mailbox.hpp"
 #include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
@@ -63,6 +67,48 @@ public:
                        std::function<void(lagged)> on_lag,
                        std::function<void(caf::error)> on_closed = {}) const {
     return core_->subscribe(self, std::move(on_message), std::move(on_lag), std::move(on_closed));
+  }
+
+  /// Subscribes a typed mailbox that accepts T, from anywhere. Each message is offered to it
+  /// without blocking the publisher: the mailbox's own bound and overflow policy apply, and what
+  /// it refuses is counted as missed for it. The payload is copied into the mailbox (mailboxes own
+  /// their messages; publish shared_ptr payloads to avoid that). A mailbox whose actor died is
+  /// unsubscribed at the next publish. Errors: topic_errc::already_subscribed.
+  template <class... Ts>
+  requires is_one_of_v<T, Ts...> caf::error subscribe(const mailbox<Ts...>& mb)
+  const {
+    return core_->subscribe_forward(mb.id(), [mb](const T& value) {
+      auto r = mb.try_send(T{value});
+      if (r)
+        return r.was_dropped() ? forward_result::refused : forward_result::delivered;
+      return r.error() == mailbox_errc::receiver_dead ? forward_result::gone
+                                                      : forward_result::refused;
+    });
+  }
+
+  /// Subscribes a plain CAF actor: each message reaches it as a CAF message (so T must be a
+  /// type CAF can put in a message). It is unsubscribed when it terminates; until then the
+  /// subscription keeps it reachable. Errors: topic_errc::already_subscribed.
+  caf::error subscribe(const caf::actor& subscriber) const {
+    auto id = subscriber.id();
+    auto err = core_->subscribe_forward(id, [subscriber](const T& value) {
+      caf::anon_send(subscriber, value);
+      return forward_result::delivered;
+    });
+    if (err)
+      return err;
+    std::weak_ptr<core_type> weak = core_;
+    caf::actor_cast<caf::abstract_actor*>(subscriber)->attach_functor([weak, id] {
+      if (auto core = weak.lock())
+        core->unsubscribe_forward(id);
+    });
+    return caf::none;
+  }
+
+  /// Ends a mailbox's subscription (no-op when it has none).
+  template <class... Ts>
+  void unsubscribe(const mailbox<Ts...>& mb) const {
+    core_->unsubscribe_forward(mb.id());
   }
 
   /// Ends `self`'s subscription (no-op when it has none).

@@ -56,6 +56,9 @@ template <class... Ts>
   return caf::error{err.code(), err.category(), caf::make_message(std::forward<Ts>(context)...)};
 }
 
+/// What happened to a message offered to a mailbox subscriber.
+enum class forward_result { delivered, refused, gone };
+
 struct subscriber_metrics {
   caf::actor_id actor = 0;
   uint64_t received = 0;

@@ -40,12 +40,31 @@ public:
     slot = std::move(value);
     ++tail_;
     ++published_;
-    if (subs_.empty())
+    if (subs_.empty() && forwards_.empty())
       ++published_without_subscribers_;
     // Waking under the lock: a subscriber cannot leave (it unsubscribes under it), and wake()
     // is a single load when the subscriber is already running.
     for (auto& s : subs_)
       s->actor->wake(ctx);
+    if (!forwards_.empty())
+      forward(slot);
+  }
+
+  /// Subscribes a typed mailbox handle: each message is offered to it without blocking (its own
+  /// overflow policy applies; what it refuses is counted as missed). A mailbox whose actor died
+  /// is unsubscribed on the next publish.
+  caf::error subscribe_forward(uint64_t id, std::function<forward_result(const T&)> push) {
+    std::lock_guard guard{mtx_};
+    for (auto& f : forwards_)
+      if (f.id == id)
+        return make_error(topic_errc::already_subscribed, opts_.name);
+    forwards_.push_back(forward_entry{id, std::move(push), 0, 0});
+    return caf::none;
+  }
+
+  void unsubscribe_forward(uint64_t id) {
+    std::lock_guard guard{mtx_};
+    std::erase_if(forwards_, [id](const auto& f) { return f.id == id; });
   }
 
   template <class Self>
@@ -88,7 +107,7 @@ public:
     topic_metrics m;
     m.name = opts_.name;
     m.capacity = ring_.size();
-    m.subscribers = subs_.size();
+    m.subscribers = subs_.size() + forwards_.size();
     m.published = published_;
     m.published_without_subscribers = published_without_subscribers_;
     m.delivered = delivered_;
@@ -96,6 +115,8 @@ public:
     for (auto& s : subs_)
       m.per_subscriber.push_back(
           subscriber_metrics{s->actor->id(), s->received, s->missed, tail_ - s->cursor});
+    for (auto& f : forwards_)
+      m.per_subscriber.push_back(subscriber_metrics{f.id, f.received, f.missed, 0});
     return m;
   }
 
@@ -189,7 +210,35 @@ private:
     return slowest;
   }
 
+  struct forward_entry {
+    uint64_t id;
+    std::function<forward_result(const T&)> push;
+    uint64_t received;
+    uint64_t missed;
+  };
+
+  // With mtx_ held.
+  void forward(const payload& p) {
+    for (auto i = forwards_.begin(); i != forwards_.end();) {
+      switch (i->push(*p)) {
+      case forward_result::delivered:
+        ++i->received;
+        ++delivered_;
+        ++i;
+        break;
+      case forward_result::refused:
+        ++i->missed;
+        ++i;
+        break;
+      case forward_result::gone:
+        i = forwards_.erase(i);
+        break;
+      }
+    }
+  }
+
   topic_options opts_;
+  std::vector<forward_entry> forwards_;
   mutable std::mutex mtx_;
   std::condition_variable room_; // backpressure: publishers wait for the slowest subscriber
   std::vector<payload> ring_;
