@@ -575,12 +575,7 @@ void bench_idle_cpu() {
   troupe::bench::report_idle_cpu(system_name, std::max(0.5, 5.0 * troupe::bench::scale()));
 }
 
-struct workload {
-  std::string_view name;
-  void (*run)();
-};
-
-constexpr workload workloads[] = {
+constexpr troupe::bench::workload workloads[] = {
     {"ping_pong", bench_ping_pong},
     {"fan_in", bench_fan_in},
     {"spawn", bench_spawn},
@@ -592,33 +587,8 @@ constexpr workload workloads[] = {
     {"idle_cpu", bench_idle_cpu},
 };
 
-const workload* find_workload(std::string_view name) {
-  for (const auto& w : workloads)
-    if (w.name == name)
-      return &w;
-  return nullptr;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-  std::vector<const workload*> selected;
-  for (int i = 1; i < argc; ++i) {
-    const auto* w = find_workload(argv[i]);
-    if (w == nullptr) {
-      std::fprintf(stderr, "unknown workload '%s'; known:", argv[i]);
-      for (const auto& known : workloads)
-        std::fprintf(stderr, " %.*s", static_cast<int>(known.name.size()), known.name.data());
-      std::fprintf(stderr, "\n");
-      return troupe::bench::usage_exit_code;
-    }
-    selected.push_back(w);
-  }
-  if (selected.empty())
-    for (const auto& w : workloads)
-      selected.push_back(&w);
-  troupe::bench::scale(); // validate SCALE before running anything
-  for (const auto* w : selected)
-    w->run();
-  return 0;
+  return troupe::bench::run_workloads(workloads, argc, argv);
 }

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -166,6 +167,41 @@ inline void report_idle_cpu(std::string_view system, double seconds) {
   auto used = cpu_microseconds() - before;
   report(system, "idle_cpu", used, sw.seconds(), "cpu_us/s",
          {{"cpu_percent", static_cast<double>(used) / (sw.seconds() * 1e4)}});
+}
+
+/// One named workload of a benchmark binary.
+struct workload {
+  std::string_view name;
+  void (*run)();
+};
+
+/// The main() of a benchmark binary: runs the workloads named on the command line (all of them
+/// without arguments), in the given order. An unknown name exits with usage_exit_code, which
+/// bench/run.sh reads as "not implemented by this system".
+template <std::size_t N>
+int run_workloads(const workload (&all)[N], int argc, char** argv) {
+  std::vector<const workload*> selected;
+  for (int i = 1; i < argc; ++i) {
+    const workload* found = nullptr;
+    for (const auto& w : all)
+      if (w.name == argv[i])
+        found = &w;
+    if (found == nullptr) {
+      std::fprintf(stderr, "unknown workload '%s'; known:", argv[i]);
+      for (const auto& w : all)
+        std::fprintf(stderr, " %.*s", static_cast<int>(w.name.size()), w.name.data());
+      std::fprintf(stderr, "\n");
+      return usage_exit_code;
+    }
+    selected.push_back(found);
+  }
+  if (selected.empty())
+    for (const auto& w : all)
+      selected.push_back(&w);
+  scale(); // validate SCALE before running anything
+  for (const auto* w : selected)
+    w->run();
+  return 0;
 }
 
 } // namespace troupe::bench

@@ -371,11 +371,6 @@ void bench_idle_cpu() {
   report_idle_cpu(system_name, std::max(0.5, 5.0 * scale()));
 }
 
-struct workload {
-  std::string_view name;
-  void (*run)();
-};
-
 constexpr workload workloads[] = {
     {"ping_pong", bench_ping_pong},
     {"fan_in", bench_fan_in},
@@ -389,23 +384,5 @@ constexpr workload workloads[] = {
 } // namespace
 
 int main(int argc, char** argv) {
-  std::vector<const workload*> selected;
-  for (int i = 1; i < argc; ++i) {
-    const workload* found = nullptr;
-    for (const auto& w : workloads)
-      if (w.name == argv[i])
-        found = &w;
-    if (found == nullptr) {
-      std::fprintf(stderr, "unknown or not yet implemented workload '%s'\n", argv[i]);
-      return usage_exit_code;
-    }
-    selected.push_back(found);
-  }
-  if (selected.empty())
-    for (const auto& w : workloads)
-      selected.push_back(&w);
-  scale();
-  for (const auto* w : selected)
-    w->run();
-  return 0;
+  return run_workloads(workloads, argc, argv);
 }
