@@ -257,6 +257,9 @@ TEST_F(Topics, TypedMailboxSubscribesFromOutsideAndIsDroppedWhenItDies) {
               }).value();
   ASSERT_FALSE(t.subscribe(sink));
   EXPECT_EQ(t.subscribe(sink), topic_errc::already_subscribed);
+  t.unsubscribe(sink);
+  EXPECT_EQ(t.metrics().subscribers, 0u);
+  ASSERT_FALSE(t.subscribe(sink));
   for (int64_t i = 1; i <= 100; ++i)
     t.publish(tick{i});
   EXPECT_EQ(ask(sink, total{}, 5s).value(), 5050);

@@ -105,6 +105,11 @@ public:
     return caf::none;
   }
 
+  /// Ends a CAF actor's subscription (no-op when it has none).
+  void unsubscribe(const caf::actor& subscriber) const {
+    core_->unsubscribe_forward(subscriber.id());
+  }
+
   /// Ends a mailbox's subscription (no-op when it has none).
   template <class... Ts>
   void unsubscribe(const mailbox<Ts...>& mb) const {
