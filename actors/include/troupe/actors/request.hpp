@@ -18,6 +18,7 @@
 #include "troupe/actors/detail/reply_sinks.hpp"
 #include "troupe/actors/pending.hpp"
 #include "troupe/mailbox/mailbox.hpp"
+#include "troupe/scheduler/blocking_future.hpp"
 
 namespace troupe {
 
@@ -32,8 +33,7 @@ inline caf::error translate(caf::error err) {
   return err;
 }
 
-template <class R, class... Ts>
-caf::error fail_of(detail::push_outcome outcome) {
+inline caf::error fail_of(detail::push_outcome outcome) {
   switch (outcome) {
   case push_outcome::full:
   case push_outcome::dropped:
@@ -77,7 +77,7 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
                             caf::actor_cast<caf::strong_actor_ptr>(self), response_id)};
     auto outcome = dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
     if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
-      on_error(detail::fail_of<R, Ts...>(outcome));
+      on_error(detail::fail_of(outcome));
       return;
     }
     self->add_multiplexed_response_handler(
@@ -106,7 +106,7 @@ request(detail::queue_actor* self, const mailbox<Ts...>& dest, T msg, Timeout ti
       auto outcome =
           dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
       if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
-        detail::fail_reply(env.reply, detail::fail_of<R, Ts...>(outcome));
+        detail::fail_reply(env.reply, detail::fail_of(outcome));
       return;
     }
     auto id = self->add_request(
@@ -115,7 +115,7 @@ request(detail::queue_actor* self, const mailbox<Ts...>& dest, T msg, Timeout ti
         std::move(msg), std::make_unique<detail::queue_actor_sink<R>>(self, id)};
     auto outcome = dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
     if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
-      self->fail_request(id, detail::fail_of<R, Ts...>(outcome));
+      self->fail_request(id, detail::fail_of(outcome));
       return;
     }
     if constexpr (!std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>)
@@ -139,7 +139,7 @@ ask_async(const mailbox<Ts...>& dest, T msg,
             dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
                  : detail::push_outcome::closed;
         if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
-          on_error(detail::fail_of<R, Ts...>(outcome));
+          on_error(detail::fail_of(outcome));
       }};
 }
 
@@ -148,22 +148,12 @@ ask_async(const mailbox<Ts...>& dest, T msg,
 /// (a late reply is then discarded).
 template <class R>
 caf::expected<R> await(pending<R> p, std::chrono::milliseconds timeout) {
-  struct state {
-    std::mutex mtx;
-    std::condition_variable cv;
-    std::optional<caf::expected<R>> result;
-    void set(caf::expected<R> x) {
-      std::lock_guard guard{mtx};
-      if (!result)
-        result.emplace(std::move(x));
-      cv.notify_all();
-    }
-  };
-  auto st = std::make_shared<state>();
+  // The same set-once slot a blocking job's future uses; R is never void here (reply_t).
+  auto st = std::make_shared<typename blocking_future<R>::shared_state>();
   std::move(p).then([st](R value) { st->set(std::move(value)); },
                     [st](caf::error err) { st->set(std::move(err)); });
   std::unique_lock guard{st->mtx};
-  if (!st->cv.wait_for(guard, timeout, [&] { return st->result.has_value(); }))
+  if (!st->done.wait_for(guard, timeout, [&] { return st->result.has_value(); }))
     return make_error(mailbox_errc::request_timeout);
   return std::move(*st->result);
 }

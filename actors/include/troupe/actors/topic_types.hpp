@@ -10,6 +10,8 @@
 #include <caf/error.hpp>
 #include <nlohmann/json.hpp>
 
+#include "troupe/scheduler/errors.hpp" // make_error(code, context...) for every family
+
 namespace troupe {
 
 /// What a topic does with a subscriber that falls more than `capacity` messages behind.
@@ -49,12 +51,6 @@ inline constexpr caf::atom_value topic_error_category = caf::atom("tr_topic");
 
 [[nodiscard]] caf::error make_error(topic_errc code);
 [[nodiscard]] const char* to_string(topic_errc code) noexcept;
-
-template <class... Ts>
-[[nodiscard]] caf::error make_error(topic_errc code, Ts&&... context) {
-  auto err = make_error(code);
-  return caf::error{err.code(), err.category(), caf::make_message(std::forward<Ts>(context)...)};
-}
 
 /// What happened to a message offered to a mailbox subscriber.
 enum class forward_result { delivered, refused, gone };

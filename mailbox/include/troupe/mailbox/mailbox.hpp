@@ -124,9 +124,10 @@ public:
   /// Pushes a prepared envelope (used by requests). Unless the outcome is accepted or parked,
   /// `env` stays with the caller.
   detail::push_outcome push(envelope_type& env, caf::execution_unit* ctx, bool from_actor,
-                            std::chrono::steady_clock::time_point deadline) const {
+                            std::chrono::steady_clock::time_point deadline,
+                            std::function<void()> on_enqueued = {}) const {
     return core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), ctx, from_actor,
-                       deadline);
+                       deadline, std::move(on_enqueued));
   }
 
   friend bool operator==(const mailbox& x, const mailbox& y) noexcept { return x.core_ == y.core_; }
@@ -136,8 +137,7 @@ private:
   send_result<T> finish(envelope_type env, caf::execution_unit* ctx, bool from_actor,
                         std::chrono::steady_clock::time_point deadline,
                         std::function<void()> on_enqueued = {}) const {
-    switch (core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), ctx, from_actor,
-                        deadline, std::move(on_enqueued))) {
+    switch (push(env, ctx, from_actor, deadline, std::move(on_enqueued))) {
     case detail::push_outcome::accepted:
       return send_result<T>::accepted();
     case detail::push_outcome::parked:

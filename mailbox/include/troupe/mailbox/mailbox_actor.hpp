@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <caf/detail/type_traits.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
 
@@ -14,16 +15,6 @@
 #include "troupe/mailbox/mailbox_errc.hpp"
 
 namespace troupe {
-
-namespace detail {
-
-template <class T>
-struct is_expected : std::false_type {};
-
-template <class T>
-struct is_expected<caf::expected<T>> : std::true_type {};
-
-} // namespace detail
 
 /// The actor behind a typed mailbox, as its handlers see it: a CAF event-based actor (so
 /// monitors, links, timers and CAF requests work as usual) that takes its messages from a
@@ -121,7 +112,7 @@ private:
             fail_reply(reply, make_error(mailbox_errc::handler_threw,
                                          std::string{"handler returned no reply"}));
         }
-      } else if constexpr (is_expected<result>::value) {
+      } else if constexpr (caf::detail::is_expected<result>::value) {
         auto r = (*handlers_)(msg);
         if (reply) {
           if (r)
