@@ -5,8 +5,10 @@
 //   troupe_benchmarks [workload...]      (default: every workload implemented here)
 
 #include <cstdio>
+#include <exception>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <unistd.h>
@@ -364,6 +366,56 @@ void bench_broadcast() {
          {{"msgs", msgs}, {"subscribers", broadcast_subscribers}, {"ring_capacity", 1024}});
 }
 
+// -- supervisor_restart -----------------------------------------------------------------------
+// A one_for_one supervisor's only child crashes (its handler throws, as in the CAF twin) on
+// the message its factory sends it; the supervisor restarts it; n crash/restart cycles, each
+// one the restart after the observed crash. The intensity allows all n within the period, and
+// its check is O(1) however many restarts the window holds.
+
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+
+caf::behavior crashing_child(caf::event_based_actor* self) {
+  self->set_exception_handler(
+      [](std::exception_ptr&) -> caf::error { return caf::exit_reason::unhandled_exception; });
+  return {
+      [](crash_atom) { throw std::runtime_error("crash requested"); },
+  };
+}
+
+void bench_supervisor_restart() {
+  const std::uint64_t n = scaled(100'000);
+  troupe::runtime rt{bench_config()};
+  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto result = done->get_future();
+  auto starts = std::make_shared<std::uint64_t>(0); // only touched by the supervisor
+  troupe::child_spec child;
+  child.id = "crasher";
+  child.start = [n, done, starts](const troupe::child_context& ctx) {
+    auto actor = ctx.rt.system().spawn(crashing_child);
+    // The first start and n restarts: the last incarnation stays up.
+    if (++*starts <= n)
+      caf::anon_send(actor, crash_atom::value);
+    else
+      done->set_value(*starts - 1);
+    return actor;
+  };
+  troupe::supervisor_spec spec;
+  spec.intensity = n + 1;
+  spec.period = std::chrono::hours{1};
+  spec.children = {child};
+  stopwatch sw;
+  auto sup = troupe::start_supervisor(rt, spec);
+  check(static_cast<bool>(sup), "supervisor_restart: the supervisor did not start");
+  auto restarts = await_done(result, "supervisor_restart: timed out");
+  double seconds = sw.seconds();
+  check(restarts == n, "supervisor_restart: wrong number of restarts");
+  auto children = sup->which_children();
+  check(children && children->size() == 1 && children->front().restarts == n,
+        "supervisor_restart: the supervisor counted a different number of restarts");
+  check(!sup->stop(10s), "supervisor_restart: the supervisor did not stop");
+  report(system_name, "supervisor_restart", n, seconds, "restarts/s");
+}
+
 // -- idle_cpu ----------------------------------------------------------------------------------
 
 void bench_idle_cpu() {
@@ -378,6 +430,7 @@ constexpr workload workloads[] = {
     {"fan_out_gather", bench_fan_out_gather},
     {"spawn", bench_spawn},
     {"broadcast", bench_broadcast},
+    {"supervisor_restart", bench_supervisor_restart},
     {"idle_cpu", bench_idle_cpu},
 };
 

@@ -32,4 +32,10 @@
 #include "troupe/actors/version.hpp"
 #include "troupe/actors/watched.hpp"
 
+#include "troupe/supervision/cancellation_token.hpp"
+#include "troupe/supervision/child_info.hpp"
+#include "troupe/supervision/child_spec.hpp"
+#include "troupe/supervision/supervision_errc.hpp"
+#include "troupe/supervision/supervisor.hpp"
+#include "troupe/supervision/supervisor_spec.hpp"
 #include "troupe/supervision/version.hpp"

@@ -32,6 +32,12 @@ void actor_tracker::remove(caf::actor_id id) {
     emptied_.notify_all();
 }
 
+void actor_tracker::set_supervised(caf::actor_id id) {
+  std::lock_guard guard{mtx_};
+  if (auto i = live_.find(id); i != live_.end())
+    i->second.supervised = true;
+}
+
 std::vector<actor_tracker::entry> actor_tracker::live() const {
   std::lock_guard guard{mtx_};
   std::vector<entry> result;

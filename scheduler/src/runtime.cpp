@@ -1,8 +1,14 @@
 #include "troupe/scheduler/runtime.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <caf/scheduler/coordinator.hpp>
@@ -16,6 +22,40 @@ namespace {
 // Maps an actor system to the runtime that owns it, so that free functions such as
 // spawn_blocking(self, ...) find the runtime from inside any actor.
 std::mutex owners_mtx;
+
+// The write end of the stop pipe of the runtime that handles signals, or -1.
+std::atomic<int> signal_pipe{-1};
+struct sigaction previous_sigint {};
+struct sigaction previous_sigterm {};
+
+extern "C" void on_stop_signal(int signo) {
+  auto fd = signal_pipe.load();
+  if (fd >= 0) {
+    auto byte = static_cast<char>(signo);
+    // Nothing useful can be done about a full pipe: one byte is already waiting.
+    [[maybe_unused]] auto written = ::write(fd, &byte, 1);
+  }
+}
+
+void install_signal_handlers(int fd) {
+  int expected = -1;
+  if (!signal_pipe.compare_exchange_strong(expected, fd))
+    throw std::invalid_argument("handle_signals: another troupe::runtime already handles signals");
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, &previous_sigint);
+  sigaction(SIGTERM, &action, &previous_sigterm);
+}
+
+void remove_signal_handlers(int fd) {
+  int expected = fd;
+  if (signal_pipe.compare_exchange_strong(expected, -1)) {
+    sigaction(SIGINT, &previous_sigint, nullptr);
+    sigaction(SIGTERM, &previous_sigterm, nullptr);
+  }
+}
 std::unordered_map<const caf::actor_system*, runtime*> owners;
 
 std::string render_with(caf::atom_value category, uint8_t code, const caf::message& context) {
@@ -114,6 +154,19 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
   });
   if (customize)
     customize(caf_cfg_);
+  if (::pipe2(stop_pipe_, O_CLOEXEC) != 0)
+    throw std::runtime_error("troupe::runtime: cannot create its stop pipe");
+  // Never block a signal handler or request_stop on a full pipe.
+  ::fcntl(stop_pipe_[1], F_SETFL, O_NONBLOCK);
+  if (cfg_.handle_signals) {
+    try {
+      install_signal_handlers(stop_pipe_[1]);
+    } catch (...) {
+      ::close(stop_pipe_[0]);
+      ::close(stop_pipe_[1]);
+      throw;
+    }
+  }
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   {
     std::lock_guard guard{owners_mtx};
@@ -150,6 +203,29 @@ runtime::~runtime() {
   // destructor wait for it forever.
   system_->await_actors_before_shutdown(false);
   system_.reset();
+  remove_signal_handlers(stop_pipe_[1]);
+  ::close(stop_pipe_[0]);
+  ::close(stop_pipe_[1]);
+}
+
+void runtime::request_stop() noexcept {
+  char byte = 0;
+  [[maybe_unused]] auto written = ::write(stop_pipe_[1], &byte, 1);
+}
+
+shutdown_report runtime::run_until_stopped(int* signal) {
+  char byte = 0;
+  for (;;) {
+    auto n = ::read(stop_pipe_[0], &byte, 1);
+    if (n == 1)
+      break;
+    if (n < 0 && errno == EINTR)
+      continue;
+    break; // the pipe cannot fail otherwise while the runtime exists
+  }
+  if (signal != nullptr)
+    *signal = static_cast<unsigned char>(byte);
+  return shutdown();
 }
 
 runtime* runtime::of(caf::actor_system& sys) noexcept {
@@ -282,8 +358,11 @@ shutdown_report runtime::shutdown(std::chrono::milliseconds deadline) {
   if (stopping_.exchange(true))
     return report;
   auto until = std::chrono::steady_clock::now() + deadline;
+  // Supervised actors are left to their supervisors, which stop them in reverse start order;
+  // asking them here as well would stop a tree in no particular order.
   for (auto& entry : tracker_.live())
-    caf::anon_send_exit(entry.address, caf::exit_reason::user_shutdown);
+    if (!entry.supervised)
+      caf::anon_send_exit(entry.address, caf::exit_reason::user_shutdown);
   if (!tracker_.await_empty(until)) {
     for (auto& entry : tracker_.live()) {
       report.forced.push_back({entry.id, entry.name});

@@ -42,9 +42,9 @@ std::string env_name(std::string_view option) {
   return name;
 }
 
-constexpr std::array<std::string_view, 8> option_names{
-    "workers",        "flavor",           "max-throughput", "blocking-threads",
-    "blocking-queue", "shutdown-timeout", "scheduler",      "blocked-threshold"};
+constexpr std::array<std::string_view, 9> option_names{
+    "workers",          "flavor",    "max-throughput",    "blocking-threads", "blocking-queue",
+    "shutdown-timeout", "scheduler", "blocked-threshold", "handle-signals"};
 
 } // namespace
 
@@ -106,6 +106,15 @@ caf::error runtime_config::set(std::string_view option, std::string_view value) 
     if (auto err = parse_count(option, value, 0, 3600 * 1000, ms))
       return err;
     blocked_threshold = std::chrono::milliseconds{ms};
+    return caf::none;
+  }
+  if (option == "handle-signals") {
+    if (value == "true" || value == "1")
+      handle_signals = true;
+    else if (value == "false" || value == "0")
+      handle_signals = false;
+    else
+      return bad(config_errc::malformed_value, option, value);
     return caf::none;
   }
   return bad(config_errc::unknown_option, option, value);

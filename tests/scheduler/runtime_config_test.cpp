@@ -54,6 +54,16 @@ TEST(RuntimeConfig, ArgumentsSetEveryOption) {
   EXPECT_EQ(cfg->shutdown_timeout, std::chrono::milliseconds{250});
 }
 
+TEST(RuntimeConfig, HandleSignalsTakesTrueOrFalseOnly) {
+  auto on = parse(std::array{"prog", "--handle-signals=true"});
+  ASSERT_TRUE(on) << render(on.error());
+  EXPECT_TRUE(on->handle_signals);
+  auto bad = parse(std::array{"prog", "--handle-signals=maybe"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), config_errc::malformed_value);
+  EXPECT_NE(render(bad.error()).find("handle-signals"), std::string::npos);
+}
+
 TEST(RuntimeConfig, CurrentThreadFlavorMeansOneWorker) {
   auto cfg = parse(std::array{"prog", "--flavor=current_thread"});
   ASSERT_TRUE(cfg) << render(cfg.error());

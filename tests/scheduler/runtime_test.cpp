@@ -1,3 +1,6 @@
+#include <stdexcept>
+#include <thread>
+
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
@@ -105,4 +108,33 @@ TEST(RuntimeCustomizer, SeesCafConfigurationBeforeTheSystemStarts) {
                EXPECT_EQ(caf::get_or(cfg, "scheduler.max-throughput", size_t{0}), 300u);
              }};
   EXPECT_TRUE(called);
+}
+
+TEST(RuntimeStop, RunUntilStoppedReturnsAfterRequestStopWithTheShutdownReport) {
+  troupe::runtime_config cfg;
+  cfg.workers = 2;
+  troupe::runtime rt{cfg};
+  auto actor = rt.spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  std::thread stopper{[&rt] { rt.request_stop(); }};
+  int signal = -1;
+  auto report = rt.run_until_stopped(&signal);
+  stopper.join();
+  EXPECT_EQ(signal, 0);
+  EXPECT_TRUE(report.clean());
+  EXPECT_TRUE(rt.shutting_down());
+  EXPECT_EQ(rt.metrics().live_actors, 0u);
+}
+
+TEST(RuntimeStop, OnlyOneRuntimeAtATimeHandlesSignals) {
+  troupe::runtime_config cfg;
+  cfg.workers = 1;
+  cfg.handle_signals = true;
+  {
+    troupe::runtime first{cfg};
+    EXPECT_THROW(troupe::runtime{cfg}, std::invalid_argument);
+  }
+  // Released with the first runtime.
+  troupe::runtime again{cfg};
+  again.request_stop();
+  EXPECT_TRUE(again.run_until_stopped().clean());
 }

@@ -134,6 +134,11 @@ public:
     return handle;
   }
 
+  /// Tells shutdown that `actor` is stopped by its supervisor (in reverse start order, within
+  /// its own deadline) rather than asked directly. Supervisors call this for their children.
+  /// Thread safety: any thread.
+  void mark_supervised(caf::actor_id actor) { tracker_.set_supervised(actor); }
+
   // -- blocking work ---------------------------------------------------------------------------
 
   /// Runs `fn` on the blocking pool and returns a future for callers outside of actors.
@@ -180,6 +185,27 @@ public:
 
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(); }
 
+  // -- signals (the guide's ctrl_c) ------------------------------------------------------------
+
+  /// Blocks until SIGINT or SIGTERM arrives (when config().handle_signals is set) or until
+  /// request_stop() is called, then shuts down gracefully and returns the report. Returns the
+  /// number of the signal that arrived, or 0 for request_stop, in `*signal` when given.
+  ///
+  /// Example:
+  ///
+  ///   troupe::runtime_config cfg;
+  ///   cfg.handle_signals = true;
+  ///   troupe::runtime rt{cfg};
+  ///   auto root = troupe::start_supervisor(rt, spec).value();
+  ///   auto report = rt.run_until_stopped();   // ctrl-c: the tree stops in order, then returns
+  ///
+  /// Thread safety: any thread, one caller at a time.
+  shutdown_report run_until_stopped(int* signal = nullptr);
+
+  /// Makes run_until_stopped return (and shut down). Thread safety: any thread; also safe to
+  /// call before run_until_stopped, which then returns at once.
+  void request_stop() noexcept;
+
 private:
   /// The coordinator running Troupe's policy, or nullptr with CAF's policies.
   [[nodiscard]] caf::scheduler::coordinator<detail::troupe_policy>* troupe_coordinator() const;
@@ -197,6 +223,9 @@ private:
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor gateway_;
+  // Wakes run_until_stopped: written by request_stop and, with handle_signals, by the signal
+  // handler (a pipe, because write() is one of the few calls a signal handler may make).
+  int stop_pipe_[2] = {-1, -1};
   // Declared after the system: destroyed before it, while the workers it watches still exist.
   std::unique_ptr<detail::watchdog> watchdog_;
 };

@@ -22,6 +22,8 @@
 //   --scheduler=P         TROUPE_SCHEDULER         troupe | caf_stealing | caf_sharing
 //   --blocked-threshold=MS TROUPE_BLOCKED_THRESHOLD report handlers holding a worker longer
 //                                                  (default: 100; 0 disables the watchdog)
+//   --handle-signals=B    TROUPE_HANDLE_SIGNALS    true | false: SIGINT/SIGTERM end
+//                                                  runtime::run_until_stopped (default: false)
 //
 // Later sources override earlier ones: defaults, then code, then environment, then argv.
 // Arguments that do not start with `--` are left for the application in `remainder`.
@@ -77,6 +79,9 @@ struct runtime_config {
   troupe::scheduler_policy scheduler = scheduler_policy::troupe;
   /// A handler holding a worker longer than this is reported (Troupe's scheduler only); 0: off.
   std::chrono::milliseconds blocked_threshold{100};
+  /// SIGINT and SIGTERM make runtime::run_until_stopped shut down gracefully (the guide's
+  /// ctrl_c). Only one runtime at a time may handle signals.
+  bool handle_signals = false;
   /// Arguments that were not options, in their original order.
   std::vector<std::string> remainder;
 

@@ -23,11 +23,16 @@ public:
     caf::actor_id id = 0;
     std::string name;
     caf::actor_addr address;
+    /// Stopped by its supervisor, in order, rather than by shutdown's broadcast.
+    bool supervised = false;
   };
 
   /// Registers `actor` and arranges for its removal when it terminates. If the actor has
   /// already terminated, it is never listed.
   void track(const caf::strong_actor_ptr& actor);
+
+  /// Marks a tracked actor as supervised; unknown ids are ignored.
+  void set_supervised(caf::actor_id id);
 
   [[nodiscard]] std::vector<entry> live() const;
   [[nodiscard]] std::size_t size() const;

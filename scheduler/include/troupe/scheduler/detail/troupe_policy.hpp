@@ -8,7 +8,9 @@
 //    ping-pong fast). The job it displaces moves to the worker's local queue, where others can
 //    steal it.
 //  - a job that yields (resume_later): the back of the local queue.
-//  - work from outside the workers (threads, timers, CAF's central enqueue): the injection queue.
+//  - CAF's central enqueue (actor_system::spawn, anon_send) called on one of this coordinator's
+//    workers: as exec_later, the worker's LIFO slot.
+//  - work from outside the workers (threads, timers): the injection queue.
 //
 // Where a worker looks, in order: every 61st time the injection queue first (so outside work is
 // never starved by local work); the LIFO slot, at most 3 times in a row (so the slot cannot starve
@@ -100,6 +102,14 @@ public:
 
   template <class Coordinator>
   void central_enqueue(Coordinator* self, job_ptr job) {
+    // A handler that spawns or sends without its self pointer (actor_system::spawn,
+    // anon_send) lands here; on one of our workers the job is as local as an exec_later.
+    using worker_type = typename Coordinator::worker_type;
+    if (auto* current = static_cast<worker_type*>(current_worker());
+        current != nullptr && current->parent() == self) {
+      internal_enqueue(current, job);
+      return;
+    }
     d(self).injection.push(job);
     notify(d(self));
   }

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+
+#include "troupe/supervision/child_spec.hpp"
+
+namespace troupe {
+
+/// Where a child is in its life, as its supervisor sees it.
+enum class child_state {
+  /// Started and not known to have terminated.
+  running,
+  /// Asked to stop; the supervisor waits for it (up to its shutdown deadline).
+  stopping,
+  /// Waiting for its restart (a backoff delay, or a retry after a failed start).
+  restarting,
+  /// Not running: stopped by terminate_child, ended normally (transient), or ignored its start.
+  terminated,
+};
+
+[[nodiscard]] const char* to_string(child_state s) noexcept;
+
+/// One row of supervisor::which_children().
+struct child_info {
+  std::string id;
+  /// The running actor; invalid when the child does not run.
+  caf::actor actor;
+  child_state state = child_state::terminated;
+  restart_type restart = restart_type::permanent;
+  /// How often this child was started again after its first start.
+  uint64_t restarts = 0;
+  bool is_supervisor = false;
+};
+
+} // namespace troupe

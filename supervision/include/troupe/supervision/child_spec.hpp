@@ -1,0 +1,154 @@
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/message.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "troupe/supervision/cancellation_token.hpp"
+
+namespace troupe {
+
+class runtime;
+
+/// When a supervisor restarts a child that terminated (Erlang/OTP's restart types).
+enum class restart_type {
+  /// Always restarted, whatever the exit reason.
+  permanent,
+  /// Restarted only after an abnormal exit: not after caf::exit_reason::normal or
+  /// caf::exit_reason::user_shutdown (OTP's normal and shutdown).
+  transient,
+  /// Never restarted; its entry is removed when it terminates.
+  temporary,
+};
+
+[[nodiscard]] const char* to_string(restart_type r) noexcept;
+
+/// How a supervisor stops a child: ask (exit_reason::user_shutdown) and wait up to a deadline,
+/// then kill (exit_reason::kill, which no exit handler can trap); or kill at once; or wait
+/// without a deadline (the default for child supervisors, which stop their own subtree first).
+class shutdown_policy {
+public:
+  /// Graceful stop within `deadline`, then kill.
+  shutdown_policy(std::chrono::milliseconds deadline) noexcept // NOLINT: implicit on purpose
+      : deadline_(deadline) {}
+
+  [[nodiscard]] static shutdown_policy brutal_kill() noexcept {
+    return shutdown_policy{std::chrono::milliseconds{0}};
+  }
+  [[nodiscard]] static shutdown_policy infinity() noexcept {
+    return shutdown_policy{std::chrono::milliseconds::max()};
+  }
+
+  [[nodiscard]] bool is_brutal_kill() const noexcept { return deadline_.count() == 0; }
+  [[nodiscard]] bool is_infinity() const noexcept {
+    return deadline_ == std::chrono::milliseconds::max();
+  }
+  [[nodiscard]] std::chrono::milliseconds deadline() const noexcept { return deadline_; }
+
+private:
+  std::chrono::milliseconds deadline_;
+};
+
+/// Delays the restarts of a child that keeps crashing: the n-th consecutive restart waits
+/// min(max_delay, initial_delay * multiplier^(n-1)), spread by +-jitter (a fraction). A child
+/// that stayed up for reset_after starts again from initial_delay.
+struct backoff_policy {
+  std::chrono::milliseconds initial_delay{100};
+  std::chrono::milliseconds max_delay{10'000};
+  double multiplier = 2.0;
+  double jitter = 0.1;
+  std::chrono::milliseconds reset_after{30'000};
+};
+
+/// What a child factory gets from its supervisor.
+struct child_context {
+  runtime& rt;
+  /// The child's id in its supervisor (for a dynamic child: the template's id and a number).
+  std::string id;
+  /// Fired when the supervisor stops this child (or the child terminated); see
+  /// cancellation_token. A fresh token for every start.
+  cancellation_token token;
+  /// The arguments given to supervisor::start_child(args) (dynamic supervisors); empty otherwise.
+  caf::message args;
+};
+
+/// What a child factory returns: the started actor, or why it could not start. Converts from
+/// caf::actor, typed actor handles, Troupe handles with an actor() member (mailbox<Ts...>,
+/// supervisor), caf::expected of these, and caf::error.
+class started_child {
+public:
+  started_child(caf::actor actor) : actor_(std::move(actor)) {} // NOLINT: implicit on purpose
+
+  template <class... Sigs>
+  started_child(const caf::typed_actor<Sigs...>& actor) // NOLINT
+      : actor_(caf::actor_cast<caf::actor>(actor)) {}
+
+  template <class Handle>
+  requires requires(const Handle& h) {
+    { h.actor() } -> std::convertible_to<caf::actor>;
+  }
+  started_child(const Handle& handle) : actor_(handle.actor()) {} // NOLINT
+
+  started_child(caf::error error) : error_(std::move(error)) {} // NOLINT
+
+  template <class T>
+  started_child(caf::expected<T> result) { // NOLINT
+    if (result)
+      *this = started_child{std::move(*result)};
+    else
+      error_ = std::move(result.error());
+  }
+
+  /// OTP's `ignore`: the factory chose not to start anything; the entry stays, not running.
+  [[nodiscard]] static started_child ignore() {
+    started_child result{caf::actor{}};
+    result.ignored_ = true;
+    return result;
+  }
+
+  [[nodiscard]] const caf::actor& actor() const noexcept { return actor_; }
+  [[nodiscard]] const caf::error& error() const noexcept { return error_; }
+  [[nodiscard]] bool ignored() const noexcept { return ignored_; }
+
+private:
+  caf::actor actor_;
+  caf::error error_;
+  bool ignored_ = false;
+};
+
+/// One child of a supervisor.
+///
+/// Example:
+///
+///   troupe::child_spec cache{
+///       .id = "cache",
+///       .start = [](const troupe::child_context& ctx) { return ctx.rt.spawn(cache_actor); },
+///       .restart = troupe::restart_type::transient,
+///       .shutdown = std::chrono::milliseconds{500},
+///   };
+struct child_spec {
+  /// Unique among its siblings; names the child in errors, listings and the topology.
+  std::string id;
+  /// Spawns the child. Runs on the supervisor (at its start: on the thread that starts it).
+  /// A throw or an error fails the start.
+  std::function<started_child(const child_context&)> start;
+  restart_type restart = restart_type::permanent;
+  shutdown_policy shutdown = std::chrono::milliseconds{5000};
+  /// Optional delay between consecutive restarts of this child.
+  std::optional<backoff_policy> backoff;
+  /// Set for child supervisors (supervisor_child does it); shown in listings.
+  bool is_supervisor = false;
+};
+
+} // namespace troupe

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include <caf/actor.hpp>
+#include <caf/error.hpp>
+#include <caf/message.hpp>
+
+#include "troupe/supervision/cancellation_token.hpp"
+#include "troupe/supervision/child_info.hpp"
+#include "troupe/supervision/child_spec.hpp"
+
+namespace troupe {
+class runtime;
+} // namespace troupe
+
+namespace troupe::detail {
+
+/// A supervisor's bookkeeping for one child.
+struct child_record {
+  child_spec spec;
+  caf::actor actor;
+  child_state state = child_state::terminated;
+  uint64_t restarts = 0;
+  /// Counts starts, so that a late event about an earlier incarnation is recognised as such.
+  uint64_t generation = 0;
+  /// Unique within the supervisor; timers and deferred decisions refer to a child by it.
+  uint64_t serial = 0;
+  cancellation_token token;
+  uint32_t consecutive_failures = 0;
+  std::chrono::steady_clock::time_point started_at;
+  caf::message args;
+
+  [[nodiscard]] child_info info() const {
+    return child_info{spec.id, actor, state, spec.restart, restarts, spec.is_supervisor};
+  }
+};
+
+/// Runs the child's factory with a fresh token; on success the record is running (and marked
+/// supervised in the runtime). Errors: supervision_errc::start_failed naming the child.
+/// The caller monitors the actor.
+[[nodiscard]] caf::error start_child_record(runtime& rt, child_record& rec);
+
+} // namespace troupe::detail

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+
+#include "troupe/supervision/detail/child_record.hpp"
+#include "troupe/supervision/detail/restart_window.hpp"
+#include "troupe/supervision/supervisor_spec.hpp"
+
+namespace troupe::detail {
+
+class supervisor_actor;
+
+/// A run-time operation (supervisor's member functions), run on the supervisor; it answers
+/// through the promise, possibly later (after a child stopped).
+struct supervisor_command {
+  std::function<void(supervisor_actor&, caf::response_promise&)> run;
+};
+
+/// The actor behind troupe::supervisor. It monitors its children (and takes them down with it
+/// if it is killed, so none outlives it) and follows OTP's supervisor:
+///
+/// 1. A child's exit is first booked (the record stops being running, its token fires), then
+///    decided: restart or not by its restart type and reason, and which siblings go with it by
+///    the strategy. A restart counts against the intensity first; one too many stops all.
+/// 2. Stopping children (for a group restart, stop_child, or the supervisor's own stop) is a
+///    batch: one child at a time in reverse start order (all at once for dynamic children),
+///    each asked with user_shutdown and killed at its deadline. While a batch runs, the
+///    decisions about other exits and the commands wait in order, as OTP's selective receive
+///    leaves them in the mailbox; they run when the batch is done.
+/// 3. A start that fails during a restart is retried by a message to self, each retry counted
+///    against the intensity, so a child that cannot start ends in escalation, not a loop.
+class supervisor_actor : public caf::event_based_actor {
+public:
+  supervisor_actor(caf::actor_config& cfg, runtime& rt, supervisor_spec spec,
+                   std::list<child_record> started, uint64_t next_serial);
+
+  const char* name() const override { return name_.c_str(); }
+
+  caf::behavior make_behavior() override;
+
+  // -- commands (run on the actor) ------------------------------------------------------------
+
+  [[nodiscard]] std::vector<child_info> children_info() const;
+  void add_child(child_spec spec, caf::response_promise rp);
+  void start_dynamic_child(caf::message args, caf::response_promise rp,
+                           std::shared_ptr<caf::actor> out);
+  void start_child_by_id(const std::string& id, caf::response_promise rp);
+  void stop_child_by_id(const std::string& id, bool remove, caf::response_promise rp);
+  void stop_child_by_actor(const caf::actor_addr& who, caf::response_promise rp);
+  void restart_child_by_id(const std::string& id, caf::response_promise rp);
+
+  /// Starts the children of `spec` in order on the calling thread; on failure stops the ones
+  /// already started and returns the error.
+  static caf::expected<std::list<child_record>> start_initial(runtime& rt, supervisor_spec& spec,
+                                                              uint64_t& next_serial);
+
+protected:
+  void on_exit() override;
+
+private:
+  using record_iter = std::list<child_record>::iterator;
+
+  struct stop_batch {
+    std::vector<uint64_t> serials; // in stop order
+    std::size_t next = 0;
+    std::size_t outstanding = 0;
+    bool concurrent = false;
+    std::function<void()> done;
+  };
+
+  // -- events ---------------------------------------------------------------------------------
+
+  void on_down(caf::down_msg& msg);
+  void on_stop_deadline(uint64_t serial, uint64_t generation);
+  void on_restart_due(uint64_t serial, uint64_t generation, bool counts);
+  void on_command(supervisor_command& cmd);
+
+  // -- decisions ------------------------------------------------------------------------------
+
+  void decide(uint64_t serial, uint64_t generation, caf::error reason);
+  void restart_group(record_iter failed, caf::error reason);
+  bool count_restart(const child_record& rec, const caf::error& reason);
+
+  // -- effects --------------------------------------------------------------------------------
+
+  /// Starts (or schedules) a child whose restart was decided; errors become retries.
+  void restart_one(child_record& rec);
+  /// Starts now; a failure is retried by a message to self when `retry_on_failure`.
+  caf::error start_now(child_record& rec, bool retry_on_failure);
+  void book_exit(child_record& rec);
+  void stop_children(std::vector<uint64_t> serials, bool concurrent, std::function<void()> on_done);
+  void stop_next();
+  void finish_batch();
+  void send_stop(child_record& rec);
+  void batch_member_exited();
+  void begin_shutdown(caf::error reason);
+  void run_deferred();
+  void erase(record_iter i);
+
+  [[nodiscard]] child_record* find_serial(uint64_t serial);
+  [[nodiscard]] record_iter find_id(const std::string& id);
+  [[nodiscard]] bool is_dynamic() const noexcept { return strategy_ == restart_strategy::dynamic; }
+
+  runtime& rt_;
+  std::string name_;
+  restart_strategy strategy_;
+  restart_window window_;
+  std::optional<child_spec> template_; // dynamic supervisors
+  std::list<child_record> children_;   // start order
+  std::unordered_map<uint64_t, record_iter> by_serial_;
+  std::unordered_map<caf::actor_id, uint64_t> by_actor_;
+  uint64_t next_serial_;
+  uint64_t dynamic_count_ = 0;
+  std::optional<stop_batch> batch_;
+  std::deque<std::function<void()>> deferred_;
+  bool shutting_down_ = false;
+  caf::error exit_reason_;
+  std::minstd_rand jitter_rng_{std::random_device{}()};
+};
+
+} // namespace troupe::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::detail::supervisor_command)

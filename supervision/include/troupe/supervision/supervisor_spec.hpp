@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+
+#include "troupe/supervision/child_spec.hpp"
+
+namespace troupe {
+
+/// Which children a supervisor restarts when one of them has to be restarted (Erlang/OTP).
+enum class restart_strategy {
+  /// Only the child that terminated.
+  one_for_one,
+  /// All children: the others are stopped in reverse start order, then all start in order.
+  one_for_all,
+  /// The child and the ones started after it: those are stopped in reverse order, then the
+  /// child and they start again in order.
+  rest_for_one,
+  /// Children are added at run time from one template (supervisor::start_child(args)); each
+  /// restarts on its own, as with one_for_one. OTP's simple_one_for_one.
+  dynamic,
+};
+
+[[nodiscard]] const char* to_string(restart_strategy s) noexcept;
+
+/// A supervisor: how it restarts, how often it may, and its children in start order.
+///
+/// Example:
+///
+///   troupe::supervisor_spec spec{
+///       .name = "service",
+///       .strategy = troupe::restart_strategy::one_for_one,
+///       .intensity = 3,
+///       .period = std::chrono::seconds{5},
+///       .children = {db, cache, api},
+///   };
+struct supervisor_spec {
+  /// The supervisor actor's name (in errors, the topology and shutdown reports).
+  std::string name = "supervisor";
+  restart_strategy strategy = restart_strategy::one_for_one;
+  /// At most this many restarts within `period`; one more and the supervisor stops its
+  /// children and exits with supervision_errc::restart_intensity_exceeded.
+  std::size_t intensity = 1;
+  std::chrono::milliseconds period{5000};
+  /// In start order. A dynamic supervisor has exactly one: the template of its children.
+  std::vector<child_spec> children;
+
+  /// Checks ids, factories, durations and the strategy's needs; names the offending field.
+  [[nodiscard]] caf::error validate() const;
+};
+
+} // namespace troupe

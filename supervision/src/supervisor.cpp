@@ -1,0 +1,212 @@
+#include "troupe/supervision/supervisor.hpp"
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/runtime.hpp"
+#include "troupe/supervision/detail/supervisor_actor.hpp"
+#include "troupe/supervision/supervision_errc.hpp"
+
+namespace troupe {
+
+namespace {
+
+using command_fn = std::function<void(detail::supervisor_actor&, caf::response_promise&)>;
+
+caf::error invalid(std::string field, std::string detail) {
+  return make_error(supervision_errc::invalid_spec, std::move(field), std::move(detail));
+}
+
+// Sends a command and blocks until the supervisor answers.
+caf::error call(runtime* rt, const caf::actor& sup, std::chrono::milliseconds timeout,
+                command_fn fn) {
+  if (rt == nullptr || !sup)
+    return make_error(supervision_errc::child_not_found, std::string{"no supervisor"});
+  caf::scoped_actor self{rt->system()};
+  caf::error result;
+  self->request(sup, timeout, detail::supervisor_command{std::move(fn)})
+      .receive([] {},
+               [&](caf::error& err) {
+                 result = err == caf::sec::request_timeout ? make_error(runtime_errc::timeout)
+                                                           : std::move(err);
+               });
+  return result;
+}
+
+std::optional<caf::error> wait_down(caf::scoped_actor& self, const caf::actor& sup,
+                                    std::chrono::milliseconds deadline) {
+  std::optional<caf::error> result;
+  bool done = false;
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (!done) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      break;
+    self->receive(
+        [&](caf::down_msg& down) {
+          if (down.source == sup.address()) {
+            result = std::move(down.reason);
+            done = true;
+          }
+        },
+        caf::after(left) >> [&] { done = true; });
+  }
+  return result;
+}
+
+} // namespace
+
+// -- spec -----------------------------------------------------------------------------------------
+
+caf::error supervisor_spec::validate() const {
+  if (period.count() <= 0)
+    return invalid("period", std::to_string(period.count()) + "ms (must be positive)");
+  if (intensity > 1'000'000'000)
+    return invalid("intensity", std::to_string(intensity) + " (at most 1000000000)");
+  if (strategy == restart_strategy::dynamic && children.size() != 1)
+    return invalid("children", "a dynamic supervisor has exactly one child spec, its template (" +
+                                   std::to_string(children.size()) + " given)");
+  std::set<std::string> ids;
+  for (auto& child : children) {
+    if (child.id.empty())
+      return invalid("children", "a child without an id");
+    if (!ids.insert(child.id).second)
+      return invalid("children", "duplicate id \"" + child.id + "\"");
+    if (!child.start)
+      return invalid("children", "child \"" + child.id + "\" has no start function");
+    if (child.shutdown.deadline().count() < 0)
+      return invalid("children", "child \"" + child.id + "\" has a negative shutdown deadline");
+    if (auto& b = child.backoff) {
+      if (b->initial_delay.count() < 0 || b->max_delay < b->initial_delay || b->multiplier < 1.0 ||
+          b->jitter < 0.0 || b->jitter > 1.0)
+        return invalid("children", "child \"" + child.id +
+                                       "\" has a bad backoff (need 0 <= initial <= max, "
+                                       "multiplier >= 1, 0 <= jitter <= 1)");
+    }
+  }
+  return caf::none;
+}
+
+// -- starting -------------------------------------------------------------------------------------
+
+caf::expected<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
+  if (auto err = spec.validate())
+    return err;
+  uint64_t next_serial = 1;
+  auto started = detail::supervisor_actor::start_initial(rt, spec, next_serial);
+  if (!started)
+    return std::move(started.error());
+  auto actor =
+      rt.spawn<detail::supervisor_actor>(rt, std::move(spec), std::move(*started), next_serial);
+  return supervisor{rt, std::move(actor)};
+}
+
+child_spec supervisor_child(std::string id, supervisor_spec spec, restart_type restart) {
+  child_spec result;
+  result.id = std::move(id);
+  result.start = [spec = std::move(spec)](const child_context& ctx) -> started_child {
+    auto sup = start_supervisor(ctx.rt, spec);
+    if (!sup)
+      return std::move(sup.error());
+    return sup->actor();
+  };
+  result.restart = restart;
+  result.shutdown = shutdown_policy::infinity();
+  result.is_supervisor = true;
+  return result;
+}
+
+// -- handle ---------------------------------------------------------------------------------------
+
+caf::expected<std::vector<child_info>>
+supervisor::which_children(std::chrono::milliseconds timeout) const {
+  auto out = std::make_shared<std::vector<child_info>>();
+  if (auto err = call(rt_, actor_, timeout,
+                      [out](detail::supervisor_actor& sup, caf::response_promise& rp) {
+                        *out = sup.children_info();
+                        rp.deliver(caf::unit);
+                      }))
+    return err;
+  return std::move(*out);
+}
+
+caf::error supervisor::add_child(child_spec spec, std::chrono::milliseconds timeout) const {
+  return call(
+      rt_, actor_, timeout,
+      [spec = std::move(spec)](detail::supervisor_actor& sup, caf::response_promise& rp) mutable {
+        sup.add_child(std::move(spec), rp);
+      });
+}
+
+caf::expected<caf::actor> supervisor::start_child(caf::message args,
+                                                  std::chrono::milliseconds timeout) const {
+  auto out = std::make_shared<caf::actor>();
+  if (auto err = call(rt_, actor_, timeout,
+                      [args = std::move(args), out](detail::supervisor_actor& sup,
+                                                    caf::response_promise& rp) mutable {
+                        sup.start_dynamic_child(std::move(args), rp, out);
+                      }))
+    return err;
+  return std::move(*out);
+}
+
+caf::error supervisor::start_child(const std::string& id, std::chrono::milliseconds timeout) const {
+  return call(rt_, actor_, timeout, [id](detail::supervisor_actor& sup, caf::response_promise& rp) {
+    sup.start_child_by_id(id, rp);
+  });
+}
+
+caf::error supervisor::stop_child(const std::string& id, std::chrono::milliseconds timeout) const {
+  return call(rt_, actor_, timeout, [id](detail::supervisor_actor& sup, caf::response_promise& rp) {
+    sup.stop_child_by_id(id, false, rp);
+  });
+}
+
+caf::error supervisor::stop_child(const caf::actor& child,
+                                  std::chrono::milliseconds timeout) const {
+  return call(rt_, actor_, timeout,
+              [who = child.address()](detail::supervisor_actor& sup, caf::response_promise& rp) {
+                sup.stop_child_by_actor(who, rp);
+              });
+}
+
+caf::error supervisor::restart_child(const std::string& id,
+                                     std::chrono::milliseconds timeout) const {
+  return call(rt_, actor_, timeout, [id](detail::supervisor_actor& sup, caf::response_promise& rp) {
+    sup.restart_child_by_id(id, rp);
+  });
+}
+
+caf::error supervisor::remove_child(const std::string& id,
+                                    std::chrono::milliseconds timeout) const {
+  return call(rt_, actor_, timeout, [id](detail::supervisor_actor& sup, caf::response_promise& rp) {
+    sup.stop_child_by_id(id, true, rp);
+  });
+}
+
+caf::error supervisor::stop(std::chrono::milliseconds deadline) const {
+  if (rt_ == nullptr || !actor_)
+    return caf::none;
+  caf::scoped_actor self{rt_->system()};
+  self->monitor(actor_);
+  self->send_exit(actor_, caf::exit_reason::user_shutdown);
+  if (!wait_down(self, actor_, deadline))
+    return make_error(runtime_errc::timeout);
+  return caf::none;
+}
+
+std::optional<caf::error> supervisor::await_exit(std::chrono::milliseconds deadline) const {
+  if (rt_ == nullptr || !actor_)
+    return std::nullopt;
+  caf::scoped_actor self{rt_->system()};
+  self->monitor(actor_);
+  return wait_down(self, actor_, deadline);
+}
+
+} // namespace troupe

@@ -1,0 +1,586 @@
+#include "troupe/supervision/detail/supervisor_actor.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/runtime.hpp"
+#include "troupe/supervision/detail/restart_decision.hpp"
+#include "troupe/supervision/supervision_errc.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+using stop_deadline_atom = caf::atom_constant<caf::atom("tr_sdline")>;
+using restart_due_atom = caf::atom_constant<caf::atom("tr_rsdue")>;
+
+using clock = std::chrono::steady_clock;
+
+} // namespace
+
+caf::error start_child_record(runtime& rt, child_record& rec) {
+  rec.token = cancellation_token{};
+  child_context ctx{rt, rec.spec.id, rec.token, rec.args};
+  std::optional<started_child> result;
+  try {
+    result.emplace(rec.spec.start(ctx));
+  } catch (const std::exception& e) {
+    rec.token.cancel();
+    return make_error(supervision_errc::start_failed, rec.spec.id, std::string{e.what()});
+  } catch (...) {
+    rec.token.cancel();
+    return make_error(supervision_errc::start_failed, rec.spec.id,
+                      std::string{"unknown exception"});
+  }
+  if (result->error()) {
+    rec.token.cancel();
+    return make_error(supervision_errc::start_failed, rec.spec.id, render(result->error()));
+  }
+  if (result->ignored()) {
+    rec.token.cancel();
+    rec.actor = nullptr;
+    rec.state = child_state::terminated;
+    return caf::none;
+  }
+  if (!result->actor()) {
+    rec.token.cancel();
+    return make_error(supervision_errc::start_failed, rec.spec.id,
+                      std::string{"the factory returned no actor"});
+  }
+  rec.actor = result->actor();
+  rec.state = child_state::running;
+  rec.started_at = clock::now();
+  ++rec.generation;
+  rt.mark_supervised(rec.actor.id());
+  return caf::none;
+}
+
+// -- construction -------------------------------------------------------------------------------
+
+supervisor_actor::supervisor_actor(caf::actor_config& cfg, runtime& rt, supervisor_spec spec,
+                                   std::list<child_record> started, uint64_t next_serial)
+    : caf::event_based_actor(cfg), rt_(rt), name_(std::move(spec.name)), strategy_(spec.strategy),
+      window_(spec.intensity, spec.period), children_(std::move(started)),
+      next_serial_(next_serial) {
+  if (is_dynamic())
+    template_ = std::move(spec.children.front());
+  for (auto i = children_.begin(); i != children_.end(); ++i) {
+    by_serial_.emplace(i->serial, i);
+    if (i->actor)
+      by_actor_.emplace(i->actor.id(), i->serial);
+  }
+}
+
+caf::expected<std::list<child_record>>
+supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& next_serial) {
+  std::list<child_record> started;
+  if (spec.strategy == restart_strategy::dynamic)
+    return started;
+  for (auto& child : spec.children) {
+    auto& rec = started.emplace_back();
+    rec.spec = child;
+    rec.serial = next_serial++;
+    if (auto err = start_child_record(rt, rec)) {
+      started.pop_back();
+      // OTP stops the children started so far, last first, before failing the start.
+      for (auto i = started.rbegin(); i != started.rend(); ++i) {
+        i->token.cancel();
+        if (i->actor)
+          caf::anon_send_exit(i->actor, caf::exit_reason::user_shutdown);
+      }
+      return err;
+    }
+  }
+  return started;
+}
+
+caf::behavior supervisor_actor::make_behavior() {
+  // Children are monitored, not linked: a linked child that is asked to stop drops the link
+  // (CAF unlinks on an exit message), so its end would go unnoticed. on_exit() makes sure no
+  // child outlives the supervisor instead. Any exit message is a stop request (from the
+  // parent, the runtime or a user); children never send one.
+  set_exit_handler([this](caf::exit_msg& msg) {
+    if (msg.reason)
+      begin_shutdown(std::move(msg.reason));
+  });
+  set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+  // Monitoring a child that already ended delivers its down message at once, so no early
+  // crash goes unnoticed.
+  for (auto& rec : children_)
+    if (rec.actor)
+      monitor(rec.actor);
+  return {
+      [this](stop_deadline_atom, uint64_t serial, uint64_t generation) {
+        on_stop_deadline(serial, generation);
+      },
+      [this](restart_due_atom, uint64_t serial, uint64_t generation, bool counts) {
+        on_restart_due(serial, generation, counts);
+      },
+      [this](supervisor_command& cmd) { on_command(cmd); },
+  };
+}
+
+void supervisor_actor::on_exit() {
+  // Killed (or crashed) with children still running: they go with it, as linked processes
+  // go with an OTP supervisor. Tokens fire so that work in flight elsewhere notices too.
+  for (auto& rec : children_) {
+    rec.token.cancel();
+    if (rec.actor)
+      caf::anon_send_exit(rec.actor, caf::exit_reason::kill);
+  }
+  children_.clear();
+  by_serial_.clear();
+  by_actor_.clear();
+  deferred_.clear();
+  batch_.reset();
+  template_.reset();
+  caf::event_based_actor::on_exit();
+}
+
+// -- events -------------------------------------------------------------------------------------
+
+void supervisor_actor::on_down(caf::down_msg& msg) {
+  auto known = by_actor_.find(msg.source.id());
+  if (known == by_actor_.end())
+    return;
+  auto serial = known->second;
+  by_actor_.erase(known);
+  auto* rec = find_serial(serial);
+  if (rec == nullptr)
+    return;
+  bool was_stopping = rec->state == child_state::stopping;
+  book_exit(*rec);
+  if (was_stopping) {
+    batch_member_exited();
+    return;
+  }
+  if (shutting_down_)
+    return;
+  auto generation = rec->generation;
+  if (batch_) {
+    deferred_.emplace_back([this, serial, generation, reason = std::move(msg.reason)]() mutable {
+      decide(serial, generation, std::move(reason));
+    });
+    return;
+  }
+  decide(serial, generation, std::move(msg.reason));
+}
+
+void supervisor_actor::on_stop_deadline(uint64_t serial, uint64_t generation) {
+  auto* rec = find_serial(serial);
+  if (rec != nullptr && rec->state == child_state::stopping && rec->generation == generation)
+    send_exit(rec->actor, caf::exit_reason::kill);
+}
+
+void supervisor_actor::on_restart_due(uint64_t serial, uint64_t generation, bool counts) {
+  if (shutting_down_)
+    return;
+  if (batch_) {
+    deferred_.emplace_back(
+        [this, serial, generation, counts] { on_restart_due(serial, generation, counts); });
+    return;
+  }
+  auto* rec = find_serial(serial);
+  if (rec == nullptr || rec->state != child_state::restarting || rec->generation != generation)
+    return;
+  if (counts && !count_restart(*rec, make_error(supervision_errc::start_failed, rec->spec.id,
+                                                std::string{"retried start failed"})))
+    return;
+  (void)start_now(*rec, true);
+}
+
+void supervisor_actor::on_command(supervisor_command& cmd) {
+  auto rp = make_response_promise();
+  if (shutting_down_) {
+    rp.deliver(make_error(supervision_errc::shutting_down));
+    return;
+  }
+  if (batch_) {
+    deferred_.emplace_back([this, run = std::move(cmd.run), rp]() mutable {
+      if (shutting_down_)
+        rp.deliver(make_error(supervision_errc::shutting_down));
+      else
+        run(*this, rp);
+    });
+    return;
+  }
+  cmd.run(*this, rp);
+}
+
+// -- decisions ----------------------------------------------------------------------------------
+
+void supervisor_actor::decide(uint64_t serial, uint64_t generation, caf::error reason) {
+  auto* rec = find_serial(serial);
+  // Stale: the child was restarted or removed since (e.g. by a group restart).
+  if (rec == nullptr || rec->generation != generation || rec->state != child_state::terminated)
+    return;
+  if (!should_restart(rec->spec.restart, reason)) {
+    if (rec->spec.restart == restart_type::temporary)
+      erase(by_serial_.at(serial));
+    return;
+  }
+  if (rec->spec.backoff && clock::now() - rec->started_at >= rec->spec.backoff->reset_after)
+    rec->consecutive_failures = 0;
+  ++rec->consecutive_failures;
+  if (!count_restart(*rec, reason))
+    return;
+  switch (strategy_) {
+  case restart_strategy::one_for_one:
+  case restart_strategy::dynamic:
+    restart_one(*rec);
+    break;
+  case restart_strategy::one_for_all:
+  case restart_strategy::rest_for_one:
+    restart_group(by_serial_.at(serial), std::move(reason));
+    break;
+  }
+}
+
+bool supervisor_actor::count_restart(const child_record& rec, const caf::error& reason) {
+  if (window_.record(clock::now()))
+    return true;
+  begin_shutdown(
+      make_error(supervision_errc::restart_intensity_exceeded, rec.spec.id, render(reason)));
+  return false;
+}
+
+void supervisor_actor::restart_group(record_iter failed, caf::error) {
+  auto first = strategy_ == restart_strategy::one_for_all ? children_.begin() : failed;
+  std::vector<uint64_t> to_stop;
+  std::vector<uint64_t> to_start;
+  for (auto i = first; i != children_.end(); ++i) {
+    if (i == failed) {
+      to_start.push_back(i->serial);
+    } else if (i->state == child_state::running || i->state == child_state::restarting) {
+      to_stop.push_back(i->serial);
+      to_start.push_back(i->serial);
+    }
+  }
+  std::reverse(to_stop.begin(), to_stop.end());
+  auto failed_serial = failed->serial;
+  stop_children(std::move(to_stop), false, [this, to_start, failed_serial] {
+    if (shutting_down_)
+      return;
+    for (auto serial : to_start) {
+      auto* rec = find_serial(serial);
+      if (rec == nullptr)
+        continue;
+      // OTP: a temporary sibling stopped for a group restart is not started again.
+      if (serial != failed_serial && rec->spec.restart == restart_type::temporary) {
+        erase(by_serial_.at(serial));
+        continue;
+      }
+      if (serial == failed_serial) {
+        restart_one(*rec);
+      } else if (rec->state == child_state::terminated || rec->state == child_state::restarting) {
+        ++rec->restarts;
+        (void)start_now(*rec, true);
+      }
+    }
+  });
+}
+
+// -- effects ------------------------------------------------------------------------------------
+
+void supervisor_actor::restart_one(child_record& rec) {
+  ++rec.restarts;
+  if (rec.spec.backoff) {
+    auto unit = std::uniform_real_distribution<double>{0.0, 1.0}(jitter_rng_);
+    auto delay = backoff_delay(*rec.spec.backoff, rec.consecutive_failures, unit);
+    if (delay.count() > 0) {
+      rec.state = child_state::restarting;
+      delayed_send(this, delay, restart_due_atom::value, rec.serial, rec.generation, false);
+      return;
+    }
+  }
+  (void)start_now(rec, true);
+}
+
+caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure) {
+  auto err = start_child_record(rt_, rec);
+  if (!err) {
+    if (rec.actor) {
+      by_actor_[rec.actor.id()] = rec.serial;
+      monitor(rec.actor);
+    }
+    return caf::none;
+  }
+  if (retry_on_failure) {
+    // OTP's try_again_restart: a message to self, so that other events get their turn and
+    // each retry counts against the intensity.
+    rec.state = child_state::restarting;
+    send(this, restart_due_atom::value, rec.serial, rec.generation, true);
+  }
+  return err;
+}
+
+void supervisor_actor::book_exit(child_record& rec) {
+  rec.token.cancel();
+  rec.actor = nullptr;
+  rec.state = child_state::terminated;
+}
+
+void supervisor_actor::stop_children(std::vector<uint64_t> serials, bool concurrent,
+                                     std::function<void()> on_done) {
+  batch_.emplace();
+  batch_->serials = std::move(serials);
+  batch_->concurrent = concurrent;
+  batch_->done = std::move(on_done);
+  if (!concurrent) {
+    stop_next();
+    return;
+  }
+  for (auto serial : batch_->serials) {
+    auto* rec = find_serial(serial);
+    if (rec != nullptr && rec->state == child_state::running) {
+      send_stop(*rec);
+      ++batch_->outstanding;
+    } else if (rec != nullptr && rec->state == child_state::restarting) {
+      rec->state = child_state::terminated;
+    }
+  }
+  if (batch_->outstanding == 0)
+    batch_member_exited();
+}
+
+void supervisor_actor::stop_next() {
+  while (batch_->next < batch_->serials.size()) {
+    auto* rec = find_serial(batch_->serials[batch_->next++]);
+    if (rec == nullptr)
+      continue;
+    if (rec->state == child_state::restarting)
+      rec->state = child_state::terminated; // its pending restart is void now
+    if (rec->state != child_state::running)
+      continue;
+    batch_->outstanding = 1;
+    send_stop(*rec);
+    return;
+  }
+  finish_batch();
+}
+
+void supervisor_actor::finish_batch() {
+  auto on_done = std::move(batch_->done);
+  batch_.reset();
+  if (on_done)
+    on_done();
+  run_deferred();
+}
+
+void supervisor_actor::send_stop(child_record& rec) {
+  rec.state = child_state::stopping;
+  rec.token.cancel();
+  const auto& policy = rec.spec.shutdown;
+  if (policy.is_brutal_kill()) {
+    send_exit(rec.actor, caf::exit_reason::kill);
+    return;
+  }
+  send_exit(rec.actor, caf::exit_reason::user_shutdown);
+  if (!policy.is_infinity())
+    delayed_send(this, policy.deadline(), stop_deadline_atom::value, rec.serial, rec.generation);
+}
+
+void supervisor_actor::batch_member_exited() {
+  if (!batch_)
+    return;
+  if (batch_->outstanding > 0)
+    --batch_->outstanding;
+  if (batch_->outstanding > 0)
+    return;
+  if (!batch_->concurrent) {
+    stop_next();
+    return;
+  }
+  finish_batch();
+}
+
+void supervisor_actor::begin_shutdown(caf::error reason) {
+  if (shutting_down_)
+    return;
+  shutting_down_ = true;
+  exit_reason_ = std::move(reason);
+  auto stop_all = [this] {
+    std::vector<uint64_t> serials;
+    for (auto i = children_.rbegin(); i != children_.rend(); ++i)
+      serials.push_back(i->serial);
+    stop_children(std::move(serials), is_dynamic(), [this] { quit(exit_reason_); });
+  };
+  if (batch_) {
+    // Let the batch in progress finish (its own completion still runs, e.g. to answer a
+    // stop_child), then stop everything that is left.
+    batch_->done = [previous = std::move(batch_->done), stop_all] {
+      if (previous)
+        previous();
+      stop_all();
+    };
+    return;
+  }
+  stop_all();
+}
+
+void supervisor_actor::run_deferred() {
+  while (!batch_ && !deferred_.empty()) {
+    auto next = std::move(deferred_.front());
+    deferred_.pop_front();
+    next();
+  }
+}
+
+void supervisor_actor::erase(record_iter i) {
+  if (i->actor)
+    by_actor_.erase(i->actor.id());
+  by_serial_.erase(i->serial);
+  children_.erase(i);
+}
+
+child_record* supervisor_actor::find_serial(uint64_t serial) {
+  auto i = by_serial_.find(serial);
+  return i != by_serial_.end() ? &*i->second : nullptr;
+}
+
+supervisor_actor::record_iter supervisor_actor::find_id(const std::string& id) {
+  return std::find_if(children_.begin(), children_.end(),
+                      [&](const child_record& rec) { return rec.spec.id == id; });
+}
+
+// -- commands -----------------------------------------------------------------------------------
+
+std::vector<child_info> supervisor_actor::children_info() const {
+  std::vector<child_info> result;
+  result.reserve(children_.size());
+  for (auto& rec : children_)
+    result.push_back(rec.info());
+  return result;
+}
+
+void supervisor_actor::add_child(child_spec spec, caf::response_promise rp) {
+  if (is_dynamic()) {
+    rp.deliver(make_error(supervision_errc::not_supported, std::string{"add_child"},
+                          std::string{"dynamic supervisors start children from their template"}));
+    return;
+  }
+  if (spec.id.empty() || !spec.start) {
+    rp.deliver(make_error(supervision_errc::invalid_spec, std::string{"child"},
+                          std::string{"a child needs an id and a start function"}));
+    return;
+  }
+  if (find_id(spec.id) != children_.end()) {
+    rp.deliver(make_error(supervision_errc::already_present, spec.id));
+    return;
+  }
+  auto& rec = children_.emplace_back();
+  rec.spec = std::move(spec);
+  rec.serial = next_serial_++;
+  by_serial_.emplace(rec.serial, std::prev(children_.end()));
+  if (auto err = start_now(rec, false)) {
+    erase(std::prev(children_.end()));
+    rp.deliver(std::move(err));
+    return;
+  }
+  rp.deliver(caf::unit);
+}
+
+void supervisor_actor::start_dynamic_child(caf::message args, caf::response_promise rp,
+                                           std::shared_ptr<caf::actor> out) {
+  if (!is_dynamic()) {
+    rp.deliver(make_error(supervision_errc::not_supported, std::string{"start_child(args)"},
+                          std::string{"only dynamic supervisors start children from arguments"}));
+    return;
+  }
+  auto& rec = children_.emplace_back();
+  rec.spec = *template_;
+  rec.spec.id = template_->id + "#" + std::to_string(++dynamic_count_);
+  rec.args = std::move(args);
+  rec.serial = next_serial_++;
+  by_serial_.emplace(rec.serial, std::prev(children_.end()));
+  if (auto err = start_now(rec, false)) {
+    erase(std::prev(children_.end()));
+    rp.deliver(std::move(err));
+    return;
+  }
+  *out = rec.actor;
+  if (!rec.actor) // ignored: nothing to keep for a dynamic child
+    erase(std::prev(children_.end()));
+  rp.deliver(caf::unit);
+}
+
+void supervisor_actor::start_child_by_id(const std::string& id, caf::response_promise rp) {
+  auto i = find_id(id);
+  if (i == children_.end()) {
+    rp.deliver(make_error(supervision_errc::child_not_found, id));
+    return;
+  }
+  if (i->state == child_state::running || i->state == child_state::stopping) {
+    rp.deliver(make_error(supervision_errc::child_running, id));
+    return;
+  }
+  if (auto err = start_now(*i, false)) {
+    i->state = child_state::terminated;
+    rp.deliver(std::move(err));
+    return;
+  }
+  rp.deliver(caf::unit);
+}
+
+void supervisor_actor::stop_child_by_id(const std::string& id, bool remove,
+                                        caf::response_promise rp) {
+  auto i = find_id(id);
+  if (i == children_.end()) {
+    rp.deliver(make_error(supervision_errc::child_not_found, id));
+    return;
+  }
+  auto serial = i->serial;
+  stop_children({serial}, false, [this, serial, remove, rp]() mutable {
+    if (auto j = by_serial_.find(serial); j != by_serial_.end()) {
+      // OTP deletes a temporary child's entry once it is stopped.
+      if (remove || j->second->spec.restart == restart_type::temporary || is_dynamic())
+        erase(j->second);
+    }
+    rp.deliver(caf::unit);
+  });
+}
+
+void supervisor_actor::stop_child_by_actor(const caf::actor_addr& who, caf::response_promise rp) {
+  auto known = by_actor_.find(who.id());
+  if (known == by_actor_.end()) {
+    rp.deliver(make_error(supervision_errc::child_not_found, caf::to_string(who)));
+    return;
+  }
+  auto serial = known->second;
+  stop_children({serial}, false, [this, serial, rp]() mutable {
+    if (auto j = by_serial_.find(serial); j != by_serial_.end())
+      erase(j->second);
+    rp.deliver(caf::unit);
+  });
+}
+
+void supervisor_actor::restart_child_by_id(const std::string& id, caf::response_promise rp) {
+  auto i = find_id(id);
+  if (i == children_.end()) {
+    rp.deliver(make_error(supervision_errc::child_not_found, id));
+    return;
+  }
+  auto serial = i->serial;
+  stop_children({serial}, false, [this, serial, id, rp]() mutable {
+    auto* rec = find_serial(serial);
+    if (rec == nullptr) {
+      rp.deliver(make_error(supervision_errc::child_not_found, id));
+      return;
+    }
+    if (auto err = start_now(*rec, false)) {
+      rec->state = child_state::terminated;
+      rp.deliver(std::move(err));
+      return;
+    }
+    rp.deliver(caf::unit);
+  });
+}
+
+} // namespace troupe::detail

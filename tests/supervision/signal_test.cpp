@@ -1,0 +1,70 @@
+// The guide's ctrl_c, end to end: a real SIGTERM sent to a child process running the
+// graceful_shutdown example ends it cleanly — exit code 0, every produced job processed.
+
+#include <array>
+#include <csignal>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace {
+
+struct child_process {
+  pid_t pid = -1;
+  int out = -1;
+};
+
+child_process launch(const char* path) {
+  std::array<int, 2> pipe_fds{};
+  EXPECT_EQ(::pipe(pipe_fds.data()), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  std::array<char*, 3> argv{const_cast<char*>(path), const_cast<char*>("--workers=2"), nullptr};
+  child_process child;
+  EXPECT_EQ(posix_spawn(&child.pid, path, &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  child.out = pipe_fds[0];
+  return child;
+}
+
+// Reads until `needle` appeared or the stream ended; returns everything read.
+std::string read_until(int fd, const std::string& needle) {
+  std::string text;
+  std::array<char, 512> buf{};
+  while (text.find(needle) == std::string::npos) {
+    auto n = ::read(fd, buf.data(), buf.size());
+    if (n <= 0)
+      break;
+    text.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+TEST(signals, SigtermEndsTheGracefulShutdownExampleCleanlyWithNothingLost) {
+  auto child = launch(TROUPE_GRACEFUL_SHUTDOWN_EXAMPLE);
+  ASSERT_GT(child.pid, 0);
+  // The example prints "ready" once its signal handlers are installed and its tree runs.
+  auto ready = read_until(child.out, "\n");
+  ASSERT_NE(ready.find("ready"), std::string::npos) << ready;
+  ASSERT_EQ(::kill(child.pid, SIGTERM), 0);
+  auto rest = read_until(child.out, "forced=");
+  rest += read_until(child.out, "\n");
+  int status = 0;
+  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
+  ::close(child.out);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << rest;
+  EXPECT_NE(rest.find("stopped by SIGTERM"), std::string::npos) << rest;
+  EXPECT_NE(rest.find(" lost=0 "), std::string::npos) << rest;
+  EXPECT_NE(rest.find("forced=0"), std::string::npos) << rest;
+}
+
+} // namespace
