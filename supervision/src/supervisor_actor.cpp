@@ -222,7 +222,9 @@ void supervisor_actor::decide(uint64_t serial, uint64_t generation, caf::error r
   if (rec == nullptr || rec->generation != generation || rec->state != child_state::terminated)
     return;
   if (!should_restart(rec->spec.restart, reason)) {
-    if (rec->spec.restart == restart_type::temporary)
+    // OTP keeps a terminated child's spec only when it has one of its own: a temporary child,
+    // or any child of a dynamic supervisor, leaves the list.
+    if (rec->spec.restart == restart_type::temporary || is_dynamic())
       erase(by_serial_.at(serial));
     return;
   }

@@ -121,16 +121,18 @@ public:
 
   /// Step 2: called by a producer after its push and fence. `ctx` is the producer's execution
   /// unit (so the actor runs next on the same worker) or nullptr outside the scheduler.
-  void wake(caf::execution_unit* ctx) {
+  /// Returns whether this call scheduled the actor (false: it runs already, or is gone).
+  bool wake(caf::execution_unit* ctx) {
     auto& inbox = mailbox();
     // The plain load keeps producers that find the actor running off the inbox's cache line.
     if (!inbox.blocked() || !inbox.try_unblock())
-      return;
+      return false;
     caf::intrusive_ptr_add_ref(ctrl());
     if (ctx != nullptr)
       ctx->exec_later(this);
     else
       home_system().scheduler().enqueue(this);
+    return true;
   }
 
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {

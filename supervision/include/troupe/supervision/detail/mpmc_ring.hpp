@@ -1,0 +1,119 @@
+#pragma once
+
+// A bounded multi-producer multi-consumer ring (the sequence-number design): each cell carries
+// a sequence number that says whose turn it is, so producers and consumers claim cells with
+// one CAS on their own index and never wait for each other unless the ring is full or empty.
+//
+// Protocol, for the cell at position p (index p % capacity):
+//  1. A producer may write when seq == p; it claims p by CAS on `tail_`, moves the value in,
+//     then publishes with seq = p + 1 (release).
+//  2. A consumer may read when seq == p + 1; it claims p by CAS on `head_`, moves the value
+//     out, then frees the cell for the next lap with seq = p + capacity (release).
+// A seq behind the position means "full" (for a producer) or "empty" (for a consumer).
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace troupe::detail {
+
+template <class T>
+class mpmc_ring {
+public:
+  static_assert(std::is_nothrow_move_constructible_v<T>, "values move into and out of cells");
+
+  explicit mpmc_ring(std::size_t capacity)
+      : capacity_(capacity), cells_(std::make_unique<cell[]>(capacity)) {
+    for (std::size_t i = 0; i < capacity_; ++i)
+      cells_[i].seq.store(i, std::memory_order_relaxed);
+  }
+
+  ~mpmc_ring() {
+    std::optional<T> dropped;
+    while (try_pop(dropped)) {
+    }
+  }
+
+  mpmc_ring(const mpmc_ring&) = delete;
+  mpmc_ring& operator=(const mpmc_ring&) = delete;
+
+  /// Moves `value` in unless the ring is full (then `value` is untouched).
+  bool try_push(T& value) noexcept {
+    auto pos = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      auto& c = cells_[pos % capacity_];
+      auto seq = c.seq.load(std::memory_order_acquire);
+      auto diff = static_cast<int64_t>(seq) - static_cast<int64_t>(pos);
+      if (diff == 0) {
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          ::new (c.storage()) T(std::move(value));
+          c.seq.store(pos + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false; // full: the consumer of the previous lap has not freed the cell
+      } else {
+        pos = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  /// Moves the oldest value into `out` unless the ring is empty.
+  bool try_pop(std::optional<T>& out) noexcept {
+    auto pos = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      auto& c = cells_[pos % capacity_];
+      auto seq = c.seq.load(std::memory_order_acquire);
+      auto diff = static_cast<int64_t>(seq) - static_cast<int64_t>(pos + 1);
+      if (diff == 0) {
+        if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          auto* value = std::launder(reinterpret_cast<T*>(c.storage()));
+          out.emplace(std::move(*value));
+          value->~T();
+          c.seq.store(pos + capacity_, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false; // empty: the producer of this position has not published yet
+      } else {
+        pos = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  /// Whether the next value to pop is not published yet. Exact only when nobody pushes or
+  /// pops concurrently; used after a barrier by the wake protocol.
+  [[nodiscard]] bool empty() const noexcept {
+    auto pos = head_.load(std::memory_order_acquire);
+    return cells_[pos % capacity_].seq.load(std::memory_order_acquire) != pos + 1;
+  }
+
+  /// Values in the ring, approximately while others push and pop.
+  [[nodiscard]] std::size_t size() const noexcept {
+    auto head = head_.load(std::memory_order_acquire);
+    auto tail = tail_.load(std::memory_order_acquire);
+    return tail > head ? static_cast<std::size_t>(tail - head) : 0;
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+  struct cell {
+    std::atomic<uint64_t> seq{0};
+    alignas(T) unsigned char bytes[sizeof(T)];
+    void* storage() noexcept { return bytes; }
+  };
+
+  const std::size_t capacity_;
+  std::unique_ptr<cell[]> cells_;
+  // Producers and consumers each hammer their own index: keep them off one cache line.
+  alignas(64) std::atomic<uint64_t> tail_{0};
+  alignas(64) std::atomic<uint64_t> head_{0};
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,617 @@
+#pragma once
+
+// The shared state of a worker pool: its bounded job queues, its workers' slots and its
+// counters. Submitters and workers meet here; the workers are Troupe queue actors
+// (detail::queue_actor) whose "queue" is this one.
+//
+// Queues: balanced dispatch uses one lock-free bounded ring (its capacity is the pool's), so
+// submitters and workers never contend on a lock on the fast path. Round robin and key
+// affinity use one deque per worker slot under `mtx_`. Jobs that go back to the front (a
+// crashed job's retry, a crashed or retiring worker's unstarted jobs) wait in `front_`, which
+// every worker looks at first. Actors' jobs parked under backpressure wait in `parked_` until
+// a worker makes room.
+//
+// Wake protocol (the queue actor's, with several consumers):
+//  1. A submitter queues (or parks) a job, then issues the store-load barrier on `anchor`.
+//  2. Balanced: it wakes the first worker whose inbox is blocked (idle). Round robin and key
+//     affinity: it wakes the job's worker.
+//  3. A worker about to block its inbox issues the same barrier and looks at its queues (its
+//     own, then the shared one) again; it goes on working if it finds a job.
+//  By the two barriers, either a worker sees the job in step 3, or the submitter sees a blocked
+//  worker in step 2 and wakes it, so no job waits while a worker idles.
+//
+// Lifetime: a worker slot holds a raw pointer to its current worker actor; `keepalive_` holds
+// a strong reference to every worker that ever ran, so a submitter that loaded a pointer never
+// touches freed memory (a terminated worker's inbox is closed, and waking it does nothing).
+// Workers refer to the core only weakly, so there is no cycle: the core (and the references)
+// go when the pool handle and the supervisor's child template are gone.
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/error.hpp>
+#include <caf/execution_unit.hpp>
+
+#include "troupe/mailbox/detail/queue_actor.hpp"
+#include "troupe/mailbox/detail/reply_sink.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/scheduler/detail/store_load_barrier.hpp"
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/supervision/detail/latency_histogram.hpp"
+#include "troupe/supervision/detail/mpmc_ring.hpp"
+#include "troupe/supervision/detail/spin_lock.hpp"
+#include "troupe/supervision/pool_metrics.hpp"
+#include "troupe/supervision/pool_options.hpp"
+
+namespace troupe::detail {
+
+/// What a submit did with a job.
+enum class admit_outcome { accepted, parked, full, closed, dropped_newest };
+
+template <class Job>
+class pool_core {
+public:
+  using clock = std::chrono::steady_clock;
+
+  struct entry {
+    Job job;
+    std::unique_ptr<reply_sink_base> reply;
+    uint32_t attempts = 0;
+    /// Submit order, for drop_oldest across several queues.
+    uint64_t seq = 0;
+    /// When it was queued, for sampled jobs; 0 otherwise.
+    int64_t queued_ns = 0;
+  };
+
+  explicit pool_core(pool_options opts)
+      : opts_(std::move(opts)), active_(opts_.workers), ring_(opts_.capacity) {}
+
+  ~pool_core() {
+    // Every accepted job is answered exactly once: whatever no worker took is cancelled.
+    cancel_all();
+  }
+
+  pool_core(const pool_core&) = delete;
+  pool_core& operator=(const pool_core&) = delete;
+
+  [[nodiscard]] const pool_options& options() const noexcept { return opts_; }
+
+  // -- submitting ------------------------------------------------------------------------------
+
+  /// Queues `e` by the pool's dispatch and overflow policies. Under backpressure, waits for
+  /// room until `deadline` when `may_wait` (threads), else reports full. On any outcome other
+  /// than accepted and parked, `e` (and its reply) stays with the caller.
+  ///
+  /// `on_queued` (actors under backpressure): instead of waiting or failing, the job is parked
+  /// and queued, in submit order, as soon as there is room; `on_queued` runs then (on the
+  /// worker that made room; it should only notify the submitter).
+  ///
+  /// `probe`: only try; a full queue returns full without counting a rejection or applying
+  /// the overflow policy (the caller then submits again, ready to park).
+  admit_outcome push(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
+                     clock::time_point deadline, std::function<void()>* on_queued = nullptr,
+                     bool probe = false) {
+    if (closed_flag_.load(std::memory_order_acquire)) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return admit_outcome::closed;
+    }
+    if (e.seq == 0)
+      stamp(e);
+    if (balanced() && parked_count_.load(std::memory_order_acquire) == 0 && ring_.try_push(e)) {
+      after_push(std::nullopt, ctx);
+      return admit_outcome::accepted;
+    }
+    if (probe && (balanced() || opts_.overflow != overflow_policy::backpressure))
+      return admit_outcome::full;
+    return push_slow(e, key, ctx, may_wait, deadline, on_queued, probe);
+  }
+
+  // -- working (each slot's current worker) -----------------------------------------------------
+
+  /// Takes jobs for `slot` into `out`: a job waiting at the front first; else up to `max` of
+  /// its own queue (they are its jobs anyway); else one job of the shared ring — a job taken
+  /// but not started would wait behind a slow one while another worker idles.
+  std::size_t take(std::size_t slot, std::deque<entry>& out, std::size_t max) {
+    std::size_t taken = 0;
+    if (front_count_.load(std::memory_order_acquire) > 0 ||
+        slots_[slot].queued.load(std::memory_order_acquire) > 0) {
+      std::lock_guard guard{mtx_};
+      if (!front_.empty()) {
+        out.push_back(std::move(front_.front()));
+        front_.pop_front();
+        front_count_.fetch_sub(1, std::memory_order_release);
+        taken = 1;
+      } else {
+        auto& own = slots_[slot].queue;
+        while (taken < max && !own.empty()) {
+          out.push_back(std::move(own.front()));
+          own.pop_front();
+          ++taken;
+        }
+        if (taken > 0) {
+          slots_[slot].queued.fetch_sub(taken, std::memory_order_release);
+          own_depth_ -= taken;
+        }
+      }
+    }
+    if (taken == 0) {
+      std::optional<entry> e;
+      if (ring_.try_pop(e)) {
+        out.push_back(std::move(*e));
+        taken = 1;
+      }
+    }
+    if (parked_count_.load(std::memory_order_acquire) > 0)
+      unpark();
+    if (taken > 0 && room_waiters_.load(std::memory_order_relaxed) > 0) {
+      std::lock_guard guard{mtx_};
+      room_.notify_all();
+    }
+    return taken;
+  }
+
+  /// Runs the notifications of parked jobs that entered the queue and wakes their workers.
+  /// Call after take(), without the lock.
+  void after_take() {
+    if (notice_count_.load(std::memory_order_acquire) == 0)
+      return;
+    std::vector<std::function<void()>> notices;
+    {
+      std::lock_guard guard{mtx_};
+      notices.swap(notices_);
+      notice_count_.store(0, std::memory_order_relaxed);
+    }
+    store_load_barrier(anchor_);
+    wake_any(nullptr);
+    for (auto& notify : notices)
+      if (notify)
+        notify();
+  }
+
+  /// Whether `slot` has nothing to take. Lock-free: called by the wake protocol.
+  [[nodiscard]] bool empty_for(std::size_t slot) const noexcept {
+    return slots_[slot].queued.load(std::memory_order_acquire) == 0 &&
+           front_count_.load(std::memory_order_acquire) == 0 &&
+           parked_count_.load(std::memory_order_acquire) == 0 && ring_.empty();
+  }
+
+  /// Puts jobs back at the front (a crashed job's retry, a crashed or retiring worker's
+  /// unstarted jobs), in order: its own queue's front for a slot that keeps its jobs (key
+  /// affinity order), else the front every worker looks at first.
+  void give_back(std::size_t slot, std::deque<entry>& jobs) {
+    if (jobs.empty())
+      return;
+    {
+      std::lock_guard guard{mtx_};
+      if (balanced() || retiring(slot)) {
+        front_count_.fetch_add(jobs.size(), std::memory_order_release);
+        while (!jobs.empty()) {
+          front_.push_front(std::move(jobs.back()));
+          jobs.pop_back();
+        }
+      } else {
+        auto& own = slots_[slot].queue;
+        own_depth_ += jobs.size();
+        slots_[slot].queued.fetch_add(jobs.size(), std::memory_order_release);
+        while (!jobs.empty()) {
+          own.push_front(std::move(jobs.back()));
+          jobs.pop_back();
+        }
+      }
+    }
+    store_load_barrier(anchor_);
+    wake_any(nullptr);
+  }
+
+  /// Moves a retiring slot's own queue to the front queue, so no job waits for a worker that
+  /// will not come back.
+  void hand_over(std::size_t slot) {
+    {
+      std::lock_guard guard{mtx_};
+      auto& own = slots_[slot].queue;
+      if (own.empty())
+        return;
+      front_count_.fetch_add(own.size(), std::memory_order_release);
+      own_depth_ -= own.size();
+      slots_[slot].queued.store(0, std::memory_order_release);
+      for (auto& e : own)
+        front_.push_back(std::move(e));
+      own.clear();
+    }
+    store_load_barrier(anchor_);
+    wake_any(nullptr);
+  }
+
+  /// A job was answered (ok: with its result). Its slot is free again.
+  void finished(std::size_t slot, const entry& e, bool ok) {
+    slots_[slot].in_flight.store(0, std::memory_order_relaxed);
+    if (e.queued_ns != 0)
+      latency_.record(static_cast<uint64_t>(now_ns() - e.queued_ns));
+    (ok ? completed_ : failed_).fetch_add(1, std::memory_order_relaxed);
+    if (idle_waiters_.load(std::memory_order_relaxed) > 0) {
+      std::lock_guard guard{mtx_};
+      idle_.notify_all();
+    }
+  }
+
+  void count_retry() noexcept { retried_.fetch_add(1, std::memory_order_relaxed); }
+
+  void started(std::size_t slot) noexcept {
+    slots_[slot].in_flight.store(1, std::memory_order_relaxed);
+  }
+
+  /// The slot's job went back to the queue unanswered (a retry).
+  void released(std::size_t slot) noexcept {
+    slots_[slot].in_flight.store(0, std::memory_order_relaxed);
+  }
+
+  // -- workers' slots -----------------------------------------------------------------------------
+
+  void attach(std::size_t slot, queue_actor* worker) {
+    {
+      std::lock_guard guard{keep_mtx_};
+      keepalive_.push_back(caf::actor_cast<caf::strong_actor_ptr>(worker));
+      if (slots_[slot].starts++ > 0)
+        restarts_.fetch_add(1, std::memory_order_relaxed);
+      ++live_;
+    }
+    slots_[slot].worker.store(worker, std::memory_order_release);
+  }
+
+  /// A worker ended. Returns true when it was the last one and the pool is closing.
+  bool detach(std::size_t slot, queue_actor* worker, bool pool_stopping) {
+    queue_actor* expected = worker;
+    slots_[slot].worker.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
+    if (pool_stopping)
+      close();
+    std::lock_guard guard{keep_mtx_};
+    --live_;
+    detached_.notify_all();
+    return live_ == 0 && is_closed();
+  }
+
+  /// Waits until the slots [from, to) have no worker, or the deadline passed.
+  bool await_detached(std::size_t from, std::size_t to, clock::time_point deadline) {
+    std::unique_lock guard{keep_mtx_};
+    return detached_.wait_until(guard, deadline, [&] {
+      for (auto i = from; i < to; ++i)
+        if (slots_[i].worker.load(std::memory_order_acquire) != nullptr)
+          return false;
+      return true;
+    });
+  }
+
+  [[nodiscard]] bool retiring(std::size_t slot) const noexcept { return slot >= active(); }
+  [[nodiscard]] std::size_t active() const noexcept {
+    return active_.load(std::memory_order_acquire);
+  }
+
+  /// Changes the number of slots that get jobs; slots beyond it retire.
+  void set_active(std::size_t n) {
+    active_.store(n, std::memory_order_release);
+    // Retiring workers are woken so they notice between two jobs.
+    for (std::size_t i = n; i < slots_.size(); ++i)
+      if (auto* w = slots_[i].worker.load(std::memory_order_acquire))
+        w->wake(nullptr);
+  }
+
+  // -- closing --------------------------------------------------------------------------------
+
+  /// New submits are refused from now on (runtime_errc::shutting_down).
+  void close() {
+    std::lock_guard guard{mtx_};
+    closed_flag_.store(true, std::memory_order_release);
+    room_.notify_all();
+  }
+
+  [[nodiscard]] bool is_closed() const noexcept {
+    return closed_flag_.load(std::memory_order_acquire);
+  }
+
+  /// Waits until no job is queued, parked or running, or the deadline passed; returns
+  /// whether the pool is idle.
+  bool await_idle(clock::time_point deadline) {
+    std::unique_lock guard{mtx_};
+    idle_waiters_.fetch_add(1, std::memory_order_relaxed);
+    bool idle = false;
+    // Re-checks now and then as well: workers notify without the lock on their fast path.
+    while (!(idle = depth() == 0 && !any_in_flight()) && clock::now() < deadline)
+      idle_.wait_until(guard, std::min(deadline, clock::now() + std::chrono::milliseconds{1}));
+    idle_waiters_.fetch_sub(1, std::memory_order_relaxed);
+    return idle;
+  }
+
+  /// Answers every queued or parked job with runtime_errc::cancelled; returns how many.
+  std::size_t cancel_all() {
+    std::deque<entry> left;
+    {
+      std::lock_guard guard{mtx_};
+      closed_flag_.store(true, std::memory_order_release);
+      for (auto& s : slots_) {
+        for (auto& e : s.queue)
+          left.push_back(std::move(e));
+        s.queue.clear();
+        s.queued.store(0, std::memory_order_release);
+      }
+      own_depth_ = 0;
+      for (auto& e : front_)
+        left.push_back(std::move(e));
+      front_.clear();
+      front_count_.store(0, std::memory_order_release);
+      for (auto& p : parked_)
+        left.push_back(std::move(p.e));
+      parked_.clear();
+      parked_count_.store(0, std::memory_order_release);
+      notices_.clear();
+      notice_count_.store(0, std::memory_order_release);
+      std::optional<entry> e;
+      while (ring_.try_pop(e))
+        left.push_back(std::move(*e));
+      room_.notify_all();
+    }
+    for (auto& e : left)
+      if (e.reply)
+        fail_reply(e.reply, make_error(runtime_errc::cancelled, std::string{"the pool stopped"}));
+    cancelled_.fetch_add(left.size(), std::memory_order_relaxed);
+    return left.size();
+  }
+
+  // -- metrics --------------------------------------------------------------------------------
+
+  [[nodiscard]] pool_metrics metrics() const {
+    pool_metrics m;
+    m.capacity = opts_.capacity;
+    m.workers = active();
+    {
+      std::lock_guard guard{mtx_};
+      m.queue_depth = depth();
+      m.parked = parked_.size();
+    }
+    for (std::size_t i = 0; i < m.workers; ++i)
+      m.in_flight.push_back(slots_[i].in_flight.load(std::memory_order_relaxed));
+    m.completed = completed_.load(std::memory_order_relaxed);
+    m.failed = failed_.load(std::memory_order_relaxed);
+    m.retried = retried_.load(std::memory_order_relaxed);
+    m.restarts = restarts_.load(std::memory_order_relaxed);
+    m.rejected = rejected_.load(std::memory_order_relaxed);
+    m.dropped = dropped_.load(std::memory_order_relaxed);
+    m.cancelled = cancelled_.load(std::memory_order_relaxed);
+    m.latency_p50_us = static_cast<double>(latency_.percentile(0.50)) / 1000.0;
+    m.latency_p99_us = static_cast<double>(latency_.percentile(0.99)) / 1000.0;
+    return m;
+  }
+
+  [[nodiscard]] std::atomic<uint64_t>& anchor() noexcept { return anchor_; }
+
+private:
+  struct slot_state {
+    std::atomic<queue_actor*> worker{nullptr};
+    std::deque<entry> queue;            // guarded by mtx_
+    std::atomic<std::size_t> queued{0}; // queue.size(), readable without the lock
+    std::atomic<uint32_t> in_flight{0};
+    uint64_t starts = 0; // guarded by keep_mtx_
+  };
+
+  struct parked_job {
+    entry e;
+    uint64_t key;
+    std::function<void()> notify;
+  };
+
+  static int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
+        .count();
+  }
+
+  [[nodiscard]] bool balanced() const noexcept {
+    return opts_.dispatch == dispatch_policy::balanced;
+  }
+
+  void stamp(entry& e) noexcept {
+    e.seq = submitted_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((e.seq & 15) == 0)
+      e.queued_ns = now_ns();
+  }
+
+  // Jobs waiting (not parked). Requires mtx_ for an exact figure.
+  [[nodiscard]] std::size_t depth() const noexcept {
+    return ring_.size() + own_depth_ + front_count_.load(std::memory_order_acquire);
+  }
+
+  void after_push(std::optional<std::size_t> slot, caf::execution_unit* ctx) {
+    store_load_barrier(anchor_);
+    if (slot) {
+      if (auto* w = slots_[*slot].worker.load(std::memory_order_acquire))
+        w->wake(ctx);
+      return;
+    }
+    wake_any(ctx);
+  }
+
+  admit_outcome push_slow(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
+                          clock::time_point deadline, std::function<void()>* on_queued,
+                          bool probe) {
+    std::optional<entry> evicted;
+    std::optional<std::size_t> slot;
+    admit_outcome outcome = admit_outcome::accepted;
+    {
+      std::unique_lock guard{mtx_};
+      for (;;) {
+        if (closed_flag_.load(std::memory_order_relaxed)) {
+          rejected_.fetch_add(1, std::memory_order_relaxed);
+          return admit_outcome::closed;
+        }
+        bool parked_before = !parked_.empty();
+        if (!parked_before && try_place(e, key, slot))
+          break;
+        if (opts_.overflow == overflow_policy::backpressure && on_queued != nullptr) {
+          // Behind the parked ones, so that a submitter's jobs keep their order.
+          parked_.push_back(parked_job{std::move(e), key, std::move(*on_queued)});
+          parked_count_.fetch_add(1, std::memory_order_seq_cst);
+          outcome = admit_outcome::parked;
+          break;
+        }
+        if (parked_before && try_place(e, key, slot))
+          break; // threads and non-waiting actors do not queue behind parked jobs
+        switch (opts_.overflow) {
+        case overflow_policy::backpressure:
+          if (!may_wait || clock::now() >= deadline) {
+            if (!probe)
+              rejected_.fetch_add(1, std::memory_order_relaxed);
+            return admit_outcome::full;
+          }
+          room_waiters_.fetch_add(1, std::memory_order_relaxed);
+          // Re-checks now and then as well: workers notify without the lock on their fast path.
+          room_.wait_until(guard, std::min(deadline, clock::now() + std::chrono::milliseconds{1}));
+          room_waiters_.fetch_sub(1, std::memory_order_relaxed);
+          continue;
+        case overflow_policy::fail:
+          rejected_.fetch_add(1, std::memory_order_relaxed);
+          return admit_outcome::full;
+        case overflow_policy::drop_newest:
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+          return admit_outcome::dropped_newest;
+        case overflow_policy::drop_oldest:
+          if (!evicted)
+            evicted = take_oldest();
+          if (try_place(e, key, slot))
+            break;
+          continue;
+        }
+        break;
+      }
+    }
+    if (evicted) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      fail_reply(evicted->reply, make_error(mailbox_errc::mailbox_full,
+                                            std::string{"dropped for a newer job (drop_oldest)"}));
+    }
+    if (outcome == admit_outcome::parked) {
+      // Room may have freed before a worker saw the parked job: move it in ourselves.
+      unpark();
+      after_take();
+      store_load_barrier(anchor_);
+      wake_any(ctx);
+      return outcome;
+    }
+    after_push(slot, ctx);
+    return admit_outcome::accepted;
+  }
+
+  // Requires mtx_. Queues `e` if there is room; `slot` says whose queue took it (none: the
+  // shared ring).
+  bool try_place(entry& e, uint64_t key, std::optional<std::size_t>& slot) {
+    if (balanced())
+      return ring_.try_push(e);
+    if (depth() >= opts_.capacity)
+      return false;
+    auto active = std::max<std::size_t>(active_.load(std::memory_order_relaxed), 1);
+    auto target = opts_.dispatch == dispatch_policy::round_robin
+                      ? next_slot_++ % active
+                      : static_cast<std::size_t>(key % active);
+    slots_[target].queue.push_back(std::move(e));
+    slots_[target].queued.fetch_add(1, std::memory_order_release);
+    ++own_depth_;
+    slot = target;
+    return true;
+  }
+
+  // Queues parked jobs while there is room (their order is kept) and collects their notices.
+  void unpark() {
+    std::optional<std::size_t> ignored;
+    std::lock_guard guard{mtx_};
+    while (!parked_.empty()) {
+      auto& p = parked_.front();
+      if (!try_place(p.e, p.key, ignored))
+        break;
+      notices_.push_back(std::move(p.notify));
+      parked_.pop_front();
+      parked_count_.fetch_sub(1, std::memory_order_release);
+    }
+    notice_count_.store(notices_.size(), std::memory_order_release);
+  }
+
+  // Requires mtx_.
+  std::optional<entry> take_oldest() {
+    if (balanced()) {
+      std::optional<entry> e;
+      ring_.try_pop(e);
+      return e;
+    }
+    slot_state* oldest = nullptr;
+    for (auto& s : slots_)
+      if (!s.queue.empty() &&
+          (oldest == nullptr || s.queue.front().seq < oldest->queue.front().seq))
+        oldest = &s;
+    if (oldest == nullptr)
+      return std::nullopt;
+    std::optional<entry> e{std::move(oldest->queue.front())};
+    oldest->queue.pop_front();
+    oldest->queued.fetch_sub(1, std::memory_order_release);
+    --own_depth_;
+    return e;
+  }
+
+  void wake_any(caf::execution_unit* ctx) {
+    auto n = std::min(slots_.size(), std::max<std::size_t>(active(), 1));
+    for (std::size_t i = 0; i < n; ++i)
+      if (auto* w = slots_[i].worker.load(std::memory_order_acquire); w != nullptr && w->wake(ctx))
+        return;
+  }
+
+  [[nodiscard]] bool any_in_flight() const noexcept {
+    for (auto& s : slots_)
+      if (s.in_flight.load(std::memory_order_relaxed) != 0)
+        return true;
+    return false;
+  }
+
+  pool_options opts_;
+  std::atomic<std::size_t> active_;
+  std::array<slot_state, pool_options::max_workers> slots_;
+  mpmc_ring<entry> ring_;
+
+  mutable spin_lock mtx_;
+  std::condition_variable_any room_;
+  std::condition_variable_any idle_;
+  std::deque<entry> front_;
+  std::deque<parked_job> parked_;
+  std::vector<std::function<void()>> notices_;
+  std::size_t own_depth_ = 0;
+  std::size_t next_slot_ = 0;
+
+  std::atomic<std::size_t> front_count_{0};
+  std::atomic<std::size_t> parked_count_{0};
+  std::atomic<std::size_t> notice_count_{0};
+  std::atomic<std::size_t> room_waiters_{0};
+  std::atomic<std::size_t> idle_waiters_{0};
+  std::atomic<bool> closed_flag_{false};
+  std::atomic<uint64_t> submitted_{0};
+  std::atomic<uint64_t> anchor_{0};
+  std::atomic<uint64_t> completed_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> retried_{0};
+  std::atomic<uint64_t> restarts_{0};
+  std::atomic<uint64_t> rejected_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> cancelled_{0};
+  latency_histogram latency_;
+
+  std::mutex keep_mtx_;
+  std::condition_variable detached_;
+  std::vector<caf::strong_actor_ptr> keepalive_;
+  std::size_t live_ = 0;
+};
+
+} // namespace troupe::detail

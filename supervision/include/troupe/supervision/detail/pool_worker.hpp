@@ -1,0 +1,207 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <caf/detail/type_traits.hpp>
+
+#include "troupe/mailbox/detail/envelope.hpp"
+#include "troupe/mailbox/detail/queue_actor.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/scheduler/runtime.hpp"
+#include "troupe/supervision/detail/pool_core.hpp"
+
+namespace troupe::detail {
+
+/// One worker of a pool: a Troupe queue actor whose queue is the pool's (its own slot's queue
+/// first, then the shared one). It takes a few jobs at a time, runs each through its handler
+/// and answers it. A handler that throws crashes the worker: the job is put back for a retry
+/// or answered with handler_threw, the jobs it had taken but not started go back to the front
+/// of the queue, and the pool's supervisor restarts the worker.
+template <class Job, class Handler>
+class pool_worker final : public queue_actor {
+public:
+  using core_type = pool_core<Job>;
+  using entry = typename core_type::entry;
+  using reply_type = reply_t<Job>;
+  using factory = std::function<Handler(std::size_t slot)>;
+
+  pool_worker(caf::actor_config& cfg, std::shared_ptr<core_type> core, std::size_t slot,
+              factory make_handler)
+      : queue_actor(cfg), core_(std::move(core)), slot_(slot),
+        make_handler_(std::move(make_handler)),
+        name_(core_->options().name + ".worker" + std::to_string(slot)) {}
+
+  const char* name() const override { return name_.c_str(); }
+
+  caf::behavior make_behavior() override {
+    // A fresh handler (and its state) for every start, as an OTP worker's init.
+    handler_ = std::make_shared<Handler>(make_handler_(slot_));
+    core_->attach(slot_, this);
+    return initialize_queue_actor();
+  }
+
+protected:
+  void drain_queue(size_t max) override {
+    for (size_t ran = 0; ran < max && !stopping_ && !waiting_; ++ran) {
+      if (core_->retiring(slot_)) {
+        retire();
+        return;
+      }
+      if (batch_.empty()) {
+        auto taken = core_->take(slot_, batch_, std::min<size_t>(max - ran, 16));
+        core_->after_take();
+        if (taken == 0)
+          return;
+      }
+      auto e = std::move(batch_.front());
+      batch_.pop_front();
+      run(e);
+    }
+  }
+
+  [[nodiscard]] bool queue_empty() const noexcept override {
+    // While a job runs on the blocking pool, only its completion (a CAF response) wakes us.
+    return waiting_ || (batch_.empty() && core_->empty_for(slot_) && !core_->retiring(slot_));
+  }
+
+  std::atomic<uint64_t>& queue_anchor() noexcept override { return core_->anchor(); }
+
+  void on_exit() override {
+    // Stopped from outside (the pool or its supervisor stops) rather than crashed or retired:
+    // the pool closes, and its last worker answers what is left.
+    bool pool_stopping = !crashed_ && !retired_;
+    if (blocking_job_ && blocking_job_->reply) {
+      // Stopped while its job ran on the blocking pool: the result would reach nobody.
+      core_->finished(slot_, *blocking_job_, false);
+      fail_reply(blocking_job_->reply,
+                 make_error(runtime_errc::cancelled, std::string{"the worker stopped"}));
+    }
+    blocking_job_.reset();
+    core_->give_back(slot_, batch_);
+    if (core_->detach(slot_, this, pool_stopping))
+      core_->cancel_all();
+    core_.reset(); // breaks the core -> keepalive -> worker -> core cycle
+    handler_.reset();
+    queue_actor::on_exit();
+  }
+
+private:
+  void run(entry& e) {
+    core_->started(slot_);
+    if (core_->options().run_on_blocking_pool) {
+      run_blocking(std::move(e));
+      return;
+    }
+    try {
+      answer(e, (*handler_)(e.job));
+    } catch (const std::exception& ex) {
+      crash(std::move(e), ex.what());
+    } catch (...) {
+      crash(std::move(e), "unknown exception");
+    }
+  }
+
+  template <class Result>
+  void answer(entry& e, Result&& result) {
+    if constexpr (caf::detail::is_expected<std::decay_t<Result>>::value) {
+      core_->finished(slot_, e, true);
+      if (result)
+        complete_reply<reply_type>(e.reply, reply_type(std::move(*result)));
+      else
+        fail_reply(e.reply, std::move(result.error()));
+    } else {
+      core_->finished(slot_, e, true);
+      complete_reply<reply_type>(e.reply, reply_type(std::forward<Result>(result)));
+    }
+  }
+
+  // The job runs on a blocking-pool thread; this worker waits (holding no scheduler worker)
+  // for the completion, which comes back as a CAF response and runs here.
+  void run_blocking(entry e) {
+    struct outcome {
+      std::optional<std::invoke_result_t<Handler&, Job&>> value;
+      std::string crash;
+    };
+    auto job = std::make_shared<entry>(std::move(e));
+    auto out = std::make_shared<outcome>();
+    // Shared: the job may outlive this worker when it is stopped while the job runs.
+    auto handler = handler_;
+    waiting_ = true;
+    blocking_job_ = job;
+    troupe::spawn_blocking(this,
+                           [handler, job, out] {
+                             try {
+                               out->value.emplace((*handler)(job->job));
+                             } catch (const std::exception& ex) {
+                               out->crash = ex.what();
+                             } catch (...) {
+                               out->crash = "unknown exception";
+                             }
+                           })
+        .then(
+            [this, job, out] {
+              waiting_ = false;
+              blocking_job_.reset();
+              if (out->value)
+                answer(*job, std::move(*out->value));
+              else
+                crash(std::move(*job), out->crash.c_str());
+            },
+            [this, job](caf::error& err) {
+              // The blocking pool refused or cancelled the job: not the handler's fault.
+              waiting_ = false;
+              blocking_job_.reset();
+              core_->finished(slot_, *job, false);
+              fail_reply(job->reply, std::move(err));
+            });
+  }
+
+  void crash(entry e, const char* what) {
+    auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
+    if (e.attempts < core_->options().max_retries) {
+      ++e.attempts;
+      core_->count_retry();
+      core_->released(slot_);
+      batch_.push_front(std::move(e));
+    } else {
+      core_->finished(slot_, e, false);
+      fail_reply(e.reply, reason);
+    }
+    crashed_ = true;
+    core_->give_back(slot_, batch_);
+    stop(std::move(reason));
+  }
+
+  void retire() {
+    retired_ = true;
+    core_->give_back(slot_, batch_);
+    core_->hand_over(slot_);
+    stop(caf::exit_reason::normal);
+  }
+
+  void stop(caf::error reason) {
+    stopping_ = true;
+    quit(std::move(reason));
+  }
+
+  std::shared_ptr<core_type> core_;
+  std::size_t slot_;
+  factory make_handler_;
+  std::string name_;
+  std::shared_ptr<Handler> handler_;
+  std::shared_ptr<entry> blocking_job_;
+  std::deque<entry> batch_;
+  bool waiting_ = false;
+  bool crashed_ = false;
+  bool retired_ = false;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace troupe::detail {
+
+/// A lock for critical sections of a few dozen instructions that several threads hit millions
+/// of times a second (a pool's queues): contention spins briefly in user space instead of
+/// sleeping in the kernel as std::mutex does, then yields so a preempted holder can finish.
+/// Meets Lockable, so std::lock_guard and std::condition_variable_any work with it.
+///
+/// Thread safety: any thread. Memory ordering: unlock() releases, lock() acquires.
+class spin_lock {
+public:
+  void lock() noexcept {
+    for (;;) {
+      if (!locked_.exchange(true, std::memory_order_acquire))
+        return;
+      for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
+        if (spins < 64)
+          pause();
+        else
+          std::this_thread::yield();
+      }
+    }
+  }
+
+  bool try_lock() noexcept {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
+
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+private:
+  static void pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+  }
+
+  std::atomic<bool> locked_{false};
+};
+
+} // namespace troupe::detail

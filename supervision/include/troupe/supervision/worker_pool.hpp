@@ -1,0 +1,335 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/message.hpp>
+
+#include "troupe/actors/detail/reply_sinks.hpp"
+#include "troupe/actors/pending.hpp"
+#include "troupe/mailbox/detail/envelope.hpp"
+#include "troupe/scheduler/blocking_future.hpp"
+#include "troupe/scheduler/runtime.hpp"
+#include "troupe/supervision/detail/pool_core.hpp"
+#include "troupe/supervision/detail/pool_worker.hpp"
+#include "troupe/supervision/pool_metrics.hpp"
+#include "troupe/supervision/pool_options.hpp"
+#include "troupe/supervision/supervisor.hpp"
+
+namespace troupe {
+
+/// What worker_pool::shutdown did.
+struct pool_shutdown_report {
+  /// Every accepted job was finished before the deadline.
+  bool drained = false;
+  /// Jobs answered with runtime_errc::cancelled instead.
+  uint64_t cancelled = 0;
+};
+
+namespace detail {
+
+/// One allocation per job: the callbacks live in the sink itself.
+template <class R, class OnValue, class OnError>
+class pool_callback_sink final : public reply_sink<R> {
+public:
+  pool_callback_sink(OnValue f, OnError g) : on_value_(std::move(f)), on_error_(std::move(g)) {}
+  void complete(R value) override { on_value_(std::move(value)); }
+  void fail(caf::error err) override { on_error_(std::move(err)); }
+
+private:
+  OnValue on_value_;
+  OnError on_error_;
+};
+
+caf::error admit_error(admit_outcome outcome);
+
+} // namespace detail
+
+/// A supervised pool of workers behind one bounded job queue: the guide's worker pool. Each
+/// job is a request — a message type with a `reply_type` — and is answered exactly once: with
+/// the handler's result, or with a typed error (the worker crashed on it and retries ran out,
+/// the queue was full, the pool stopped).
+///
+/// Example:
+///
+///   struct checksum { std::string path; using reply_type = uint32_t; };
+///   troupe::pool_options opts;
+///   opts.workers = 4;
+///   auto pool = troupe::spawn_pool<checksum>(rt, opts, [](std::size_t /*worker*/) {
+///     return [](checksum& job) { return crc32_of(job.path); };   // state per worker
+///   }).value();
+///   caf::expected<uint32_t> sum = pool.submit(checksum{"a.bin"});   // from a thread
+///   pool.submit(self, checksum{"b.bin"}).then([](uint32_t) {}, [](caf::error) {}); // actor
+///   pool.resize(8);
+///   auto report = pool.shutdown(std::chrono::seconds{5});   // drains, then stops
+///
+/// Errors: mailbox_errc::mailbox_full (queue full: fail policy, a dropped job, an actor under
+/// backpressure, a thread whose wait ran out), mailbox_errc::handler_threw (crash, retries
+/// exhausted; the exception's message), runtime_errc::shutting_down (submit after shutdown
+/// began), runtime_errc::cancelled (accepted, then the pool stopped before running it),
+/// mailbox_errc::request_timeout (a blocking submit's wait for the result ran out).
+///
+/// Thread safety: submit() from any thread; submit(self, ...) only from inside `self`'s
+/// handlers (a Troupe actor); resize() and shutdown() from threads outside actors (they wait
+/// for the pool's supervisor). Copies share the pool.
+template <class Job>
+class worker_pool {
+public:
+  using reply_type = reply_t<Job>;
+  using core_type = detail::pool_core<Job>;
+
+  /// How long a thread's submit may wait for room under backpressure, and the job's key for
+  /// key_affinity dispatch.
+  struct submit_options {
+    uint64_t key = 0;
+    std::chrono::milliseconds wait_for_room{30'000};
+  };
+
+  worker_pool() = default;
+
+  /// Submits from a thread and waits for the answer.
+  [[nodiscard]] caf::expected<reply_type>
+  submit(Job job, std::chrono::milliseconds timeout = std::chrono::seconds{30},
+         uint64_t key = 0) const {
+    using result_slot = typename blocking_future<reply_type>::shared_state;
+    auto st = std::make_shared<result_slot>();
+    auto err = submit_async(
+        std::move(job), [st](reply_type value) { st->set(std::move(value)); },
+        [st](caf::error e) { st->set(std::move(e)); }, submit_options{key, timeout});
+    if (err)
+      return err;
+    std::unique_lock guard{st->mtx};
+    if (!st->done.wait_for(guard, timeout, [&] { return st->result.has_value(); }))
+      return make_error(mailbox_errc::request_timeout);
+    return std::move(*st->result);
+  }
+
+  /// Submits from a thread; exactly one of the callbacks runs later, on the worker's thread,
+  /// when the job is answered. Returns the error (and runs neither) when the job is not
+  /// accepted. Under backpressure waits up to `opts.wait_for_room` for room.
+  template <class OnValue, class OnError>
+  caf::error submit_async(Job job, OnValue on_value, OnError on_error,
+                          submit_options opts = {}) const {
+    typename core_type::entry e{
+        std::move(job), std::make_unique<detail::pool_callback_sink<reply_type, OnValue, OnError>>(
+                            std::move(on_value), std::move(on_error))};
+    return detail::admit_error(state_->core->push(
+        e, opts.key, nullptr, true, std::chrono::steady_clock::now() + opts.wait_for_room));
+  }
+
+  /// Submits from inside a Troupe actor (mailbox_self and friends); the continuation runs on
+  /// `self`. Never blocks: a full queue answers mailbox_full at once, even under backpressure.
+  template <class Self>
+  [[nodiscard]] pending<reply_type> submit(Self* self, Job job, uint64_t key = 0) const {
+    return pending<reply_type>{[core = state_->core, self, job = std::move(job),
+                                key](auto on_value, auto on_error) mutable {
+      auto id = self->add_request(std::make_unique<detail::continuation_of<reply_type>>(
+          std::move(on_value), std::move(on_error)));
+      typename core_type::entry e{std::move(job),
+                                  std::make_unique<detail::queue_actor_sink<reply_type>>(self, id)};
+      auto outcome = core->push(e, key, self->context(), false, {});
+      if (outcome != detail::admit_outcome::accepted)
+        self->fail_request(id, detail::admit_error(outcome));
+    }};
+  }
+
+  /// Whether a job of an actor entered the queue at once or waits for room.
+  enum class submit_status {
+    /// In the queue.
+    accepted,
+    /// Parked under backpressure; `on_queued` runs on the actor when it enters the queue.
+    parked,
+  };
+
+  /// Submits from inside a Troupe actor with flow control: the actor's Tokio-style
+  /// `send().await`. Under backpressure a full queue parks the job (jobs stay in submit order)
+  /// and `on_queued` runs on `self` once it is queued; a submitter that continues from there
+  /// never has more than one job parked. The answer runs `on_value` or `on_error` on `self`.
+  ///
+  ///   void feed(Self* self, uint64_t i) {
+  ///     for (; i < n; ++i)
+  ///       if (pool.submit(self, job{i}, on_value, on_error, [=] { feed(self, i + 1); })
+  ///           == worker_pool<job>::submit_status::parked)
+  ///         return;
+  ///   }
+  ///
+  /// Errors: as submit_async (not shutting_down under backpressure: the job parks).
+  template <class Self, class OnValue, class OnError>
+  caf::expected<submit_status> submit(Self* self, Job job, OnValue on_value, OnError on_error,
+                                      std::function<void()> on_queued, uint64_t key = 0) const {
+    return submit_parking(self,
+                          typename core_type::entry{
+                              std::move(job), std::make_unique<detail::inline_reply<reply_type>>(
+                                                  self, std::move(on_value), std::move(on_error))},
+                          std::move(on_queued), key);
+  }
+
+  /// As submit(self, ...) with flow control, but the answer runs `on_value` or `on_error` on
+  /// the worker's thread, right after the job (no message back to `self`): for answers that
+  /// only update thread-safe state, such as counters.
+  template <class Self, class OnValue, class OnError>
+  caf::expected<submit_status> submit_async(Self* self, Job job, OnValue on_value, OnError on_error,
+                                            std::function<void()> on_queued,
+                                            uint64_t key = 0) const {
+    return submit_parking(
+        self,
+        typename core_type::entry{
+            std::move(job),
+            std::make_unique<detail::pool_callback_sink<reply_type, OnValue, OnError>>(
+                std::move(on_value), std::move(on_error))},
+        std::move(on_queued), key);
+  }
+
+private:
+  template <class Self>
+  caf::expected<submit_status> submit_parking(Self* self, typename core_type::entry e,
+                                              std::function<void()> on_queued, uint64_t key) const {
+    if (on_queued) {
+      // The common case first: room in the queue, and nothing to set up for a wake-up later.
+      auto first = state_->core->push(e, key, self->context(), false, {}, nullptr, true);
+      if (first == detail::admit_outcome::accepted)
+        return submit_status::accepted;
+      if (first != detail::admit_outcome::full)
+        return detail::admit_error(first);
+      // Full: park. The worker that makes room sends `self` a message that runs on_queued.
+      auto response_id = self->new_request_id(caf::message_priority::normal).response_id();
+      std::function<void()> notify = [sender = caf::actor_cast<caf::strong_actor_ptr>(self),
+                                      response_id] {
+        sender->enqueue(nullptr, response_id, caf::make_message(), nullptr);
+      };
+      auto outcome = state_->core->push(e, key, self->context(), false, {}, &notify);
+      if (outcome == detail::admit_outcome::parked) {
+        // Registered before this handler returns, so before the message can arrive.
+        self->add_multiplexed_response_handler(response_id,
+                                               caf::behavior{[f = std::move(on_queued)] { f(); }});
+        return submit_status::parked;
+      }
+      if (auto err = detail::admit_error(outcome))
+        return err;
+      return submit_status::accepted;
+    }
+    if (auto err = detail::admit_error(state_->core->push(e, key, self->context(), false, {})))
+      return err;
+    return submit_status::accepted;
+  }
+
+public:
+  /// Grows or shrinks the pool to `n` workers (1..256). New workers start at once; a retiring
+  /// worker finishes the job it runs, hands its queued jobs to the others, and stops.
+  /// Errors: config_errc::out_of_range; the supervisor's errors.
+  caf::error resize(std::size_t n) const {
+    if (n == 0 || n > pool_options::max_workers)
+      return make_error(config_errc::out_of_range, std::string{"workers"}, std::to_string(n));
+    std::lock_guard guard{state_->resize_mtx};
+    auto& core = *state_->core;
+    auto old = core.active();
+    core.set_active(n);
+    for (auto slot = old; slot < n; ++slot)
+      if (auto err = start_worker(slot))
+        return err;
+    if (n < old &&
+        !core.await_detached(n, old, std::chrono::steady_clock::now() + std::chrono::seconds{30}))
+      return make_error(runtime_errc::timeout, std::string{"retiring workers"});
+    return caf::none;
+  }
+
+  [[nodiscard]] pool_metrics metrics() const { return state_->core->metrics(); }
+
+  /// The pool's supervisor (dynamic strategy; one child per worker).
+  [[nodiscard]] const troupe::supervisor& supervisor() const noexcept { return state_->sup; }
+
+  /// Refuses new jobs (runtime_errc::shutting_down), lets the workers finish what was accepted
+  /// until `deadline`, then stops them; what is left is answered with runtime_errc::cancelled.
+  pool_shutdown_report shutdown(std::chrono::milliseconds deadline) const {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    auto& core = *state_->core;
+    auto before = core.metrics().cancelled;
+    core.close();
+    pool_shutdown_report report;
+    report.drained = core.await_idle(until);
+    auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             until - std::chrono::steady_clock::now()),
+                         std::chrono::milliseconds{100});
+    (void)state_->sup.stop(left);
+    core.cancel_all();
+    report.cancelled = core.metrics().cancelled - before;
+    return report;
+  }
+
+  /// Internal: use spawn_pool.
+  template <class Handler>
+  static caf::expected<worker_pool> start(runtime& rt, pool_options opts,
+                                          std::function<Handler(std::size_t)> make_handler) {
+    if (auto err = opts.validate())
+      return err;
+    auto st = std::make_shared<pool_state>();
+    st->core = std::make_shared<core_type>(opts);
+    child_spec tpl;
+    tpl.id = "worker";
+    // Transient: a crash restarts the worker; a retiring worker's normal exit does not.
+    tpl.restart = restart_type::transient;
+    tpl.shutdown = shutdown_policy::infinity(); // a worker finishes its current job
+    tpl.start = [core = st->core, make_handler](const child_context& ctx) -> started_child {
+      auto slot = static_cast<std::size_t>(ctx.args.get_as<uint64_t>(0));
+      return ctx.rt.spawn<detail::pool_worker<Job, Handler>>(core, slot, make_handler);
+    };
+    supervisor_spec spec;
+    spec.name = opts.name;
+    spec.strategy = restart_strategy::dynamic;
+    spec.intensity = opts.max_restarts;
+    spec.period = opts.restart_period;
+    spec.children = {std::move(tpl)};
+    auto sup = start_supervisor(rt, std::move(spec));
+    if (!sup)
+      return std::move(sup.error());
+    st->sup = std::move(*sup);
+    worker_pool pool;
+    pool.state_ = std::move(st);
+    for (std::size_t slot = 0; slot < opts.workers; ++slot)
+      if (auto err = pool.start_worker(slot)) {
+        (void)pool.state_->sup.stop();
+        return err;
+      }
+    return pool;
+  }
+
+private:
+  struct pool_state {
+    std::shared_ptr<core_type> core;
+    troupe::supervisor sup;
+    std::mutex resize_mtx;
+  };
+
+  caf::error start_worker(std::size_t slot) const {
+    auto child = state_->sup.start_child(caf::make_message(static_cast<uint64_t>(slot)));
+    return child ? caf::error{} : std::move(child.error());
+  }
+
+  std::shared_ptr<pool_state> state_;
+};
+
+/// Starts a pool of opts.workers workers for jobs of type Job under its own supervisor.
+/// `make_handler(worker_index)` runs on each worker when it starts (again after a crash) and
+/// returns its handler: a callable taking Job& and returning Job::reply_type (or
+/// caf::expected of it).
+///
+/// Errors: config_errc naming the bad option; the supervisor's start errors.
+/// Thread safety: any thread outside actors.
+template <class Job, class F>
+caf::expected<worker_pool<Job>> spawn_pool(runtime& rt, pool_options opts, F make_handler) {
+  using handler_type = std::invoke_result_t<F&, std::size_t>;
+  static_assert(std::is_invocable_v<handler_type&, Job&>,
+                "the handler must accept the pool's job type");
+  return worker_pool<Job>::template start<handler_type>(
+      rt, std::move(opts), std::function<handler_type(std::size_t)>{std::move(make_handler)});
+}
+
+} // namespace troupe

@@ -1,0 +1,512 @@
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace std::chrono_literals;
+using troupe::mailbox_errc;
+using troupe::runtime_errc;
+
+namespace {
+
+struct work {
+  int id = 0;
+  int value = 0;
+  using reply_type = int;
+};
+
+/// Counts answers per job id, to check that each job is answered exactly once.
+class answer_book {
+public:
+  explicit answer_book(int n) : values_(static_cast<std::size_t>(n)), errors_(values_.size()) {}
+
+  void value(int id, int) { bump(values_, id); }
+  void error(int id, const caf::error& err) {
+    bump(errors_, id);
+    std::lock_guard guard{mtx_};
+    last_error_ = err;
+  }
+
+  /// Waits until `n` answers arrived in total.
+  bool wait_for(int n, std::chrono::milliseconds timeout = 20s) {
+    std::unique_lock guard{mtx_};
+    return cv_.wait_for(guard, timeout, [&] { return total_ >= n; });
+  }
+
+  [[nodiscard]] int values_of(int id) const { return values_[static_cast<std::size_t>(id)]; }
+  [[nodiscard]] int errors_of(int id) const { return errors_[static_cast<std::size_t>(id)]; }
+  [[nodiscard]] int total() const {
+    std::lock_guard guard{mtx_};
+    return total_;
+  }
+  [[nodiscard]] caf::error last_error() const {
+    std::lock_guard guard{mtx_};
+    return last_error_;
+  }
+
+private:
+  void bump(std::vector<std::atomic<int>>& counts, int id) {
+    counts[static_cast<std::size_t>(id)].fetch_add(1);
+    {
+      std::lock_guard guard{mtx_};
+      ++total_;
+    }
+    cv_.notify_all();
+  }
+
+  std::vector<std::atomic<int>> values_;
+  std::vector<std::atomic<int>> errors_;
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  int total_ = 0;
+  caf::error last_error_;
+};
+
+class worker_pool_test : public troupe::test::runtime_fixture {
+protected:
+  template <class F>
+  troupe::worker_pool<work> pool_of(troupe::pool_options opts, F handler) {
+    auto pool = troupe::spawn_pool<work>(*rt, opts, [handler](std::size_t) { return handler; });
+    EXPECT_TRUE(pool) << troupe::render(pool.error());
+    return *pool;
+  }
+
+  static void submit(const troupe::worker_pool<work>& pool,
+                     const std::shared_ptr<answer_book>& book, work w, uint64_t key = 0) {
+    auto id = w.id;
+    auto err = pool.submit_async(
+        w, [book, id](int v) { book->value(id, v); },
+        [book, id](caf::error e) { book->error(id, e); }, {key, 20s});
+    ASSERT_FALSE(err) << troupe::render(err);
+  }
+};
+
+TEST_F(worker_pool_test, EveryJobIsAnsweredWithItsResult) {
+  auto pool = pool_of({}, [](work& w) { return w.value * 2; });
+  auto sum = std::make_shared<std::atomic<int64_t>>(0);
+  auto book = std::make_shared<answer_book>(1000);
+  for (int i = 0; i < 1000; ++i) {
+    auto err = pool.submit_async(
+        work{i, i},
+        [book, sum, i](int v) {
+          sum->fetch_add(v);
+          book->value(i, v);
+        },
+        [book, i](caf::error e) { book->error(i, e); });
+    ASSERT_FALSE(err);
+  }
+  ASSERT_TRUE(book->wait_for(1000));
+  EXPECT_EQ(sum->load(), 2 * (999 * 1000 / 2));
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_EQ(book->values_of(i), 1) << i;
+  EXPECT_EQ(pool.submit(work{0, 21}).value(), 42);
+  auto m = pool.metrics();
+  EXPECT_EQ(m.completed, 1001u);
+  EXPECT_EQ(m.queue_depth, 0u);
+  EXPECT_GT(m.latency_p99_us, 0.0);
+  EXPECT_TRUE(pool.shutdown(5s).drained);
+}
+
+TEST_F(worker_pool_test, ExactlyOnceAnswersUnderSeededRandomCrashes) {
+  constexpr int n = 2000;
+  // Seeded: each job crashes its worker on its first attempt (1 in 10) or always (1 in 50).
+  std::mt19937 rng{20261126};
+  auto plan = std::make_shared<std::vector<int>>(n);
+  int crash_once = 0;
+  int crash_always = 0;
+  for (auto& p : *plan) {
+    auto r = rng() % 100;
+    p = r < 2 ? 2 : r < 12 ? 1 : 0;
+    crash_once += p == 1;
+    crash_always += p == 2;
+  }
+  auto attempts = std::make_shared<std::vector<std::atomic<int>>>(n);
+  troupe::pool_options opts;
+  opts.workers = 3;
+  opts.max_retries = 2;
+  opts.max_restarts = 1'000'000;
+  auto pool = pool_of(opts, [plan, attempts](work& w) {
+    auto attempt = (*attempts)[static_cast<std::size_t>(w.id)].fetch_add(1);
+    auto p = (*plan)[static_cast<std::size_t>(w.id)];
+    if (p == 2 || (p == 1 && attempt == 0))
+      throw std::runtime_error("crash on job " + std::to_string(w.id));
+    return w.id;
+  });
+  auto book = std::make_shared<answer_book>(n);
+  for (int i = 0; i < n; ++i)
+    submit(pool, book, work{i, 0});
+  ASSERT_TRUE(book->wait_for(n));
+  for (int i = 0; i < n; ++i) {
+    auto p = (*plan)[static_cast<std::size_t>(i)];
+    EXPECT_EQ(book->values_of(i) + book->errors_of(i), 1) << "job " << i;
+    EXPECT_EQ(book->errors_of(i), p == 2 ? 1 : 0) << "job " << i;
+    EXPECT_EQ((*attempts)[static_cast<std::size_t>(i)].load(), p == 2 ? 3 : p == 1 ? 2 : 1);
+  }
+  auto m = pool.metrics();
+  EXPECT_EQ(m.failed, static_cast<uint64_t>(crash_always));
+  EXPECT_EQ(m.retried, static_cast<uint64_t>(crash_once + 2 * crash_always));
+  EXPECT_EQ(m.completed, static_cast<uint64_t>(n - crash_always));
+  auto crashes = static_cast<uint64_t>(crash_once + 3 * crash_always);
+  EXPECT_TRUE(troupe::test::eventually([&] { return pool.metrics().restarts == crashes; }))
+      << pool.metrics().restarts << " of " << crashes;
+  EXPECT_EQ(book->last_error(), mailbox_errc::handler_threw);
+  EXPECT_NE(troupe::render(book->last_error()).find("crash on job"), std::string::npos);
+  EXPECT_TRUE(pool.shutdown(5s).drained);
+}
+
+TEST_F(worker_pool_test, AJobThatAlwaysCrashesIsRetriedExactlyMaxRetriesTimes) {
+  auto runs = std::make_shared<std::atomic<int>>(0);
+  troupe::pool_options opts;
+  opts.max_retries = 3;
+  auto pool = pool_of(opts, [runs](work&) -> int {
+    runs->fetch_add(1);
+    throw std::runtime_error("poisoned");
+  });
+  auto r = pool.submit(work{1, 0});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::handler_threw);
+  EXPECT_NE(troupe::render(r.error()).find("poisoned"), std::string::npos);
+  EXPECT_EQ(runs->load(), 4);
+  EXPECT_EQ(pool.metrics().retried, 3u);
+  EXPECT_EQ(pool.metrics().failed, 1u);
+  EXPECT_TRUE(troupe::test::eventually([&] { return pool.metrics().restarts == 4u; }));
+  pool.shutdown(5s);
+}
+
+TEST_F(worker_pool_test, KeyAffinityRunsEachKeyOnOneWorkerInSubmitOrder) {
+  constexpr int keys = 8;
+  constexpr int per_key = 200;
+  struct seen_t {
+    std::mutex mtx;
+    std::vector<std::vector<int>> order{keys};
+    std::vector<std::set<std::thread::id>> threads{keys};
+  };
+  auto seen = std::make_shared<seen_t>();
+  troupe::pool_options opts;
+  opts.workers = 4;
+  opts.dispatch = troupe::dispatch_policy::key_affinity;
+  auto pool =
+      troupe::spawn_pool<work>(*rt, opts, [seen](std::size_t slot) {
+        return [seen, slot](work& w) {
+          std::lock_guard guard{seen->mtx};
+          seen->order[static_cast<std::size_t>(w.value)].push_back(w.id);
+          seen->threads[static_cast<std::size_t>(w.value)].insert(std::this_thread::get_id());
+          return static_cast<int>(slot);
+        };
+      }).value();
+  auto book = std::make_shared<answer_book>(keys * per_key);
+  auto slots = std::make_shared<std::vector<std::atomic<int>>>(keys);
+  for (auto& s : *slots)
+    s = -1;
+  auto mixed = std::make_shared<std::atomic<bool>>(false);
+  for (int i = 0; i < keys * per_key; ++i) {
+    int key = i % keys;
+    auto err = pool.submit_async(
+        work{i, key},
+        [book, slots, mixed, key, i](int slot) {
+          int expected = -1;
+          if (!(*slots)[static_cast<std::size_t>(key)].compare_exchange_strong(expected, slot) &&
+              expected != slot)
+            *mixed = true;
+          book->value(i, slot);
+        },
+        [book, i](caf::error e) { book->error(i, e); }, {static_cast<uint64_t>(key), 20s});
+    ASSERT_FALSE(err);
+  }
+  ASSERT_TRUE(book->wait_for(keys * per_key));
+  EXPECT_FALSE(mixed->load()) << "a key ran on two workers";
+  std::lock_guard guard{seen->mtx};
+  for (int k = 0; k < keys; ++k) {
+    auto& order = seen->order[static_cast<std::size_t>(k)];
+    ASSERT_EQ(order.size(), static_cast<std::size_t>(per_key));
+    EXPECT_TRUE(std::is_sorted(order.begin(), order.end())) << "key " << k;
+  }
+  pool.shutdown(5s);
+}
+
+TEST_F(worker_pool_test, BalancedDispatchDoesNotQueueJobsBehindASlowOne) {
+  auto gate = std::make_shared<std::promise<void>>();
+  auto opened = gate->get_future().share();
+  auto pool = pool_of({}, [opened](work& w) {
+    if (w.value == 1)
+      opened.wait(); // the slow job holds its worker until the test opens the gate
+    return w.id;
+  });
+  auto book = std::make_shared<answer_book>(101);
+  submit(pool, book, work{100, 1});
+  for (int i = 0; i < 100; ++i)
+    submit(pool, book, work{i, 0});
+  // All 100 quick jobs finish on the other worker while the slow one still runs.
+  ASSERT_TRUE(book->wait_for(100));
+  EXPECT_EQ(book->values_of(100), 0);
+  EXPECT_EQ(pool.metrics().in_flight.size(), 2u);
+  gate->set_value();
+  ASSERT_TRUE(book->wait_for(101));
+  pool.shutdown(5s);
+}
+
+TEST_F(worker_pool_test, ResizeStartsAndRetiresWorkersWithoutLosingJobs) {
+  troupe::pool_options opts;
+  opts.workers = 2;
+  opts.dispatch = troupe::dispatch_policy::round_robin;
+  auto pool = pool_of(opts, [](work& w) { return w.id; });
+  EXPECT_FALSE(pool.resize(5));
+  EXPECT_EQ(pool.metrics().workers, 5u);
+  EXPECT_EQ(pool.supervisor().which_children().value().size(), 5u);
+  auto book = std::make_shared<answer_book>(600);
+  for (int i = 0; i < 300; ++i)
+    submit(pool, book, work{i, 0});
+  EXPECT_FALSE(pool.resize(1));
+  for (int i = 300; i < 600; ++i)
+    submit(pool, book, work{i, 0});
+  ASSERT_TRUE(book->wait_for(600));
+  for (int i = 0; i < 600; ++i)
+    EXPECT_EQ(book->values_of(i), 1) << i;
+  EXPECT_EQ(pool.metrics().workers, 1u);
+  EXPECT_TRUE(troupe::test::eventually(
+      [&] { return pool.supervisor().which_children().value().size() == 1u; }));
+  EXPECT_EQ(pool.resize(0), troupe::config_errc::out_of_range);
+  pool.shutdown(5s);
+}
+
+TEST_F(worker_pool_test, ShutdownDrainsAcceptedJobsAndRefusesNewOnes) {
+  auto pool = pool_of({}, [](work& w) {
+    std::this_thread::sleep_for(50us); // a job that takes a moment
+    return w.id;
+  });
+  auto book = std::make_shared<answer_book>(500);
+  for (int i = 0; i < 500; ++i)
+    submit(pool, book, work{i, 0});
+  auto report = pool.shutdown(20s);
+  EXPECT_TRUE(report.drained);
+  EXPECT_EQ(report.cancelled, 0u);
+  EXPECT_EQ(book->total(), 500);
+  for (int i = 0; i < 500; ++i)
+    EXPECT_EQ(book->values_of(i), 1);
+  EXPECT_EQ(pool.submit(work{1, 1}).error(), runtime_errc::shutting_down);
+  EXPECT_EQ(pool.metrics().rejected, 1u);
+}
+
+TEST_F(worker_pool_test, ShutdownDeadlineAnswersTheRestWithCancelled) {
+  auto gate = std::make_shared<std::promise<void>>();
+  auto opened = gate->get_future().share();
+  troupe::pool_options opts;
+  opts.workers = 1;
+  auto pool = pool_of(opts, [opened](work& w) {
+    opened.wait();
+    return w.id;
+  });
+  auto book = std::make_shared<answer_book>(10);
+  for (int i = 0; i < 10; ++i)
+    submit(pool, book, work{i, 0});
+  std::thread opener{[gate, book] {
+    // Opens the gate once the nine waiting jobs were cancelled.
+    book->wait_for(9);
+    gate->set_value();
+  }};
+  auto report = pool.shutdown(50ms);
+  opener.join();
+  EXPECT_FALSE(report.drained);
+  ASSERT_TRUE(book->wait_for(10));
+  int cancelled = 0;
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(book->values_of(i) + book->errors_of(i), 1);
+    cancelled += book->errors_of(i);
+  }
+  EXPECT_EQ(cancelled, 9); // the running job finished, the queued ones were cancelled
+  EXPECT_EQ(book->last_error(), runtime_errc::cancelled);
+}
+
+TEST_F(worker_pool_test, TheQueueBoundHoldsWithConcurrentSubmitters) {
+  auto gate = std::make_shared<std::promise<void>>();
+  auto opened = gate->get_future().share();
+  auto entered = std::make_shared<std::latch>(1);
+  troupe::pool_options opts;
+  opts.workers = 1;
+  opts.capacity = 8;
+  auto pool = pool_of(opts, [opened, entered](work& w) {
+    if (w.value == 1) {
+      entered->count_down();
+      opened.wait();
+    }
+    return w.id;
+  });
+  auto book = std::make_shared<answer_book>(201);
+  submit(pool, book, work{200, 1});
+  entered->wait(); // the worker is busy; nothing more leaves the queue
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < 4; ++t)
+    submitters.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i)
+        submit(pool, book, work{t * 50 + i, 0});
+    });
+  ASSERT_TRUE(troupe::test::eventually([&] { return pool.metrics().queue_depth == 8u; }));
+  EXPECT_EQ(pool.metrics().queue_depth, 8u); // full, and the submitters wait
+  EXPECT_EQ(book->total(), 0);
+  gate->set_value();
+  for (auto& s : submitters)
+    s.join();
+  ASSERT_TRUE(book->wait_for(201));
+  EXPECT_EQ(pool.metrics().rejected, 0u);
+  pool.shutdown(5s);
+}
+
+TEST_F(worker_pool_test, OverflowPoliciesFailDropNewestAndDropOldest) {
+  auto run = [&](troupe::overflow_policy policy) {
+    auto gate = std::make_shared<std::promise<void>>();
+    auto opened = gate->get_future().share();
+    auto entered = std::make_shared<std::latch>(1);
+    troupe::pool_options opts;
+    opts.workers = 1;
+    opts.capacity = 2;
+    opts.overflow = policy;
+    auto pool = pool_of(opts, [opened, entered](work& w) {
+      if (w.value == 1) {
+        entered->count_down();
+        opened.wait();
+      }
+      return w.id;
+    });
+    auto book = std::make_shared<answer_book>(5);
+    submit(pool, book, work{0, 1});
+    entered->wait();
+    std::vector<caf::error> refused;
+    for (int i = 1; i < 5; ++i) {
+      auto id = i;
+      auto err = pool.submit_async(
+          work{i, 0}, [book, id](int v) { book->value(id, v); },
+          [book, id](caf::error e) { book->error(id, e); });
+      if (err)
+        refused.push_back(err);
+    }
+    gate->set_value();
+    return std::make_tuple(std::move(pool), book, refused);
+  };
+  {
+    auto [pool, book, refused] = run(troupe::overflow_policy::fail);
+    ASSERT_EQ(refused.size(), 2u);
+    EXPECT_EQ(refused[0], mailbox_errc::mailbox_full);
+    ASSERT_TRUE(book->wait_for(3));
+    EXPECT_EQ(book->values_of(1) + book->values_of(2), 2);
+    EXPECT_EQ(pool.metrics().rejected, 2u);
+    pool.shutdown(5s);
+  }
+  {
+    auto [pool, book, refused] = run(troupe::overflow_policy::drop_newest);
+    ASSERT_EQ(refused.size(), 2u);
+    ASSERT_TRUE(book->wait_for(3));
+    EXPECT_EQ(book->values_of(3) + book->values_of(4), 0);
+    EXPECT_EQ(pool.metrics().dropped, 2u);
+    pool.shutdown(5s);
+  }
+  {
+    auto [pool, book, refused] = run(troupe::overflow_policy::drop_oldest);
+    EXPECT_TRUE(refused.empty());
+    ASSERT_TRUE(book->wait_for(5));
+    EXPECT_EQ(book->errors_of(1) + book->errors_of(2), 2); // evicted by 3 and 4
+    EXPECT_EQ(book->values_of(3) + book->values_of(4), 2);
+    EXPECT_EQ(book->last_error(), mailbox_errc::mailbox_full);
+    EXPECT_EQ(pool.metrics().dropped, 2u);
+    pool.shutdown(5s);
+  }
+}
+
+TEST_F(worker_pool_test, ATroupeActorGetsItsAnswersOnItself) {
+  struct go {};
+  auto pool = pool_of({}, [](work& w) { return w.value + 1; });
+  auto total = std::make_shared<std::promise<int>>();
+  auto result = total->get_future();
+  auto driver = troupe::spawn_mailbox<go>(*rt, {}, [pool, total](auto* self) {
+                  return troupe::handlers{[self, pool, total](go&) {
+                    auto sum = std::make_shared<int>(0);
+                    auto left = std::make_shared<int>(100);
+                    for (int i = 0; i < 100; ++i)
+                      pool.submit(self, work{i, i})
+                          .then(
+                              [sum, left, total](int v) {
+                                *sum += v; // runs on the driver: no race
+                                if (--*left == 0)
+                                  total->set_value(*sum);
+                              },
+                              [total](caf::error) { total->set_value(-1); });
+                  }};
+                }).value();
+  driver.send(go{});
+  ASSERT_EQ(result.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(result.get(), 100 * 101 / 2);
+  caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
+  pool.shutdown(5s);
+}
+
+TEST_F(worker_pool_test, JobsCanRunOnTheBlockingPoolAndCrashThere) {
+  troupe::pool_options opts;
+  opts.run_on_blocking_pool = true;
+  opts.max_retries = 1;
+  auto runs = std::make_shared<std::atomic<int>>(0);
+  auto pool = pool_of(opts, [runs](work& w) {
+    if (w.value == 1 && runs->fetch_add(1) == 0)
+      throw std::runtime_error("first run fails");
+    std::this_thread::sleep_for(1ms); // blocking is fine here
+    return w.id * 10;
+  });
+  EXPECT_EQ(pool.submit(work{4, 0}).value(), 40);
+  EXPECT_EQ(pool.submit(work{5, 1}).value(), 50); // retried once after the crash
+  EXPECT_EQ(pool.metrics().retried, 1u);
+  EXPECT_TRUE(pool.shutdown(5s).drained);
+}
+
+TEST_F(worker_pool_test, InvalidOptionsAreRejectedNamingTheField) {
+  troupe::pool_options opts;
+  opts.workers = 0;
+  auto pool =
+      troupe::spawn_pool<work>(*rt, opts, [](std::size_t) { return [](work&) { return 0; }; });
+  ASSERT_FALSE(pool);
+  EXPECT_EQ(pool.error(), troupe::config_errc::out_of_range);
+  EXPECT_NE(troupe::render(pool.error()).find("workers"), std::string::npos);
+  opts.workers = 1;
+  opts.capacity = 0;
+  pool = troupe::spawn_pool<work>(*rt, opts, [](std::size_t) { return [](work&) { return 0; }; });
+  ASSERT_FALSE(pool);
+  EXPECT_NE(troupe::render(pool.error()).find("capacity"), std::string::npos);
+}
+
+TEST_F(worker_pool_test, MetricsSerializeToJson) {
+  auto pool = pool_of({}, [](work& w) { return w.id; });
+  for (int i = 0; i < 64; ++i)
+    ASSERT_TRUE(pool.submit(work{i, 0}));
+  nlohmann::json j = pool.metrics();
+  EXPECT_EQ(j["completed"], 64);
+  EXPECT_EQ(j["capacity"], 1024);
+  EXPECT_EQ(j["workers"], 2);
+  EXPECT_EQ(j["in_flight"].size(), 2u);
+  EXPECT_GT(j["latency_p50_us"].get<double>(), 0.0);
+  pool.shutdown(5s);
+}
+
+TEST(latency_histogram, PercentilesFallInTheRightQuarterOctave) {
+  troupe::detail::latency_histogram h;
+  EXPECT_EQ(h.percentile(0.5), 0u);
+  for (int i = 0; i < 99; ++i)
+    h.record(1000);
+  h.record(1'000'000);
+  EXPECT_GE(h.percentile(0.5), 1000u);
+  EXPECT_LT(h.percentile(0.5), 1200u);
+  EXPECT_GE(h.percentile(1.0), 1'000'000u);
+  EXPECT_LT(h.percentile(1.0), 1'200'000u);
+}
+
+} // namespace
