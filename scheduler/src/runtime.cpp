@@ -13,6 +13,7 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
+#include "troupe/scheduler/detail/troupe_coordinator.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
 
 namespace troupe {
@@ -133,7 +134,7 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
       std::make_shared<detail::blocking_pool>(cfg_.blocking_threads, cfg_.blocking_queue_capacity);
   switch (cfg_.scheduler) {
   case scheduler_policy::troupe:
-    caf_cfg_.load<caf::scheduler::coordinator<detail::troupe_policy>>();
+    caf_cfg_.load<detail::troupe_coordinator>();
     break;
   case scheduler_policy::caf_stealing:
     caf_cfg_.set("scheduler.policy", caf::atom("stealing"));

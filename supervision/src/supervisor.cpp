@@ -136,6 +136,19 @@ supervisor::which_children(std::chrono::milliseconds timeout) const {
   return std::move(*out);
 }
 
+caf::expected<child_counts> supervisor::count_children(std::chrono::milliseconds timeout) const {
+  auto children = which_children(timeout);
+  if (!children)
+    return std::move(children.error());
+  child_counts counts;
+  for (auto& child : *children) {
+    ++counts.specs;
+    counts.active += child.actor ? 1 : 0;
+    (child.is_supervisor ? counts.supervisors : counts.workers) += 1;
+  }
+  return counts;
+}
+
 caf::error supervisor::add_child(child_spec spec, std::chrono::milliseconds timeout) const {
   return call(
       rt_, actor_, timeout,

@@ -1,3 +1,4 @@
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -137,4 +138,42 @@ TEST(RuntimeStop, OnlyOneRuntimeAtATimeHandlesSignals) {
   troupe::runtime again{cfg};
   again.request_stop();
   EXPECT_TRUE(again.run_until_stopped().clean());
+}
+
+// The runtime's clock skips the timeout cancellation of actors that never set a timeout;
+// actors that do set one still get it, and terminating early still cancels it.
+TEST_F(RuntimeSpawn, CafTimeoutsStillFireAndAreCancelledWithTheirActor) {
+  auto silent = rt->spawn([](caf::event_based_actor* self) -> caf::behavior {
+    self->set_default_handler(caf::skip);
+    return {[](int) {}};
+  });
+  auto outcome = std::make_shared<std::promise<caf::error>>();
+  auto result = outcome->get_future();
+  rt->spawn([silent, outcome](caf::event_based_actor* self) {
+    self->request(silent, std::chrono::milliseconds{20}, std::string{"no handler"})
+        .then([outcome](int) { outcome->set_value(caf::error{}); },
+              [self, outcome](caf::error& err) {
+                outcome->set_value(err);
+                self->quit();
+              });
+  });
+  ASSERT_EQ(result.wait_for(std::chrono::seconds{10}), std::future_status::ready);
+  EXPECT_EQ(result.get(), caf::sec::request_timeout);
+  // A receive timeout, and an actor that quits with a request timeout still pending.
+  auto fired = std::make_shared<std::promise<void>>();
+  auto fired_future = fired->get_future();
+  rt->spawn([fired](caf::event_based_actor* self) -> caf::behavior {
+    return {[](int) {}, caf::after(std::chrono::milliseconds{10}) >>
+                            [self, fired] {
+                              fired->set_value();
+                              self->quit();
+                            }};
+  });
+  rt->spawn([silent](caf::event_based_actor* self) {
+    self->request(silent, std::chrono::seconds{30}, std::string{"abandoned"})
+        .then([](int) {}, [](caf::error&) {});
+    self->quit();
+  });
+  EXPECT_EQ(fired_future.wait_for(std::chrono::seconds{10}), std::future_status::ready);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }

@@ -295,6 +295,11 @@ TEST_F(supervisor_test, EscalationReachesTheParentWhichRestartsTheSubtree) {
   EXPECT_EQ(log->since(mark), (strings{"stop:leaf", "start:leaf"}));
   auto again = child(outer, "inner");
   EXPECT_EQ(again.restarts, 1u);
+  auto counts = outer.count_children().value();
+  EXPECT_EQ(counts.specs, 2u);
+  EXPECT_EQ(counts.active, 2u);
+  EXPECT_EQ(counts.supervisors, 1u);
+  EXPECT_EQ(counts.workers, 1u);
   EXPECT_TRUE(again.is_supervisor);
   EXPECT_NE(again.actor, first_inner);
   EXPECT_EQ(child(outer, "sibling").restarts, 0u);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -33,6 +34,17 @@ struct child_info {
   /// How often this child was started again after its first start.
   uint64_t restarts = 0;
   bool is_supervisor = false;
+};
+
+/// supervisor::count_children(), as OTP's count_children/1.
+struct child_counts {
+  /// All entries, running or not.
+  std::size_t specs = 0;
+  /// Entries with a running actor.
+  std::size_t active = 0;
+  /// Entries that are child supervisors / plain workers, running or not.
+  std::size_t supervisors = 0;
+  std::size_t workers = 0;
 };
 
 } // namespace troupe

@@ -51,6 +51,10 @@ public:
   [[nodiscard]] caf::expected<std::vector<child_info>>
   which_children(std::chrono::milliseconds timeout = default_timeout) const;
 
+  /// How many children there are, run, and are supervisors or workers.
+  [[nodiscard]] caf::expected<child_counts>
+  count_children(std::chrono::milliseconds timeout = default_timeout) const;
+
   /// Adds a child at the end and starts it (static strategies). Errors: already_present,
   /// start_failed (the child is not kept), not_supported for a dynamic supervisor.
   [[nodiscard]] caf::error add_child(child_spec spec,
