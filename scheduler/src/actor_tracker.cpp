@@ -15,6 +15,7 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor) {
   e.address = raw->address();
   if (auto* local = dynamic_cast<caf::local_actor*>(raw))
     e.name = local->name();
+  registry_.add_actor(e.id, e.name);
   {
     std::lock_guard guard{mtx_};
     live_.emplace(e.id, std::move(e));
@@ -25,7 +26,22 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor) {
   raw->attach_functor([this, id = raw->id()] { remove(id); });
 }
 
+void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
+  if (!actor)
+    return;
+  auto id = actor->id();
+  bool known = false;
+  {
+    std::lock_guard guard{mtx_};
+    known = live_.count(id) != 0;
+  }
+  if (!known)
+    track(actor);
+  set_supervised(id);
+}
+
 void actor_tracker::remove(caf::actor_id id) {
+  registry_.remove_actor(id);
   std::lock_guard guard{mtx_};
   live_.erase(id);
   if (live_.empty())

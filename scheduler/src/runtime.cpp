@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
+#include "troupe/scheduler/detail/prometheus_text.hpp"
 #include "troupe/scheduler/detail/troupe_coordinator.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
 
@@ -24,13 +26,15 @@ namespace {
 // spawn_blocking(self, ...) find the runtime from inside any actor.
 std::mutex owners_mtx;
 
-// The write end of the stop pipe of the runtime that handles signals, or -1.
+// The write ends of the stop and dump pipes of the runtime that handles signals, or -1.
 std::atomic<int> signal_pipe{-1};
+std::atomic<int> dump_signal_pipe{-1};
 struct sigaction previous_sigint {};
 struct sigaction previous_sigterm {};
+struct sigaction previous_sigusr1 {};
 
 extern "C" void on_stop_signal(int signo) {
-  auto fd = signal_pipe.load();
+  auto fd = signo == SIGUSR1 ? dump_signal_pipe.load() : signal_pipe.load();
   if (fd >= 0) {
     auto byte = static_cast<char>(signo);
     // Nothing useful can be done about a full pipe: one byte is already waiting.
@@ -38,16 +42,18 @@ extern "C" void on_stop_signal(int signo) {
   }
 }
 
-void install_signal_handlers(int fd) {
+void install_signal_handlers(int fd, int dump_fd) {
   int expected = -1;
   if (!signal_pipe.compare_exchange_strong(expected, fd))
     throw std::invalid_argument("handle_signals: another troupe::runtime already handles signals");
+  dump_signal_pipe.store(dump_fd);
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
   sigaction(SIGINT, &action, &previous_sigint);
   sigaction(SIGTERM, &action, &previous_sigterm);
+  sigaction(SIGUSR1, &action, &previous_sigusr1);
 }
 
 void remove_signal_handlers(int fd) {
@@ -55,6 +61,8 @@ void remove_signal_handlers(int fd) {
   if (signal_pipe.compare_exchange_strong(expected, -1)) {
     sigaction(SIGINT, &previous_sigint, nullptr);
     sigaction(SIGTERM, &previous_sigterm, nullptr);
+    sigaction(SIGUSR1, &previous_sigusr1, nullptr);
+    dump_signal_pipe.store(-1);
   }
 }
 std::unordered_map<const caf::actor_system*, runtime*> owners;
@@ -130,6 +138,26 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
     : cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
   if (auto err = cfg_.validate())
     throw std::invalid_argument(render(err));
+  // First, so that a port that cannot be bound fails the constructor before anything runs.
+  if (cfg_.admin_port)
+    admin_ = std::make_unique<detail::admin_server>(
+        cfg_.admin_address, *cfg_.admin_port, [this](const std::string& path) {
+          detail::admin_server::response r;
+          if (!ready_.load(std::memory_order_acquire)) {
+            r.status = 503;
+            r.body = "starting\n";
+          } else if (path == "/topology") {
+            r.content_type = "application/json";
+            r.body = topology().dump(2) + "\n";
+          } else if (path == "/metrics") {
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            r.body = detail::prometheus_text(topology());
+          } else {
+            r.status = 404;
+            r.body = "not found: try /topology or /metrics\n";
+          }
+          return r;
+        });
   pool_ =
       std::make_shared<detail::blocking_pool>(cfg_.blocking_threads, cfg_.blocking_queue_capacity);
   switch (cfg_.scheduler) {
@@ -161,10 +189,14 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
   ::fcntl(stop_pipe_[1], F_SETFL, O_NONBLOCK);
   if (cfg_.handle_signals) {
     try {
-      install_signal_handlers(stop_pipe_[1]);
+      if (::pipe2(dump_pipe_, O_CLOEXEC) != 0)
+        throw std::runtime_error("troupe::runtime: cannot create its dump pipe");
+      ::fcntl(dump_pipe_[1], F_SETFL, O_NONBLOCK);
+      install_signal_handlers(stop_pipe_[1], dump_pipe_[1]);
     } catch (...) {
-      ::close(stop_pipe_[0]);
-      ::close(stop_pipe_[1]);
+      for (int fd : {stop_pipe_[0], stop_pipe_[1], dump_pipe_[0], dump_pipe_[1]})
+        if (fd >= 0)
+          ::close(fd);
       throw;
     }
   }
@@ -184,6 +216,19 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
           detail::troupe_policy::rescue(coord->data(), coord->worker_by_id(i)->data());
         });
   }
+  if (cfg_.handle_signals)
+    dump_thread_ = std::thread{[this] {
+      char byte = 0;
+      for (;;) {
+        auto n = ::read(dump_pipe_[0], &byte, 1);
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0)
+          return; // the runtime closed the pipe
+        write_topology_dump();
+      }
+    }};
+  ready_.store(true, std::memory_order_release);
 }
 
 caf::expected<std::unique_ptr<runtime>> runtime::create(runtime_config cfg,
@@ -194,6 +239,15 @@ caf::expected<std::unique_ptr<runtime>> runtime::create(runtime_config cfg,
 }
 
 runtime::~runtime() {
+  // The endpoint and the dump thread read the system: they go first.
+  admin_.reset();
+  remove_signal_handlers(stop_pipe_[1]);
+  if (dump_pipe_[1] >= 0) {
+    ::close(dump_pipe_[1]); // the dump thread reads end-of-file and returns
+    if (dump_thread_.joinable())
+      dump_thread_.join();
+    ::close(dump_pipe_[0]);
+  }
   shutdown(cfg_.shutdown_timeout);
   {
     std::lock_guard guard{owners_mtx};
@@ -204,9 +258,28 @@ runtime::~runtime() {
   // destructor wait for it forever.
   system_->await_actors_before_shutdown(false);
   system_.reset();
-  remove_signal_handlers(stop_pipe_[1]);
   ::close(stop_pipe_[0]);
   ::close(stop_pipe_[1]);
+}
+
+uint16_t runtime::admin_port() const noexcept {
+  return admin_ ? admin_->port() : 0;
+}
+
+void runtime::write_topology_dump() const {
+  auto text = topology().dump(2) + "\n";
+  if (cfg_.topology_file.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stderr);
+    std::fflush(stderr);
+    return;
+  }
+  // Written aside and renamed, so a reader never sees half a dump.
+  auto tmp = cfg_.topology_file + ".tmp";
+  if (auto* f = std::fopen(tmp.c_str(), "w")) {
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    std::rename(tmp.c_str(), cfg_.topology_file.c_str());
+  }
 }
 
 void runtime::request_stop() noexcept {
@@ -352,6 +425,18 @@ runtime_metrics runtime::metrics() const {
   m.uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started_);
   return m;
+}
+
+nlohmann::json runtime::topology() const {
+  auto out = registry_.dump();
+  out["format"] = "troupe-topology";
+  out["version"] = 1;
+  nlohmann::json rt = metrics();
+  rt["troupe_version"] = TROUPE_VERSION;
+  rt["scheduler"] = to_string(cfg_.scheduler);
+  out["runtime"] = std::move(rt);
+  out["dead_letters"] = dead_letters_->count();
+  return out;
 }
 
 shutdown_report runtime::shutdown(std::chrono::milliseconds deadline) {

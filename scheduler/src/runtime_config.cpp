@@ -117,6 +117,23 @@ caf::error runtime_config::set(std::string_view option, std::string_view value) 
       return bad(config_errc::malformed_value, option, value);
     return caf::none;
   }
+  if (option == "topology-file") {
+    topology_file = std::string{value};
+    return caf::none;
+  }
+  if (option == "admin-port") {
+    std::size_t port = 0;
+    if (auto err = parse_count(option, value, 0, 65535, port))
+      return err;
+    admin_port = static_cast<uint16_t>(port);
+    return caf::none;
+  }
+  if (option == "admin-address") {
+    if (value.empty())
+      return bad(config_errc::malformed_value, option, value);
+    admin_address = std::string{value};
+    return caf::none;
+  }
   return bad(config_errc::unknown_option, option, value);
 }
 

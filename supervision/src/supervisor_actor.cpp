@@ -58,7 +58,7 @@ caf::error start_child_record(runtime& rt, child_record& rec) {
   rec.state = child_state::running;
   rec.started_at = clock::now();
   ++rec.generation;
-  rt.mark_supervised(rec.actor.id());
+  rt.mark_supervised(rec.actor);
   return caf::none;
 }
 
@@ -113,9 +113,12 @@ caf::behavior supervisor_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
   // Monitoring a child that already ended delivers its down message at once, so no early
   // crash goes unnoticed.
-  for (auto& rec : children_)
+  rt_.registry().describe(id(), "supervisor");
+  for (auto& rec : children_) {
     if (rec.actor)
       monitor(rec.actor);
+    publish(rec);
+  }
   return {
       [this](stop_deadline_atom, uint64_t serial, uint64_t generation) {
         on_stop_deadline(serial, generation);
@@ -156,6 +159,7 @@ void supervisor_actor::on_down(caf::down_msg& msg) {
   if (rec == nullptr)
     return;
   bool was_stopping = rec->state == child_state::stopping;
+  rec->last_exit = msg.reason ? render(msg.reason) : std::string{"normal"};
   book_exit(*rec);
   if (was_stopping) {
     batch_member_exited();
@@ -298,6 +302,7 @@ void supervisor_actor::restart_one(child_record& rec) {
     auto delay = backoff_delay(*rec.spec.backoff, rec.consecutive_failures, unit);
     if (delay.count() > 0) {
       rec.state = child_state::restarting;
+      publish(rec);
       delayed_send(this, delay, restart_due_atom::value, rec.serial, rec.generation, false);
       return;
     }
@@ -312,14 +317,17 @@ caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure)
       by_actor_[rec.actor.id()] = rec.serial;
       monitor(rec.actor);
     }
+    publish(rec);
     return caf::none;
   }
+  rec.last_exit = render(err);
   if (retry_on_failure) {
     // OTP's try_again_restart: a message to self, so that other events get their turn and
     // each retry counts against the intensity.
     rec.state = child_state::restarting;
     send(this, restart_due_atom::value, rec.serial, rec.generation, true);
   }
+  publish(rec);
   return err;
 }
 
@@ -327,6 +335,19 @@ void supervisor_actor::book_exit(child_record& rec) {
   rec.token.cancel();
   rec.actor = nullptr;
   rec.state = child_state::terminated;
+  publish(rec);
+}
+
+void supervisor_actor::publish(const child_record& rec) {
+  detail::topology_registry::child_row row;
+  row.id = rec.spec.id;
+  row.actor = rec.actor ? rec.actor.id() : 0;
+  row.state = to_string(rec.state);
+  row.restart = to_string(rec.spec.restart);
+  row.restarts = rec.restarts;
+  row.last_exit_reason = rec.last_exit;
+  row.is_supervisor = rec.spec.is_supervisor;
+  rt_.registry().set_child(id(), rec.serial, std::move(row));
 }
 
 void supervisor_actor::stop_children(std::vector<uint64_t> serials, bool concurrent,
@@ -378,6 +399,7 @@ void supervisor_actor::finish_batch() {
 
 void supervisor_actor::send_stop(child_record& rec) {
   rec.state = child_state::stopping;
+  publish(rec);
   rec.token.cancel();
   const auto& policy = rec.spec.shutdown;
   if (policy.is_brutal_kill()) {
@@ -436,6 +458,7 @@ void supervisor_actor::run_deferred() {
 }
 
 void supervisor_actor::erase(record_iter i) {
+  rt_.registry().remove_child(id(), i->serial);
   if (i->actor)
     by_actor_.erase(i->actor.id());
   by_serial_.erase(i->serial);

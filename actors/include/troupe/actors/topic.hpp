@@ -136,8 +136,16 @@ caf::expected<topic<T>> make_topic(runtime& rt, topic_options opts) {
   if (opts.capacity == 0)
     return make_error(config_errc::out_of_range, std::string{"capacity"}, std::string{"0"});
   auto core = std::make_shared<detail::topic_core<T>>(opts);
-  if (!opts.name.empty() && !rt.put_named("topic:" + opts.name, typeid(T), core))
-    return make_error(topic_errc::name_taken, opts.name);
+  if (!opts.name.empty()) {
+    if (!rt.put_named("topic:" + opts.name, typeid(T), core))
+      return make_error(topic_errc::name_taken, opts.name);
+    // Named topics live as long as the runtime: they stay in its topology.
+    rt.registry().add_component("topics", opts.name,
+                                [weak = std::weak_ptr<detail::topic_core<T>>{core}] {
+                                  auto c = weak.lock();
+                                  return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
+                                });
+  }
   return topic<T>{std::move(core)};
 }
 

@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
 
 #include "troupe/mailbox/handlers.hpp"
 #include "troupe/mailbox/mailbox.hpp"
@@ -42,6 +43,11 @@ caf::expected<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, F
   auto core = std::make_shared<detail::mailbox_core<Ts...>>(std::move(opts), rt.dead_letters(),
                                                             rt.config().max_throughput);
   auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)});
+  rt.registry().describe(owner.id(), "mailbox",
+                         [weak = std::weak_ptr<detail::mailbox_core<Ts...>>{core}] {
+                           auto c = weak.lock();
+                           return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
+                         });
   return mailbox<Ts...>{std::move(core), caf::actor_cast<caf::actor>(owner)};
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <typeindex>
 #include <utility>
@@ -23,8 +24,10 @@
 #include "troupe/scheduler/blocking_future.hpp"
 #include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/detail/actor_tracker.hpp"
+#include "troupe/scheduler/detail/admin_server.hpp"
 #include "troupe/scheduler/detail/blocking_job.hpp"
 #include "troupe/scheduler/detail/blocking_pool.hpp"
+#include "troupe/scheduler/detail/topology_registry.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
 #include "troupe/scheduler/detail/watchdog.hpp"
 #include "troupe/scheduler/errors.hpp"
@@ -137,7 +140,30 @@ public:
   /// Tells shutdown that `actor` is stopped by its supervisor (in reverse start order, within
   /// its own deadline) rather than asked directly. Supervisors call this for their children.
   /// Thread safety: any thread.
-  void mark_supervised(caf::actor_id actor) { tracker_.set_supervised(actor); }
+  /// A child that was not spawned through the runtime is adopted: tracked and shown in the
+  /// topology like the others.
+  void mark_supervised(const caf::actor& actor) {
+    tracker_.adopt(caf::actor_cast<caf::strong_actor_ptr>(actor));
+  }
+
+  // -- topology ------------------------------------------------------------------------------
+
+  /// The live system as JSON: runtime figures, the supervision trees (children in start
+  /// order with state, restarts and last exit reason), free-standing actors, topics, pools and
+  /// dead letters. The format is described in docs/topology.md and docs/topology.schema.json.
+  ///
+  ///   std::cout << rt.topology().dump(2);
+  ///
+  /// Thread safety: any thread; reads one consistent snapshot and asks no actor anything.
+  [[nodiscard]] nlohmann::json topology() const;
+
+  /// The port the admin endpoint listens on (config().admin_port; 0 picked a free one), or 0
+  /// without an endpoint. GET /topology answers topology() as JSON, GET /metrics the
+  /// Prometheus text format; other paths 404, other methods 405, malformed requests 400.
+  [[nodiscard]] uint16_t admin_port() const noexcept;
+
+  /// Where Troupe's components describe what they run (internal; see topology()).
+  [[nodiscard]] detail::topology_registry& registry() noexcept { return registry_; }
 
   // -- blocking work ---------------------------------------------------------------------------
 
@@ -207,6 +233,9 @@ public:
   void request_stop() noexcept;
 
 private:
+  /// Writes topology() to config().topology_file (or stderr): what SIGUSR1 does.
+  void write_topology_dump() const;
+
   /// The coordinator running Troupe's policy, or nullptr with CAF's policies.
   [[nodiscard]] caf::scheduler::coordinator<detail::troupe_policy>* troupe_coordinator() const;
 
@@ -215,7 +244,8 @@ private:
   std::atomic<bool> stopping_{false};
   // Declared before the actor system: actors that terminate during the system's teardown
   // still reach the tracker and the pool.
-  detail::actor_tracker tracker_;
+  detail::topology_registry registry_;
+  detail::actor_tracker tracker_{registry_};
   std::shared_ptr<detail::blocking_pool> pool_;
   std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>();
   mutable std::mutex named_mtx_;
@@ -226,6 +256,12 @@ private:
   // Wakes run_until_stopped: written by request_stop and, with handle_signals, by the signal
   // handler (a pipe, because write() is one of the few calls a signal handler may make).
   int stop_pipe_[2] = {-1, -1};
+  // SIGUSR1 (with handle_signals) wakes the dump thread through this pipe.
+  int dump_pipe_[2] = {-1, -1};
+  std::thread dump_thread_;
+  std::unique_ptr<detail::admin_server> admin_;
+  // Set once the constructor finished: the endpoint answers 503 before.
+  std::atomic<bool> ready_{false};
   // Declared after the system: destroyed before it, while the workers it watches still exist.
   std::unique_ptr<detail::watchdog> watchdog_;
 };

@@ -23,7 +23,12 @@
 //   --blocked-threshold=MS TROUPE_BLOCKED_THRESHOLD report handlers holding a worker longer
 //                                                  (default: 100; 0 disables the watchdog)
 //   --handle-signals=B    TROUPE_HANDLE_SIGNALS    true | false: SIGINT/SIGTERM end
-//                                                  runtime::run_until_stopped (default: false)
+//                                                  runtime::run_until_stopped, SIGUSR1 dumps
+//                                                  the topology (default: false)
+//   --topology-file=PATH  TROUPE_TOPOLOGY_FILE     where SIGUSR1 writes it (default: stderr)
+//   --admin-port=N        TROUPE_ADMIN_PORT        serve GET /topology and /metrics on
+//                                                  admin-address:N (0: any free port; default: off)
+//   --admin-address=A     TROUPE_ADMIN_ADDRESS     IPv4 address to bind (default: 127.0.0.1)
 //
 // Later sources override earlier ones: defaults, then code, then environment, then argv.
 // Arguments that do not start with `--` are left for the application in `remainder`.
@@ -33,6 +38,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +89,12 @@ struct runtime_config {
   /// SIGINT and SIGTERM make runtime::run_until_stopped shut down gracefully (the guide's
   /// ctrl_c). Only one runtime at a time may handle signals.
   bool handle_signals = false;
+  /// Where SIGUSR1 writes the topology (with handle_signals); empty: stderr.
+  std::string topology_file;
+  /// The admin endpoint's port: unset means no endpoint; 0 picks a free port.
+  std::optional<uint16_t> admin_port;
+  /// The admin endpoint's address; loopback unless asked otherwise.
+  std::string admin_address = "127.0.0.1";
   /// Arguments that were not options, in their original order.
   std::vector<std::string> remainder;
 

@@ -12,6 +12,7 @@
 
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
+#include <nlohmann/json.hpp>
 
 #include "troupe/actors/detail/reply_sinks.hpp"
 #include "troupe/actors/pending.hpp"
@@ -291,6 +292,18 @@ public:
     if (!sup)
       return std::move(sup.error());
     st->sup = std::move(*sup);
+    st->rt = &rt;
+    st->topology_token = rt.registry().add_component(
+        "pools", opts.name,
+        [weak = std::weak_ptr<core_type>{st->core}, sup_id = st->sup.actor().id()] {
+          auto c = weak.lock();
+          if (!c)
+            return nlohmann::json{};
+          nlohmann::json j = c->metrics();
+          j["supervisor"] = sup_id;
+          j["dispatch"] = to_string(c->options().dispatch);
+          return j;
+        });
     worker_pool pool;
     pool.state_ = std::move(st);
     for (std::size_t slot = 0; slot < opts.workers; ++slot)
@@ -306,6 +319,16 @@ private:
     std::shared_ptr<core_type> core;
     troupe::supervisor sup;
     std::mutex resize_mtx;
+    runtime* rt = nullptr;
+    uint64_t topology_token = 0;
+
+    pool_state() = default;
+    pool_state(const pool_state&) = delete;
+    pool_state& operator=(const pool_state&) = delete;
+    ~pool_state() {
+      if (rt != nullptr)
+        rt->registry().remove_component(topology_token);
+    }
   };
 
   caf::error start_worker(std::size_t slot) const {

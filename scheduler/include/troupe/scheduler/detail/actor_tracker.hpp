@@ -11,6 +11,8 @@
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
+#include "troupe/scheduler/detail/topology_registry.hpp"
+
 namespace troupe::detail {
 
 /// The actors a runtime spawned, so that shutdown can ask each of them to stop and report the
@@ -19,6 +21,9 @@ namespace troupe::detail {
 /// Thread safety: all members may be called from any thread.
 class actor_tracker {
 public:
+  /// Tracked actors also appear in `registry` (the topology) while they live.
+  explicit actor_tracker(topology_registry& registry) : registry_(registry) {}
+
   struct entry {
     caf::actor_id id = 0;
     std::string name;
@@ -30,6 +35,10 @@ public:
   /// Registers `actor` and arranges for its removal when it terminates. If the actor has
   /// already terminated, it is never listed.
   void track(const caf::strong_actor_ptr& actor);
+
+  /// Tracks `actor` unless it is tracked already (a supervisor adopting a child that was not
+  /// spawned through the runtime) and marks it supervised.
+  void adopt(const caf::strong_actor_ptr& actor);
 
   /// Marks a tracked actor as supervised; unknown ids are ignored.
   void set_supervised(caf::actor_id id);
@@ -46,6 +55,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable emptied_;
   std::unordered_map<caf::actor_id, entry> live_;
+  topology_registry& registry_;
 };
 
 } // namespace troupe::detail

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include <caf/actor.hpp>
 #include <caf/error.hpp>
@@ -31,6 +32,8 @@ struct child_record {
   uint32_t consecutive_failures = 0;
   std::chrono::steady_clock::time_point started_at;
   caf::message args;
+  /// How its last incarnation ended (rendered), for listings and the topology.
+  std::string last_exit;
 
   [[nodiscard]] child_info info() const {
     return child_info{spec.id, actor, state, spec.restart, restarts, spec.is_supervisor};

@@ -45,6 +45,8 @@ public:
     // A fresh handler (and its state) for every start, as an OTP worker's init.
     handler_ = std::make_shared<Handler>(make_handler_(slot_));
     core_->attach(slot_, this);
+    if (auto* rt = runtime::of(home_system()))
+      rt->registry().describe(id(), "worker");
     return initialize_queue_actor();
   }
 

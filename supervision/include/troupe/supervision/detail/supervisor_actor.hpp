@@ -100,6 +100,8 @@ private:
   /// Starts now; a failure is retried by a message to self when `retry_on_failure`.
   caf::error start_now(child_record& rec, bool retry_on_failure);
   void book_exit(child_record& rec);
+  /// Shows the child's row in the runtime's topology.
+  void publish(const child_record& rec);
   void stop_children(std::vector<uint64_t> serials, bool concurrent, std::function<void()> on_done);
   void stop_next();
   void finish_batch();

@@ -1,0 +1,143 @@
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/runtime_fixture.hpp"
+#include "troupe/scheduler/runtime.hpp"
+
+namespace {
+
+int connect_to(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `request` as is and returns everything the server answers until it closes.
+std::string http_exchange(uint16_t port, const std::string& request) {
+  int fd = connect_to(port);
+  if (fd < 0)
+    return {};
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string response;
+  std::array<char, 4096> buf{};
+  for (;;) {
+    auto n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0)
+      break;
+    response.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return response;
+}
+
+std::string body_of(const std::string& response) {
+  auto i = response.find("\r\n\r\n");
+  return i == std::string::npos ? std::string{} : response.substr(i + 4);
+}
+
+class AdminEndpoint : public troupe::test::runtime_fixture {
+public:
+  static troupe::runtime_config with_endpoint() {
+    auto cfg = default_config();
+    cfg.admin_port = 0; // any free port
+    return cfg;
+  }
+  AdminEndpoint() : runtime_fixture(with_endpoint()) {}
+};
+
+TEST_F(AdminEndpoint, ServesTheTopologyAsJson) {
+  auto actor = rt->spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  ASSERT_NE(rt->admin_port(), 0);
+  auto response = http_exchange(rt->admin_port(), "GET /topology HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("Content-Type: application/json"), std::string::npos);
+  auto dump = nlohmann::json::parse(body_of(response));
+  EXPECT_EQ(dump.at("format"), "troupe-topology");
+  bool found = false;
+  for (auto& a : dump.at("actors"))
+    found = found || a.at("id") == actor.id();
+  EXPECT_TRUE(found) << dump.dump(2);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(AdminEndpoint, ServesPrometheusMetrics) {
+  auto response = http_exchange(rt->admin_port(), "GET /metrics HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response;
+  EXPECT_NE(response.find("text/plain; version=0.0.4"), std::string::npos);
+  auto body = body_of(response);
+  EXPECT_NE(body.find("# TYPE troupe_live_actors gauge\ntroupe_live_actors "), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("troupe_workers 2\n"), std::string::npos) << body;
+}
+
+TEST_F(AdminEndpoint, AnswersOtherPathsMethodsAndMalformedRequestsWith4xx) {
+  auto port = rt->admin_port();
+  EXPECT_EQ(http_exchange(port, "GET /nope HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404", 0), 0u);
+  auto post = http_exchange(port, "POST /topology HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(post.rfind("HTTP/1.1 405", 0), 0u) << post;
+  EXPECT_NE(post.find("Allow: GET"), std::string::npos);
+  EXPECT_EQ(http_exchange(port, "garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(http_exchange(port, "GET /topology FTP/9\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(http_exchange(port, "GET\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(http_exchange(port, "GET /" + std::string(20'000, 'a') + " HTTP/1.1\r\n\r\n")
+                .rfind("HTTP/1.1 414", 0),
+            0u);
+  // Clients that vanish (silently, or mid-request) do not take the endpoint down.
+  ::close(connect_to(port));
+  int half = connect_to(port);
+  ::send(half, "GET /topo", 9, MSG_NOSIGNAL);
+  ::close(half);
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+TEST(AdminEndpointConfig, BindsToLoopbackByDefaultAndIsOffUnlessAsked) {
+  troupe::runtime_config cfg;
+  EXPECT_EQ(cfg.admin_address, "127.0.0.1");
+  EXPECT_FALSE(cfg.admin_port.has_value());
+  cfg.workers = 1;
+  troupe::runtime rt{cfg};
+  EXPECT_EQ(rt.admin_port(), 0);
+  auto bad = troupe::runtime_config{};
+  EXPECT_TRUE(bad.set("admin-port", "70000"));
+}
+
+TEST(TopologySignal, SigusrOneWritesTheTopologyToTheConfiguredFile) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("troupe-topology-" + std::to_string(::getpid()) + ".json");
+  std::filesystem::remove(path);
+  troupe::runtime_config cfg;
+  cfg.workers = 1;
+  cfg.handle_signals = true;
+  cfg.topology_file = path.string();
+  troupe::runtime rt{cfg};
+  ASSERT_EQ(std::raise(SIGUSR1), 0);
+  ASSERT_TRUE(troupe::test::eventually([&] { return std::filesystem::exists(path); }));
+  std::ifstream in{path};
+  auto dump = nlohmann::json::parse(in);
+  EXPECT_EQ(dump.at("format"), "troupe-topology");
+  EXPECT_EQ(dump.at("runtime").at("workers"), 1);
+  std::filesystem::remove(path);
+}
+
+} // namespace

@@ -1,0 +1,194 @@
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "supervision/probe.hpp"
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using troupe::test::crash_atom;
+using troupe::test::event_log;
+using troupe::test::probe_child;
+
+namespace {
+
+struct ping {
+  using reply_type = int;
+};
+struct job {
+  int x;
+  using reply_type = int;
+};
+
+class topology_test : public troupe::test::runtime_fixture {
+protected:
+  std::shared_ptr<event_log> log = std::make_shared<event_log>();
+
+  static const json* find_child(const json& sup, const std::string& id) {
+    for (auto& c : sup.at("children"))
+      if (c.at("id") == id)
+        return &c;
+    return nullptr;
+  }
+
+  // Every id a row or a parent field names is an actor in the same dump.
+  static void expect_no_dangling_ids(const json& dump) {
+    std::set<uint64_t> ids;
+    std::vector<const json*> nodes;
+    auto collect = [&](auto& self, const json& node) -> void {
+      ids.insert(node.at("id").get<uint64_t>());
+      nodes.push_back(&node);
+      if (node.contains("children"))
+        for (auto& c : node.at("children"))
+          if (!c.at("actor").is_null())
+            self(self, c.at("actor"));
+    };
+    for (auto& tree : dump.at("supervision"))
+      collect(collect, tree);
+    for (auto& a : dump.at("actors"))
+      collect(collect, a);
+    for (auto* n : nodes) {
+      if (!n->at("parent").is_null()) {
+        EXPECT_TRUE(ids.count(n->at("parent").get<uint64_t>()) != 0) << n->dump();
+      }
+    }
+  }
+};
+
+TEST_F(topology_test, DumpShowsTreesActorsTopicsAndPoolsOfAKnownSystem) {
+  troupe::supervisor_spec inner;
+  inner.name = "pipeline";
+  inner.strategy = troupe::restart_strategy::rest_for_one;
+  inner.children = {probe_child("parser", log)};
+  troupe::supervisor_spec spec;
+  spec.name = "root";
+  spec.intensity = 5;
+  spec.children = {probe_child("a", log), troupe::supervisor_child("pipeline", inner)};
+  auto root = troupe::start_supervisor(*rt, spec).value();
+  troupe::mailbox_options mopts;
+  mopts.name = "inbox";
+  mopts.capacity = 8;
+  auto inbox = troupe::spawn_mailbox<ping>(*rt, mopts, [](auto*) {
+                 return troupe::handlers{[](ping&) { return 1; }};
+               }).value();
+  troupe::topic_options topts;
+  topts.name = "events";
+  auto events = troupe::make_topic<int>(*rt, topts).value();
+  troupe::pool_options popts;
+  popts.name = "jobs";
+  auto pool = troupe::spawn_pool<job>(*rt, popts, [](std::size_t) {
+                return [](job& j) { return j.x; };
+              }).value();
+  ASSERT_EQ(pool.submit(job{3}).value(), 3);
+  // One crash, so that a restart count and an exit reason show.
+  auto mark = log->size();
+  auto listed = root.which_children().value();
+  for (auto& c : listed)
+    if (c.id == "a")
+      caf::anon_send(c.actor, crash_atom::value);
+  ASSERT_TRUE(log->wait_for_size(mark + 2));
+
+  auto dump = rt->topology();
+  EXPECT_EQ(dump.at("format"), "troupe-topology");
+  EXPECT_EQ(dump.at("version"), 1);
+  EXPECT_EQ(dump.at("runtime").at("workers"), 2);
+  EXPECT_TRUE(dump.at("runtime").contains("troupe_version"));
+  // Trees: "root" and the pool's supervisor, each with its children in start order.
+  const json* root_node = nullptr;
+  const json* pool_node = nullptr;
+  for (auto& tree : dump.at("supervision")) {
+    EXPECT_EQ(tree.at("kind"), "supervisor");
+    if (tree.at("name") == "root")
+      root_node = &tree;
+    if (tree.at("name") == "jobs")
+      pool_node = &tree;
+  }
+  ASSERT_NE(root_node, nullptr) << dump.dump(2);
+  ASSERT_NE(pool_node, nullptr) << dump.dump(2);
+  ASSERT_EQ(root_node->at("children").size(), 2u);
+  EXPECT_EQ(root_node->at("children")[0].at("id"), "a");
+  EXPECT_EQ(root_node->at("children")[1].at("id"), "pipeline");
+  auto* a = find_child(*root_node, "a");
+  EXPECT_EQ(a->at("state"), "running");
+  EXPECT_EQ(a->at("restarts"), 1);
+  EXPECT_EQ(a->at("restart"), "permanent");
+  EXPECT_NE(a->at("last_exit_reason").get<std::string>().find("boom"), std::string::npos);
+  EXPECT_EQ(a->at("actor").at("parent"), root_node->at("id"));
+  auto* pipeline = find_child(*root_node, "pipeline");
+  EXPECT_TRUE(pipeline->at("supervisor").get<bool>());
+  auto& pipeline_actor = pipeline->at("actor");
+  EXPECT_EQ(pipeline_actor.at("kind"), "supervisor");
+  EXPECT_EQ(pipeline_actor.at("name"), "pipeline");
+  ASSERT_EQ(pipeline_actor.at("children").size(), 1u);
+  EXPECT_EQ(pipeline_actor.at("children")[0].at("id"), "parser");
+  EXPECT_EQ(pipeline_actor.at("children")[0].at("restarts"), 0);
+  EXPECT_TRUE(pipeline_actor.at("children")[0].at("last_exit_reason").is_null());
+  ASSERT_EQ(pool_node->at("children").size(), 2u);
+  EXPECT_EQ(pool_node->at("children")[0].at("actor").at("kind"), "worker");
+  // Free-standing: the mailbox with its metrics.
+  const json* inbox_node = nullptr;
+  for (auto& actor : dump.at("actors"))
+    if (actor.at("name") == "inbox")
+      inbox_node = &actor;
+  ASSERT_NE(inbox_node, nullptr) << dump.dump(2);
+  EXPECT_EQ(inbox_node->at("kind"), "mailbox");
+  EXPECT_EQ(inbox_node->at("mailbox").at("capacity"), 8);
+  EXPECT_TRUE(inbox_node->at("parent").is_null());
+  // Components.
+  ASSERT_EQ(dump.at("topics").size(), 1u);
+  EXPECT_EQ(dump.at("topics")[0].at("name"), "events");
+  ASSERT_EQ(dump.at("pools").size(), 1u);
+  EXPECT_EQ(dump.at("pools")[0].at("name"), "jobs");
+  EXPECT_EQ(dump.at("pools")[0].at("completed"), 1);
+  EXPECT_EQ(dump.at("pools")[0].at("supervisor"), pool_node->at("id"));
+  expect_no_dangling_ids(dump);
+
+  pool.shutdown(5s);
+  EXPECT_FALSE(root.stop());
+  caf::anon_send_exit(inbox.actor(), caf::exit_reason::user_shutdown);
+  // Gone actors leave the dump.
+  ASSERT_TRUE(troupe::test::eventually([&] { return rt->topology().at("supervision").empty(); }));
+  EXPECT_TRUE(dump.at("pools").is_array());
+}
+
+TEST_F(topology_test, DumpsTakenWhileActorsStartAndCrashNeverHaveDanglingIds) {
+  troupe::supervisor_spec spec;
+  spec.name = "churn";
+  spec.intensity = 1'000'000;
+  spec.strategy = troupe::restart_strategy::one_for_all;
+  for (int i = 0; i < 4; ++i)
+    spec.children.push_back(probe_child("c" + std::to_string(i), log));
+  auto sup = troupe::start_supervisor(*rt, spec).value();
+  std::atomic<bool> stop{false};
+  std::thread crasher{[&] {
+    while (!stop.load()) {
+      auto children = sup.which_children();
+      if (!children)
+        break;
+      for (auto& c : *children)
+        if (c.actor)
+          caf::anon_send(c.actor, crash_atom::value);
+    }
+  }};
+  for (int i = 0; i < 300; ++i) {
+    auto dump = rt->topology();
+    expect_no_dangling_ids(dump);
+    if (::testing::Test::HasFailure())
+      break;
+  }
+  stop = true;
+  crasher.join();
+  EXPECT_FALSE(sup.stop());
+}
+
+} // namespace
