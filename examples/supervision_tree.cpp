@@ -4,6 +4,7 @@
 // supervisors restart exactly what their strategy says, and the program checks the restart
 // counts before stopping the tree in reverse start order.
 
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -109,6 +110,11 @@ int main(int argc, char** argv) {
   };
   ok = ok && restarts(*root, "metrics") == 1 && restarts(*root, "pipeline") == 0 &&
        restarts(pipeline_sup, "parser") == 1 && restarts(pipeline_sup, "writer") == 2;
+
+  // `topology-out=PATH`: save the live topology (what the admin endpoint and SIGUSR1 show).
+  for (auto& arg : cfg->remainder)
+    if (arg.starts_with("topology-out="))
+      std::ofstream{arg.substr(13)} << rt.topology().dump(2) << '\n';
 
   auto err = root->stop(5s);
   std::cout << "stopped: " << (err ? troupe::render(err) : "in reverse start order") << '\n';

@@ -4,6 +4,7 @@
 //
 //   troupe_benchmarks [workload...]      (default: every workload implemented here)
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <exception>
@@ -48,12 +49,11 @@ T await_done(std::future<T>& done, const char* what) {
 // -- fan_in ------------------------------------------------------------------------------------
 // Two producer actors push n/2 messages each into one consumer's typed mailbox (unbounded).
 
-void bench_fan_in() {
-  const std::uint64_t n = scaled(10'000'000);
+double fan_in_seconds(troupe::runtime_config cfg, std::uint64_t n) {
   const std::uint64_t first = n - n / 2;
   const std::uint64_t second = n / 2;
   auto triangle = [](std::uint64_t k) { return k == 0 ? 0 : k * (k - 1) / 2; };
-  troupe::runtime rt{bench_config()};
+  troupe::runtime rt{cfg};
   auto done = std::make_shared<std::promise<std::pair<std::uint64_t, std::uint64_t>>>();
   auto result = done->get_future();
   auto consumer = troupe::spawn_mailbox<std::uint64_t>(rt, {}, [n, done](auto* self) {
@@ -76,7 +76,12 @@ void bench_fan_in() {
   double seconds = sw.seconds();
   check(received == n, "fan_in: consumer saw the wrong number of messages");
   check(sum == triangle(first) + triangle(second), "fan_in: wrong payload sum");
-  report(system_name, "fan_in", n, seconds, "msgs/s");
+  return seconds;
+}
+
+void bench_fan_in() {
+  const std::uint64_t n = scaled(10'000'000);
+  report(system_name, "fan_in", n, fan_in_seconds(bench_config(), n), "msgs/s");
 }
 
 // -- ping_pong ---------------------------------------------------------------------------------
@@ -92,9 +97,8 @@ struct serve {
   troupe::mailbox<pong_msg> peer;
 };
 
-void bench_ping_pong() {
-  const std::uint64_t n = scaled(1'000'000);
-  troupe::runtime rt{bench_config()};
+double ping_pong_seconds(troupe::runtime_config cfg, std::uint64_t n) {
+  troupe::runtime rt{cfg};
   auto done = std::make_shared<std::promise<std::uint64_t>>();
   auto result = done->get_future();
   auto pong = troupe::spawn_mailbox<serve, ping_msg>(rt, {}, [](auto* self) {
@@ -120,7 +124,12 @@ void bench_ping_pong() {
   auto round_trips = await_done(result, "ping_pong: never finished");
   double seconds = sw.seconds();
   check(round_trips == n, "ping_pong: wrong number of round trips");
-  report(system_name, "ping_pong", n, seconds, "round_trips/s");
+  return seconds;
+}
+
+void bench_ping_pong() {
+  const std::uint64_t n = scaled(1'000'000);
+  report(system_name, "ping_pong", n, ping_pong_seconds(bench_config(), n), "round_trips/s");
 }
 
 // -- request_response --------------------------------------------------------------------------
@@ -561,6 +570,48 @@ void bench_worker_pool_skew() {
           {"balanced_over_round_robin", balanced / round_robin}});
 }
 
+// -- introspection ----------------------------------------------------------------------------
+// Troupe only: ping_pong with the topology registry on (the default) and off, alternating,
+// best of 3 each; reports on/off throughput (target >= 0.95: registration happens at spawn and
+// exit, never per message).
+
+void bench_introspection() {
+  const std::uint64_t n = scaled(1'000'000);
+  const std::uint64_t msgs = scaled(10'000'000);
+  double ping_on = 1e9, ping_off = 1e9, fan_on = 1e9, fan_off = 1e9;
+  for (int round = 0; round < 3; ++round) {
+    auto on = bench_config();
+    on.introspection = true;
+    auto off = bench_config();
+    off.introspection = false;
+    ping_on = std::min(ping_on, ping_pong_seconds(on, n));
+    ping_off = std::min(ping_off, ping_pong_seconds(off, n));
+    fan_on = std::min(fan_on, fan_in_seconds(on, msgs));
+    fan_off = std::min(fan_off, fan_in_seconds(off, msgs));
+  }
+  report(system_name, "introspection", n, ping_on, "round_trips/s",
+         {{"ping_pong_on_over_off", ping_off / ping_on}, {"fan_in_on_over_off", fan_off / fan_on}});
+}
+
+// -- topology_dump ----------------------------------------------------------------------------
+// Troupe only: runtime::topology() of 100,000 live actors (target: under 1 s).
+
+void bench_topology_dump() {
+  const std::uint64_t n = scaled(100'000);
+  troupe::runtime rt{bench_config()};
+  std::vector<caf::actor> actors;
+  actors.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i)
+    actors.push_back(rt.spawn([]() -> caf::behavior { return {[](int) {}}; }));
+  stopwatch sw;
+  auto dump = rt.topology();
+  double seconds = sw.seconds();
+  check(dump.at("actors").size() == n, "topology_dump: the dump misses actors");
+  for (auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  report(system_name, "topology_dump", n, seconds, "actors/s", {{"dump_seconds", seconds}});
+}
+
 // -- idle_cpu ----------------------------------------------------------------------------------
 
 void bench_idle_cpu() {
@@ -578,6 +629,8 @@ constexpr workload workloads[] = {
     {"supervisor_restart", bench_supervisor_restart},
     {"worker_pool", bench_worker_pool},
     {"worker_pool_skew", bench_worker_pool_skew},
+    {"introspection", bench_introspection},
+    {"topology_dump", bench_topology_dump},
     {"idle_cpu", bench_idle_cpu},
 };
 

@@ -158,6 +158,7 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
           }
           return r;
         });
+  registry_.set_enabled(cfg_.introspection);
   pool_ =
       std::make_shared<detail::blocking_pool>(cfg_.blocking_threads, cfg_.blocking_queue_capacity);
   switch (cfg_.scheduler) {

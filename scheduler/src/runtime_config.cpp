@@ -108,11 +108,12 @@ caf::error runtime_config::set(std::string_view option, std::string_view value) 
     blocked_threshold = std::chrono::milliseconds{ms};
     return caf::none;
   }
-  if (option == "handle-signals") {
+  if (option == "handle-signals" || option == "introspection") {
+    auto& flag = option == "handle-signals" ? handle_signals : introspection;
     if (value == "true" || value == "1")
-      handle_signals = true;
+      flag = true;
     else if (value == "false" || value == "0")
-      handle_signals = false;
+      flag = false;
     else
       return bad(config_errc::malformed_value, option, value);
     return caf::none;

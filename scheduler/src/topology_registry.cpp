@@ -6,32 +6,38 @@
 namespace troupe::detail {
 
 void topology_registry::add_actor(caf::actor_id id, std::string name) {
+  if (off())
+    return;
   std::lock_guard guard{mtx_};
-  auto& n = nodes_[id];
+  auto& n = nodes_[id]; // may exist already: described during its construction
   n.name = std::move(name);
   n.started = std::chrono::steady_clock::now();
 }
 
 void topology_registry::remove_actor(caf::actor_id id) {
+  if (off())
+    return;
   std::lock_guard guard{mtx_};
   nodes_.erase(id);
 }
 
 void topology_registry::describe(caf::actor_id id, std::string kind, provider mailbox) {
+  if (off())
+    return;
   std::lock_guard guard{mtx_};
-  auto i = nodes_.find(id);
-  if (i == nodes_.end())
-    return; // already gone
-  i->second.kind = std::move(kind);
+  // Creates the node if the actor is not added yet: an actor may describe itself while it is
+  // constructed, before runtime::spawn registers it.
+  auto& n = nodes_[id];
+  n.kind = std::move(kind);
   if (mailbox)
-    i->second.mailbox = std::move(mailbox);
+    n.mailbox = std::move(mailbox);
 }
 
 void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, child_row row) {
-  std::lock_guard guard{mtx_};
-  auto i = nodes_.find(supervisor);
-  if (i == nodes_.end())
+  if (off())
     return;
+  std::lock_guard guard{mtx_};
+  auto i = nodes_.try_emplace(supervisor).first;
   if (row.actor != 0)
     if (auto c = nodes_.find(row.actor); c != nodes_.end())
       c->second.parent = supervisor;
@@ -39,6 +45,8 @@ void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, chi
 }
 
 void topology_registry::remove_child(caf::actor_id supervisor, uint64_t serial) {
+  if (off())
+    return;
   std::lock_guard guard{mtx_};
   if (auto i = nodes_.find(supervisor); i != nodes_.end())
     i->second.children.erase(serial);

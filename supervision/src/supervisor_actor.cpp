@@ -76,6 +76,15 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, runtime& rt, supervis
     if (i->actor)
       by_actor_.emplace(i->actor.id(), i->serial);
   }
+  // Here rather than in make_behavior: the spawning thread runs this, before the actor can
+  // run, so the tree is in the topology by the time start_supervisor returns.
+  publish_all();
+}
+
+void supervisor_actor::publish_all() {
+  rt_.registry().describe(id(), "supervisor");
+  for (auto& rec : children_)
+    publish(rec);
 }
 
 caf::expected<std::list<child_record>>
@@ -113,12 +122,9 @@ caf::behavior supervisor_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
   // Monitoring a child that already ended delivers its down message at once, so no early
   // crash goes unnoticed.
-  rt_.registry().describe(id(), "supervisor");
-  for (auto& rec : children_) {
+  for (auto& rec : children_)
     if (rec.actor)
       monitor(rec.actor);
-    publish(rec);
-  }
   return {
       [this](stop_deadline_atom, uint64_t serial, uint64_t generation) {
         on_stop_deadline(serial, generation);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -110,6 +111,31 @@ TEST_F(AdminEndpoint, AnswersOtherPathsMethodsAndMalformedRequestsWith4xx) {
   ::close(half);
   EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
 }
+
+#ifdef TROUPE_TOP_PATH
+// troupe-top fetches the live topology from the endpoint and prints the tree.
+TEST_F(AdminEndpoint, TroupeTopPrintsTheLiveTree) {
+  auto actor = rt->spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  auto command = std::string{TROUPE_TOP_PATH} + " --port=" + std::to_string(rt->admin_port());
+  std::string output;
+  if (auto* pipe = ::popen(command.c_str(), "r")) {
+    std::array<char, 4096> buf{};
+    while (auto n = std::fread(buf.data(), 1, buf.size(), pipe))
+      output.append(buf.data(), n);
+    EXPECT_EQ(::pclose(pipe), 0) << output;
+  }
+  EXPECT_NE(output.find("runtime: 2 workers"), std::string::npos) << output;
+  EXPECT_NE(output.find("#" + std::to_string(actor.id()) + "]"), std::string::npos) << output;
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  // A port nobody listens on: a clear error and exit code 1.
+  auto* pipe = ::popen((std::string{TROUPE_TOP_PATH} + " --port=1 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::array<char, 512> buf{};
+  auto n = std::fread(buf.data(), 1, buf.size(), pipe);
+  EXPECT_NE(std::string(buf.data(), n).find("cannot connect"), std::string::npos);
+  EXPECT_EQ(WEXITSTATUS(::pclose(pipe)), 1);
+}
+#endif
 
 TEST(AdminEndpointConfig, BindsToLoopbackByDefaultAndIsOffUnlessAsked) {
   troupe::runtime_config cfg;

@@ -97,6 +97,16 @@ TEST_F(topology_test, DumpShowsTreesActorsTopicsAndPoolsOfAKnownSystem) {
     if (c.id == "a")
       caf::anon_send(c.actor, crash_atom::value);
   ASSERT_TRUE(log->wait_for_size(mark + 2));
+  // The supervisor publishes the restarted child's row right after its factory returned.
+  auto restarted = [&] {
+    auto now = rt->topology();
+    for (auto& c : now.at("supervision"))
+      if (c.at("name") == "root")
+        return c.at("children")[0].at("restarts") == 1 &&
+               c.at("children")[0].at("state") == "running";
+    return false;
+  };
+  ASSERT_TRUE(troupe::test::eventually(restarted, 2s)) << rt->topology().dump(2);
 
   auto dump = rt->topology();
   EXPECT_EQ(dump.at("format"), "troupe-topology");

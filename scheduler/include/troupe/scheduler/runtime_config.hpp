@@ -29,6 +29,8 @@
 //   --admin-port=N        TROUPE_ADMIN_PORT        serve GET /topology and /metrics on
 //                                                  admin-address:N (0: any free port; default: off)
 //   --admin-address=A     TROUPE_ADMIN_ADDRESS     IPv4 address to bind (default: 127.0.0.1)
+//   --introspection=B     TROUPE_INTROSPECTION     true | false: keep the topology registry
+//                                                  (default: true)
 //
 // Later sources override earlier ones: defaults, then code, then environment, then argv.
 // Arguments that do not start with `--` are left for the application in `remainder`.
@@ -95,6 +97,8 @@ struct runtime_config {
   std::optional<uint16_t> admin_port;
   /// The admin endpoint's address; loopback unless asked otherwise.
   std::string admin_address = "127.0.0.1";
+  /// Keeps the registry behind runtime::topology(); off, dumps list no actors.
+  bool introspection = true;
   /// Arguments that were not options, in their original order.
   std::vector<std::string> remainder;
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -34,6 +35,9 @@ public:
     std::string last_exit_reason;
     bool is_supervisor = false;
   };
+
+  /// Off: every call below does nothing and dumps list no actors (runtime_config::introspection).
+  void set_enabled(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
 
   void add_actor(caf::actor_id id, std::string name);
   void remove_actor(caf::actor_id id);
@@ -74,6 +78,9 @@ private:
   nlohmann::json node_json(caf::actor_id id, const node& n,
                            std::chrono::steady_clock::time_point now, int depth) const;
 
+  [[nodiscard]] bool off() const noexcept { return !enabled_.load(std::memory_order_relaxed); }
+
+  std::atomic<bool> enabled_{true};
   mutable std::mutex mtx_;
   std::unordered_map<caf::actor_id, node> nodes_;
   std::map<uint64_t, component> components_;

@@ -102,6 +102,8 @@ private:
   void book_exit(child_record& rec);
   /// Shows the child's row in the runtime's topology.
   void publish(const child_record& rec);
+  /// Shows this supervisor and all its children (at construction).
+  void publish_all();
   void stop_children(std::vector<uint64_t> serials, bool concurrent, std::function<void()> on_done);
   void stop_next();
   void finish_batch();

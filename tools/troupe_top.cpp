@@ -1,0 +1,184 @@
+// troupe-top: prints a Troupe service's live topology as a tree, with states, mailbox depths
+// and restart counts. It fetches GET /topology from the service's admin endpoint, or reads a
+// dump from a file (a SIGUSR1 dump, runtime::topology() saved by the program).
+//
+//   troupe-top --port=9100 [--host=127.0.0.1]
+//   troupe-top --file=topology.json          (--file=- reads stdin)
+//
+// Exit codes: 0 printed; 1 could not fetch or parse the dump; 2 bad arguments.
+
+#include <array>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+
+bool fetch(const std::string& host, int port, std::string& body, std::string& error) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    error = "not an IPv4 address: " + host;
+    ::close(fd);
+    return false;
+  }
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    error = "cannot connect to " + host + ":" + std::to_string(port);
+    ::close(fd);
+    return false;
+  }
+  std::string request = "GET /topology HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string response;
+  std::array<char, 8192> buf{};
+  for (;;) {
+    auto n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0)
+      break;
+    response.append(buf.data(), static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  if (response.rfind("HTTP/1.1 200", 0) != 0) {
+    error = "unexpected answer: " + response.substr(0, response.find('\r'));
+    return false;
+  }
+  body = response.substr(response.find("\r\n\r\n") + 4);
+  return true;
+}
+
+std::string mailbox_text(const json& node) {
+  if (!node.contains("mailbox") || !node["mailbox"].is_object() || node["mailbox"].empty())
+    return {};
+  auto& m = node["mailbox"];
+  std::ostringstream out;
+  out << ", mailbox " << m.value("depth", 0);
+  if (m.value("capacity", 0) > 0)
+    out << '/' << m.value("capacity", 0);
+  out << " (high " << m.value("high_water", 0) << ")";
+  return out.str();
+}
+
+void print_node(const json& node, const std::string& indent);
+
+void print_children(const json& node, const std::string& indent) {
+  auto& children = node["children"];
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    auto& c = children[i];
+    bool last = i + 1 == children.size();
+    std::cout << indent << (last ? "└─ " : "├─ ") << c.value("id", "?") << ": "
+              << c.value("state", "?") << ", restarts " << c.value("restarts", 0);
+    if (c.contains("last_exit_reason") && c["last_exit_reason"].is_string())
+      std::cout << ", last exit " << c["last_exit_reason"].get<std::string>();
+    if (c["actor"].is_object()) {
+      auto& a = c["actor"];
+      std::cout << " [" << a.value("kind", "actor") << " #" << a.value("id", 0) << "]"
+                << mailbox_text(a) << '\n';
+      if (a.contains("children"))
+        print_children(a, indent + (last ? "   " : "│  "));
+    } else {
+      std::cout << '\n';
+    }
+  }
+}
+
+void print_node(const json& node, const std::string& indent) {
+  std::cout << indent << node.value("name", "?") << " [" << node.value("kind", "actor") << " #"
+            << node.value("id", 0) << "]" << mailbox_text(node) << '\n';
+  if (node.contains("children"))
+    print_children(node, indent);
+}
+
+int print(const json& dump) {
+  if (dump.value("format", "") != "troupe-topology") {
+    std::cerr << "troupe-top: not a Troupe topology dump\n";
+    return 1;
+  }
+  auto& rt = dump["runtime"];
+  std::cout << "runtime: " << rt.value("workers", 0) << " workers, " << rt.value("flavor", "?")
+            << ", " << rt.value("live_actors", 0) << " live actors, up "
+            << rt.value("uptime_ms", 0) / 1000.0 << " s, dead letters "
+            << dump.value("dead_letters", 0) << '\n';
+  std::cout << "supervision:\n";
+  for (auto& tree : dump["supervision"])
+    print_node(tree, "  ");
+  std::cout << "actors:\n";
+  for (auto& actor : dump["actors"])
+    print_node(actor, "  ");
+  std::cout << "topics:\n";
+  for (auto& t : dump["topics"])
+    std::cout << "  " << t.value("name", "?") << ": " << t.value("subscribers", 0)
+              << " subscribers, " << t.value("published", 0) << " published\n";
+  std::cout << "pools:\n";
+  for (auto& p : dump["pools"])
+    std::cout << "  " << p.value("name", "?") << ": " << p.value("workers", 0) << " workers, queue "
+              << p.value("queue_depth", 0) << '/' << p.value("capacity", 0) << ", completed "
+              << p.value("completed", 0) << ", failed " << p.value("failed", 0) << ", restarts "
+              << p.value("restarts", 0) << '\n';
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string host = "127.0.0.1";
+  int port = -1;
+  std::string file;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg.starts_with("--host="))
+      host = std::string{arg.substr(7)};
+    else if (arg.starts_with("--port="))
+      port = std::atoi(std::string{arg.substr(7)}.c_str());
+    else if (arg.starts_with("--file="))
+      file = std::string{arg.substr(7)};
+    else {
+      std::cerr << "usage: troupe-top --port=N [--host=ADDR] | --file=PATH\n";
+      return 2;
+    }
+  }
+  std::string text;
+  if (!file.empty()) {
+    if (file == "-") {
+      std::ostringstream all;
+      all << std::cin.rdbuf();
+      text = all.str();
+    } else {
+      std::ifstream in{file};
+      if (!in) {
+        std::cerr << "troupe-top: cannot read " << file << '\n';
+        return 1;
+      }
+      std::ostringstream all;
+      all << in.rdbuf();
+      text = all.str();
+    }
+  } else if (port > 0 && port < 65536) {
+    std::string error;
+    if (!fetch(host, port, text, error)) {
+      std::cerr << "troupe-top: " << error << '\n';
+      return 1;
+    }
+  } else {
+    std::cerr << "usage: troupe-top --port=N [--host=ADDR] | --file=PATH\n";
+    return 2;
+  }
+  auto dump = json::parse(text, nullptr, false);
+  if (dump.is_discarded()) {
+    std::cerr << "troupe-top: the dump is not valid JSON\n";
+    return 1;
+  }
+  return print(dump);
+}
