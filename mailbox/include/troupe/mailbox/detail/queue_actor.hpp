@@ -89,7 +89,12 @@ public:
 
   // -- other sources of messages (actor only) ------------------------------------------------
 
-  void add_source(std::shared_ptr<message_source> src) { sources_.push_back(std::move(src)); }
+  void add_source(std::shared_ptr<message_source> src) {
+    auto current = sources_.load();
+    auto next = std::make_shared<source_list>(current ? *current : source_list{});
+    next->push_back(std::move(src));
+    sources_.store(std::move(next));
+  }
 
   // -- replies to this actor's own requests (any thread may post) ----------------------------
 
@@ -141,11 +146,15 @@ public:
       context(ctx);
       current_unit = ctx;
       drain_replies(max_throughput);
-      if (!sources_.empty()) {
-        // By index: a handler may add a source while we iterate.
-        for (std::size_t i = 0; i < sources_.size() && !stopping_; ++i)
-          sources_[i]->drain(max_throughput);
-        std::erase_if(sources_, [](const auto& src) { return src->finished(); });
+      if (auto list = sources_.load()) {
+        // A local reference: a handler may replace the list (add a source) while we iterate.
+        bool any_finished = false;
+        for (std::size_t i = 0; i < list->size() && !stopping_; ++i) {
+          (*list)[i]->drain(max_throughput);
+          any_finished = any_finished || (*list)[i]->finished();
+        }
+        if (any_finished)
+          drop_finished_sources();
       }
       if (!stopping_)
         drain_queue(max_throughput);
@@ -160,13 +169,18 @@ public:
     // Fast path: when CAF holds no message for this actor (the common case: everything came
     // through the Troupe queue), block its inbox directly; a full CAF round would find nothing
     // and end the same way. try_block fails when a CAF message is waiting, and CAF handles it.
+    // Taken while this thread still owns the actor: once the inbox is blocked, a producer may
+    // schedule the actor on another worker, which may set stopping_ at any moment.
+    bool was_stopping = stopping_;
     auto result = initialized_ && mailbox().try_block()
                       ? resume_result::awaiting_message
                       : caf::event_based_actor::resume(ctx, max_throughput);
     if (result != resume_result::awaiting_message)
       return result;
     store_load_barrier(reply_sync_, queue_anchor());
-    if (!stopping_ && initialized_ && (!queue_empty() || !replies_.empty() || sources_pending()) &&
+    // initialized_ is only ever set to true, by this thread, so reading it here is safe.
+    if (!was_stopping && initialized_ &&
+        (!queue_empty() || !replies_.empty() || sources_pending(sources_.load())) &&
         mailbox().try_unblock())
       return resume_result::resume_later;
     return result;
@@ -175,6 +189,8 @@ public:
 protected:
   /// Hands up to `max` queued messages to their handlers. Runs on the actor.
   virtual void drain_queue(size_t max) = 0;
+  /// Also called right after the inbox was blocked, when the actor may already run on another
+  /// worker: reads only state that is safe to read from any thread.
   [[nodiscard]] virtual bool queue_empty() const noexcept = 0;
   /// The anchor of the queue's side of the wake handshake (see store_load_barrier).
   virtual std::atomic<uint64_t>& queue_anchor() noexcept = 0;
@@ -195,15 +211,30 @@ protected:
   void on_exit() override {
     // Nobody is left to run the continuations; requests still out are simply forgotten.
     outstanding_.clear();
-    for (auto& src : sources_)
-      src->detach();
-    sources_.clear();
+    if (auto list = sources_.exchange(nullptr))
+      for (auto& src : *list)
+        src->detach();
     caf::event_based_actor::on_exit();
   }
 
 private:
-  bool sources_pending() {
-    for (auto& src : sources_)
+  // Copy on write behind an atomic pointer: the post-block check in resume() reads the list
+  // while the actor may already run (and add or drop sources) on another worker.
+  using source_list = std::vector<std::shared_ptr<message_source>>;
+
+  void drop_finished_sources() {
+    auto current = sources_.load();
+    auto next = std::make_shared<source_list>();
+    for (auto& src : *current)
+      if (!src->finished())
+        next->push_back(src);
+    sources_.store(next->empty() ? nullptr : std::move(next));
+  }
+
+  static bool sources_pending(const std::shared_ptr<const source_list>& sources) {
+    if (!sources)
+      return false;
+    for (auto& src : *sources)
       if (src->has_pending())
         return true;
     return false;
@@ -231,7 +262,7 @@ private:
   std::atomic<uint64_t> reply_sync_{0};
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
   uint64_t last_request_id_ = 0;
-  std::vector<std::shared_ptr<message_source>> sources_;
+  std::atomic<std::shared_ptr<const source_list>> sources_;
 
 protected:
   bool initialized_ = false;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <exception>
@@ -35,11 +36,19 @@ public:
 
   pool_worker(caf::actor_config& cfg, std::shared_ptr<core_type> core, std::size_t slot,
               factory make_handler)
-      : queue_actor(cfg), core_(std::move(core)), slot_(slot),
+      : queue_actor(cfg), core_(std::move(core)), shared_core_(core_.get()), slot_(slot),
         make_handler_(std::move(make_handler)),
         name_(core_->options().name + ".worker" + std::to_string(slot)) {}
 
   const char* name() const override { return name_.c_str(); }
+
+  resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
+    // Holds the core for the whole resume: after blocking its inbox, queue_actor looks at the
+    // queue again (queue_empty, queue_anchor) while this actor may already have terminated on
+    // another worker and dropped core_ in on_exit.
+    auto keep = core_;
+    return queue_actor::resume(ctx, max_throughput);
+  }
 
   caf::behavior make_behavior() override {
     // A fresh handler (and its state) for every start, as an OTP worker's init.
@@ -52,6 +61,12 @@ public:
 
 protected:
   void drain_queue(size_t max) override {
+    drain_batch(max);
+    batched_.store(batch_.size(), std::memory_order_relaxed);
+    waiting_flag_.store(waiting_, std::memory_order_relaxed);
+  }
+
+  void drain_batch(size_t max) {
     for (size_t ran = 0; ran < max && !stopping_ && !waiting_; ++ran) {
       if (core_->retiring(slot_)) {
         retire();
@@ -70,11 +85,14 @@ protected:
   }
 
   [[nodiscard]] bool queue_empty() const noexcept override {
+    // Called after the inbox is blocked too (see queue_actor): only atomics and the core.
     // While a job runs on the blocking pool, only its completion (a CAF response) wakes us.
-    return waiting_ || (batch_.empty() && core_->empty_for(slot_) && !core_->retiring(slot_));
+    return waiting_flag_.load(std::memory_order_relaxed) ||
+           (batched_.load(std::memory_order_relaxed) == 0 && shared_core_->empty_for(slot_) &&
+            !shared_core_->retiring(slot_));
   }
 
-  std::atomic<uint64_t>& queue_anchor() noexcept override { return core_->anchor(); }
+  std::atomic<uint64_t>& queue_anchor() noexcept override { return shared_core_->anchor(); }
 
   void on_exit() override {
     // Stopped from outside (the pool or its supervisor stops) rather than crashed or retired:
@@ -151,6 +169,7 @@ private:
         .then(
             [this, job, out] {
               waiting_ = false;
+              waiting_flag_.store(false, std::memory_order_relaxed);
               blocking_job_.reset();
               if (out->value)
                 answer(*job, std::move(*out->value));
@@ -160,6 +179,7 @@ private:
             [this, job](caf::error& err) {
               // The blocking pool refused or cancelled the job: not the handler's fault.
               waiting_ = false;
+              waiting_flag_.store(false, std::memory_order_relaxed);
               blocking_job_.reset();
               core_->finished(slot_, *job, false);
               fail_reply(job->reply, std::move(err));
@@ -195,6 +215,8 @@ private:
   }
 
   std::shared_ptr<core_type> core_;
+  // The same core, never reset: what queue_empty() and queue_anchor() read (see resume()).
+  core_type* const shared_core_;
   std::size_t slot_;
   factory make_handler_;
   std::string name_;
@@ -202,6 +224,9 @@ private:
   std::shared_ptr<entry> blocking_job_;
   std::deque<entry> batch_;
   bool waiting_ = false;
+  // Mirrors of waiting_ and batch_.size() for queue_empty(), which may run on another thread.
+  std::atomic<bool> waiting_flag_{false};
+  std::atomic<std::size_t> batched_{0};
   bool crashed_ = false;
   bool retired_ = false;
 };
