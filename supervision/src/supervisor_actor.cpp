@@ -552,8 +552,12 @@ void supervisor_actor::start_child_by_id(const std::string& id, caf::response_pr
     rp.deliver(make_error(supervision_errc::child_running, id));
     return;
   }
-  if (auto err = start_now(*i, false)) {
-    i->state = child_state::terminated;
+  start_and_answer(*i, rp);
+}
+
+void supervisor_actor::start_and_answer(child_record& rec, caf::response_promise& rp) {
+  if (auto err = start_now(rec, false)) {
+    rec.state = child_state::terminated;
     rp.deliver(std::move(err));
     return;
   }
@@ -605,12 +609,7 @@ void supervisor_actor::restart_child_by_id(const std::string& id, caf::response_
       rp.deliver(make_error(supervision_errc::child_not_found, id));
       return;
     }
-    if (auto err = start_now(*rec, false)) {
-      rec->state = child_state::terminated;
-      rp.deliver(std::move(err));
-      return;
-    }
-    rp.deliver(caf::unit);
+    start_and_answer(*rec, rp);
   });
 }
 

@@ -94,6 +94,7 @@ public:
     auto next = std::make_shared<source_list>(current ? *current : source_list{});
     next->push_back(std::move(src));
     sources_.store(std::move(next));
+    has_sources_.store(true, std::memory_order_release);
   }
 
   // -- replies to this actor's own requests (any thread may post) ----------------------------
@@ -146,7 +147,7 @@ public:
       context(ctx);
       current_unit = ctx;
       drain_replies(max_throughput);
-      if (auto list = sources_.load()) {
+      if (auto list = has_sources() ? sources_.load() : nullptr) {
         // A local reference: a handler may replace the list (add a source) while we iterate.
         bool any_finished = false;
         for (std::size_t i = 0; i < list->size() && !stopping_; ++i) {
@@ -180,7 +181,8 @@ public:
     store_load_barrier(reply_sync_, queue_anchor());
     // initialized_ is only ever set to true, by this thread, so reading it here is safe.
     if (!was_stopping && initialized_ &&
-        (!queue_empty() || !replies_.empty() || sources_pending(sources_.load())) &&
+        (!queue_empty() || !replies_.empty() ||
+         (has_sources() && sources_pending(sources_.load()))) &&
         mailbox().try_unblock())
       return resume_result::resume_later;
     return result;
@@ -228,7 +230,14 @@ private:
     for (auto& src : *current)
       if (!src->finished())
         next->push_back(src);
+    has_sources_.store(!next->empty(), std::memory_order_release);
     sources_.store(next->empty() ? nullptr : std::move(next));
+  }
+
+  // Most queue actors never have a source: they skip the atomic shared_ptr (a lock in
+  // libstdc++) on every resume.
+  [[nodiscard]] bool has_sources() const noexcept {
+    return has_sources_.load(std::memory_order_acquire);
   }
 
   static bool sources_pending(const std::shared_ptr<const source_list>& sources) {
@@ -263,6 +272,7 @@ private:
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
   uint64_t last_request_id_ = 0;
   std::atomic<std::shared_ptr<const source_list>> sources_;
+  std::atomic<bool> has_sources_{false};
 
 protected:
   bool initialized_ = false;

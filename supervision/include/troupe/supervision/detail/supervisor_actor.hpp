@@ -99,6 +99,8 @@ private:
   void restart_one(child_record& rec);
   /// Starts now; a failure is retried by a message to self when `retry_on_failure`.
   caf::error start_now(child_record& rec, bool retry_on_failure);
+  /// A start by command: answers the promise with the outcome (no retry on failure).
+  void start_and_answer(child_record& rec, caf::response_promise& rp);
   void book_exit(child_record& rec);
   /// Shows the child's row in the runtime's topology.
   void publish(const child_record& rec);
