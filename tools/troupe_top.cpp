@@ -71,6 +71,23 @@ std::string mailbox_text(const json& node) {
   return out.str();
 }
 
+// Topic subscriptions and links; monitors are left to the JSON (every supervised child has one).
+std::string relations_text(const json& node) {
+  std::ostringstream out;
+  auto list = [&](const char* key, const char* label) {
+    auto i = node.find(key);
+    if (i == node.end() || !i->is_array() || i->empty())
+      return;
+    out << ", " << label << ' ';
+    for (std::size_t k = 0; k < i->size(); ++k)
+      out << (k == 0 ? "" : ",")
+          << ((*i)[k].is_string() ? (*i)[k].get<std::string>() : "#" + (*i)[k].dump());
+  };
+  list("subscriptions", "subscribed to");
+  list("links", "linked to");
+  return out.str();
+}
+
 void print_node(const json& node, const std::string& indent);
 
 void print_children(const json& node, const std::string& indent) {
@@ -85,7 +102,7 @@ void print_children(const json& node, const std::string& indent) {
     if (c["actor"].is_object()) {
       auto& a = c["actor"];
       std::cout << " [" << a.value("kind", "actor") << " #" << a.value("id", 0) << "]"
-                << mailbox_text(a) << '\n';
+                << mailbox_text(a) << relations_text(a) << '\n';
       if (a.contains("children"))
         print_children(a, indent + (last ? "   " : "│  "));
     } else {
@@ -96,7 +113,7 @@ void print_children(const json& node, const std::string& indent) {
 
 void print_node(const json& node, const std::string& indent) {
   std::cout << indent << node.value("name", "?") << " [" << node.value("kind", "actor") << " #"
-            << node.value("id", 0) << "]" << mailbox_text(node) << '\n';
+            << node.value("id", 0) << "]" << mailbox_text(node) << relations_text(node) << '\n';
   if (node.contains("children"))
     print_children(node, indent);
 }

@@ -6,7 +6,7 @@
 
 namespace troupe::detail {
 
-void actor_tracker::track(const caf::strong_actor_ptr& actor) {
+void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view kind) {
   if (!actor)
     return;
   auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
@@ -15,7 +15,7 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor) {
   e.address = raw->address();
   if (auto* local = dynamic_cast<caf::local_actor*>(raw))
     e.name = local->name();
-  registry_.add_actor(e.id, e.name);
+  registry_.add_actor(e.id, e.name, e.address, kind);
   {
     std::lock_guard guard{mtx_};
     live_.emplace(e.id, std::move(e));

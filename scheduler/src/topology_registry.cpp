@@ -1,16 +1,26 @@
 #include "troupe/scheduler/detail/topology_registry.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <vector>
+
+#include <caf/abstract_actor.hpp>
+#include <caf/actor_cast.hpp>
+
+#include "troupe/scheduler/detail/actor_relations.hpp"
 
 namespace troupe::detail {
 
-void topology_registry::add_actor(caf::actor_id id, std::string name) {
+void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
+                                  std::string_view kind) {
   if (off())
     return;
   std::lock_guard guard{mtx_};
   auto& n = nodes_[id]; // may exist already: described during its construction
   n.name = std::move(name);
+  n.addr = std::move(addr);
+  if (n.kind.empty())
+    n.kind = kind;
   n.started = std::chrono::steady_clock::now();
 }
 
@@ -39,9 +49,19 @@ void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, chi
   std::lock_guard guard{mtx_};
   auto i = nodes_.try_emplace(supervisor).first;
   if (row.actor != 0)
-    if (auto c = nodes_.find(row.actor); c != nodes_.end())
+    if (auto c = nodes_.find(row.actor); c != nodes_.end()) {
       c->second.parent = supervisor;
+      c->second.state = row.state;
+    }
   i->second.children[serial] = std::move(row);
+}
+
+void topology_registry::set_state(caf::actor_id id, std::string state) {
+  if (off())
+    return;
+  std::lock_guard guard{mtx_};
+  if (auto i = nodes_.find(id); i != nodes_.end())
+    i->second.state = std::move(state);
 }
 
 void topology_registry::remove_child(caf::actor_id supervisor, uint64_t serial) {
@@ -69,15 +89,50 @@ std::size_t topology_registry::size() const {
   return nodes_.size();
 }
 
+struct topology_registry::dump_context {
+  std::chrono::steady_clock::time_point now;
+  std::unordered_map<caf::actor_id, actor_relations> relations;
+  std::unordered_map<caf::actor_id, std::vector<caf::actor_id>> monitors; // the inverse
+  std::unordered_map<caf::actor_id, std::vector<std::string>> subscriptions;
+};
+
+namespace {
+
+nlohmann::json id_list(const std::vector<caf::actor_id>* ids) {
+  auto out = nlohmann::json::array();
+  if (ids != nullptr)
+    for (auto id : *ids)
+      out.push_back(id);
+  return out;
+}
+
+template <class Map>
+const typename Map::mapped_type* find_in(const Map& map, caf::actor_id id) {
+  auto i = map.find(id);
+  return i == map.end() ? nullptr : &i->second;
+}
+
+} // namespace
+
 nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
-                                            std::chrono::steady_clock::time_point now,
-                                            int depth) const {
+                                            const dump_context& ctx, int depth) const {
+  auto* rel = find_in(ctx.relations, id);
+  auto subscriptions = nlohmann::json::array();
+  if (auto* names = find_in(ctx.subscriptions, id))
+    for (auto& name : *names)
+      subscriptions.push_back(name);
   nlohmann::json out{
       {"id", id},
       {"name", n.name},
-      {"kind", n.kind},
+      {"kind", n.kind.empty() ? std::string{"actor"} : n.kind},
+      {"state", n.state},
       {"parent", n.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(n.parent)},
-      {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now - n.started).count()},
+      {"uptime_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now - n.started).count()},
+      {"links", id_list(rel != nullptr ? &rel->links : nullptr)},
+      {"monitors", id_list(find_in(ctx.monitors, id))},
+      {"monitored_by", id_list(rel != nullptr ? &rel->monitored_by : nullptr)},
+      {"subscriptions", std::move(subscriptions)},
   };
   if (n.mailbox)
     out["mailbox"] = n.mailbox();
@@ -97,7 +152,7 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       // children start and crash (the dump holds the lock that both changes take).
       if (row.actor != 0 && depth < 64)
         if (auto a = nodes_.find(row.actor); a != nodes_.end())
-          c["actor"] = node_json(row.actor, a->second, now, depth + 1);
+          c["actor"] = node_json(row.actor, a->second, ctx, depth + 1);
       children.push_back(std::move(c));
     }
     out["children"] = std::move(children);
@@ -106,34 +161,56 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
 }
 
 nlohmann::json topology_registry::dump() const {
+  // Declared before the lock: the last reference to an actor may go away here, and an actor
+  // destroyed that way unregisters itself, which takes the lock.
+  std::vector<caf::strong_actor_ptr> keep_alive;
   std::lock_guard guard{mtx_};
-  auto now = std::chrono::steady_clock::now();
-  auto trees = nlohmann::json::array();
-  auto free_actors = nlohmann::json::array();
-  // Sorted by id, so that dumps of the same system compare equal.
-  std::vector<caf::actor_id> ids;
-  ids.reserve(nodes_.size());
-  for (auto& kv : nodes_)
-    ids.push_back(kv.first);
-  std::sort(ids.begin(), ids.end());
-  for (auto id : ids) {
-    auto& n = nodes_.at(id);
-    // A child whose supervisor already left the registry is shown free-standing.
-    if (n.parent != 0 && nodes_.count(n.parent) != 0)
-      continue;
-    if (n.kind == "supervisor")
-      trees.push_back(node_json(id, n, now, 0));
-    else
-      free_actors.push_back(node_json(id, n, now, 0));
-  }
-  nlohmann::json out{{"supervision", std::move(trees)},
-                     {"actors", std::move(free_actors)},
+  dump_context ctx;
+  ctx.now = std::chrono::steady_clock::now();
+  nlohmann::json out{{"supervision", nlohmann::json::array()},
+                     {"actors", nlohmann::json::array()},
                      {"topics", nlohmann::json::array()},
                      {"pools", nlohmann::json::array()}};
   for (auto& [token, c] : components_) {
     auto details = c.details ? c.details() : nlohmann::json::object();
     details["name"] = c.name;
+    // A topic's subscribers list the topic among their subscriptions.
+    if (auto per = details.find("per_subscriber"); per != details.end() && per->is_array())
+      for (auto& sub : *per)
+        if (auto actor = sub.find("actor"); actor != sub.end() && actor->is_number_unsigned())
+          ctx.subscriptions[actor->get<caf::actor_id>()].push_back(c.name);
     out[c.section].push_back(std::move(details));
+  }
+  // Sorted by id, so that dumps of the same system compare equal.
+  std::vector<caf::actor_id> ids;
+  ids.reserve(nodes_.size());
+  keep_alive.reserve(nodes_.size());
+  for (auto& [id, n] : nodes_) {
+    ids.push_back(id);
+    auto strong = caf::actor_cast<caf::strong_actor_ptr>(n.addr);
+    if (!strong)
+      continue;
+    auto rel = relations_of(*caf::actor_cast<caf::abstract_actor*>(strong));
+    keep_alive.push_back(std::move(strong));
+    // Only actors of this dump are named, so every id in it resolves; observers outside
+    // Troupe (scoped actors, CAF's own) are left out.
+    auto unknown = [this](caf::actor_id other) { return nodes_.count(other) == 0; };
+    std::erase_if(rel.links, unknown);
+    std::erase_if(rel.monitored_by, unknown);
+    for (auto observer : rel.monitored_by)
+      ctx.monitors[observer].push_back(id);
+    if (!rel.links.empty() || !rel.monitored_by.empty())
+      ctx.relations.emplace(id, std::move(rel));
+  }
+  std::sort(ids.begin(), ids.end());
+  for (auto& [observer, observed] : ctx.monitors)
+    std::sort(observed.begin(), observed.end());
+  for (auto id : ids) {
+    auto& n = nodes_.at(id);
+    // A child whose supervisor already left the registry is shown free-standing.
+    if (n.parent != 0 && nodes_.count(n.parent) != 0)
+      continue;
+    out[n.kind == "supervisor" ? "supervision" : "actors"].push_back(node_json(id, n, ctx, 0));
   }
   return out;
 }

@@ -77,6 +77,8 @@ const char* to_string(restart_strategy s) noexcept {
 
 const char* to_string(child_state s) noexcept {
   switch (s) {
+  case child_state::starting:
+    return "starting";
   case child_state::running:
     return "running";
   case child_state::stopping:

@@ -317,6 +317,9 @@ void supervisor_actor::restart_one(child_record& rec) {
 }
 
 caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure) {
+  auto before = rec.state;
+  rec.state = child_state::starting;
+  publish(rec);
   auto err = start_child_record(rt_, rec);
   if (!err) {
     if (rec.actor) {
@@ -327,6 +330,7 @@ caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure)
     return caf::none;
   }
   rec.last_exit = render(err);
+  rec.state = before;
   if (retry_on_failure) {
     // OTP's try_again_restart: a message to self, so that other events get their turn and
     // each retry counts against the intensity.
@@ -436,6 +440,7 @@ void supervisor_actor::begin_shutdown(caf::error reason) {
     return;
   shutting_down_ = true;
   exit_reason_ = std::move(reason);
+  rt_.registry().set_state(id(), "stopping");
   auto stop_all = [this] {
     std::vector<uint64_t> serials;
     for (auto i = children_.rbegin(); i != children_.rend(); ++i)

@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <set>
 #include <string>
@@ -169,6 +171,141 @@ TEST_F(topology_test, DumpShowsTreesActorsTopicsAndPoolsOfAKnownSystem) {
   // Gone actors leave the dump.
   ASSERT_TRUE(troupe::test::eventually([&] { return rt->topology().at("supervision").empty(); }));
   EXPECT_TRUE(dump.at("pools").is_array());
+}
+
+std::vector<uint64_t> ids_of(const json& list) {
+  return list.get<std::vector<uint64_t>>();
+}
+
+TEST_F(topology_test, DumpListsLinksMonitorsSubscriptionsStatesAndTypeNames) {
+  troupe::supervisor_spec spec;
+  spec.name = "root";
+  spec.children = {probe_child("a", log), probe_child("b", log)};
+  auto root = troupe::start_supervisor(*rt, spec).value();
+  auto rows = root.which_children().value();
+  // Two free-standing actors, `left` links itself to `right` when it starts.
+  auto right = rt->spawn([](caf::event_based_actor* self) -> caf::behavior {
+    self->set_default_handler(caf::drop);
+    return {[](int) {}};
+  });
+  auto left = rt->spawn([right](caf::event_based_actor* self) -> caf::behavior {
+    self->link_to(right);
+    return {[](int) {}};
+  });
+  troupe::topic_options topts;
+  topts.name = "events";
+  auto events = troupe::make_topic<int>(*rt, topts).value();
+  ASSERT_FALSE(events.subscribe(right));
+  auto linked = [&] {
+    auto d = rt->topology();
+    for (auto& a : d.at("actors"))
+      if (a.at("id") == left.id())
+        return a.at("links").size() == 1;
+    return false;
+  };
+  ASSERT_TRUE(troupe::test::eventually(linked, 5s)) << rt->topology().dump(2);
+
+  auto dump = rt->topology();
+  const json* left_node = nullptr;
+  const json* right_node = nullptr;
+  for (auto& a : dump.at("actors")) {
+    if (a.at("id") == left.id())
+      left_node = &a;
+    if (a.at("id") == right.id())
+      right_node = &a;
+  }
+  ASSERT_NE(left_node, nullptr);
+  ASSERT_NE(right_node, nullptr);
+  // Links are symmetric; a function-based actor is of kind "actor".
+  EXPECT_EQ(ids_of(left_node->at("links")), std::vector<uint64_t>{right.id()});
+  EXPECT_EQ(ids_of(right_node->at("links")), std::vector<uint64_t>{left.id()});
+  EXPECT_EQ(left_node->at("kind"), "actor");
+  EXPECT_EQ(left_node->at("state"), "running");
+  // Subscriptions: the CAF actor subscribed to "events"; the topic lists it.
+  EXPECT_EQ(right_node->at("subscriptions"), json::array({"events"}));
+  EXPECT_TRUE(left_node->at("subscriptions").empty());
+  ASSERT_EQ(dump.at("topics").size(), 1u);
+  EXPECT_EQ(dump.at("topics")[0].at("per_subscriber")[0].at("actor"), right.id());
+  // The supervisor monitors its children, each child is monitored by it.
+  ASSERT_EQ(dump.at("supervision").size(), 1u);
+  auto& root_node = dump.at("supervision")[0];
+  EXPECT_EQ(root_node.at("state"), "running");
+  std::vector<uint64_t> children{rows[0].actor.id(), rows[1].actor.id()};
+  std::sort(children.begin(), children.end());
+  EXPECT_EQ(ids_of(root_node.at("monitors")), children);
+  for (auto& row : root_node.at("children")) {
+    auto& actor = row.at("actor");
+    EXPECT_EQ(ids_of(actor.at("monitored_by")),
+              std::vector<uint64_t>{root_node.at("id").get<uint64_t>()});
+    EXPECT_TRUE(actor.at("links").empty());
+    EXPECT_EQ(actor.at("state"), "running");
+    // A class-based actor is shown by its type name.
+    EXPECT_NE(actor.at("kind").get<std::string>().find("probe_actor"), std::string::npos)
+        << actor.at("kind");
+  }
+  expect_no_dangling_ids(dump);
+
+  EXPECT_FALSE(root.stop());
+  caf::anon_send_exit(left, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(right, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(topology_test, DumpShowsAChildStartingWhileItsFactoryRuns) {
+  auto second_start = std::make_shared<std::promise<void>>();
+  auto release = second_start->get_future().share();
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  troupe::child_spec slow;
+  slow.id = "slow";
+  slow.start = [starts, release](const troupe::child_context& ctx) -> troupe::started_child {
+    // The restart waits until the test has seen the row in state "starting".
+    if (starts->fetch_add(1) == 1)
+      release.wait();
+    return ctx.rt.spawn<troupe::test::probe_actor>(std::make_shared<event_log>(), ctx.id,
+                                                   troupe::test::probe_options{});
+  };
+  troupe::supervisor_spec spec;
+  spec.name = "root";
+  spec.intensity = 5;
+  spec.children = {slow};
+  auto root = troupe::start_supervisor(*rt, spec).value();
+  caf::anon_send(root.which_children().value()[0].actor, crash_atom::value);
+  auto row_state = [&] {
+    auto d = rt->topology();
+    return d.at("supervision").empty()
+               ? std::string{}
+               : d.at("supervision")[0].at("children")[0].at("state").get<std::string>();
+  };
+  EXPECT_TRUE(troupe::test::eventually([&] { return row_state() == "starting"; }, 5s));
+  second_start->set_value();
+  EXPECT_TRUE(troupe::test::eventually([&] { return row_state() == "running"; }, 5s));
+  EXPECT_EQ(starts->load(), 2);
+  EXPECT_FALSE(root.stop());
+}
+
+TEST_F(topology_test, DumpShowsAStoppingTreeAndItsStoppingChild) {
+  troupe::test::probe_options stubborn;
+  stubborn.stubborn = true;
+  auto child = probe_child("stubborn", log, troupe::restart_type::permanent, stubborn);
+  child.shutdown = troupe::shutdown_policy{std::chrono::milliseconds{60'000}};
+  troupe::supervisor_spec spec;
+  spec.name = "root";
+  spec.children = {child};
+  auto root = troupe::start_supervisor(*rt, spec).value();
+  auto actor = root.which_children().value()[0].actor;
+  std::thread stopper{[&] { EXPECT_FALSE(root.stop(std::chrono::milliseconds{120'000})); }};
+  auto stopping = [&] {
+    auto d = rt->topology();
+    if (d.at("supervision").empty())
+      return false;
+    auto& sup = d.at("supervision")[0];
+    auto& row = sup.at("children")[0];
+    return sup.at("state") == "stopping" && row.at("state") == "stopping" &&
+           row.at("actor").is_object() && row.at("actor").at("state") == "stopping";
+  };
+  EXPECT_TRUE(troupe::test::eventually(stopping, 5s)) << rt->topology().dump(2);
+  // Ends the wait for its deadline.
+  caf::anon_send_exit(actor, caf::exit_reason::kill);
+  stopper.join();
 }
 
 TEST_F(topology_test, DumpsTakenWhileActorsStartAndCrashNeverHaveDanglingIds) {

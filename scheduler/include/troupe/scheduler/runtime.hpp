@@ -17,6 +17,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/detail/pretty_type_name.hpp>
 #include <caf/expected.hpp>
 #include <caf/make_message.hpp>
 #include <caf/spawn_options.hpp>
@@ -133,7 +134,9 @@ public:
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
     auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
-    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle));
+    // The topology names a class-based actor by its type, unless it describes itself.
+    static const std::string kind = caf::detail::pretty_type_name(typeid(Impl));
+    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), kind);
     return handle;
   }
 

@@ -12,6 +12,9 @@ namespace troupe {
 
 /// Where a child is in its life, as its supervisor sees it.
 enum class child_state {
+  /// Its factory runs (the topology shows this while a restart or a run-time start is under
+  /// way; which_children, answered by the supervisor itself, never does).
+  starting,
   /// Started and not known to have terminated.
   running,
   /// Asked to stop; the supervisor waits for it (up to its shutdown deadline).

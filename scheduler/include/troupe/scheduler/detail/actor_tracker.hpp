@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,7 +35,7 @@ public:
 
   /// Registers `actor` and arranges for its removal when it terminates. If the actor has
   /// already terminated, it is never listed.
-  void track(const caf::strong_actor_ptr& actor);
+  void track(const caf::strong_actor_ptr& actor, std::string_view kind = {});
 
   /// Tracks `actor` unless it is tracked already (a supervisor adopting a child that was not
   /// spawned through the runtime) and marks it supervised.

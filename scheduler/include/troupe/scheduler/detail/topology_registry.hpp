@@ -7,8 +7,10 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
+#include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
@@ -39,15 +41,23 @@ public:
   /// Off: every call below does nothing and dumps list no actors (runtime_config::introspection).
   void set_enabled(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
 
-  void add_actor(caf::actor_id id, std::string name);
+  /// Registers a live actor. `kind` names what it is unless it described itself already
+  /// (empty: "actor"); `addr` lets dumps read its links and monitors.
+  void add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
+                 std::string_view kind = {});
   void remove_actor(caf::actor_id id);
 
   /// Sets what kind of actor `id` is ("supervisor", "worker", "mailbox", ...) and, optionally,
   /// where its mailbox metrics come from.
   void describe(caf::actor_id id, std::string kind, provider mailbox = {});
 
+  /// Records a supervisor's row for one child; the child's own node takes the row's state.
   void set_child(caf::actor_id supervisor, uint64_t serial, child_row row);
   void remove_child(caf::actor_id supervisor, uint64_t serial);
+
+  /// Sets a node's state ("running", "stopping", ...); a supervised child's state comes from
+  /// its supervisor's row instead (set_child).
+  void set_state(caf::actor_id id, std::string state);
 
   /// Registers a named component of a section ("topics", "pools"); returns a token for
   /// remove_component.
@@ -62,7 +72,9 @@ public:
 private:
   struct node {
     std::string name;
-    std::string kind = "actor";
+    std::string kind; // empty: "actor"
+    std::string state = "running";
+    caf::actor_addr addr;
     caf::actor_id parent = 0;
     std::chrono::steady_clock::time_point started;
     provider mailbox;
@@ -75,8 +87,11 @@ private:
     provider details;
   };
 
-  nlohmann::json node_json(caf::actor_id id, const node& n,
-                           std::chrono::steady_clock::time_point now, int depth) const;
+  // What a dump adds to each node besides the node itself: links, monitors, subscriptions.
+  struct dump_context;
+
+  nlohmann::json node_json(caf::actor_id id, const node& n, const dump_context& ctx,
+                           int depth) const;
 
   [[nodiscard]] bool off() const noexcept { return !enabled_.load(std::memory_order_relaxed); }
 
