@@ -5,7 +5,7 @@
 #   ./troupe.sh test     install dependencies, build, run the whole test suite
 #   ./troupe.sh bench    install dependencies, build in Release, run the benchmark suite
 #
-# Extra arguments after `demo` go to the demo (e.g. ./troupe.sh demo --workers=2).
+# Extra arguments after `demo` go to the demo (e.g. ./troupe.sh demo run-for=20000 --admin-port=9100).
 # BUILD_DIR (default: build) and JOBS (default: 2) can be set in the environment.
 set -euo pipefail
 
@@ -39,7 +39,9 @@ case "$command" in
   demo)
     install_dependencies
     configure_and_build RelWithDebInfo
-    exec "$build_dir/examples/hello_runtime" "$@"
+    # The flagship service demo; its topology dump is written next to the build.
+    cd "$build_dir"
+    exec "$build_dir/examples/service_demo" "$@"
     ;;
   test)
     install_dependencies

@@ -289,18 +289,33 @@ void runtime::request_stop() noexcept {
 }
 
 shutdown_report runtime::run_until_stopped(int* signal) {
-  char byte = 0;
+  std::optional<int> stopped_by;
+  while (!stopped_by)
+    stopped_by = wait_for_stop(std::chrono::hours{24});
+  if (signal != nullptr)
+    *signal = *stopped_by;
+  return shutdown();
+}
+
+std::optional<int> runtime::wait_for_stop(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd readable{stop_pipe_[0], POLLIN, 0};
+    auto ready = ::poll(&readable, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0)
+      return std::nullopt; // timed out (the pipe cannot fail otherwise while the runtime exists)
+    char byte = 0;
     auto n = ::read(stop_pipe_[0], &byte, 1);
     if (n == 1)
-      break;
+      return static_cast<unsigned char>(byte);
     if (n < 0 && errno == EINTR)
       continue;
-    break; // the pipe cannot fail otherwise while the runtime exists
+    return std::nullopt;
   }
-  if (signal != nullptr)
-    *signal = static_cast<unsigned char>(byte);
-  return shutdown();
 }
 
 runtime* runtime::of(caf::actor_system& sys) noexcept {

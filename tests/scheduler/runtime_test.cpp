@@ -126,6 +126,21 @@ TEST(RuntimeStop, RunUntilStoppedReturnsAfterRequestStopWithTheShutdownReport) {
   EXPECT_EQ(rt.metrics().live_actors, 0u);
 }
 
+TEST(RuntimeStop, WaitForStopTimesOutThenReportsARequestOnceWithoutShuttingDown) {
+  troupe::runtime_config cfg;
+  cfg.workers = 1;
+  troupe::runtime rt{cfg};
+  EXPECT_EQ(rt.wait_for_stop(std::chrono::milliseconds{1}), std::nullopt);
+  std::thread stopper{[&rt] { rt.request_stop(); }};
+  EXPECT_EQ(rt.wait_for_stop(std::chrono::seconds{30}), std::optional<int>{0});
+  stopper.join();
+  EXPECT_FALSE(rt.shutting_down());
+  // Consumed: the next wait needs a new request.
+  EXPECT_EQ(rt.wait_for_stop(std::chrono::milliseconds{1}), std::nullopt);
+  rt.request_stop();
+  EXPECT_EQ(rt.wait_for_stop(std::chrono::milliseconds{0}), std::optional<int>{0});
+}
+
 TEST(RuntimeStop, OnlyOneRuntimeAtATimeHandlesSignals) {
   troupe::runtime_config cfg;
   cfg.workers = 1;

@@ -1,9 +1,15 @@
 // The guide's ctrl_c, end to end: a real SIGTERM sent to a child process running the
-// graceful_shutdown example ends it cleanly — exit code 0, every produced job processed.
+// graceful_shutdown example ends it cleanly — exit code 0, every produced job processed; a real
+// SIGINT ends the flagship service demo mid-run with every accepted job answered.
 
 #include <array>
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 #include <spawn.h>
@@ -19,14 +25,18 @@ struct child_process {
   int out = -1;
 };
 
-child_process launch(const char* path) {
+child_process launch(const char* path, std::vector<std::string> args = {}) {
   std::array<int, 2> pipe_fds{};
   EXPECT_EQ(::pipe(pipe_fds.data()), 0);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-  std::array<char*, 3> argv{const_cast<char*>(path), const_cast<char*>("--workers=2"), nullptr};
+  args.insert(args.begin(), {path, "--workers=2"});
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
   child_process child;
   EXPECT_EQ(posix_spawn(&child.pid, path, &actions, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&actions);
@@ -65,6 +75,41 @@ TEST(signals, SigtermEndsTheGracefulShutdownExampleCleanlyWithNothingLost) {
   EXPECT_NE(rest.find("stopped by SIGTERM"), std::string::npos) << rest;
   EXPECT_NE(rest.find(" lost=0 "), std::string::npos) << rest;
   EXPECT_NE(rest.find("forced=0"), std::string::npos) << rest;
+}
+
+TEST(signals, SigintStopsTheServiceDemoMidRunWithEveryAcceptedJobAnswered) {
+  std::string topology = ::testing::TempDir() + "service-demo-topology.json";
+  std::remove(topology.c_str());
+  auto child = launch(TROUPE_SERVICE_DEMO, {"run-for=600000", "topology-out=" + topology});
+  ASSERT_GT(child.pid, 0);
+  // The first progress line: jobs flow, workers crash and restart.
+  auto running = read_until(child.out, "worker restarts");
+  ASSERT_NE(running.find("accepted"), std::string::npos) << running;
+  ASSERT_EQ(::kill(child.pid, SIGINT), 0);
+  auto rest = read_until(child.out, "exactly once");
+  rest += read_until(child.out, "\n");
+  int status = 0;
+  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
+  ::close(child.out);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << rest;
+  EXPECT_NE(rest.find("stopping (SIGINT)"), std::string::npos) << rest;
+  EXPECT_NE(rest.find(", lost 0\n"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("duplicates 0, lagged 0"), std::string::npos) << rest;
+  // The topology it wrote shows the service tree with the pool under it.
+  std::ifstream in{topology};
+  ASSERT_TRUE(in.good()) << topology;
+  auto dump = nlohmann::json::parse(in);
+  ASSERT_EQ(dump.at("supervision").size(), 1u);
+  auto& service = dump.at("supervision")[0];
+  EXPECT_EQ(service.at("name"), "service");
+  std::vector<std::string> ids;
+  for (auto& c : service.at("children"))
+    ids.push_back(c.at("id"));
+  EXPECT_EQ(ids, (std::vector<std::string>{"stats", "sink", "workers", "intake"}));
+  EXPECT_EQ(service.at("children")[2].at("actor").at("kind"), "supervisor");
+  EXPECT_EQ(dump.at("topics")[0].at("name"), "results");
+  EXPECT_EQ(dump.at("topics")[0].at("subscribers"), 2);
 }
 
 } // namespace

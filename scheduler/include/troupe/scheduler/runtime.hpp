@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -230,6 +231,18 @@ public:
   ///
   /// Thread safety: any thread, one caller at a time.
   shutdown_report run_until_stopped(int* signal = nullptr);
+
+  /// Waits up to `timeout` for what run_until_stopped waits for, without shutting down: for a
+  /// service that stops its parts in its own order first, or that does periodic work while it
+  /// waits. Returns the signal number (0 for request_stop) once a stop was requested, nullopt
+  /// when the timeout passed first. A request is consumed: the next call waits for a new one.
+  ///
+  ///   while (!rt.wait_for_stop(std::chrono::seconds{1}))
+  ///     print_progress();
+  ///   drain_then_stop();
+  ///
+  /// Thread safety: any thread, one caller at a time (and not alongside run_until_stopped).
+  std::optional<int> wait_for_stop(std::chrono::milliseconds timeout);
 
   /// Makes run_until_stopped return (and shut down). Thread safety: any thread; also safe to
   /// call before run_until_stopped, which then returns at once.
