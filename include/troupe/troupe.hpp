@@ -42,3 +42,7 @@
 #include "troupe/supervision/supervisor_spec.hpp"
 #include "troupe/supervision/version.hpp"
 #include "troupe/supervision/worker_pool.hpp"
+#include "troupe/distribution/distribution_errc.hpp"
+#include "troupe/distribution/network_options.hpp"
+#include "troupe/distribution/node.hpp"
+#include "troupe/distribution/remote_mailbox.hpp"

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/timespan.hpp>
+
+#include "troupe/actors/request.hpp"
+#include "troupe/distribution/detail/node_state.hpp"
+#include "troupe/distribution/detail/protocol.hpp"
+
+namespace troupe::detail {
+
+using connect_now_atom = caf::atom_constant<caf::atom("tr_connow")>;
+
+/// Where a link connects: a node's host and port, and a service name when the port serves the
+/// node's registry (empty: the port serves one actor).
+struct link_target {
+  std::string host;
+  uint16_t port = 0;
+  std::string service;
+  bool exit_on_loss = false;
+};
+
+/// The local actor that stands for one remote service. It connects on demand (again after a
+/// loss), checks that the service accepts this side's message types, forwards requests, and
+/// fails every request in flight with connection_lost the moment the connection drops — CAF
+/// would leave them to their timeouts — or with receiver_dead when the service itself ends.
+class remote_link_base : public caf::event_based_actor {
+public:
+  remote_link_base(caf::actor_config& cfg, std::shared_ptr<node_state> node, link_target target,
+                   std::vector<std::string> expected_names);
+  ~remote_link_base() override;
+
+  const char* name() const override { return name_.c_str(); }
+
+protected:
+  using operation = std::function<void(const caf::actor&)>;
+  using failure = std::function<void(caf::error)>;
+
+  /// Runs `op` with the connected service, connecting first if needed; `fail` runs instead
+  /// when connecting fails.
+  void with_service(operation op, failure fail);
+
+  /// Tracks a request in flight; finish() tells whether it was still open (first answer wins).
+  uint64_t track(failure fail);
+  bool finish(uint64_t id);
+  void count_failure();
+
+  void on_exit() override;
+
+  std::shared_ptr<node_state> node_;
+
+private:
+  void connect();
+  void check_types(caf::actor service);
+  void connected(caf::actor service);
+  void connect_failed(caf::error err);
+  void lost(caf::error reason);
+  void report(const char* state);
+
+  link_target target_;
+  std::vector<std::string> expected_names_;
+  std::string name_;
+  caf::actor service_;
+  bool connecting_ = false;
+  std::vector<std::pair<operation, failure>> waiting_;
+  std::unordered_map<uint64_t, failure> in_flight_;
+  uint64_t next_id_ = 1;
+  uint64_t peer_token_ = 0;
+};
+
+/// A link for a mailbox with message types Ts: one forwarding handler per type. Local callers
+/// send (T, timeout) and get T's reply or a typed error.
+template <class... Ts>
+class remote_link final : public remote_link_base {
+public:
+  using remote_link_base::remote_link_base;
+
+  caf::behavior make_behavior() override {
+    return {
+        [this](connect_now_atom) {
+          auto rp = make_response_promise();
+          with_service([rp](const caf::actor&) mutable { rp.deliver(true); },
+                       [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+          return rp;
+        },
+        forwarder<Ts>()...,
+    };
+  }
+
+private:
+  template <class T>
+  auto forwarder() {
+    using R = reply_t<T>;
+    return [this](T& msg, caf::timespan timeout) {
+      auto rp = make_response_promise();
+      with_service(
+          [this, rp, timeout, msg = std::move(msg)](const caf::actor& service) mutable {
+            auto id = track([rp](caf::error err) mutable { rp.deliver(std::move(err)); });
+            auto on_error = [this, rp, id](caf::error& err) mutable {
+              if (finish(id)) {
+                count_failure();
+                rp.deliver(translate(std::move(err)));
+              }
+            };
+            if constexpr (std::is_same_v<R, caf::unit_t>) {
+              request(service, timeout, std::move(msg))
+                  .then(
+                      [this, rp, id]() mutable {
+                        if (finish(id))
+                          rp.deliver(caf::unit);
+                      },
+                      std::move(on_error));
+            } else {
+              request(service, timeout, std::move(msg))
+                  .then(
+                      [this, rp, id](R& value) mutable {
+                        if (finish(id))
+                          rp.deliver(std::move(value));
+                      },
+                      std::move(on_error));
+            }
+          },
+          [this, rp](caf::error err) mutable {
+            count_failure();
+            rp.deliver(std::move(err));
+          });
+      return rp;
+    };
+  }
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+
+namespace troupe {
+
+/// TLS through libcaf_openssl. Enabled without a certificate, peers use anonymous
+/// (unauthenticated, but encrypted) TLS; with `certificate` and `key`, a node presents them, and
+/// with `cafile` it accepts only peers whose certificate that authority signed.
+struct tls_options {
+  bool enabled = false;
+  std::string certificate; // PEM file
+  std::string key;         // PEM file
+  std::string passphrase;  // of the key, if it has one
+  std::string cafile;      // PEM file of trusted authorities
+};
+
+/// How a node talks to others. Every node of a system should use the same heartbeat settings:
+/// a node that hears nothing from a peer for `connection_timeout` drops the connection.
+struct network_options {
+  /// Where listeners bind. Loopback unless set otherwise; "0.0.0.0" listens on every interface.
+  std::string bind_address = "127.0.0.1";
+  /// How often a node tells its peers it is alive (0: never; then a frozen peer goes unnoticed
+  /// until the operating system gives up on the connection).
+  std::chrono::milliseconds heartbeat{250};
+  /// Silence after which a peer counts as lost (0: never); several heartbeats long.
+  std::chrono::milliseconds connection_timeout{2000};
+  /// How long connecting to a node (and finding the service) may take.
+  std::chrono::milliseconds connect_timeout{3000};
+  /// Deadline of the local request a published service makes for each remote one.
+  std::chrono::milliseconds service_timeout{60'000};
+  /// Nodes with different application ids refuse each other.
+  std::string application_id = "troupe";
+  tls_options tls;
+
+  /// Names the offending option (distribution_errc::invalid_config).
+  [[nodiscard]] caf::error validate() const;
+};
+
+/// What a runtime needs to talk to other nodes: its options and the message types that may
+/// cross nodes. CAF needs both before the actor system exists, so they go to the runtime as its
+/// CAF customizer.
+///
+///   troupe::network_setup net;
+///   net.announce<quote>("quote").announce<get_quote>("get_quote");
+///   troupe::runtime rt{cfg, net.customizer()};
+///   auto node = troupe::node::start(rt, net).value();
+///
+/// Every type sent to another node — messages, replies, topic payloads — must be announced
+/// under the same name on both nodes and have a CAF `inspect` overload. Standard types
+/// (numbers, strings, vectors of them, ...) need no announcement.
+class network_setup {
+public:
+  explicit network_setup(network_options opts = {}) : options_(std::move(opts)) {}
+
+  template <class T>
+  network_setup& announce(std::string name) {
+    announcers_.push_back(
+        [name](caf::actor_system_config& cfg) { cfg.add_message_type<T>(std::move(name)); });
+    return *this;
+  }
+
+  [[nodiscard]] const network_options& options() const noexcept { return options_; }
+  network_options& options() noexcept { return options_; }
+
+  /// Loads CAF's middleman (and its TLS manager when tls.enabled), sets the heartbeat, and
+  /// announces the types: pass it to the runtime's constructor.
+  [[nodiscard]] std::function<void(caf::actor_system_config&)> customizer() const;
+
+private:
+  network_options options_;
+  std::vector<std::function<void(caf::actor_system_config&)>> announcers_;
+};
+
+} // namespace troupe

@@ -1,0 +1,74 @@
+#include "troupe/distribution/node.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
+
+namespace troupe {
+
+namespace {
+
+// The actor a node's port serves: names to published services.
+caf::behavior registry(caf::event_based_actor*, std::shared_ptr<detail::node_state> state) {
+  return {
+      [state](detail::lookup_atom, const std::string& name) -> caf::result<caf::actor> {
+        if (auto found = state->find_service(name))
+          return found;
+        return make_error(distribution_errc::not_published, name);
+      },
+      [](detail::describe_atom) { return std::vector<std::string>{}; },
+  };
+}
+
+} // namespace
+
+caf::expected<node> node::start(runtime& rt, const network_setup& setup) {
+  if (auto err = setup.options().validate())
+    return err;
+  if (!rt.system().has_middleman())
+    return make_error(distribution_errc::network_disabled,
+                      std::string{"create the runtime with network_setup::customizer()"});
+  if (setup.options().tls.enabled && !rt.system().has_openssl_manager())
+    return make_error(distribution_errc::network_disabled,
+                      std::string{"TLS is enabled but the runtime was made without it"});
+  auto state = std::make_shared<detail::node_state>(rt, setup.options());
+  node result{state};
+  result.registry_ = rt.spawn(registry, state);
+  // The registry lives as long as the runtime, like the node's entry in the topology.
+  rt.registry().add_component("network", "node", [weak = std::weak_ptr<detail::node_state>{state}] {
+    auto s = weak.lock();
+    return s ? s->describe() : nlohmann::json::object();
+  });
+  return result;
+}
+
+caf::expected<uint16_t> node::listen(uint16_t port) const {
+  return open(registry_, port, "registry");
+}
+
+caf::expected<uint16_t> node::open(const caf::actor& whom, uint16_t port,
+                                   const std::string& what) const {
+  const auto& opts = state_->options();
+  auto& sys = state_->rt().system();
+  auto bound = opts.tls.enabled
+                   ? caf::openssl::publish(whom, port, opts.bind_address.c_str(), false)
+                   : sys.middleman().publish(whom, port, opts.bind_address.c_str(), false);
+  if (!bound)
+    return make_error(distribution_errc::publish_failed,
+                      opts.bind_address + ":" + std::to_string(port), render(bound.error()));
+  state_->add_port(*bound, what);
+  return *bound;
+}
+
+caf::error node::wait_connected(const caf::actor& link) const {
+  caf::scoped_actor self{state_->rt().system()};
+  caf::error result;
+  // The link's own connect timeout ends the wait; this one only guards against a link that
+  // never answers.
+  self->request(link, state_->options().connect_timeout * 2 + std::chrono::seconds{1},
+                detail::connect_now_atom::value)
+      .receive([](bool) {}, [&](caf::error& err) { result = detail::translate(std::move(err)); });
+  return result;
+}
+
+} // namespace troupe

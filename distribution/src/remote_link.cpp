@@ -1,0 +1,182 @@
+#include "troupe/distribution/detail/remote_link.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
+
+#include "troupe/distribution/distribution_errc.hpp"
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/runtime.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+std::string where(const link_target& t) {
+  auto out = t.host + ":" + std::to_string(t.port);
+  if (!t.service.empty())
+    out += "/" + t.service;
+  return out;
+}
+
+} // namespace
+
+remote_link_base::remote_link_base(caf::actor_config& cfg, std::shared_ptr<node_state> node,
+                                   link_target target, std::vector<std::string> expected_names)
+    : caf::event_based_actor(cfg), node_(std::move(node)), target_(std::move(target)),
+      expected_names_(std::move(expected_names)), name_("remote:" + where(target_)) {
+  node_state::peer row;
+  row.host = target_.host;
+  row.port = target_.port;
+  row.service = target_.service;
+  row.state = "idle";
+  peer_token_ = node_->add_peer(std::move(row));
+  set_down_handler([this](caf::down_msg& msg) {
+    if (!service_ || msg.source != service_.address())
+      return;
+    // CAF reports a connection that dropped as the remote actor's exit with this reason.
+    if (msg.reason == caf::exit_reason::remote_link_unreachable)
+      lost(make_error(distribution_errc::connection_lost, where(target_)));
+    else
+      lost(make_error(mailbox_errc::receiver_dead, where(target_), render(msg.reason)));
+  });
+}
+
+remote_link_base::~remote_link_base() = default;
+
+void remote_link_base::on_exit() {
+  auto err = make_error(distribution_errc::connection_lost, where(target_),
+                        std::string{"the link stopped"});
+  for (auto& [op, fail] : std::exchange(waiting_, {}))
+    fail(err);
+  for (auto& [id, fail] : std::exchange(in_flight_, {}))
+    fail(err);
+  node_->remove_peer(peer_token_);
+  service_ = nullptr;
+  caf::event_based_actor::on_exit();
+}
+
+void remote_link_base::report(const char* state) {
+  node_->update_peer(peer_token_, [&](node_state::peer& p) {
+    p.state = state;
+    p.in_flight = in_flight_.size();
+    if (service_)
+      p.node = to_string(service_.node());
+  });
+}
+
+void remote_link_base::with_service(operation op, failure fail) {
+  if (service_) {
+    op(service_);
+    return;
+  }
+  waiting_.emplace_back(std::move(op), std::move(fail));
+  if (!connecting_)
+    connect();
+}
+
+uint64_t remote_link_base::track(failure fail) {
+  auto id = next_id_++;
+  in_flight_.emplace(id, std::move(fail));
+  node_->update_peer(peer_token_, [&](node_state::peer& p) {
+    ++p.requests;
+    p.in_flight = in_flight_.size();
+  });
+  return id;
+}
+
+bool remote_link_base::finish(uint64_t id) {
+  if (in_flight_.erase(id) == 0)
+    return false;
+  node_->update_peer(peer_token_, [&](node_state::peer& p) { p.in_flight = in_flight_.size(); });
+  return true;
+}
+
+void remote_link_base::count_failure() {
+  node_->update_peer(peer_token_, [](node_state::peer& p) { ++p.failures; });
+}
+
+void remote_link_base::connect() {
+  connecting_ = true;
+  report("connecting");
+  auto& sys = home_system();
+  const auto& mm = node_->options().tls.enabled ? sys.openssl_manager().actor_handle()
+                                                : sys.middleman().actor_handle();
+  auto timeout = node_->options().connect_timeout;
+  request(mm, timeout, caf::connect_atom::value, target_.host, target_.port)
+      .then(
+          [this, timeout](const caf::node_id&, caf::strong_actor_ptr& handle,
+                          const std::set<std::string>&) {
+            if (!handle) {
+              connect_failed(make_error(distribution_errc::not_published, where(target_),
+                                        std::string{"no actor is published at that port"}));
+              return;
+            }
+            auto actor = caf::actor_cast<caf::actor>(handle);
+            if (target_.service.empty()) {
+              check_types(std::move(actor));
+              return;
+            }
+            request(actor, timeout, lookup_atom::value, target_.service)
+                .then([this](caf::actor& service) { check_types(std::move(service)); },
+                      [this](caf::error& err) { connect_failed(std::move(err)); });
+          },
+          [this](caf::error& err) {
+            connect_failed(make_error(distribution_errc::node_down, where(target_), render(err)));
+          });
+}
+
+void remote_link_base::check_types(caf::actor service) {
+  request(service, node_->options().connect_timeout, describe_atom::value)
+      .then(
+          [this, service](std::vector<std::string>& names) {
+            for (auto& mine : expected_names_)
+              if (std::find(names.begin(), names.end(), mine) == names.end()) {
+                connect_failed(make_error(distribution_errc::type_mismatch, where(target_),
+                                          "the service does not accept " + mine));
+                return;
+              }
+            connected(service);
+          },
+          [this](caf::error& err) {
+            connect_failed(make_error(distribution_errc::node_down, where(target_), render(err)));
+          });
+}
+
+void remote_link_base::connected(caf::actor service) {
+  connecting_ = false;
+  service_ = std::move(service);
+  monitor(service_);
+  report("connected");
+  for (auto& [op, fail] : std::exchange(waiting_, {}))
+    op(service_);
+}
+
+void remote_link_base::connect_failed(caf::error err) {
+  connecting_ = false;
+  report("down");
+  for (auto& [op, fail] : std::exchange(waiting_, {})) {
+    count_failure();
+    fail(err);
+  }
+}
+
+void remote_link_base::lost(caf::error reason) {
+  demonitor(service_);
+  service_ = nullptr;
+  report("lost");
+  for (auto& [id, fail] : std::exchange(in_flight_, {})) {
+    count_failure();
+    fail(reason);
+  }
+  report("lost");
+  // A supervised link ends here so that its supervisor restarts what depends on the peer;
+  // otherwise the next request connects again.
+  if (target_.exit_on_loss)
+    quit(reason);
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,230 @@
+// Two runtimes in one process, talking over loopback through CAF's middleman: requests,
+// replies and typed errors across nodes, lookup errors, serialization errors, the topology.
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "distribution/wire_types.hpp"
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace std::chrono_literals;
+using troupe::distribution_errc;
+using troupe::test::add;
+using troupe::test::explode;
+using troupe::test::local_only;
+using troupe::test::slow;
+
+namespace {
+
+troupe::runtime_config two_workers() {
+  troupe::runtime_config cfg;
+  cfg.workers = 2;
+  return cfg;
+}
+
+using calc_mailbox = troupe::mailbox<add, slow, explode>;
+
+calc_mailbox spawn_calc(troupe::runtime& rt) {
+  return troupe::spawn_mailbox<add, slow, explode>(
+             rt, {},
+             [](auto*) {
+               return troupe::handlers{
+                   [](add& a) { return a.x + a.y; },
+                   [](slow& s) {
+                     std::this_thread::sleep_for(std::chrono::milliseconds{s.ms});
+                     return std::string{"done"};
+                   },
+                   [](explode& e) -> caf::unit_t { throw std::runtime_error(e.why); },
+               };
+             })
+      .value();
+}
+
+class remote_mailbox_test : public ::testing::Test {
+protected:
+  troupe::network_setup net = troupe::test::test_network();
+  troupe::runtime server_rt{two_workers(), net.customizer()};
+  troupe::runtime client_rt{two_workers(), net.customizer()};
+  troupe::node server = troupe::node::start(server_rt, net).value();
+  troupe::node client = troupe::node::start(client_rt, net).value();
+};
+
+TEST_F(remote_mailbox_test, RequestsCrossNodesWithRepliesAndTypedErrors) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0);
+  ASSERT_TRUE(port) << troupe::render(port.error());
+  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
+  ASSERT_TRUE(remote) << troupe::render(remote.error());
+  auto sum = remote->ask(add{40, 2}, 5s);
+  ASSERT_TRUE(sum) << troupe::render(sum.error());
+  EXPECT_EQ(*sum, 42);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(remote->ask(add{i, i}, 5s), caf::expected<int32_t>{2 * i});
+  // A request past its timeout is request_timeout, as locally.
+  auto late = remote->ask(slow{500}, 50ms);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error(), troupe::mailbox_errc::request_timeout) << troupe::render(late.error());
+  EXPECT_EQ(remote->ask(add{1, 1}, 5s), caf::expected<int32_t>{2});
+  // A throwing handler crashes the mailbox (as locally): its requester gets handler_threw with
+  // the message, later requests receiver_dead.
+  auto boom = remote->ask(explode{"kaput"}, 5s);
+  ASSERT_FALSE(boom);
+  EXPECT_EQ(boom.error(), troupe::mailbox_errc::handler_threw) << troupe::render(boom.error());
+  EXPECT_NE(troupe::render(boom.error()).find("kaput"), std::string::npos);
+  auto after = remote->ask(add{1, 1}, 5s);
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error(), troupe::mailbox_errc::receiver_dead) << troupe::render(after.error());
+  // The topology of both nodes.
+  auto server_net = server_rt.topology().at("network").at(0);
+  EXPECT_EQ(server_net.at("published").at(0).at("name"), "calc");
+  EXPECT_EQ(server_net.at("published").at(0).at("actor"), calc.id());
+  EXPECT_EQ(server_net.at("listening").at(0).at("port"), *port);
+  EXPECT_EQ(server_net.at("bind_address"), "127.0.0.1");
+  auto client_net = client_rt.topology().at("network").at(0);
+  ASSERT_EQ(client_net.at("peers").size(), 1u);
+  EXPECT_EQ(client_net.at("peers").at(0).at("state"), "connected");
+  EXPECT_EQ(client_net.at("peers").at(0).at("service"), "calc");
+  EXPECT_EQ(client_net.at("peers").at(0).at("requests"), 105);
+  EXPECT_EQ(client_net.at("peers").at(0).at("failures"), 3);
+  EXPECT_EQ(client_net.at("peers").at(0).at("in_flight"), 0);
+}
+
+TEST_F(remote_mailbox_test, ActorsRequestRemoteMailboxesWithoutBlocking) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0).value();
+  auto remote = client.lookup<add, slow, explode>("127.0.0.1", port, "calc").value();
+  struct go {};
+  auto answers = std::make_shared<std::promise<std::vector<int32_t>>>();
+  auto asker = troupe::spawn_mailbox<go>(client_rt, {}, [remote, answers](auto* self) {
+                 return troupe::handlers{[self, remote, answers](go&) {
+                   auto got = std::make_shared<std::vector<int32_t>>();
+                   for (int i = 0; i < 10; ++i)
+                     remote.request(self, add{i, 100}, 5s)
+                         .then(
+                             [got, answers](int32_t v) {
+                               got->push_back(v);
+                               if (got->size() == 10)
+                                 answers->set_value(*got);
+                             },
+                             [answers](caf::error err) {
+                               answers->set_exception(std::make_exception_ptr(
+                                   std::runtime_error(troupe::render(err))));
+                             });
+                 }};
+               }).value();
+  ASSERT_TRUE(asker.send(go{}));
+  auto got = answers->get_future().get();
+  // One connection keeps the order of one sender's requests.
+  std::vector<int32_t> expected;
+  for (int i = 0; i < 10; ++i)
+    expected.push_back(i + 100);
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(remote_mailbox_test, LookupErrorsAreTyped) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0).value();
+  // Unknown name.
+  auto unknown = client.lookup<add>("127.0.0.1", port, "nope");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error(), distribution_errc::not_published) << troupe::render(unknown.error());
+  // The same name twice.
+  EXPECT_EQ(server.publish("calc", calc), distribution_errc::publish_failed);
+  // Nothing listens there: a port that was free a moment ago.
+  uint16_t closed = 0;
+  {
+    troupe::runtime other{two_workers(), net.customizer()};
+    auto node = troupe::node::start(other, net).value();
+    closed = node.listen(0).value();
+  }
+  auto down = client.lookup<add>("127.0.0.1", closed, "calc");
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error(), distribution_errc::node_down) << troupe::render(down.error());
+  // The port is taken.
+  auto clash = server.listen(port);
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error(), distribution_errc::publish_failed);
+}
+
+TEST_F(remote_mailbox_test, TypesThatCannotCrossNodesAreErrorsAtTheCall) {
+  auto echo = troupe::spawn_mailbox<local_only>(server_rt, {}, [](auto*) {
+                return troupe::handlers{[](local_only& l) { return l.v; }};
+              }).value();
+  auto published = server.publish("echo", echo);
+  EXPECT_EQ(published, distribution_errc::not_serializable) << troupe::render(published);
+  auto port = server.listen(0).value();
+  auto looked_up = client.lookup<local_only>("127.0.0.1", port, "echo");
+  ASSERT_FALSE(looked_up);
+  EXPECT_EQ(looked_up.error(), distribution_errc::not_serializable);
+  EXPECT_NE(troupe::render(looked_up.error()).find("local_only"), std::string::npos)
+      << troupe::render(looked_up.error());
+}
+
+TEST_F(remote_mailbox_test, AClientExpectingOtherTypesIsTypeMismatchAtLookup) {
+  auto adder = troupe::spawn_mailbox<add>(server_rt, {}, [](auto*) {
+                 return troupe::handlers{[](add& a) { return a.x + a.y; }};
+               }).value();
+  ASSERT_FALSE(server.publish("adder", adder));
+  auto port = server.listen(0).value();
+  auto wrong = client.lookup<add, slow>("127.0.0.1", port, "adder");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error(), distribution_errc::type_mismatch) << troupe::render(wrong.error());
+  // A subset is fine.
+  EXPECT_TRUE(client.lookup<add>("127.0.0.1", port, "adder"));
+}
+
+TEST_F(remote_mailbox_test, AMailboxOnItsOwnPortIsReachedWithConnect) {
+  auto calc = spawn_calc(server_rt);
+  auto port = server.publish_at(calc, 0);
+  ASSERT_TRUE(port) << troupe::render(port.error());
+  auto remote = client.connect<add>("127.0.0.1", *port).value();
+  EXPECT_EQ(remote.ask(add{2, 3}, 5s).value(), 5);
+}
+
+TEST_F(remote_mailbox_test, ARequestToAServiceThatEndedIsReceiverDead) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0).value();
+  auto remote = client.lookup<add>("127.0.0.1", port, "calc").value();
+  ASSERT_EQ(remote.ask(add{1, 2}, 5s).value(), 3);
+  caf::anon_send_exit(calc.actor(), caf::exit_reason::user_shutdown);
+  troupe::test::eventually([&] { return !remote.ask(add{1, 2}, 5s); });
+  auto gone = remote.ask(add{1, 2}, 5s);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error(), troupe::mailbox_errc::receiver_dead) << troupe::render(gone.error());
+}
+
+TEST(node, RuntimeWithoutNetworkIsNetworkDisabled) {
+  troupe::runtime rt{two_workers()};
+  auto started = troupe::node::start(rt, troupe::test::test_network());
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error(), distribution_errc::network_disabled);
+}
+
+TEST(node, InvalidOptionsNameTheOption) {
+  troupe::network_options opts;
+  opts.heartbeat = 0ms;
+  EXPECT_EQ(opts.validate(), distribution_errc::invalid_config);
+  opts = {};
+  opts.tls.certificate = "/no/such/cert.pem";
+  opts.tls.key = "/no/such/key.pem";
+  auto err = opts.validate();
+  EXPECT_EQ(err, distribution_errc::invalid_config);
+  EXPECT_NE(troupe::render(err).find("/no/such/cert.pem"), std::string::npos);
+  opts = {};
+  opts.connection_timeout = 300ms;
+  opts.heartbeat = 250ms;
+  EXPECT_EQ(opts.validate(), distribution_errc::invalid_config);
+}
+
+} // namespace
