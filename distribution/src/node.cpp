@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 
 namespace troupe {
@@ -68,6 +69,36 @@ caf::error node::wait_connected(const caf::actor& link) const {
   self->request(link, state_->options().connect_timeout * 2 + std::chrono::seconds{1},
                 detail::connect_now_atom::value)
       .receive([](bool) {}, [&](caf::error& err) { result = detail::translate(std::move(err)); });
+  return result;
+}
+
+caf::expected<caf::actor> node::find_remote(const std::string& host, uint16_t port,
+                                            const std::string& service) const {
+  auto& sys = state_->rt().system();
+  const auto& opts = state_->options();
+  const auto& mm =
+      opts.tls.enabled ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+  auto where = host + ":" + std::to_string(port);
+  caf::scoped_actor self{sys};
+  caf::expected<caf::actor> result{caf::actor{}};
+  self->request(mm, opts.connect_timeout, caf::connect_atom::value, host, port)
+      .receive(
+          [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
+            if (!handle)
+              result = make_error(distribution_errc::not_published, where,
+                                  std::string{"no actor is published at that port"});
+            else
+              result = caf::actor_cast<caf::actor>(handle);
+          },
+          [&](caf::error& err) {
+            result = make_error(distribution_errc::node_down, where, render(err));
+          });
+  if (!result || service.empty())
+    return result;
+  auto registry = *result;
+  self->request(registry, opts.connect_timeout, detail::lookup_atom::value, service)
+      .receive([&](caf::actor& found) { result = std::move(found); },
+               [&](caf::error& err) { result = detail::translate(std::move(err)); });
   return result;
 }
 

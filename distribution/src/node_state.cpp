@@ -36,6 +36,17 @@ void node_state::remove_peer(uint64_t token) {
   peers_.erase(token);
 }
 
+void node_state::count(const std::string& key, uint64_t n) {
+  std::lock_guard guard{mtx_};
+  counters_[key] += n;
+}
+
+uint64_t node_state::counter(const std::string& key) const {
+  std::lock_guard guard{mtx_};
+  auto i = counters_.find(key);
+  return i == counters_.end() ? 0 : i->second;
+}
+
 nlohmann::json node_state::describe() const {
   std::lock_guard guard{mtx_};
   auto listening = nlohmann::json::array();

@@ -46,3 +46,4 @@
 #include "troupe/distribution/network_options.hpp"
 #include "troupe/distribution/node.hpp"
 #include "troupe/distribution/remote_mailbox.hpp"
+#include "troupe/distribution/remote_topic.hpp"

@@ -124,6 +124,7 @@ public:
 
   [[nodiscard]] topic_metrics metrics() const { return core_->metrics(); }
   [[nodiscard]] const std::string& name() const noexcept { return core_->options().name; }
+  [[nodiscard]] const topic_options& options() const noexcept { return core_->options(); }
 
 private:
   std::shared_ptr<core_type> core_;

@@ -125,6 +125,15 @@ public:
 
   [[nodiscard]] runtime& rt() const noexcept { return state_->rt(); }
 
+  /// Connects to `host`:`port` and asks its registry for `service` (empty: the actor
+  /// published alone on that port); waits up to the connect timeout. Internal to the
+  /// distribution component (remote topics use it).
+  [[nodiscard]] caf::expected<caf::actor> find_remote(const std::string& host, uint16_t port,
+                                                      const std::string& service) const;
+
+  /// Internal to the distribution component.
+  [[nodiscard]] const std::shared_ptr<detail::node_state>& state() const noexcept { return state_; }
+
 private:
   explicit node(std::shared_ptr<detail::node_state> state) : state_(std::move(state)) {}
 

@@ -55,6 +55,10 @@ public:
   void update_peer(uint64_t token, const std::function<void(peer&)>& change);
   void remove_peer(uint64_t token);
 
+  /// Adds `n` to a named counter (shown under "counters" in the topology).
+  void count(const std::string& key, uint64_t n);
+  [[nodiscard]] uint64_t counter(const std::string& key) const;
+
   /// Listening ports, published services and peers, for the topology ("network").
   [[nodiscard]] nlohmann::json describe() const;
 
@@ -65,6 +69,7 @@ private:
   std::map<std::string, service> services_;
   std::vector<std::pair<uint16_t, std::string>> ports_;
   std::map<uint64_t, peer> peers_;
+  std::map<std::string, uint64_t> counters_;
   uint64_t next_peer_ = 1;
 };
 

@@ -1,0 +1,249 @@
+#pragma once
+
+// Topics across nodes. The node that owns a topic publishes it; a subscriber's node gets a
+// local mirror topic that receives everything published, in publish order, and its own
+// subscribers subscribe to the mirror as to any topic.
+//
+// Between the two, a forwarder on the owner's node keeps a window of messages in flight to the
+// mirror (the mirror acknowledges them as it takes them) and holds at most the topic's
+// capacity more; a mirror that falls further behind loses the oldest and is told exactly how
+// many it missed, as a local subscriber would be (lag_policy::disconnect ends it instead). A
+// partition is reported on both sides: the mirror's on_lost runs with connection_lost, the
+// owner's forwarder ends and leaves the topic, and both topologies show it.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "troupe/actors/topic.hpp"
+#include "troupe/distribution/detail/node_state.hpp"
+#include "troupe/distribution/detail/protocol.hpp"
+#include "troupe/distribution/distribution_errc.hpp"
+#include "troupe/distribution/node.hpp"
+#include "troupe/scheduler/errors.hpp"
+
+namespace troupe {
+
+/// How a remote topic is followed.
+struct remote_topic_options {
+  /// Messages in flight to the mirror before it acknowledges (the network's share of the
+  /// subscriber's bound; the owner's topic capacity adds to it).
+  uint64_t window = 256;
+  /// The mirror's own ring, for its local subscribers.
+  std::size_t capacity = 1024;
+  /// Runs on the mirror's actor when the owner dropped messages for it (it fell behind).
+  std::function<void(lagged)> on_lag;
+  /// Runs on the mirror's actor when the subscription ended: connection_lost (partition, the
+  /// owner's node went away), subscriber_lagged (lag_policy::disconnect).
+  std::function<void(caf::error)> on_lost;
+};
+
+/// A subscription to another node's topic: its local mirror, and the actor that feeds it
+/// (monitor it to hear when the subscription ends).
+template <class T>
+struct remote_topic {
+  topic<T> mirror;
+  caf::actor feeder;
+};
+
+namespace detail {
+
+using feeder_atom = caf::atom_constant<caf::atom("tr_feeder")>;
+
+/// On the owner's node: one per remote subscriber, itself a (forward) subscriber of the topic.
+template <class T>
+caf::behavior topic_forwarder(caf::event_based_actor* self, topic<T> source, caf::actor mirror,
+                              uint64_t window, std::shared_ptr<node_state> node) {
+  struct state {
+    uint64_t credit = 0;
+    std::deque<T> buffer;
+    uint64_t missed = 0;
+  };
+  auto st = std::make_shared<state>();
+  st->credit = window;
+  const auto capacity = std::max<std::size_t>(source.options().capacity, 1);
+  const bool disconnect = source.options().on_lag == lag_policy::disconnect;
+  auto deliver = [self, mirror, st](T& value) {
+    if (st->missed > 0)
+      self->send(mirror, lagged_atom::value, std::exchange(st->missed, 0));
+    self->send(mirror, std::move(value));
+    --st->credit;
+  };
+  self->monitor(mirror);
+  // A mirror that went away (its node, or the connection) ends this subscription.
+  const auto key = "topic:" + source.name();
+  self->set_down_handler([self, node, key](caf::down_msg& msg) {
+    if (msg.reason == caf::exit_reason::remote_link_unreachable)
+      node->count(key + ".subscribers_lost", 1);
+    self->quit(msg.reason);
+  });
+  (void)source.subscribe(caf::actor_cast<caf::actor>(self));
+  return {
+      [=](T& value) {
+        if (st->credit > 0 && st->buffer.empty()) {
+          deliver(value);
+          return;
+        }
+        st->buffer.push_back(std::move(value));
+        if (st->buffer.size() <= capacity)
+          return;
+        st->buffer.pop_front();
+        ++st->missed;
+        node->count(key + ".dropped", 1);
+        if (disconnect) {
+          self->send(mirror, closed_atom::value,
+                     make_error(topic_errc::subscriber_lagged, source.name(), st->missed));
+          self->quit();
+        }
+      },
+      [=](ack_atom, uint64_t n) {
+        st->credit += n;
+        while (st->credit > 0 && !st->buffer.empty()) {
+          deliver(st->buffer.front());
+          st->buffer.pop_front();
+        }
+      },
+  };
+}
+
+/// On the owner's node: what the registry names "topic:<name>".
+template <class T>
+caf::behavior topic_gateway(caf::event_based_actor* self, topic<T> source, std::string wire,
+                            std::shared_ptr<node_state> node) {
+  return {
+      [wire](describe_atom) { return std::vector<std::string>{wire}; },
+      [self, source, node](subscribe_atom, caf::actor& mirror, uint64_t window) {
+        node->count("topic:" + source.name() + ".subscribed", 1);
+        return node->rt().spawn(topic_forwarder<T>, source, std::move(mirror),
+                                std::max<uint64_t>(window, 1), node);
+      },
+  };
+}
+
+/// On the subscriber's node: takes what the forwarder sends, publishes it on the mirror and
+/// acknowledges it.
+template <class T>
+caf::behavior topic_mirror(caf::event_based_actor* self, topic<T> mirror, remote_topic_options opts,
+                           std::shared_ptr<node_state> node, uint64_t peer) {
+  auto forwarder = std::make_shared<caf::actor>();
+  auto unacked = std::make_shared<uint64_t>(0);
+  const uint64_t threshold = std::max<uint64_t>(opts.window / 2, 1);
+  auto end = [self, opts, node, peer](caf::error reason, const char* state) {
+    node->update_peer(peer, [&](node_state::peer& p) { p.state = state; });
+    if (opts.on_lost)
+      opts.on_lost(reason);
+    self->quit(std::move(reason));
+  };
+  self->set_down_handler([forwarder, end](caf::down_msg& msg) {
+    if (!*forwarder || msg.source != forwarder->address())
+      return;
+    end(msg.reason == caf::exit_reason::remote_link_unreachable
+            ? make_error(distribution_errc::connection_lost, std::string{"topic"})
+            : std::move(msg.reason),
+        "lost");
+  });
+  self->attach_functor([node, peer] { node->remove_peer(peer); });
+  return {
+      [self, forwarder, unacked, threshold](feeder_atom, caf::actor& source) {
+        *forwarder = std::move(source);
+        self->monitor(*forwarder);
+        // Messages may have come before the forwarder's name did.
+        if (*unacked >= threshold)
+          self->send(*forwarder, ack_atom::value, std::exchange(*unacked, 0));
+      },
+      [self, mirror, forwarder, unacked, threshold, node, peer](T& value) {
+        mirror.publish(std::move(value), self->context());
+        node->update_peer(peer, [](node_state::peer& p) { ++p.requests; });
+        if (++*unacked >= threshold && *forwarder)
+          self->send(*forwarder, ack_atom::value, std::exchange(*unacked, 0));
+      },
+      [opts, node, peer](lagged_atom, uint64_t missed) {
+        node->update_peer(peer, [&](node_state::peer& p) { p.failures += missed; });
+        if (opts.on_lag)
+          opts.on_lag(lagged{missed});
+      },
+      [end](closed_atom, caf::error& reason) { end(std::move(reason), "disconnected"); },
+  };
+}
+
+} // namespace detail
+
+/// Publishes `t` (a named topic) on `n`'s registry as "topic:<name>", for subscribe_topic.
+/// Errors: not_serializable (T not announced), publish_failed (unnamed topic, name taken).
+template <class T>
+caf::error publish_topic(const node& n, const topic<T>& t) {
+  auto& rt = n.rt();
+  auto wire = detail::wire_name<T>(rt.system());
+  if (wire.empty())
+    return make_error(distribution_errc::not_serializable, std::string{typeid(T).name()},
+                      std::string{"announce it with network_setup::announce"});
+  if (t.name().empty())
+    return make_error(distribution_errc::publish_failed, std::string{"topic"},
+                      std::string{"only named topics can be published"});
+  auto gw = rt.spawn(detail::topic_gateway<T>, t, wire, n.state());
+  if (!n.state()->add_service("topic:" + t.name(), {gw, "topic", 0})) {
+    caf::anon_send_exit(gw, caf::exit_reason::user_shutdown);
+    return make_error(distribution_errc::publish_failed, t.name(),
+                      std::string{"the name is taken"});
+  }
+  return caf::none;
+}
+
+/// Subscribes to the topic `name` that the node at `host`:`port` published; returns the local
+/// mirror to subscribe to. Errors: node_down, not_published, type_mismatch, not_serializable.
+///
+///   auto prices = troupe::subscribe_topic<quote>(node, "10.0.0.5", 4000, "prices").value();
+///   prices.mirror.subscribe(self, on_quote, on_lag);
+template <class T>
+caf::expected<remote_topic<T>> subscribe_topic(const node& n, const std::string& host,
+                                               uint16_t port, const std::string& name,
+                                               remote_topic_options opts = {}) {
+  auto& rt = n.rt();
+  auto wire = detail::wire_name<T>(rt.system());
+  if (wire.empty())
+    return make_error(distribution_errc::not_serializable, std::string{typeid(T).name()},
+                      std::string{"announce it with network_setup::announce"});
+  auto gateway = n.find_remote(host, port, "topic:" + name);
+  if (!gateway)
+    return std::move(gateway.error());
+  caf::scoped_actor self{rt.system()};
+  caf::error failed;
+  auto timeout = n.state()->options().connect_timeout;
+  self->request(*gateway, timeout, detail::describe_atom::value)
+      .receive(
+          [&](std::vector<std::string>& names) {
+            if (names.size() != 1 || names.front() != wire)
+              failed = make_error(distribution_errc::type_mismatch, name,
+                                  "the topic does not carry " + wire);
+          },
+          [&](caf::error& err) { failed = std::move(err); });
+  if (failed)
+    return failed;
+  topic_options local;
+  local.capacity = std::max<std::size_t>(opts.capacity, 1);
+  auto mirror = make_topic<T>(rt, local).value();
+  detail::node_state::peer row;
+  row.host = host;
+  row.port = port;
+  row.service = "topic:" + name;
+  row.state = "connected";
+  auto peer = n.state()->add_peer(std::move(row));
+  auto feeder = rt.spawn(detail::topic_mirror<T>, mirror, opts, n.state(), peer);
+  self->request(*gateway, timeout, detail::subscribe_atom::value, feeder, opts.window)
+      .receive(
+          [&](caf::actor& forwarder) { self->send(feeder, detail::feeder_atom::value, forwarder); },
+          [&](caf::error& err) { failed = detail::translate(std::move(err)); });
+  if (failed) {
+    caf::anon_send_exit(feeder, caf::exit_reason::user_shutdown);
+    return failed;
+  }
+  return remote_topic<T>{std::move(mirror), std::move(feeder)};
+}
+
+} // namespace troupe
