@@ -51,9 +51,11 @@ caf::expected<uint16_t> node::open(const caf::actor& whom, uint16_t port,
                                    const std::string& what) const {
   const auto& opts = state_->options();
   auto& sys = state_->rt().system();
+  // SO_REUSEADDR, so that a restarted server gets its port back while connections of its
+  // previous run linger in TIME_WAIT (Linux still refuses a port another socket listens on).
   auto bound = opts.tls.enabled
-                   ? caf::openssl::publish(whom, port, opts.bind_address.c_str(), false)
-                   : sys.middleman().publish(whom, port, opts.bind_address.c_str(), false);
+                   ? caf::openssl::publish(whom, port, opts.bind_address.c_str(), true)
+                   : sys.middleman().publish(whom, port, opts.bind_address.c_str(), true);
   if (!bound)
     return make_error(distribution_errc::publish_failed,
                       opts.bind_address + ":" + std::to_string(port), render(bound.error()));

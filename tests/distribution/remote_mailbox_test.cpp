@@ -228,3 +228,31 @@ TEST(node, InvalidOptionsNameTheOption) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(tls, RequestsCrossTlsAndAPlainClientIsRefused) {
+  troupe::network_options tls_opts;
+  tls_opts.tls.enabled = true; // anonymous TLS: encrypted, no certificates
+  auto tls_net = troupe::test::test_network(tls_opts);
+  auto plain_net = troupe::test::test_network();
+  troupe::runtime server_rt{two_workers(), tls_net.customizer()};
+  troupe::runtime client_rt{two_workers(), tls_net.customizer()};
+  troupe::runtime plain_rt{two_workers(), plain_net.customizer()};
+  auto server = troupe::node::start(server_rt, tls_net).value();
+  auto client = troupe::node::start(client_rt, tls_net).value();
+  auto plain = troupe::node::start(plain_rt, plain_net).value();
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0);
+  ASSERT_TRUE(port) << troupe::render(port.error());
+  EXPECT_EQ(server_rt.topology().at("network").at(0).at("tls"), true);
+  auto remote = client.lookup<add>("127.0.0.1", *port, "calc");
+  ASSERT_TRUE(remote) << troupe::render(remote.error());
+  EXPECT_EQ(remote->ask(add{2, 2}, 5s), caf::expected<int32_t>{4});
+  auto refused = plain.lookup<add>("127.0.0.1", *port, "calc");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), distribution_errc::node_down) << troupe::render(refused.error());
+}
+
+} // namespace
