@@ -131,8 +131,7 @@ int main(int argc, char** argv) {
     std::cerr << troupe::render(bound.error()) << '\n';
     return 1;
   }
-  std::cout << "listening on 127.0.0.1:" << *bound << " (services: calc, topic ticks)"
-            << std::endl;
+  std::cout << "listening on 127.0.0.1:" << *bound << " (services: calc, topic ticks)" << std::endl;
   if (run_for > 0) // stops after run-for, or earlier on a signal
     (void)rt.wait_for_stop(std::chrono::milliseconds{run_for});
   auto report = run_for > 0 ? rt.shutdown() : rt.run_until_stopped();

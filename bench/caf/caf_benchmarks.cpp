@@ -12,8 +12,10 @@
 // under test get its handle and send it a (done_atom, results...) message when they finish,
 // which main() picks up with a blocking receive. Nothing sleeps or polls.
 #include "../common/bench_report.hpp"
+#include "../common/server_process.hpp"
 
 #include "caf/all.hpp"
+#include "caf/io/all.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -284,6 +286,40 @@ void bench_request_response() {
   self->send_exit(client, caf::exit_reason::user_shutdown);
   self->send_exit(server, caf::exit_reason::user_shutdown);
   report(system_name, "request_response", n, seconds, "requests/s");
+}
+
+// ---------------------------------------------------------------------------------------------
+// remote_request_response: request_response across processes over loopback. The server process
+// publishes the increment server with the middleman; the client gets a proxy with
+// remote_actor and chains its requests as above.
+// ---------------------------------------------------------------------------------------------
+
+void bench_remote_request_response() {
+  const std::uint64_t n = scaled(100'000);
+  troupe::bench::server_process server{[](const std::function<void(uint16_t)>& ready) {
+    bench_config cfg;
+    cfg.load<caf::io::middleman>();
+    caf::actor_system sys{cfg};
+    auto actor = sys.spawn(increment_server);
+    auto port = sys.middleman().publish(actor, 0, "127.0.0.1");
+    check(static_cast<bool>(port), "remote_request_response: publish failed");
+    ready(*port);
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  }};
+  bench_config cfg;
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+  auto proxy = sys.middleman().remote_actor("127.0.0.1", server.port());
+  check(static_cast<bool>(proxy), "remote_request_response: remote_actor failed");
+  caf::scoped_actor self{sys};
+  auto client = sys.spawn(rr_client, *proxy, n, caf::actor_cast<caf::actor>(self));
+  stopwatch sw;
+  self->send(client, run_atom::value);
+  auto replies = await_done(self);
+  double seconds = sw.seconds();
+  check(replies == n, "remote_request_response: wrong number of replies");
+  self->send_exit(client, caf::exit_reason::user_shutdown);
+  report(system_name, "remote_request_response", n, seconds, "requests/s");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -580,6 +616,7 @@ constexpr troupe::bench::workload workloads[] = {
     {"fan_in", bench_fan_in},
     {"spawn", bench_spawn},
     {"request_response", bench_request_response},
+    {"remote_request_response", bench_remote_request_response},
     {"fan_out_gather", bench_fan_out_gather},
     {"broadcast", bench_broadcast},
     {"supervisor_restart", bench_supervisor_restart},

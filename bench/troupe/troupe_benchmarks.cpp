@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/bench_report.hpp"
+#include "common/server_process.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe::bench;
@@ -184,6 +185,71 @@ void bench_request_response() {
   check(replies == n, "request_response: wrong number of replies");
   caf::anon_send_exit(server.actor(), caf::exit_reason::user_shutdown);
   report(system_name, "request_response", n, seconds, "requests/s");
+}
+
+// -- remote_request_response -----------------------------------------------------------------
+// request_response across processes over loopback: the server process publishes the increment
+// mailbox on a node, the client's Troupe actor chains its requests through a remote_mailbox.
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, increment& x) {
+  return f(caf::meta::type_name("increment"), x.x);
+}
+
+troupe::network_setup remote_bench_network() {
+  troupe::network_setup net;
+  net.announce<increment>("increment");
+  return net;
+}
+
+using remote_increment = troupe::remote_mailbox<increment>;
+
+template <class Self>
+void remote_next(Self* self, const remote_increment& server, std::uint64_t x, std::uint64_t n,
+                 const std::shared_ptr<std::promise<std::uint64_t>>& done) {
+  server.request(self, increment{x}, 30s)
+      .then(
+          [=](std::uint64_t y) {
+            check(y == x + 1, "remote_request_response: wrong reply");
+            if (y == n) {
+              done->set_value(y);
+              self->quit();
+            } else {
+              remote_next(self, server, y, n, done);
+            }
+          },
+          [](caf::error) { check(false, "remote_request_response: request failed"); });
+}
+
+void bench_remote_request_response() {
+  const std::uint64_t n = scaled(100'000);
+  troupe::bench::server_process server{[](const std::function<void(uint16_t)>& ready) {
+    auto net = remote_bench_network();
+    troupe::runtime rt{bench_config(), net.customizer()};
+    auto node = troupe::node::start(rt, net);
+    check(static_cast<bool>(node), "remote_request_response: the server node did not start");
+    auto mailbox = spawn_increment_server(rt);
+    auto port = node->publish_at(mailbox, 0);
+    check(static_cast<bool>(port), "remote_request_response: publish failed");
+    ready(*port);
+  }};
+  auto net = remote_bench_network();
+  troupe::runtime rt{bench_config(), net.customizer()};
+  auto node = troupe::node::start(rt, net);
+  check(static_cast<bool>(node), "remote_request_response: the client node did not start");
+  auto remote = node->connect<increment>("127.0.0.1", server.port());
+  check(static_cast<bool>(remote), "remote_request_response: connect failed");
+  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto result = done->get_future();
+  auto client = troupe::spawn_mailbox<start>(rt, {}, [server = *remote, n, done](auto* self) {
+                  return troupe::handlers{[=](start&) { remote_next(self, server, 0, n, done); }};
+                }).value();
+  stopwatch sw;
+  check(static_cast<bool>(client.send(start{})), "remote_request_response: client refused start");
+  auto replies = await_done(result, "remote_request_response: never finished");
+  double seconds = sw.seconds();
+  check(replies == n, "remote_request_response: wrong number of replies");
+  report(system_name, "remote_request_response", n, seconds, "requests/s");
 }
 
 // -- fan_out_gather ----------------------------------------------------------------------------
@@ -636,6 +702,7 @@ constexpr workload workloads[] = {
     {"ping_pong", bench_ping_pong},
     {"fan_in", bench_fan_in},
     {"request_response", bench_request_response},
+    {"remote_request_response", bench_remote_request_response},
     {"fan_out_gather", bench_fan_out_gather},
     {"spawn", bench_spawn},
     {"broadcast", bench_broadcast},

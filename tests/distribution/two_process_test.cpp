@@ -72,9 +72,8 @@ TEST(two_processes, KillingTheServerFailsRequestsInFlightAndTheClientReconnects)
   ASSERT_TRUE(calc) << troupe::render(calc.error());
   ASSERT_EQ(calc->ask(add{20, 22}, 5s), caf::expected<int32_t>{42});
   // A supervised dependency: its link ends with connection_lost.
-  auto watched_link = node.lookup<add>("127.0.0.1", port, "calc",
-                                       troupe::lookup_options{.connect_now = true,
-                                                              .exit_on_loss = true});
+  auto watched_link = node.lookup<add>(
+      "127.0.0.1", port, "calc", troupe::lookup_options{.connect_now = true, .exit_on_loss = true});
   ASSERT_TRUE(watched_link);
   caf::scoped_actor watcher{rt.system()};
   watcher->monitor(watched_link->link());
@@ -88,7 +87,8 @@ TEST(two_processes, KillingTheServerFailsRequestsInFlightAndTheClientReconnects)
   // Three requests the server takes 20 s to answer, with a 30 s timeout.
   std::vector<std::future<caf::expected<std::string>>> in_flight;
   for (int i = 0; i < 3; ++i)
-    in_flight.push_back(std::async(std::launch::async, [&] { return calc->ask(slow{20'000}, 30s); }));
+    in_flight.push_back(
+        std::async(std::launch::async, [&] { return calc->ask(slow{20'000}, 30s); }));
   auto peers_in_flight = [&] {
     auto described = node.describe(); // a range-for over a temporary's member would dangle
     for (auto& p : described.at("peers"))
