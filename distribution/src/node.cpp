@@ -66,9 +66,9 @@ caf::expected<uint16_t> node::open(const caf::actor& whom, uint16_t port,
 caf::error node::wait_connected(const caf::actor& link) const {
   caf::scoped_actor self{state_->rt().system()};
   caf::error result;
-  // The link's own connect timeout ends the wait; this one only guards against a link that
-  // never answers.
-  self->request(link, state_->options().connect_timeout * 2 + std::chrono::seconds{1},
+  // The link's own timeouts (connect, lookup, type check: one connect timeout each) end the
+  // wait; this one only guards against a link that never answers.
+  self->request(link, state_->options().connect_timeout * 3 + std::chrono::seconds{1},
                 detail::connect_now_atom::value)
       .receive([](bool) {}, [&](caf::error& err) { result = detail::translate(std::move(err)); });
   return result;

@@ -69,9 +69,13 @@ nlohmann::json node_state::describe() const {
                      {"in_flight", p.in_flight},
                      {"requests", p.requests},
                      {"failures", p.failures}});
-  return {{"bind_address", opts_.bind_address},      {"tls", opts_.tls.enabled},
-          {"heartbeat_ms", opts_.heartbeat.count()}, {"listening", std::move(listening)},
-          {"published", std::move(published)},       {"peers", std::move(peers)}};
+  return {{"bind_address", opts_.bind_address},
+          {"tls", opts_.tls.enabled},
+          {"heartbeat_ms", opts_.heartbeat.count()},
+          {"listening", std::move(listening)},
+          {"published", std::move(published)},
+          {"peers", std::move(peers)},
+          {"counters", counters_}};
 }
 
 } // namespace troupe::detail

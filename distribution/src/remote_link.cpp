@@ -167,12 +167,12 @@ void remote_link_base::connect_failed(caf::error err) {
 void remote_link_base::lost(caf::error reason) {
   demonitor(service_);
   service_ = nullptr;
+  auto failed = std::exchange(in_flight_, {});
   report("lost");
-  for (auto& [id, fail] : std::exchange(in_flight_, {})) {
+  for (auto& [id, fail] : failed) {
     count_failure();
     fail(reason);
   }
-  report("lost");
   // A supervised link ends here so that its supervisor restarts what depends on the peer;
   // otherwise the next request connects again.
   if (target_.exit_on_loss)

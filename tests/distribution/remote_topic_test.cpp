@@ -147,6 +147,9 @@ TEST_F(remote_topic_test, AStalledRemoteSubscriberLagsByExactlyWhatTheBoundDropp
   EXPECT_EQ(out->events, expected);
   EXPECT_EQ(out->local_missed, 0u);
   EXPECT_EQ(lags->load(), 988u);
+  auto counters = server_rt.topology().at("network").at(0).at("counters");
+  EXPECT_EQ(counters.at("topic:events.dropped"), 988);
+  EXPECT_EQ(counters.at("topic:events.subscribed"), 1);
   caf::anon_send_exit(blocker, caf::exit_reason::user_shutdown);
 }
 

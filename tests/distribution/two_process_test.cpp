@@ -84,6 +84,26 @@ TEST(two_processes, KillingTheServerFailsRequestsInFlightAndTheClientReconnects)
   auto ticks = troupe::subscribe_topic<int64_t>(node, "127.0.0.1", port, "ticks", topts);
   ASSERT_TRUE(ticks) << troupe::render(ticks.error());
 
+  // A supervised link: the supervisor sees it end with connection_lost and restarts it (after
+  // a backoff long enough for the server to come back).
+  troupe::child_spec link_child;
+  link_child.id = "calc-link";
+  link_child.backoff = troupe::backoff_policy{
+      .initial_delay = 2s, .max_delay = 2s, .multiplier = 1.0, .jitter = 0.0, .reset_after = 30s};
+  link_child.start = [&node, port](const troupe::child_context&) -> troupe::started_child {
+    auto link = node.lookup<add>("127.0.0.1", port, "calc",
+                                 troupe::lookup_options{.connect_now = true, .exit_on_loss = true});
+    if (!link)
+      return std::move(link.error());
+    return link->link();
+  };
+  troupe::supervisor_spec sup_spec;
+  sup_spec.name = "clients";
+  sup_spec.intensity = 5;
+  sup_spec.children = {link_child};
+  auto sup = troupe::start_supervisor(rt, sup_spec);
+  ASSERT_TRUE(sup) << troupe::render(sup.error());
+
   // Three requests the server takes 20 s to answer, with a 30 s timeout.
   std::vector<std::future<caf::expected<std::string>>> in_flight;
   for (int i = 0; i < 3; ++i)
@@ -122,6 +142,20 @@ TEST(two_processes, KillingTheServerFailsRequestsInFlightAndTheClientReconnects)
   server = server_process::start(port);
   ASSERT_EQ(server->port, port);
   EXPECT_EQ(calc->ask(add{1, 2}, 5s), caf::expected<int32_t>{3});
+  // The supervised link was restarted once, for the lost connection, and runs again.
+  auto restarted = [&] {
+    auto rows = sup->which_children();
+    return rows && rows->at(0).restarts == 1 && static_cast<bool>(rows->at(0).actor);
+  };
+  ASSERT_TRUE(troupe::test::eventually(restarted, 15s));
+  auto dump = rt.topology();
+  std::string last_exit;
+  for (auto& tree : dump.at("supervision"))
+    if (tree.at("name") == "clients")
+      last_exit = tree.at("children").at(0).at("last_exit_reason");
+  EXPECT_NE(last_exit.find("connection_lost"), std::string::npos) << last_exit;
+  EXPECT_FALSE(sup->stop());
+
   std::string state;
   auto described = node.describe();
   for (auto& p : described.at("peers"))
