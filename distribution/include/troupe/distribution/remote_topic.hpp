@@ -11,6 +11,7 @@
 // partition is reported on both sides: the mirror's on_lost runs with connection_lost, the
 // owner's forwarder ends and leaves the topic, and both topologies show it.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include <caf/detail/pretty_type_name.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -181,7 +183,7 @@ caf::error publish_topic(const node& n, const topic<T>& t) {
   auto& rt = n.rt();
   auto wire = detail::wire_name<T>(rt.system());
   if (wire.empty())
-    return make_error(distribution_errc::not_serializable, std::string{typeid(T).name()},
+    return make_error(distribution_errc::not_serializable, caf::detail::pretty_type_name(typeid(T)),
                       std::string{"announce it with network_setup::announce"});
   if (t.name().empty())
     return make_error(distribution_errc::publish_failed, std::string{"topic"},
@@ -207,7 +209,7 @@ caf::expected<remote_topic<T>> subscribe_topic(const node& n, const std::string&
   auto& rt = n.rt();
   auto wire = detail::wire_name<T>(rt.system());
   if (wire.empty())
-    return make_error(distribution_errc::not_serializable, std::string{typeid(T).name()},
+    return make_error(distribution_errc::not_serializable, caf::detail::pretty_type_name(typeid(T)),
                       std::string{"announce it with network_setup::announce"});
   auto gateway = n.find_remote(host, port, "topic:" + name);
   if (!gateway)

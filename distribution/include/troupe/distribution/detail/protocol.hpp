@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
+#include <caf/detail/pretty_type_name.hpp>
 #include <caf/type_nr.hpp>
 #include <caf/uniform_type_info_map.hpp>
 
@@ -39,9 +40,9 @@ std::vector<std::string> wire_names(const caf::actor_system& sys) {
 template <class T>
 std::string unannounced(const caf::actor_system& sys) {
   if (wire_name<T>(sys).empty())
-    return typeid(T).name();
+    return caf::detail::pretty_type_name(typeid(T));
   if (wire_name<reply_t<T>>(sys).empty())
-    return typeid(reply_t<T>).name();
+    return caf::detail::pretty_type_name(typeid(reply_t<T>));
   return {};
 }
 
