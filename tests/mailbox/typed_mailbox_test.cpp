@@ -396,7 +396,7 @@ TEST_F(gated, ActorSenderContinuesFromOnSentAndNeverParksMoreThanOne) {
   struct progress {
     int sent = 0;
     int continuations = 0;
-    std::size_t max_parked = 0;
+    std::atomic<std::size_t> max_parked{0};
   };
   auto st = std::make_shared<progress>();
   auto finished = std::make_shared<std::promise<void>>();
@@ -417,7 +417,7 @@ TEST_F(gated, ActorSenderContinuesFromOnSentAndNeverParksMoreThanOne) {
         if (auto again = weak_next.lock())
           (*again)();
       });
-      st->max_parked = std::max(st->max_parked, mb.metrics().parked);
+      st->max_parked = std::max(st->max_parked.load(), mb.metrics().parked);
       EXPECT_TRUE(r);
     };
     return {[next](caf::ok_atom) { (*next)(); }};
@@ -431,7 +431,7 @@ TEST_F(gated, ActorSenderContinuesFromOnSentAndNeverParksMoreThanOne) {
   ASSERT_TRUE(seen) << render(seen.error());
   EXPECT_EQ(*seen, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
   EXPECT_EQ(st->continuations, 10);
-  EXPECT_LE(st->max_parked, 1u);
+  EXPECT_LE(st->max_parked.load(), 1u);
   caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
 }
