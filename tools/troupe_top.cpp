@@ -79,9 +79,13 @@ std::string relations_text(const json& node) {
     if (i == node.end() || !i->is_array() || i->empty())
       return;
     out << ", " << label << ' ';
-    for (std::size_t k = 0; k < i->size(); ++k)
-      out << (k == 0 ? "" : ",")
-          << ((*i)[k].is_string() ? (*i)[k].get<std::string>() : "#" + (*i)[k].dump());
+    for (std::size_t k = 0; k < i->size(); ++k) {
+      out << (k == 0 ? "" : ",");
+      if ((*i)[k].is_string())
+        out << (*i)[k].get<std::string>();
+      else
+        out << '#' << (*i)[k].dump();
+    }
   };
   list("subscriptions", "subscribed to");
   list("links", "linked to");

@@ -5,6 +5,8 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 
+#include "troupe/distribution/detail/connector.hpp"
+
 namespace troupe {
 
 namespace {
@@ -78,23 +80,16 @@ caf::expected<caf::actor> node::find_remote(const std::string& host, uint16_t po
                                             const std::string& service) const {
   auto& sys = state_->rt().system();
   const auto& opts = state_->options();
-  const auto& mm =
-      opts.tls.enabled ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
   auto where = host + ":" + std::to_string(port);
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result{caf::actor{}};
-  self->request(mm, opts.connect_timeout, caf::connect_atom::value, host, port)
+  self->request(detail::connector(sys, opts), opts.connect_timeout, caf::connect_atom::value, host,
+                port)
       .receive(
           [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
-            if (!handle)
-              result = make_error(distribution_errc::not_published, where,
-                                  std::string{"no actor is published at that port"});
-            else
-              result = caf::actor_cast<caf::actor>(handle);
+            result = detail::published_actor(where, handle);
           },
-          [&](caf::error& err) {
-            result = make_error(distribution_errc::node_down, where, render(err));
-          });
+          [&](caf::error& err) { result = detail::connect_failure(where, err); });
   if (!result || service.empty())
     return result;
   auto registry = *result;

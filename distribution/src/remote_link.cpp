@@ -5,8 +5,8 @@
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
-#include <caf/openssl/manager.hpp>
 
+#include "troupe/distribution/detail/connector.hpp"
 #include "troupe/distribution/distribution_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/runtime.hpp"
@@ -103,30 +103,26 @@ void remote_link_base::connect() {
   connecting_ = true;
   report("connecting");
   auto& sys = home_system();
-  const auto& mm = node_->options().tls.enabled ? sys.openssl_manager().actor_handle()
-                                                : sys.middleman().actor_handle();
   auto timeout = node_->options().connect_timeout;
-  request(mm, timeout, caf::connect_atom::value, target_.host, target_.port)
+  request(connector(sys, node_->options()), timeout, caf::connect_atom::value, target_.host,
+          target_.port)
       .then(
           [this, timeout](const caf::node_id&, caf::strong_actor_ptr& handle,
                           const std::set<std::string>&) {
-            if (!handle) {
-              connect_failed(make_error(distribution_errc::not_published, where(target_),
-                                        std::string{"no actor is published at that port"}));
+            auto actor = published_actor(where(target_), handle);
+            if (!actor) {
+              connect_failed(std::move(actor.error()));
               return;
             }
-            auto actor = caf::actor_cast<caf::actor>(handle);
             if (target_.service.empty()) {
-              check_types(std::move(actor));
+              check_types(std::move(*actor));
               return;
             }
-            request(actor, timeout, lookup_atom::value, target_.service)
+            request(*actor, timeout, lookup_atom::value, target_.service)
                 .then([this](caf::actor& service) { check_types(std::move(service)); },
                       [this](caf::error& err) { connect_failed(std::move(err)); });
           },
-          [this](caf::error& err) {
-            connect_failed(make_error(distribution_errc::node_down, where(target_), render(err)));
-          });
+          [this](caf::error& err) { connect_failed(connect_failure(where(target_), err)); });
 }
 
 void remote_link_base::check_types(caf::actor service) {

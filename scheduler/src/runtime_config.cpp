@@ -143,7 +143,8 @@ caf::error runtime_config::apply_environment(const char* const* envp) {
     return caf::none;
   for (; *envp != nullptr; ++envp) {
     std::string_view entry{*envp};
-    if (!entry.starts_with("TROUPE_"))
+    // TROUPE_TEST_*: the test suite's own settings, seen by every example it runs.
+    if (!entry.starts_with("TROUPE_") || entry.starts_with("TROUPE_TEST_"))
       continue;
     auto eq = entry.find('=');
     auto name = entry.substr(0, eq);

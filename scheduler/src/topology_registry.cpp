@@ -8,6 +8,7 @@
 #include <caf/actor_cast.hpp>
 
 #include "troupe/scheduler/detail/actor_relations.hpp"
+#include "troupe/scheduler/errors.hpp"
 
 namespace troupe::detail {
 
@@ -98,6 +99,12 @@ struct topology_registry::dump_context {
 
 namespace {
 
+nlohmann::json exit_reason_json(const std::optional<caf::error>& reason) {
+  if (!reason)
+    return nullptr;
+  return *reason ? render(*reason) : std::string{"normal"};
+}
+
 nlohmann::json id_list(const std::vector<caf::actor_id>* ids) {
   auto out = nlohmann::json::array();
   if (ids != nullptr)
@@ -143,9 +150,7 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
                        {"state", row.state},
                        {"restart", row.restart},
                        {"restarts", row.restarts},
-                       {"last_exit_reason", row.last_exit_reason.empty()
-                                                ? nlohmann::json(nullptr)
-                                                : nlohmann::json(row.last_exit_reason)},
+                       {"last_exit_reason", exit_reason_json(row.last_exit_reason)},
                        {"supervisor", row.is_supervisor},
                        {"actor", nullptr}};
       // A row names only an actor that is still registered: no dangling ids, even while

@@ -165,7 +165,7 @@ void supervisor_actor::on_down(caf::down_msg& msg) {
   if (rec == nullptr)
     return;
   bool was_stopping = rec->state == child_state::stopping;
-  rec->last_exit = msg.reason ? render(msg.reason) : std::string{"normal"};
+  rec->last_exit = msg.reason;
   book_exit(*rec);
   if (was_stopping) {
     batch_member_exited();
@@ -329,7 +329,7 @@ caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure)
     publish(rec);
     return caf::none;
   }
-  rec.last_exit = render(err);
+  rec.last_exit = err;
   rec.state = before;
   if (retry_on_failure) {
     // OTP's try_again_restart: a message to self, so that other events get their turn and

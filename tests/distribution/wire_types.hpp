@@ -7,31 +7,15 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "remote_protocol.hpp" // examples/
 #include "troupe/distribution/network_options.hpp"
 
 namespace troupe::test {
 
-struct add {
-  int32_t x = 0;
-  int32_t y = 0;
-  using reply_type = int32_t;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, add& x) {
-  return f(caf::meta::type_name("add"), x.x, x.y);
-}
-
-/// Answered after `ms` milliseconds (the server's handler waits).
-struct slow {
-  int32_t ms = 0;
-  using reply_type = std::string;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, slow& x) {
-  return f(caf::meta::type_name("slow"), x.ms);
-}
+// add and slow are the examples' own protocol: the two-process test talks to the remote_server
+// example, and the in-process tests use the same names and types.
+using calc::add;
+using calc::slow;
 
 /// The handler throws: the error crosses the network typed.
 struct explode {

@@ -435,3 +435,44 @@ TEST_F(gated, ActorSenderContinuesFromOnSentAndNeverParksMoreThanOne) {
   caf::anon_send_exit(producer, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
 }
+
+// A mailbox spawned from a handler, with a message sent to it in the same handler, handles that
+// message in its first run: initializing it and draining its queue are one resume. (It used to
+// take a second resume from the back of the local queue, which also woke an idle worker to
+// steal it, so a supervisor's restart hopped between cores.) One worker, so nothing else runs
+// while the parent's handler does.
+TEST(TypedMailboxScheduling, FirstRunOfASpawnedMailboxHandlesWhatWasSentToIt) {
+  struct go {
+    bool spawn_child = false;
+    using reply_type = int;
+  };
+  struct hello {};
+  auto cfg = troupe::test::runtime_fixture::default_config();
+  cfg.workers = 1;
+  runtime rt{cfg};
+  auto handled = std::make_shared<std::promise<void>>();
+  auto child_done = handled->get_future();
+  auto parent = spawn_mailbox<go>(rt, {}, [&rt, handled](auto* self) {
+                  return handlers{[&rt, handled, self](go& g) {
+                    if (!g.spawn_child)
+                      return 0;
+                    auto child = spawn_mailbox<hello>(rt, {}, [handled](auto*) {
+                                   return handlers{[handled](hello&) { handled->set_value(); }};
+                                 }).value();
+                    EXPECT_TRUE(child.send(self, hello{}));
+                    return 1;
+                  }};
+                }).value();
+  // The count starts once the parent has run and its worker is idle: otherwise the parent
+  // could take the next message in the same run. (The worker's busy flag is the only signal
+  // that a run ended.)
+  auto worker_idle = [&] { return !rt.scheduler_stats().per_worker.at(0).busy; };
+  ASSERT_TRUE(ask(parent, go{false}, 5s));
+  ASSERT_TRUE(troupe::test::eventually(worker_idle));
+  auto before = rt.scheduler_stats().total.resumes;
+  ASSERT_TRUE(parent.send(go{true}));
+  ASSERT_EQ(child_done.wait_for(5s), std::future_status::ready);
+  ASSERT_TRUE(troupe::test::eventually(worker_idle));
+  EXPECT_EQ(rt.scheduler_stats().total.resumes - before, 2u); // the parent once, the child once
+  rt.shutdown(5s);
+}

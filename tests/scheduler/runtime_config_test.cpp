@@ -151,6 +151,16 @@ TEST(RuntimeConfig, UnknownEnvironmentVariableIsRejectedByName) {
   expect_config_error(cfg.error(), config_errc::unknown_option, "TROUPE_WROKERS", "2");
 }
 
+// The sanitizer runs set TROUPE_TEST_DEADLINE_S for the test binaries; the examples they run
+// as tests see it too and must start.
+TEST(RuntimeConfig, TestSuiteVariablesAreNotOptions) {
+  std::array env{"TROUPE_TEST_DEADLINE_S=180", "TROUPE_WORKERS=3",
+                 static_cast<const char*>(nullptr)};
+  auto cfg = parse(std::array{"prog"}, env.data());
+  ASSERT_TRUE(cfg) << render(cfg.error());
+  EXPECT_EQ(cfg->workers, 3u);
+}
+
 TEST(RuntimeConfig, MalformedEnvironmentValueNamesTheVariable) {
   std::array env{"TROUPE_WORKERS=lots", static_cast<const char*>(nullptr)};
   auto cfg = parse(std::array{"prog"}, env.data());

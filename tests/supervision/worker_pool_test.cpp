@@ -301,6 +301,44 @@ TEST_F(worker_pool_test, ShutdownDrainsAcceptedJobsAndRefusesNewOnes) {
   EXPECT_EQ(pool.metrics().rejected, 1u);
 }
 
+// A crash while the pool drains is an ordinary crash: the worker is restarted and the queue
+// drains. (The only worker's crash used to look like "the last worker left a closing pool",
+// and the queued jobs were cancelled although the deadline was far.)
+TEST_F(worker_pool_test, ACrashDuringShutdownDoesNotCancelTheQueuedJobs) {
+  auto gate = std::make_shared<std::promise<void>>();
+  auto opened = gate->get_future().share();
+  auto first_attempts = std::make_shared<std::vector<std::atomic<int>>>(20);
+  troupe::pool_options opts;
+  opts.workers = 1;
+  opts.max_retries = 1;
+  auto pool = pool_of(opts, [opened, first_attempts](work& w) {
+    if (w.id < 0)
+      return 0; // a probe (below)
+    if (w.id == 0)
+      opened.wait(); // held until the pool is closing
+    if ((*first_attempts)[static_cast<std::size_t>(w.id)].fetch_add(1) == 0)
+      throw std::runtime_error("flaky");
+    return w.id;
+  });
+  auto book = std::make_shared<answer_book>(20);
+  for (int i = 0; i < 20; ++i)
+    submit(pool, book, work{i, 0});
+  troupe::pool_shutdown_report report;
+  std::thread stopper{[&] { report = pool.shutdown(20s); }};
+  // The pool refuses new jobs once shutdown closed it; then the held job crashes. (Probes
+  // accepted before are ordinary jobs that do not crash.)
+  while (!pool.submit_async(
+      work{-1, 0}, [](int) {}, [](caf::error) {}))
+    std::this_thread::yield();
+  gate->set_value();
+  stopper.join();
+  EXPECT_TRUE(report.drained);
+  EXPECT_EQ(report.cancelled, 0u);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(book->values_of(i), 1) << "job " << i;
+  EXPECT_EQ(pool.metrics().restarts, 20u);
+}
+
 TEST_F(worker_pool_test, ShutdownDeadlineAnswersTheRestWithCancelled) {
   auto gate = std::make_shared<std::promise<void>>();
   auto opened = gate->get_future().share();

@@ -32,7 +32,9 @@
 //   --introspection=B     TROUPE_INTROSPECTION     true | false: keep the topology registry
 //                                                  (default: true)
 //
-// Later sources override earlier ones: defaults, then code, then environment, then argv.
+// Variables under TROUPE_TEST_ belong to Troupe's own test suite (e.g. TROUPE_TEST_DEADLINE_S)
+// and are not options. Later sources override earlier ones: defaults, then code, then
+// environment, then argv.
 // Arguments that do not start with `--` are left for the application in `remainder`.
 //
 // Errors: every rejection is a config_errc with the option and the value as context;

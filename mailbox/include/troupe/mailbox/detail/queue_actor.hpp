@@ -142,6 +142,7 @@ public:
   }
 
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
+    const bool was_initialized = initialized_;
     if (initialized_ && !stopping_) {
       // Handlers send with self->context(): it must name the worker running them now.
       context(ctx);
@@ -183,8 +184,13 @@ public:
     if (!was_stopping && initialized_ &&
         (!queue_empty() || !replies_.empty() ||
          (has_sources() && sources_pending(sources_.load()))) &&
-        mailbox().try_unblock())
-      return resume_result::resume_later;
+        mailbox().try_unblock()) {
+      // The first run only initialized the actor (CAF's round) while messages already wait in
+      // the queue, typically sent by whoever spawned it: drain them now rather than going back
+      // to the scheduler, which would put the actor at the back of the local queue and wake an
+      // idle worker to steal it.
+      return was_initialized ? resume_result::resume_later : resume(ctx, max_throughput);
+    }
     return result;
   }
 

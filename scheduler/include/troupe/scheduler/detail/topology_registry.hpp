@@ -6,11 +6,13 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include <caf/actor_addr.hpp>
+#include <caf/error.hpp>
 #include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
@@ -34,7 +36,9 @@ public:
     std::string state;
     std::string restart;
     uint64_t restarts = 0;
-    std::string last_exit_reason;
+    /// How its last incarnation ended: none while it never ended, an empty error for a normal
+    /// end. Rendered only when dumped: restarts are frequent, dumps rare.
+    std::optional<caf::error> last_exit_reason;
     bool is_supervisor = false;
   };
 

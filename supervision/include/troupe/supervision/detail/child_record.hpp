@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -32,8 +33,9 @@ struct child_record {
   uint32_t consecutive_failures = 0;
   std::chrono::steady_clock::time_point started_at;
   caf::message args;
-  /// How its last incarnation ended (rendered), for listings and the topology.
-  std::string last_exit;
+  /// How its last incarnation ended (an empty error: normally), for the topology; none before
+  /// the first end.
+  std::optional<caf::error> last_exit;
 
   [[nodiscard]] child_info info() const {
     return child_info{spec.id, actor, state, spec.restart, restarts, spec.is_supervisor};

@@ -102,19 +102,13 @@ public:
   admit_outcome push(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
                      clock::time_point deadline, std::function<void()>* on_queued = nullptr,
                      bool probe = false) {
-    if (closed_flag_.load(std::memory_order_acquire)) {
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      return admit_outcome::closed;
-    }
-    if (e.seq == 0)
-      stamp(e);
-    if (balanced() && parked_count_.load(std::memory_order_acquire) == 0 && ring_.try_push(e)) {
-      after_push(std::nullopt, ctx);
-      return admit_outcome::accepted;
-    }
-    if (probe && (balanced() || opts_.overflow != overflow_policy::backpressure))
-      return admit_outcome::full;
-    return push_slow(e, key, ctx, may_wait, deadline, on_queued, probe);
+    // Counted before it can be taken, so that the count never misses an accepted job while it
+    // moves between the ring, the queues, the parked list and a worker's batch.
+    outstanding_.fetch_add(1, std::memory_order_seq_cst);
+    auto outcome = admit(e, key, ctx, may_wait, deadline, on_queued, probe);
+    if (outcome != admit_outcome::accepted && outcome != admit_outcome::parked)
+      outstanding_.fetch_sub(1, std::memory_order_seq_cst);
+    return outcome;
   }
 
   // -- working (each slot's current worker) -----------------------------------------------------
@@ -239,6 +233,7 @@ public:
     if (e.queued_ns != 0)
       latency_.record(static_cast<uint64_t>(now_ns() - e.queued_ns));
     (ok ? completed_ : failed_).fetch_add(1, std::memory_order_relaxed);
+    outstanding_.fetch_sub(1, std::memory_order_seq_cst);
     if (idle_waiters_.load(std::memory_order_relaxed) > 0) {
       std::lock_guard guard{mtx_};
       idle_.notify_all();
@@ -269,7 +264,10 @@ public:
     slots_[slot].worker.store(worker, std::memory_order_release);
   }
 
-  /// A worker ended. Returns true when it was the last one and the pool is closing.
+  /// A worker ended. Returns true when it was stopped with the pool (not crashed or retired),
+  /// it was the last one, and the pool is closing: nobody is left to take what is queued.
+  /// A crashed worker is restarted, so it is never the last, even when no other worker runs
+  /// in the meantime (a pool of one).
   bool detach(std::size_t slot, queue_actor* worker, bool pool_stopping) {
     queue_actor* expected = worker;
     slots_[slot].worker.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
@@ -278,7 +276,7 @@ public:
     std::lock_guard guard{keep_mtx_};
     --live_;
     detached_.notify_all();
-    return live_ == 0 && is_closed();
+    return pool_stopping && live_ == 0 && is_closed();
   }
 
   /// Waits until the slots [from, to) have no worker, or the deadline passed.
@@ -319,14 +317,15 @@ public:
     return closed_flag_.load(std::memory_order_acquire);
   }
 
-  /// Waits until no job is queued, parked or running, or the deadline passed; returns
-  /// whether the pool is idle.
+  /// Waits until every accepted job was answered, or the deadline passed; returns whether the
+  /// pool is idle. (Not "nothing queued and nothing running": a job between the queue and its
+  /// start — in a worker's batch, being unparked, given back by a crashed worker — is neither.)
   bool await_idle(clock::time_point deadline) {
     std::unique_lock guard{mtx_};
     idle_waiters_.fetch_add(1, std::memory_order_relaxed);
     bool idle = false;
     // Re-checks now and then as well: workers notify without the lock on their fast path.
-    while (!(idle = depth() == 0 && !any_in_flight()) && clock::now() < deadline)
+    while (!(idle = outstanding_.load(std::memory_order_seq_cst) == 0) && clock::now() < deadline)
       idle_.wait_until(guard, std::min(deadline, clock::now() + std::chrono::milliseconds{1}));
     idle_waiters_.fetch_sub(1, std::memory_order_relaxed);
     return idle;
@@ -364,6 +363,7 @@ public:
       if (e.reply)
         fail_reply(e.reply, make_error(runtime_errc::cancelled, std::string{"the pool stopped"}));
     cancelled_.fetch_add(left.size(), std::memory_order_relaxed);
+    outstanding_.fetch_sub(left.size(), std::memory_order_seq_cst);
     return left.size();
   }
 
@@ -439,6 +439,23 @@ private:
     wake_any(ctx);
   }
 
+  admit_outcome admit(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
+                      clock::time_point deadline, std::function<void()>* on_queued, bool probe) {
+    if (closed_flag_.load(std::memory_order_acquire)) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return admit_outcome::closed;
+    }
+    if (e.seq == 0)
+      stamp(e);
+    if (balanced() && parked_count_.load(std::memory_order_acquire) == 0 && ring_.try_push(e)) {
+      after_push(std::nullopt, ctx);
+      return admit_outcome::accepted;
+    }
+    if (probe && (balanced() || opts_.overflow != overflow_policy::backpressure))
+      return admit_outcome::full;
+    return push_slow(e, key, ctx, may_wait, deadline, on_queued, probe);
+  }
+
   admit_outcome push_slow(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
                           clock::time_point deadline, std::function<void()>* on_queued,
                           bool probe) {
@@ -494,6 +511,7 @@ private:
     }
     if (evicted) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
+      outstanding_.fetch_sub(1, std::memory_order_seq_cst);
       fail_reply(evicted->reply, make_error(mailbox_errc::mailbox_full,
                                             std::string{"dropped for a newer job (drop_oldest)"}));
     }
@@ -570,13 +588,6 @@ private:
         return;
   }
 
-  [[nodiscard]] bool any_in_flight() const noexcept {
-    for (auto& s : slots_)
-      if (s.in_flight.load(std::memory_order_relaxed) != 0)
-        return true;
-    return false;
-  }
-
   pool_options opts_;
   std::atomic<std::size_t> active_;
   std::array<slot_state, pool_options::max_workers> slots_;
@@ -606,6 +617,9 @@ private:
   std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> cancelled_{0};
+  // Accepted jobs not answered yet, wherever they are (queued, parked, taken, running); shutdown
+  // drains until it is zero.
+  std::atomic<uint64_t> outstanding_{0};
   latency_histogram latency_;
 
   std::mutex keep_mtx_;
