@@ -34,9 +34,7 @@
 #include <mutex>
 #include <thread>
 
-#include <caf/detail/build_config.hpp>
 #include <caf/local_actor.hpp>
-#include <caf/logger.hpp>
 #include <caf/policy/unprofiled.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduled_actor.hpp>
@@ -150,7 +148,6 @@ public:
     if (current_worker() == nullptr) {
       current_worker() = self;
       w.counters.started_ns.store(now_ns(), std::memory_order_relaxed);
-      detach_quiet_logger();
     }
     auto& c = d(self->parent());
     for (;;) {
@@ -220,17 +217,6 @@ public:
   }
 
 private:
-  // CAF records the running actor's id for its logger around every resume, spawn and
-  // destruction (CAF_PUSH_AID), in a map behind one process-wide spinlock: two lock round trips
-  // per resume that both workers contend for. A CAF built to log nothing (CAF_LOG_LEVEL_QUIET,
-  // as Debian's) never reads that id, so the workers run without a current logger, which skips
-  // the bookkeeping (every CAF logging macro checks for a null logger).
-  static void detach_quiet_logger() {
-#if CAF_LOG_LEVEL == CAF_LOG_LEVEL_QUIET
-    caf::logger::set_current_actor_system(nullptr);
-#endif
-  }
-
   static void*& current_worker() noexcept {
     static thread_local void* worker = nullptr;
     return worker;
@@ -326,3 +312,6 @@ public:
 };
 
 } // namespace troupe::detail
+
+// CAF's coordinator<troupe_policy> must see the worker specialization wherever it is used.
+#include "troupe/scheduler/detail/troupe_worker.hpp"
