@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <caf/meta/type_name.hpp>
 
@@ -34,8 +35,9 @@ typename Inspector::result_type inspect(Inspector& f, slow& x) {
   return f(caf::meta::type_name("slow"), x.ms);
 }
 
-inline troupe::network_setup network() {
-  troupe::network_setup net;
+/// The protocol's types announced under their wire names; `opts` as the node needs them.
+inline troupe::network_setup network(troupe::network_options opts = {}) {
+  troupe::network_setup net{std::move(opts)};
   net.announce<add>("add").announce<slow>("slow");
   return net;
 }

@@ -40,8 +40,8 @@ typename Inspector::result_type inspect(Inspector& f, local_only& x) {
 }
 
 inline network_setup test_network(network_options opts = {}) {
-  network_setup net{std::move(opts)};
-  net.announce<add>("add").announce<slow>("slow").announce<explode>("explode");
+  auto net = calc::network(std::move(opts));
+  net.announce<explode>("explode");
   return net;
 }
 
