@@ -282,6 +282,50 @@ TEST_F(topology_test, DumpShowsAChildStartingWhileItsFactoryRuns) {
   EXPECT_FALSE(root.stop());
 }
 
+// Rows keep the exit reason as an error and the dump renders it: a normal end reads "normal",
+// a restart whose factory failed reads as that start failure.
+TEST_F(topology_test, DumpRendersNormalEndsAndFailedStarts) {
+  troupe::child_spec done;
+  done.id = "done";
+  done.restart = troupe::restart_type::transient;
+  done.start = [](const troupe::child_context& ctx) -> troupe::started_child {
+    return ctx.rt.system().spawn([](caf::event_based_actor* self) -> caf::behavior {
+      return {[self](caf::ok_atom) { self->quit(); }};
+    });
+  };
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  troupe::child_spec flaky;
+  flaky.id = "flaky";
+  flaky.start = [starts](const troupe::child_context& ctx) -> troupe::started_child {
+    if (starts->fetch_add(1) == 1)
+      throw std::runtime_error("no database");
+    return ctx.rt.spawn<troupe::test::probe_actor>(std::make_shared<event_log>(), ctx.id,
+                                                   troupe::test::probe_options{});
+  };
+  troupe::supervisor_spec spec;
+  spec.name = "root";
+  spec.intensity = 5;
+  spec.children = {done, flaky};
+  auto root = troupe::start_supervisor(*rt, spec).value();
+  auto children = root.which_children().value();
+  caf::anon_send(children[0].actor, caf::ok_atom::value);
+  caf::anon_send(children[1].actor, crash_atom::value);
+  auto reason_of = [&](const std::string& id) {
+    auto d = rt->topology();
+    auto* row = d.at("supervision").empty() ? nullptr : find_child(d.at("supervision")[0], id);
+    return row == nullptr || row->at("last_exit_reason").is_null()
+               ? std::string{}
+               : row->at("last_exit_reason").get<std::string>();
+  };
+  EXPECT_TRUE(troupe::test::eventually([&] { return reason_of("done") == "normal"; }, 5s))
+      << rt->topology().dump(2);
+  // The crash, then the failed restart (the retry after it starts the child again).
+  EXPECT_TRUE(troupe::test::eventually(
+      [&] { return reason_of("flaky").find("no database") != std::string::npos; }, 5s))
+      << rt->topology().dump(2);
+  EXPECT_FALSE(root.stop());
+}
+
 TEST_F(topology_test, DumpShowsAStoppingTreeAndItsStoppingChild) {
   troupe::test::probe_options stubborn;
   stubborn.stubborn = true;
