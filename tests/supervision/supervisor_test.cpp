@@ -543,6 +543,19 @@ TEST(restart_window, ForgetsRestartsOlderThanThePeriod) {
     EXPECT_TRUE(window.record(t0 + 10s + i * 600ms));
 }
 
+// A huge intensity with a short period (a pool whose crashes are expected) used to keep every
+// restart time up to intensity + 1 of them: 8 bytes per restart, forever.
+TEST(restart_window, KeepsOnlyTheRestartsOfOnePeriod) {
+  troupe::detail::restart_window window{1'000'000'000, 1ms};
+  auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  for (int i = 0; i < 100'000; ++i)
+    ASSERT_TRUE(window.record(t0 + i * 2ms));
+  EXPECT_EQ(window.size(), 1u);
+  for (int i = 0; i < 10; ++i) // ten within one period: all kept
+    ASSERT_TRUE(window.record(t0 + 1h + i * 50us));
+  EXPECT_EQ(window.size(), 10u);
+}
+
 TEST(restart_window, ZeroIntensityAllowsNoRestart) {
   troupe::detail::restart_window window{0, 1000ms};
   EXPECT_FALSE(window.record(std::chrono::steady_clock::now()));

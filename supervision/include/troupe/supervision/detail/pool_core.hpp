@@ -20,11 +20,21 @@
 //  By the two barriers, either a worker sees the job in step 3, or the submitter sees a blocked
 //  worker in step 2 and wakes it, so no job waits while a worker idles.
 //
-// Lifetime: a worker slot holds a raw pointer to its current worker actor; `keepalive_` holds
-// a strong reference to every worker that ever ran, so a submitter that loaded a pointer never
-// touches freed memory (a terminated worker's inbox is closed, and waking it does nothing).
-// Workers refer to the core only weakly, so there is no cycle: the core (and the references)
-// go when the pool handle and the supervisor's child template are gone.
+// Lifetime: a worker slot holds a raw pointer to its current worker actor, which submitters
+// load and wake without a lock; the slot also owns a strong reference to that worker (under
+// `keep_mtx_`). A worker that ends is retired, and its reference dropped once no submitter can
+// still be using the pointer. The protocol (a per-slot reader count, as a hazard pointer):
+//  1. A reader increments the slot's `readers`, then loads `worker` (both seq_cst), uses the
+//     pointer, and decrements `readers`.
+//  2. A worker that ends swaps `worker` to null (seq_cst) and moves its reference to `retired_`.
+//  3. A retired reference is dropped only when its slot's `readers` reads 0 (seq_cst) after
+//     step 2: in the single order of seq_cst operations, a reader whose increment follows
+//     that read loads `worker` after the swap, so it never sees the retired pointer; one whose
+//     increment precedes it is still counted. A reader of the slot's next worker may delay
+//     the drop, never make it early. Retired references are tried again at every attach and
+//     detach, so a pool keeps at most a few of them, not one per restart.
+// Workers hold the core strongly only while they run (they drop it in on_exit), so the core
+// (and the references) go when the pool handle and the supervisor's child template are gone.
 
 #include <algorithm>
 #include <array>
@@ -256,12 +266,13 @@ public:
   void attach(std::size_t slot, queue_actor* worker) {
     {
       std::lock_guard guard{keep_mtx_};
-      keepalive_.push_back(caf::actor_cast<caf::strong_actor_ptr>(worker));
+      reclaim_retired();
+      slots_[slot].owner = caf::actor_cast<caf::strong_actor_ptr>(worker);
       if (slots_[slot].starts++ > 0)
         restarts_.fetch_add(1, std::memory_order_relaxed);
       ++live_;
     }
-    slots_[slot].worker.store(worker, std::memory_order_release);
+    slots_[slot].worker.store(worker, std::memory_order_seq_cst);
   }
 
   /// A worker ended. Returns true when it was stopped with the pool (not crashed or retired),
@@ -270,13 +281,25 @@ public:
   /// in the meantime (a pool of one).
   bool detach(std::size_t slot, queue_actor* worker, bool pool_stopping) {
     queue_actor* expected = worker;
-    slots_[slot].worker.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
+    slots_[slot].worker.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst);
     if (pool_stopping)
       close();
     std::lock_guard guard{keep_mtx_};
+    // Older retired workers first: the one detaching now runs its on_exit, and dropping its
+    // own reference here could destroy it under its own feet.
+    reclaim_retired();
+    auto& owner = slots_[slot].owner;
+    if (owner && owner.get() == worker->ctrl())
+      retired_.push_back(retired_worker{slot, std::move(owner)});
     --live_;
     detached_.notify_all();
     return pool_stopping && live_ == 0 && is_closed();
+  }
+
+  /// How many ended workers are still referenced (waiting for readers to leave their slot).
+  [[nodiscard]] std::size_t retired_count() {
+    std::lock_guard guard{keep_mtx_};
+    return retired_.size();
   }
 
   /// Waits until the slots [from, to) have no worker, or the deadline passed.
@@ -300,8 +323,7 @@ public:
     active_.store(n, std::memory_order_release);
     // Retiring workers are woken so they notice between two jobs.
     for (std::size_t i = n; i < slots_.size(); ++i)
-      if (auto* w = slots_[i].worker.load(std::memory_order_acquire))
-        w->wake(nullptr);
+      wake_slot(i, nullptr);
   }
 
   // -- closing --------------------------------------------------------------------------------
@@ -397,6 +419,8 @@ public:
 private:
   struct slot_state {
     std::atomic<queue_actor*> worker{nullptr};
+    std::atomic<uint32_t> readers{0};   // submitters using `worker` now (lifetime protocol)
+    caf::strong_actor_ptr owner;        // keeps `worker` alive; guarded by keep_mtx_
     std::deque<entry> queue;            // guarded by mtx_
     std::atomic<std::size_t> queued{0}; // queue.size(), readable without the lock
     std::atomic<uint32_t> in_flight{0};
@@ -432,8 +456,7 @@ private:
   void after_push(std::optional<std::size_t> slot, caf::execution_unit* ctx) {
     store_load_barrier(anchor_);
     if (slot) {
-      if (auto* w = slots_[*slot].worker.load(std::memory_order_acquire))
-        w->wake(ctx);
+      wake_slot(*slot, ctx);
       return;
     }
     wake_any(ctx);
@@ -584,8 +607,25 @@ private:
   void wake_any(caf::execution_unit* ctx) {
     auto n = std::min(slots_.size(), std::max<std::size_t>(active(), 1));
     for (std::size_t i = 0; i < n; ++i)
-      if (auto* w = slots_[i].worker.load(std::memory_order_acquire); w != nullptr && w->wake(ctx))
+      if (wake_slot(i, ctx))
         return;
+  }
+
+  /// Wakes the slot's worker if it has one and it is idle (step 1 of the lifetime protocol).
+  bool wake_slot(std::size_t slot, caf::execution_unit* ctx) {
+    auto& s = slots_[slot];
+    s.readers.fetch_add(1, std::memory_order_seq_cst);
+    auto* w = s.worker.load(std::memory_order_seq_cst);
+    bool woken = w != nullptr && w->wake(ctx);
+    s.readers.fetch_sub(1, std::memory_order_release);
+    return woken;
+  }
+
+  /// Drops the retired references no reader can still use (step 3). Requires keep_mtx_.
+  void reclaim_retired() {
+    std::erase_if(retired_, [&](const retired_worker& r) {
+      return slots_[r.slot].readers.load(std::memory_order_seq_cst) == 0;
+    });
   }
 
   pool_options opts_;
@@ -624,7 +664,11 @@ private:
 
   std::mutex keep_mtx_;
   std::condition_variable detached_;
-  std::vector<caf::strong_actor_ptr> keepalive_;
+  struct retired_worker {
+    std::size_t slot;
+    caf::strong_actor_ptr ref;
+  };
+  std::vector<retired_worker> retired_; // ended workers a reader may still touch
   std::size_t live_ = 0;
 };
 

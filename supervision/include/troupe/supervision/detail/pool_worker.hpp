@@ -108,7 +108,7 @@ protected:
     core_->give_back(slot_, batch_);
     if (core_->detach(slot_, this, pool_stopping))
       core_->cancel_all();
-    core_.reset(); // breaks the core -> keepalive -> worker -> core cycle
+    core_.reset(); // breaks the core -> slot owner -> worker -> core cycle
     handler_.reset();
     queue_actor::on_exit();
   }

@@ -2,13 +2,14 @@
 
 #include <chrono>
 #include <cstddef>
-#include <vector>
+#include <deque>
 
 namespace troupe::detail {
 
 /// Restart intensity as OTP defines it — more than `intensity` restarts within `period` is too
-/// many — checked in O(1) whatever the window holds: only the last intensity+1 restart times
-/// matter, kept in a ring; the check compares the newest with the oldest of them.
+/// many. As OTP's add_restart, it keeps only the restart times still within the period, so its
+/// size is bounded by the restarts of one period (and intensity + 1), not by the restarts so far:
+/// a supervisor with a huge intensity and a short period stays small however long it runs.
 ///
 /// Thread safety: none; owned by one supervisor.
 class restart_window {
@@ -16,30 +17,28 @@ public:
   using clock = std::chrono::steady_clock;
 
   restart_window(std::size_t intensity, std::chrono::milliseconds period)
-      : capacity_(intensity + 1), period_(period) {}
+      : intensity_(intensity), period_(period) {}
 
   /// Records a restart at `now`. Returns false when it is one too many: the intensity+1-th
   /// restart within `period`.
   bool record(clock::time_point now) {
-    if (times_.size() < capacity_) {
-      // Grows only as restarts happen, so a huge intensity costs nothing up front.
-      times_.push_back(now);
-      if (times_.size() < capacity_)
-        return true;
-      oldest_ = 0;
-      return now - times_[oldest_] > period_;
-    }
-    times_[oldest_] = now;
-    oldest_ = (oldest_ + 1) % capacity_;
-    return now - times_[oldest_] > period_;
+    while (!times_.empty() && now - times_.front() > period_)
+      times_.pop_front();
+    times_.push_back(now);
+    if (times_.size() <= intensity_)
+      return true;
+    // Only the newest intensity + 1 times can ever decide again.
+    times_.pop_front();
+    return false;
   }
 
+  /// The restart times kept (at most intensity + 1).
+  [[nodiscard]] std::size_t size() const noexcept { return times_.size(); }
+
 private:
-  std::size_t capacity_;
+  std::size_t intensity_;
   std::chrono::milliseconds period_;
-  std::vector<clock::time_point> times_;
-  // Index of the oldest recorded time once the ring is full.
-  std::size_t oldest_ = 0;
+  std::deque<clock::time_point> times_; // oldest first, all within period_ of the newest
 };
 
 } // namespace troupe::detail
