@@ -45,8 +45,32 @@ const char* to_string(supervision_errc code) noexcept {
     return "not_supported";
   case supervision_errc::shutting_down:
     return "shutting_down";
+  case supervision_errc::already_started:
+    return "already_started";
+  case supervision_errc::restarting:
+    return "restarting";
+  case supervision_errc::ignored:
+    return "ignored";
   }
   return "unknown_supervision_error";
+}
+
+caf::error start_failure_reason(const caf::error& err) {
+  if (err != supervision_errc::start_failed)
+    return caf::none;
+  auto& ctx = err.context();
+  if (ctx.match_elements<std::string, std::string, caf::error>())
+    return ctx.get_as<caf::error>(2);
+  return caf::none;
+}
+
+caf::actor already_started_actor(const caf::error& err) {
+  if (err != supervision_errc::already_started)
+    return nullptr;
+  auto& ctx = err.context();
+  if (ctx.match_elements<std::string, caf::actor>())
+    return ctx.get_as<caf::actor>(1);
+  return nullptr;
 }
 
 const char* to_string(restart_type r) noexcept {

@@ -74,21 +74,28 @@ caf::error supervisor_spec::validate() const {
                                    std::to_string(children.size()) + " given)");
   std::set<std::string> ids;
   for (auto& child : children) {
-    if (child.id.empty())
-      return invalid("children", "a child without an id");
+    if (auto err = child.validate())
+      return err;
     if (!ids.insert(child.id).second)
       return invalid("children", "duplicate id \"" + child.id + "\"");
-    if (!child.start)
-      return invalid("children", "child \"" + child.id + "\" has no start function");
-    if (child.shutdown.deadline().count() < 0)
-      return invalid("children", "child \"" + child.id + "\" has a negative shutdown deadline");
-    if (auto& b = child.backoff) {
-      if (b->initial_delay.count() < 0 || b->max_delay < b->initial_delay || b->multiplier < 1.0 ||
-          b->jitter < 0.0 || b->jitter > 1.0)
-        return invalid("children", "child \"" + child.id +
-                                       "\" has a bad backoff (need 0 <= initial <= max, "
-                                       "multiplier >= 1, 0 <= jitter <= 1)");
-    }
+  }
+  return caf::none;
+}
+
+caf::error child_spec::validate() const {
+  if (id.empty())
+    return invalid("children", "a child without an id");
+  if (!start)
+    return invalid("children", "child \"" + id + "\" has no start function");
+  if (shutdown.deadline().count() < 0)
+    return invalid("children", "child \"" + id + "\" has a negative shutdown deadline");
+  if (backoff) {
+    auto& b = *backoff;
+    if (b.initial_delay.count() < 0 || b.max_delay < b.initial_delay || b.multiplier < 1.0 ||
+        b.jitter < 0.0 || b.jitter > 1.0)
+      return invalid("children", "child \"" + id +
+                                     "\" has a bad backoff (need 0 <= initial <= max, "
+                                     "multiplier >= 1, 0 <= jitter <= 1)");
   }
   return caf::none;
 }
@@ -96,6 +103,10 @@ caf::error supervisor_spec::validate() const {
 // -- starting -------------------------------------------------------------------------------------
 
 caf::expected<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
+  // A copy: init may replace spec.init itself.
+  if (auto init = spec.init)
+    if (auto err = init(spec))
+      return err;
   if (auto err = spec.validate())
     return err;
   uint64_t next_serial = 1;
@@ -112,6 +123,8 @@ child_spec supervisor_child(std::string id, supervisor_spec spec, restart_type r
   result.id = std::move(id);
   result.start = [spec = std::move(spec)](const child_context& ctx) -> started_child {
     auto sup = start_supervisor(ctx.rt, spec);
+    if (!sup && sup.error() == supervision_errc::ignored)
+      return started_child::ignore();
     if (!sup)
       return std::move(sup.error());
     return sup->actor();
@@ -137,29 +150,48 @@ supervisor::which_children(std::chrono::milliseconds timeout) const {
 }
 
 caf::expected<child_counts> supervisor::count_children(std::chrono::milliseconds timeout) const {
-  auto children = which_children(timeout);
-  if (!children)
-    return std::move(children.error());
-  child_counts counts;
-  for (auto& child : *children) {
-    ++counts.specs;
-    counts.active += child.actor ? 1 : 0;
-    (child.is_supervisor ? counts.supervisors : counts.workers) += 1;
-  }
-  return counts;
+  auto out = std::make_shared<child_counts>();
+  if (auto err = call(rt_, actor_, timeout,
+                      [out](detail::supervisor_actor& sup, caf::response_promise& rp) {
+                        *out = sup.counts();
+                        rp.deliver(caf::unit);
+                      }))
+    return err;
+  return *out;
 }
 
-caf::error supervisor::add_child(child_spec spec, std::chrono::milliseconds timeout) const {
-  return call(
-      rt_, actor_, timeout,
-      [spec = std::move(spec)](detail::supervisor_actor& sup, caf::response_promise& rp) mutable {
-        sup.add_child(std::move(spec), rp);
-      });
+caf::expected<child_spec> supervisor::get_childspec(const std::string& id,
+                                                    std::chrono::milliseconds timeout) const {
+  auto out = std::make_shared<child_spec>();
+  if (auto err = call(rt_, actor_, timeout,
+                      [id, out](detail::supervisor_actor& sup, caf::response_promise& rp) {
+                        auto spec = sup.childspec(id);
+                        if (!spec) {
+                          rp.deliver(std::move(spec.error()));
+                          return;
+                        }
+                        *out = std::move(*spec);
+                        rp.deliver(caf::unit);
+                      }))
+    return err;
+  return std::move(*out);
 }
 
-caf::expected<caf::actor> supervisor::start_child(caf::message args,
-                                                  std::chrono::milliseconds timeout) const {
-  auto out = std::make_shared<caf::actor>();
+caf::expected<child_started> supervisor::add_child(child_spec spec,
+                                                   std::chrono::milliseconds timeout) const {
+  auto out = std::make_shared<child_started>();
+  if (auto err = call(rt_, actor_, timeout,
+                      [spec = std::move(spec), out](detail::supervisor_actor& sup,
+                                                    caf::response_promise& rp) mutable {
+                        sup.add_child(std::move(spec), rp, out);
+                      }))
+    return err;
+  return std::move(*out);
+}
+
+caf::expected<child_started> supervisor::start_child(caf::message args,
+                                                     std::chrono::milliseconds timeout) const {
+  auto out = std::make_shared<child_started>();
   if (auto err = call(rt_, actor_, timeout,
                       [args = std::move(args), out](detail::supervisor_actor& sup,
                                                     caf::response_promise& rp) mutable {
@@ -177,14 +209,14 @@ caf::error supervisor::start_child(const std::string& id, std::chrono::milliseco
 
 caf::error supervisor::stop_child(const std::string& id, std::chrono::milliseconds timeout) const {
   return call(rt_, actor_, timeout, [id](detail::supervisor_actor& sup, caf::response_promise& rp) {
-    sup.stop_child_by_id(id, false, rp);
+    sup.stop_child_by_id(id, rp);
   });
 }
 
 caf::error supervisor::stop_child(const caf::actor& child,
                                   std::chrono::milliseconds timeout) const {
   return call(rt_, actor_, timeout,
-              [who = child.address()](detail::supervisor_actor& sup, caf::response_promise& rp) {
+              [who = child](detail::supervisor_actor& sup, caf::response_promise& rp) {
                 sup.stop_child_by_actor(who, rp);
               });
 }
@@ -199,7 +231,7 @@ caf::error supervisor::restart_child(const std::string& id,
 caf::error supervisor::remove_child(const std::string& id,
                                     std::chrono::milliseconds timeout) const {
   return call(rt_, actor_, timeout, [id](detail::supervisor_actor& sup, caf::response_promise& rp) {
-    sup.stop_child_by_id(id, true, rp);
+    sup.remove_child_by_id(id, rp);
   });
 }
 

@@ -25,35 +25,35 @@ using clock = std::chrono::steady_clock;
 
 } // namespace
 
-caf::error start_child_record(runtime& rt, child_record& rec) {
+caf::error start_child_record(runtime& rt, child_record& rec, caf::message* info) {
   rec.token = cancellation_token{};
   child_context ctx{rt, rec.spec.id, rec.token, rec.args};
   std::optional<started_child> result;
+  // The factory's own error stays reachable (start_failure_reason), beside its text.
+  auto failed = [&](std::string text, caf::error reason) {
+    rec.token.cancel();
+    return make_error(supervision_errc::start_failed, rec.spec.id, std::move(text),
+                      std::move(reason));
+  };
   try {
     result.emplace(rec.spec.start(ctx));
   } catch (const std::exception& e) {
-    rec.token.cancel();
-    return make_error(supervision_errc::start_failed, rec.spec.id, std::string{e.what()});
+    return failed(e.what(), caf::error{});
   } catch (...) {
-    rec.token.cancel();
-    return make_error(supervision_errc::start_failed, rec.spec.id,
-                      std::string{"unknown exception"});
+    return failed("unknown exception", caf::error{});
   }
-  if (result->error()) {
-    rec.token.cancel();
-    return make_error(supervision_errc::start_failed, rec.spec.id, render(result->error()));
-  }
+  if (result->error())
+    return failed(render(result->error()), result->error());
   if (result->ignored()) {
     rec.token.cancel();
     rec.actor = nullptr;
     rec.state = child_state::terminated;
     return caf::none;
   }
-  if (!result->actor()) {
-    rec.token.cancel();
-    return make_error(supervision_errc::start_failed, rec.spec.id,
-                      std::string{"the factory returned no actor"});
-  }
+  if (!result->actor())
+    return failed("the factory returned no actor", caf::error{});
+  if (info != nullptr)
+    *info = result->info();
   rec.actor = result->actor();
   rec.state = child_state::running;
   rec.started_at = clock::now();
@@ -106,6 +106,9 @@ supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& ne
       }
       return err;
     }
+    // OTP keeps no entry for a temporary child that declined to start.
+    if (!rec.actor && rec.spec.restart == restart_type::temporary)
+      started.pop_back();
   }
   return started;
 }
@@ -203,6 +206,11 @@ void supervisor_actor::on_restart_due(uint64_t serial, uint64_t generation, bool
   if (counts && !count_restart(*rec, make_error(supervision_errc::start_failed, rec->spec.id,
                                                 std::string{"retried start failed"})))
     return;
+  // OTP's try_again_restart runs the strategy again: a group strategy retries as a group.
+  if (is_group()) {
+    restart_group(serial, false);
+    return;
+  }
   (void)start_now(*rec, true);
 }
 
@@ -250,7 +258,7 @@ void supervisor_actor::decide(uint64_t serial, uint64_t generation, caf::error r
     break;
   case restart_strategy::one_for_all:
   case restart_strategy::rest_for_one:
-    restart_group(by_serial_.at(serial), std::move(reason));
+    restart_group(serial, true);
     break;
   }
 }
@@ -263,40 +271,91 @@ bool supervisor_actor::count_restart(const child_record& rec, const caf::error& 
   return false;
 }
 
-void supervisor_actor::restart_group(record_iter failed, caf::error) {
-  auto first = strategy_ == restart_strategy::one_for_all ? children_.begin() : failed;
+void supervisor_actor::restart_group(uint64_t failed_serial, bool apply_backoff) {
+  auto failed = by_serial_.find(failed_serial);
+  if (failed == by_serial_.end())
+    return;
+  // OTP's restart/2 for one_for_all (all children) and rest_for_one (the failed one and those
+  // after it): stop the running ones in reverse order, then start the whole group in order,
+  // also the members that had stopped.
+  auto first = strategy_ == restart_strategy::one_for_all ? children_.begin() : failed->second;
   std::vector<uint64_t> to_stop;
-  std::vector<uint64_t> to_start;
+  std::vector<uint64_t> group;
   for (auto i = first; i != children_.end(); ++i) {
-    if (i == failed) {
-      to_start.push_back(i->serial);
-    } else if (i->state == child_state::running || i->state == child_state::restarting) {
+    group.push_back(i->serial);
+    if (i->state == child_state::running)
       to_stop.push_back(i->serial);
-      to_start.push_back(i->serial);
-    }
   }
   std::reverse(to_stop.begin(), to_stop.end());
-  auto failed_serial = failed->serial;
-  stop_children(std::move(to_stop), false, [this, to_start, failed_serial] {
-    if (shutting_down_)
-      return;
-    for (auto serial : to_start) {
-      auto* rec = find_serial(serial);
-      if (rec == nullptr)
-        continue;
-      // OTP: a temporary sibling stopped for a group restart is not started again.
-      if (serial != failed_serial && rec->spec.restart == restart_type::temporary) {
-        erase(by_serial_.at(serial));
-        continue;
-      }
-      if (serial == failed_serial) {
-        restart_one(*rec);
-      } else if (rec->state == child_state::terminated || rec->state == child_state::restarting) {
-        ++rec->restarts;
-        (void)start_now(*rec, true);
-      }
+  stop_children(std::move(to_stop), false,
+                [this, group = std::move(group), failed_serial, apply_backoff] {
+                  start_group(group, failed_serial, apply_backoff);
+                });
+}
+
+void supervisor_actor::start_group(const std::vector<uint64_t>& group, uint64_t failed_serial,
+                                   bool apply_backoff) {
+  if (shutting_down_)
+    return;
+  std::vector<record_iter> members;
+  for (auto serial : group) {
+    auto i = by_serial_.find(serial);
+    if (i == by_serial_.end())
+      continue;
+    // OTP: a temporary sibling stopped for a group restart is not started again.
+    if (serial != failed_serial && i->second->spec.restart == restart_type::temporary &&
+        i->second->state != child_state::running) {
+      erase(i->second);
+      continue;
     }
-  });
+    members.push_back(i->second);
+  }
+  auto* failed = find_serial(failed_serial);
+  if (failed == nullptr)
+    return;
+  if (apply_backoff && failed->spec.backoff) {
+    auto unit = std::uniform_real_distribution<double>{0.0, 1.0}(jitter_rng_);
+    auto delay = backoff_delay(*failed->spec.backoff, failed->consecutive_failures, unit);
+    if (delay.count() > 0) {
+      // The whole group waits; the due message restarts it (without another delay).
+      for (auto& m : members)
+        set_state(*m, child_state::terminated);
+      failed->state = child_state::restarting;
+      ++failed->generation;
+      publish(*failed);
+      delayed_send(this, delay, restart_due_atom::value, failed->serial, failed->generation, false);
+      return;
+    }
+  }
+  for (auto i = members.begin(); i != members.end(); ++i) {
+    auto& rec = **i;
+    if (rec.state == child_state::running)
+      continue;
+    ++rec.restarts;
+    if (start_now(rec, false)) {
+      // OTP: the group restart failed; the members after this one stay stopped until a
+      // retry (a group restart again, counted against the intensity) gets them all up.
+      for (auto rest = std::next(i); rest != members.end(); ++rest)
+        set_state(**rest, child_state::terminated);
+      schedule_retry(rec);
+      return;
+    }
+  }
+}
+
+void supervisor_actor::set_state(child_record& rec, child_state state) {
+  if (rec.state == state || rec.state == child_state::running)
+    return;
+  rec.state = state;
+  publish(rec);
+}
+
+void supervisor_actor::schedule_retry(child_record& rec) {
+  rec.state = child_state::restarting;
+  // A new generation voids any retry or backoff still pending for this child.
+  ++rec.generation;
+  publish(rec);
+  send(this, restart_due_atom::value, rec.serial, rec.generation, true);
 }
 
 // -- effects ------------------------------------------------------------------------------------
@@ -316,11 +375,12 @@ void supervisor_actor::restart_one(child_record& rec) {
   (void)start_now(rec, true);
 }
 
-caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure) {
+caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure,
+                                       caf::message* info) {
   auto before = rec.state;
   rec.state = child_state::starting;
   publish(rec);
-  auto err = start_child_record(rt_, rec);
+  auto err = start_child_record(rt_, rec, info);
   if (!err) {
     if (rec.actor) {
       by_actor_[rec.actor.id()] = rec.serial;
@@ -334,8 +394,8 @@ caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure)
   if (retry_on_failure) {
     // OTP's try_again_restart: a message to self, so that other events get their turn and
     // each retry counts against the intensity.
-    rec.state = child_state::restarting;
-    send(this, restart_due_atom::value, rec.serial, rec.generation, true);
+    schedule_retry(rec);
+    return err;
   }
   publish(rec);
   return err;
@@ -496,35 +556,75 @@ std::vector<child_info> supervisor_actor::children_info() const {
   return result;
 }
 
-void supervisor_actor::add_child(child_spec spec, caf::response_promise rp) {
+child_counts supervisor_actor::counts() const {
+  child_counts result;
+  if (is_dynamic()) {
+    // OTP's simple_one_for_one: the template is the one spec; every instance is of its type.
+    result.specs = 1;
+    (template_->is_supervisor ? result.supervisors : result.workers) = children_.size();
+  } else {
+    result.specs = children_.size();
+  }
+  for (auto& rec : children_) {
+    result.active += rec.actor ? 1 : 0;
+    if (!is_dynamic())
+      (rec.spec.is_supervisor ? result.supervisors : result.workers) += 1;
+  }
+  return result;
+}
+
+caf::expected<child_spec> supervisor_actor::childspec(const std::string& id) {
+  auto i = find_id(id);
+  if (i == children_.end())
+    return make_error(supervision_errc::child_not_found, id);
+  return i->spec;
+}
+
+namespace {
+
+caf::error dynamic_by_id(const char* operation) {
+  return make_error(supervision_errc::not_supported, std::string{operation},
+                    std::string{"a dynamic supervisor's children are named by their actor"});
+}
+
+} // namespace
+
+void supervisor_actor::add_child(child_spec spec, caf::response_promise rp,
+                                 std::shared_ptr<child_started> out) {
   if (is_dynamic()) {
     rp.deliver(make_error(supervision_errc::not_supported, std::string{"add_child"},
                           std::string{"dynamic supervisors start children from their template"}));
     return;
   }
-  if (spec.id.empty() || !spec.start) {
-    rp.deliver(make_error(supervision_errc::invalid_spec, std::string{"child"},
-                          std::string{"a child needs an id and a start function"}));
+  if (auto err = spec.validate()) {
+    rp.deliver(std::move(err));
     return;
   }
-  if (find_id(spec.id) != children_.end()) {
-    rp.deliver(make_error(supervision_errc::already_present, spec.id));
+  if (auto i = find_id(spec.id); i != children_.end()) {
+    if (i->actor)
+      rp.deliver(make_error(supervision_errc::already_started, spec.id, i->actor));
+    else
+      rp.deliver(make_error(supervision_errc::already_present, spec.id));
     return;
   }
   auto& rec = children_.emplace_back();
   rec.spec = std::move(spec);
   rec.serial = next_serial_++;
   by_serial_.emplace(rec.serial, std::prev(children_.end()));
-  if (auto err = start_now(rec, false)) {
+  if (auto err = start_now(rec, false, &out->info)) {
     erase(std::prev(children_.end()));
     rp.deliver(std::move(err));
     return;
   }
+  out->actor = rec.actor;
+  // OTP keeps no entry for a temporary child that declined to start.
+  if (!rec.actor && rec.spec.restart == restart_type::temporary)
+    erase(std::prev(children_.end()));
   rp.deliver(caf::unit);
 }
 
 void supervisor_actor::start_dynamic_child(caf::message args, caf::response_promise rp,
-                                           std::shared_ptr<caf::actor> out) {
+                                           std::shared_ptr<child_started> out) {
   if (!is_dynamic()) {
     rp.deliver(make_error(supervision_errc::not_supported, std::string{"start_child(args)"},
                           std::string{"only dynamic supervisors start children from arguments"}));
@@ -536,18 +636,22 @@ void supervisor_actor::start_dynamic_child(caf::message args, caf::response_prom
   rec.args = std::move(args);
   rec.serial = next_serial_++;
   by_serial_.emplace(rec.serial, std::prev(children_.end()));
-  if (auto err = start_now(rec, false)) {
+  if (auto err = start_now(rec, false, &out->info)) {
     erase(std::prev(children_.end()));
     rp.deliver(std::move(err));
     return;
   }
-  *out = rec.actor;
+  out->actor = rec.actor;
   if (!rec.actor) // ignored: nothing to keep for a dynamic child
     erase(std::prev(children_.end()));
   rp.deliver(caf::unit);
 }
 
 void supervisor_actor::start_child_by_id(const std::string& id, caf::response_promise rp) {
+  if (is_dynamic()) {
+    rp.deliver(dynamic_by_id("start_child(id)"));
+    return;
+  }
   auto i = find_id(id);
   if (i == children_.end()) {
     rp.deliver(make_error(supervision_errc::child_not_found, id));
@@ -557,40 +661,83 @@ void supervisor_actor::start_child_by_id(const std::string& id, caf::response_pr
     rp.deliver(make_error(supervision_errc::child_running, id));
     return;
   }
+  // Unlike restart_child, a child waiting for its restart (backoff or retry) starts now.
   start_and_answer(*i, rp);
 }
 
 void supervisor_actor::start_and_answer(child_record& rec, caf::response_promise& rp) {
   if (auto err = start_now(rec, false)) {
     rec.state = child_state::terminated;
+    publish(rec);
     rp.deliver(std::move(err));
     return;
   }
   rp.deliver(caf::unit);
 }
 
-void supervisor_actor::stop_child_by_id(const std::string& id, bool remove,
-                                        caf::response_promise rp) {
+void supervisor_actor::stop_child_by_id(const std::string& id, caf::response_promise rp) {
+  if (is_dynamic()) {
+    rp.deliver(dynamic_by_id("stop_child(id)"));
+    return;
+  }
   auto i = find_id(id);
   if (i == children_.end()) {
     rp.deliver(make_error(supervision_errc::child_not_found, id));
     return;
   }
   auto serial = i->serial;
-  stop_children({serial}, false, [this, serial, remove, rp]() mutable {
+  // A running child is stopped; one waiting for its restart is not restarted (stop_next
+  // marks it terminated, which voids the pending retry).
+  stop_children({serial}, false, [this, serial, rp]() mutable {
     if (auto j = by_serial_.find(serial); j != by_serial_.end()) {
       // OTP deletes a temporary child's entry once it is stopped.
-      if (remove || j->second->spec.restart == restart_type::temporary || is_dynamic())
+      if (j->second->spec.restart == restart_type::temporary)
         erase(j->second);
+      else
+        publish(*j->second);
     }
     rp.deliver(caf::unit);
   });
 }
 
-void supervisor_actor::stop_child_by_actor(const caf::actor_addr& who, caf::response_promise rp) {
-  auto known = by_actor_.find(who.id());
+void supervisor_actor::remove_child_by_id(const std::string& id, caf::response_promise rp) {
+  if (is_dynamic()) {
+    rp.deliver(dynamic_by_id("remove_child"));
+    return;
+  }
+  auto i = find_id(id);
+  if (i == children_.end()) {
+    rp.deliver(make_error(supervision_errc::child_not_found, id));
+    return;
+  }
+  if (i->state == child_state::running || i->state == child_state::stopping) {
+    rp.deliver(make_error(supervision_errc::child_running, id));
+    return;
+  }
+  if (i->state == child_state::restarting) {
+    rp.deliver(make_error(supervision_errc::restarting, id));
+    return;
+  }
+  erase(i);
+  rp.deliver(caf::unit);
+}
+
+void supervisor_actor::stop_child_by_actor(const caf::actor& who, caf::response_promise rp) {
+  if (!is_dynamic()) {
+    // OTP: a static supervisor names its children by id only.
+    rp.deliver(make_error(supervision_errc::child_not_found, caf::to_string(who.address())));
+    return;
+  }
+  auto known = who ? by_actor_.find(who.id()) : by_actor_.end();
   if (known == by_actor_.end()) {
-    rp.deliver(make_error(supervision_errc::child_not_found, caf::to_string(who)));
+    // OTP: stopping an instance that is gone already (a second stop) is fine; a live actor
+    // that is not a child is not found.
+    auto* raw = caf::actor_cast<caf::abstract_actor*>(who);
+    if (raw == nullptr || raw->getf(caf::abstract_actor::is_terminated_flag) ||
+        raw->getf(caf::abstract_actor::is_cleaned_up_flag))
+      rp.deliver(caf::unit);
+    else
+      rp.deliver(make_error(supervision_errc::child_not_found, caf::to_string(who.address())));
     return;
   }
   auto serial = known->second;
@@ -602,20 +749,25 @@ void supervisor_actor::stop_child_by_actor(const caf::actor_addr& who, caf::resp
 }
 
 void supervisor_actor::restart_child_by_id(const std::string& id, caf::response_promise rp) {
+  if (is_dynamic()) {
+    rp.deliver(dynamic_by_id("restart_child"));
+    return;
+  }
   auto i = find_id(id);
   if (i == children_.end()) {
     rp.deliver(make_error(supervision_errc::child_not_found, id));
     return;
   }
-  auto serial = i->serial;
-  stop_children({serial}, false, [this, serial, id, rp]() mutable {
-    auto* rec = find_serial(serial);
-    if (rec == nullptr) {
-      rp.deliver(make_error(supervision_errc::child_not_found, id));
-      return;
-    }
-    start_and_answer(*rec, rp);
-  });
+  // OTP's restart_child starts a stopped child only.
+  if (i->state == child_state::running || i->state == child_state::stopping) {
+    rp.deliver(make_error(supervision_errc::child_running, id));
+    return;
+  }
+  if (i->state == child_state::restarting) {
+    rp.deliver(make_error(supervision_errc::restarting, id));
+    return;
+  }
+  start_and_answer(*i, rp);
 }
 
 } // namespace troupe::detail

@@ -424,11 +424,22 @@ TEST_F(supervisor_test, ChildrenCanBeStoppedStartedRestartedAddedAndRemovedById)
   EXPECT_EQ(child(sup, "a").state, child_state::terminated);
   EXPECT_EQ(sup.start_child("b"), supervision_errc::child_running);
   EXPECT_FALSE(sup.start_child("a"));
+  EXPECT_EQ(sup.restart_child("b"), supervision_errc::child_running); // OTP: running
+  EXPECT_FALSE(sup.stop_child("b"));
   EXPECT_FALSE(sup.restart_child("b"));
-  EXPECT_FALSE(sup.add_child(probe_child("c", log)));
-  EXPECT_EQ(sup.add_child(probe_child("c", log)), supervision_errc::already_present);
+  auto c = sup.add_child(probe_child("c", log));
+  ASSERT_TRUE(c) << troupe::render(c.error());
+  EXPECT_TRUE(c->actor);
+  auto again = sup.add_child(probe_child("c", log));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), supervision_errc::already_started);
+  EXPECT_EQ(troupe::already_started_actor(again.error()), c->actor);
+  EXPECT_EQ(sup.remove_child("a"), supervision_errc::child_running);
+  EXPECT_FALSE(sup.stop_child("a"));
+  EXPECT_EQ(sup.add_child(probe_child("a", log)).error(), supervision_errc::already_present);
   EXPECT_FALSE(sup.remove_child("a"));
   EXPECT_EQ(sup.stop_child("nope"), supervision_errc::child_not_found);
+  EXPECT_EQ(sup.stop_child(c->actor), supervision_errc::child_not_found); // by id only
   EXPECT_EQ(sup.start_child(caf::make_message(1)).error(), supervision_errc::not_supported);
   EXPECT_EQ(log->since(mark),
             (strings{"stop:a", "start:a", "stop:b", "start:b", "start:c", "stop:a"}));
@@ -455,8 +466,8 @@ TEST_F(supervisor_test, DynamicSupervisorStartsChildrenFromItsTemplateWithArgume
   spec.children = {tpl};
   auto sup = troupe::start_supervisor(*rt, std::move(spec)).value();
   EXPECT_TRUE(sup.which_children().value().empty());
-  auto c1 = sup.start_child(caf::make_message(10)).value();
-  auto c2 = sup.start_child(caf::make_message(32)).value();
+  auto c1 = sup.start_child(caf::make_message(10)).value().actor;
+  auto c2 = sup.start_child(caf::make_message(32)).value().actor;
   EXPECT_EQ(seen->load(), 42);
   auto children = sup.which_children().value();
   ASSERT_EQ(children.size(), 2u);
@@ -464,7 +475,7 @@ TEST_F(supervisor_test, DynamicSupervisorStartsChildrenFromItsTemplateWithArgume
   EXPECT_EQ(children[1].id, "conn#2");
   EXPECT_FALSE(sup.stop_child(c1));
   EXPECT_EQ(sup.which_children().value().size(), 1u);
-  EXPECT_EQ(sup.add_child(probe_child("x", log)), supervision_errc::not_supported);
+  EXPECT_EQ(sup.add_child(probe_child("x", log)).error(), supervision_errc::not_supported);
   EXPECT_FALSE(sup.stop());
   EXPECT_EQ(log->events().back(), "stop:conn#2");
 }

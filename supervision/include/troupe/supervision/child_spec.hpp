@@ -110,21 +110,40 @@ public:
       error_ = std::move(result.error());
   }
 
-  /// OTP's `ignore`: the factory chose not to start anything; the entry stays, not running.
+  /// OTP's `ignore`: the factory chose not to start anything; the entry stays, not running
+  /// (a temporary child's entry, as in OTP, is not kept).
   [[nodiscard]] static started_child ignore() {
     started_child result{caf::actor{}};
     result.ignored_ = true;
     return result;
   }
 
+  /// OTP's `{ok, Pid, Info}`: a started actor and extra information for whoever started it
+  /// (add_child and start_child(args) return it; restarts drop it).
+  [[nodiscard]] static started_child with_info(caf::actor actor, caf::message info) {
+    started_child result{std::move(actor)};
+    result.info_ = std::move(info);
+    return result;
+  }
+
   [[nodiscard]] const caf::actor& actor() const noexcept { return actor_; }
   [[nodiscard]] const caf::error& error() const noexcept { return error_; }
   [[nodiscard]] bool ignored() const noexcept { return ignored_; }
+  [[nodiscard]] const caf::message& info() const noexcept { return info_; }
 
 private:
   caf::actor actor_;
   caf::error error_;
+  caf::message info_;
   bool ignored_ = false;
+};
+
+/// What a run-time start (supervisor::add_child, supervisor::start_child(args)) returns: the
+/// child's actor (invalid when its factory declined with started_child::ignore()) and the
+/// extra information its factory gave with started_child::with_info().
+struct child_started {
+  caf::actor actor;
+  caf::message info;
 };
 
 /// One child of a supervisor.
@@ -149,6 +168,11 @@ struct child_spec {
   std::optional<backoff_policy> backoff;
   /// Set for child supervisors (supervisor_child does it); shown in listings.
   bool is_supervisor = false;
+
+  /// Checks the id, the factory, the shutdown deadline and the backoff (OTP's
+  /// check_childspec). start_supervisor and add_child both use it.
+  /// Errors: supervision_errc::invalid_spec naming the field and the child.
+  [[nodiscard]] caf::error validate() const;
 };
 
 } // namespace troupe

@@ -30,9 +30,34 @@ class runtime;
 ///     std::cout << child.id << ' ' << troupe::to_string(child.state) << '\n';
 ///   root->stop(std::chrono::seconds{5});
 ///
-/// Errors: supervision_errc (child_not_found, child_running, already_present, not_supported,
-/// shutting_down), runtime_errc::timeout when the supervisor did not answer in time,
+/// Errors: supervision_errc (child_not_found, child_running, already_present, already_started,
+/// restarting, not_supported, shutting_down, start_failed with the factory's error inside:
+/// start_failure_reason), runtime_errc::timeout when the supervisor did not answer in time,
 /// or CAF's request_receiver_down once it is gone.
+///
+/// Semantics follow OTP's supervisor.erl:
+/// - one_for_all / rest_for_one: a restart stops the group's running children in reverse order
+///   and starts the whole group (every child for one_for_all; the failed one and those after it
+///   for rest_for_one) in order, also members that had stopped. When a start fails, the child
+///   is `restarting`, the members after it stay stopped, and the retry (a message to self,
+///   counted against the intensity) is a group restart again.
+/// - Temporary children are never restarted and leave the list when they end, are stopped, are
+///   left out of a group restart, or decline to start (started_child::ignore()).
+/// - Commands answer as OTP: add_child of a running id is already_started (with the actor),
+///   of a stopped one already_present; restart_child and remove_child of a running child are
+///   child_running (OTP's running), of one waiting for its restart `restarting`; stop_child of
+///   a child waiting for its restart cancels the restart.
+/// - A dynamic supervisor (simple_one_for_one) names children by actor only: commands by id
+///   are not_supported; stop_child(actor) of an instance that is gone already is ok, of a live
+///   actor that is not its child child_not_found. A static supervisor's stop_child(actor) is
+///   child_not_found. count_children counts the template as the one spec.
+///
+/// Deliberate differences from OTP:
+/// - start_child(id) (no OTP counterpart; OTP's restart_child) also starts a child that waits
+///   for a backoff or a retry, at once; restart_child refuses it with `restarting` as OTP does.
+/// - Children are monitored, not linked; a supervisor that dies kills its children in on_exit.
+/// - Optional per-child restart backoff (not in OTP); for a group strategy the whole group waits.
+/// - start_failed wraps the factory's error and names the child (OTP returns the bare reason).
 ///
 /// Thread safety: any thread outside actors — the member functions block the caller until the
 /// supervisor answers (the handle itself may be copied and shared freely). Actors talk to a
@@ -51,39 +76,57 @@ public:
   [[nodiscard]] caf::expected<std::vector<child_info>>
   which_children(std::chrono::milliseconds timeout = default_timeout) const;
 
-  /// How many children there are, run, and are supervisors or workers.
+  /// OTP's count_children: specs (a dynamic supervisor's template counts as its one spec),
+  /// active (running actors), supervisors and workers (all entries; a dynamic supervisor's
+  /// instances).
   [[nodiscard]] caf::expected<child_counts>
   count_children(std::chrono::milliseconds timeout = default_timeout) const;
 
-  /// Adds a child at the end and starts it (static strategies). Errors: already_present,
-  /// start_failed (the child is not kept), not_supported for a dynamic supervisor.
-  [[nodiscard]] caf::error add_child(child_spec spec,
-                                     std::chrono::milliseconds timeout = default_timeout) const;
+  /// OTP's get_childspec: the spec of the child with that id (a dynamic child's: the template
+  /// under its numbered id). Errors: child_not_found.
+  [[nodiscard]] caf::expected<child_spec>
+  get_childspec(const std::string& id, std::chrono::milliseconds timeout = default_timeout) const;
+
+  /// Adds a child at the end and starts it (static strategies); returns its actor (invalid if
+  /// it declined) and its factory's extra information. The spec is validated as
+  /// start_supervisor does. Errors: invalid_spec, already_started (the id runs; the actor is in
+  /// the error), already_present (the id is stopped), start_failed (the child is not kept),
+  /// not_supported for a dynamic supervisor.
+  [[nodiscard]] caf::expected<child_started>
+  add_child(child_spec spec, std::chrono::milliseconds timeout = default_timeout) const;
 
   /// Starts a new child of a dynamic supervisor from its template, with `args` in its
-  /// child_context. Errors: start_failed, not_supported for the static strategies.
-  [[nodiscard]] caf::expected<caf::actor>
+  /// child_context; returns its actor (invalid if it declined: nothing is kept) and its
+  /// factory's extra information. Errors: start_failed, not_supported for the static
+  /// strategies.
+  [[nodiscard]] caf::expected<child_started>
   start_child(caf::message args = {}, std::chrono::milliseconds timeout = default_timeout) const;
 
-  /// Starts a child that is not running (stopped, or ended as a transient). Errors:
-  /// child_not_found, child_running, start_failed.
+  /// Starts a child that is not running (stopped, ended as a transient, or waiting for a
+  /// restart: then at once). Errors: child_not_found, child_running, start_failed,
+  /// not_supported (dynamic).
   [[nodiscard]] caf::error start_child(const std::string& id,
                                        std::chrono::milliseconds timeout = default_timeout) const;
 
-  /// Stops a child by its shutdown policy and waits for it; the entry stays (a temporary
-  /// child's is removed). Errors: child_not_found.
+  /// OTP's terminate_child: stops a child by its shutdown policy and waits for it (a pending
+  /// restart is cancelled); the entry stays (a temporary child's is removed). Errors:
+  /// child_not_found, not_supported (dynamic).
   [[nodiscard]] caf::error stop_child(const std::string& id,
                                       std::chrono::milliseconds timeout = default_timeout) const;
 
-  /// Stops a dynamic child (or any child) by its actor and removes its entry.
+  /// Stops a dynamic supervisor's child by its actor and removes its entry; ok when it is gone
+  /// already. Errors: child_not_found (a live actor that is not a child, or any actor on a
+  /// static supervisor).
   [[nodiscard]] caf::error stop_child(const caf::actor& child,
                                       std::chrono::milliseconds timeout = default_timeout) const;
 
-  /// Stops the child (if it runs) and starts it again. Not counted against the intensity.
+  /// OTP's restart_child: starts a stopped child again. Not counted against the intensity.
+  /// Errors: child_not_found, child_running, restarting, start_failed, not_supported.
   [[nodiscard]] caf::error restart_child(const std::string& id,
                                          std::chrono::milliseconds timeout = default_timeout) const;
 
-  /// Stops the child (if it runs) and removes its entry.
+  /// OTP's delete_child: removes a stopped child's entry. Errors: child_not_found,
+  /// child_running, restarting, not_supported.
   [[nodiscard]] caf::error remove_child(const std::string& id,
                                         std::chrono::milliseconds timeout = default_timeout) const;
 
@@ -103,8 +146,9 @@ private:
 /// Starts a supervisor and its children, in order, on the calling thread; returns once all
 /// started. A child that fails to start stops the ones before it (in reverse order) and fails
 /// the whole start with supervision_errc::start_failed naming the child and its reason.
+/// spec.init, if set, runs first and may change the spec, decline or fail.
 ///
-/// Errors: invalid_spec, start_failed.
+/// Errors: invalid_spec, start_failed, ignored (init declined), init's own errors.
 /// Thread safety: any thread.
 [[nodiscard]] caf::expected<supervisor> start_supervisor(runtime& rt, supervisor_spec spec);
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,18 @@ struct supervisor_spec {
   std::chrono::milliseconds period{5000};
   /// In start order. A dynamic supervisor has exactly one: the template of its children.
   std::vector<child_spec> children;
+  /// OTP's init/1: runs first in start_supervisor (for a nested supervisor: at every start
+  /// and restart, on its parent), on a copy of this spec that it may change (children from
+  /// configuration, say). It returns none to start, make_error(supervision_errc::ignored) to
+  /// decline (start_supervisor returns that error; a nested supervisor is then an ignored
+  /// child), or any other error to fail the start with it. Empty: start as given.
+  ///
+  ///   spec.init = [cfg](troupe::supervisor_spec& s) -> caf::error {
+  ///     if (!cfg.enabled) return troupe::make_error(troupe::supervision_errc::ignored);
+  ///     s.children = children_from(cfg);
+  ///     return caf::none;
+  ///   };
+  std::function<caf::error(supervisor_spec&)> init;
 
   /// Checks ids, factories, durations and the strategy's needs; names the offending field.
   [[nodiscard]] caf::error validate() const;

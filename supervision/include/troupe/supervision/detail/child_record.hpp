@@ -43,8 +43,10 @@ struct child_record {
 };
 
 /// Runs the child's factory with a fresh token; on success the record is running (and marked
-/// supervised in the runtime). Errors: supervision_errc::start_failed naming the child.
+/// supervised in the runtime) and `info` (if given) holds the factory's extra information.
+/// Errors: supervision_errc::start_failed naming the child, with the factory's own error.
 /// The caller monitors the actor.
-[[nodiscard]] caf::error start_child_record(runtime& rt, child_record& rec);
+[[nodiscard]] caf::error start_child_record(runtime& rt, child_record& rec,
+                                            caf::message* info = nullptr);
 
 } // namespace troupe::detail

@@ -53,12 +53,15 @@ public:
   // -- commands (run on the actor) ------------------------------------------------------------
 
   [[nodiscard]] std::vector<child_info> children_info() const;
-  void add_child(child_spec spec, caf::response_promise rp);
+  [[nodiscard]] child_counts counts() const;
+  [[nodiscard]] caf::expected<child_spec> childspec(const std::string& id);
+  void add_child(child_spec spec, caf::response_promise rp, std::shared_ptr<child_started> out);
   void start_dynamic_child(caf::message args, caf::response_promise rp,
-                           std::shared_ptr<caf::actor> out);
+                           std::shared_ptr<child_started> out);
   void start_child_by_id(const std::string& id, caf::response_promise rp);
-  void stop_child_by_id(const std::string& id, bool remove, caf::response_promise rp);
-  void stop_child_by_actor(const caf::actor_addr& who, caf::response_promise rp);
+  void stop_child_by_id(const std::string& id, caf::response_promise rp);
+  void remove_child_by_id(const std::string& id, caf::response_promise rp);
+  void stop_child_by_actor(const caf::actor& who, caf::response_promise rp);
   void restart_child_by_id(const std::string& id, caf::response_promise rp);
 
   /// Starts the children of `spec` in order on the calling thread; on failure stops the ones
@@ -90,15 +93,24 @@ private:
   // -- decisions ------------------------------------------------------------------------------
 
   void decide(uint64_t serial, uint64_t generation, caf::error reason);
-  void restart_group(record_iter failed, caf::error reason);
+  /// OTP's restart for one_for_all and rest_for_one: stops the group's running children in
+  /// reverse order, then starts the group in order (see start_group).
+  void restart_group(uint64_t failed_serial, bool apply_backoff);
   bool count_restart(const child_record& rec, const caf::error& reason);
 
   // -- effects --------------------------------------------------------------------------------
 
   /// Starts (or schedules) a child whose restart was decided; errors become retries.
   void restart_one(child_record& rec);
+  /// Starts the members of a group restart in order; the first that fails is retried (as a
+  /// group restart again) and the members after it stay stopped until then.
+  void start_group(const std::vector<uint64_t>& group, uint64_t failed_serial, bool apply_backoff);
   /// Starts now; a failure is retried by a message to self when `retry_on_failure`.
-  caf::error start_now(child_record& rec, bool retry_on_failure);
+  caf::error start_now(child_record& rec, bool retry_on_failure, caf::message* info = nullptr);
+  /// Marks the child restarting and sends the retry to self (OTP's try_again_restart).
+  void schedule_retry(child_record& rec);
+  /// Sets and publishes the state of a child that does not run.
+  void set_state(child_record& rec, child_state state);
   /// A start by command: answers the promise with the outcome (no retry on failure).
   void start_and_answer(child_record& rec, caf::response_promise& rp);
   void book_exit(child_record& rec);
@@ -118,6 +130,10 @@ private:
   [[nodiscard]] child_record* find_serial(uint64_t serial);
   [[nodiscard]] record_iter find_id(const std::string& id);
   [[nodiscard]] bool is_dynamic() const noexcept { return strategy_ == restart_strategy::dynamic; }
+  [[nodiscard]] bool is_group() const noexcept {
+    return strategy_ == restart_strategy::one_for_all ||
+           strategy_ == restart_strategy::rest_for_one;
+  }
 
   runtime& rt_;
   std::string name_;
