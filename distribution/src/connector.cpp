@@ -4,13 +4,17 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "troupe/distribution/detail/gate.hpp"
 #include "troupe/distribution/distribution_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe::detail {
 
-caf::io::middleman_actor connector(caf::actor_system& sys, const network_options& opts) {
-  return opts.tls.enabled ? sys.openssl_manager().actor_handle() : sys.middleman().actor_handle();
+caf::actor connector(const node_state& node) {
+  if (node.options().tls.enabled)
+    return caf::actor_cast<caf::actor>(node.rt().system().openssl_manager().actor_handle());
+  return node.gate_ptr()->connector();
 }
 
 caf::expected<caf::actor> published_actor(const std::string& where,
@@ -22,6 +26,8 @@ caf::expected<caf::actor> published_actor(const std::string& where,
 }
 
 caf::error connect_failure(const std::string& where, const caf::error& reason) {
+  if (reason.category() == distribution_error_category)
+    return reason;
   return make_error(distribution_errc::node_down, where, render(reason));
 }
 

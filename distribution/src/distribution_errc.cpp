@@ -37,6 +37,8 @@ const char* to_string(distribution_errc code) noexcept {
     return "not_published";
   case distribution_errc::publish_failed:
     return "publish_failed";
+  case distribution_errc::authentication_failed:
+    return "authentication_failed";
   case distribution_errc::network_disabled:
     return "network_disabled";
   case distribution_errc::invalid_config:

@@ -13,6 +13,19 @@
 
 namespace troupe {
 
+namespace {
+
+// A message small enough for BASP's own handshake and the registry's answers must pass.
+constexpr size_t min_message_size = 4096;
+// BASP's payload_len is 32 bits.
+constexpr size_t max_message_size_limit = uint32_t{0xFFFFFFFF};
+
+bool is_loopback(const std::string& address) {
+  return address.starts_with("127.") || address == "::1" || address == "localhost";
+}
+
+} // namespace
+
 caf::error network_options::validate() const {
   if (bind_address.empty())
     return make_error(distribution_errc::invalid_config, std::string{"bind_address"},
@@ -29,6 +42,23 @@ caf::error network_options::validate() const {
   if (connect_timeout.count() <= 0 || service_timeout.count() <= 0)
     return make_error(distribution_errc::invalid_config, std::string{"connect_timeout"},
                       std::string{"not positive"});
+  if (handshake_timeout.count() <= 0)
+    return make_error(distribution_errc::invalid_config, std::string{"handshake_timeout"},
+                      std::string{"not positive"});
+  if (max_message_size < min_message_size || max_message_size > max_message_size_limit)
+    return make_error(distribution_errc::invalid_config, std::string{"max_message_size"},
+                      "not within [" + std::to_string(min_message_size) + ", " +
+                          std::to_string(max_message_size_limit) +
+                          "]: " + std::to_string(max_message_size));
+  if (tls.enabled && !secret.empty())
+    return make_error(distribution_errc::invalid_config, std::string{"secret"},
+                      std::string{"TLS connections do not pass the gate; authenticate them with "
+                                  "tls.cafile"});
+  if (!is_loopback(bind_address) && secret.empty() && !allow_no_secret &&
+      !(tls.enabled && !tls.cafile.empty()))
+    return make_error(distribution_errc::invalid_config, std::string{"secret"},
+                      "a listener on " + bind_address +
+                          " needs a secret (or tls.cafile, or allow_no_secret)");
   if (tls.certificate.empty() != tls.key.empty())
     return make_error(distribution_errc::invalid_config, std::string{"tls.certificate"},
                       std::string{"a certificate needs its key and a key its certificate"});

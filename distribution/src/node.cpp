@@ -6,6 +6,7 @@
 #include <caf/openssl/publish.hpp>
 
 #include "troupe/distribution/detail/connector.hpp"
+#include "troupe/distribution/detail/gate.hpp"
 
 namespace troupe {
 
@@ -34,7 +35,14 @@ caf::expected<node> node::start(runtime& rt, const network_setup& setup) {
   if (setup.options().tls.enabled && !rt.system().has_openssl_manager())
     return make_error(distribution_errc::network_disabled,
                       std::string{"TLS is enabled but the runtime was made without it"});
-  auto state = std::make_shared<detail::node_state>(rt, setup.options());
+  std::shared_ptr<detail::gate> gate;
+  if (!setup.options().tls.enabled) {
+    auto made = detail::gate::make(rt.system(), setup.options());
+    if (!made)
+      return std::move(made.error());
+    gate = std::move(*made);
+  }
+  auto state = std::make_shared<detail::node_state>(rt, setup.options(), std::move(gate));
   node result{state};
   result.registry_ = rt.spawn(registry, state);
   // The registry lives as long as the runtime, like the node's entry in the topology.
@@ -52,12 +60,15 @@ caf::expected<uint16_t> node::listen(uint16_t port) const {
 caf::expected<uint16_t> node::open(const caf::actor& whom, uint16_t port,
                                    const std::string& what) const {
   const auto& opts = state_->options();
-  auto& sys = state_->rt().system();
   // SO_REUSEADDR, so that a restarted server gets its port back while connections of its
   // previous run linger in TIME_WAIT (Linux still refuses a port another socket listens on).
-  auto bound = opts.tls.enabled
-                   ? caf::openssl::publish(whom, port, opts.bind_address.c_str(), true)
-                   : sys.middleman().publish(whom, port, opts.bind_address.c_str(), true);
+  if (!opts.tls.enabled) {
+    auto bound = state_->gate_ptr()->listen(whom, port, opts.bind_address);
+    if (bound)
+      state_->add_port(*bound, what);
+    return bound;
+  }
+  auto bound = caf::openssl::publish(whom, port, opts.bind_address.c_str(), true);
   if (!bound)
     return make_error(distribution_errc::publish_failed,
                       opts.bind_address + ":" + std::to_string(port), render(bound.error()));
@@ -83,7 +94,7 @@ caf::expected<caf::actor> node::find_remote(const std::string& host, uint16_t po
   auto where = host + ":" + std::to_string(port);
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result{caf::actor{}};
-  self->request(detail::connector(sys, opts), opts.connect_timeout, caf::connect_atom::value, host,
+  self->request(detail::connector(*state_), opts.connect_timeout, caf::connect_atom::value, host,
                 port)
       .receive(
           [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {

@@ -1,5 +1,7 @@
 #include "troupe/distribution/detail/node_state.hpp"
 
+#include "troupe/distribution/detail/gate.hpp"
+
 namespace troupe::detail {
 
 bool node_state::add_service(const std::string& name, service s) {
@@ -69,13 +71,19 @@ nlohmann::json node_state::describe() const {
                      {"in_flight", p.in_flight},
                      {"requests", p.requests},
                      {"failures", p.failures}});
+  nlohmann::json counters = counters_;
+  if (gate_)
+    counters.update(gate_->counters());
   return {{"bind_address", opts_.bind_address},
           {"tls", opts_.tls.enabled},
           {"heartbeat_ms", opts_.heartbeat.count()},
           {"listening", std::move(listening)},
           {"published", std::move(published)},
           {"peers", std::move(peers)},
-          {"counters", counters_}};
+          {"secret", !opts_.secret.empty()},
+          {"max_message_size", opts_.max_message_size},
+          {"handshake_timeout_ms", opts_.handshake_timeout.count()},
+          {"counters", std::move(counters)}};
 }
 
 } // namespace troupe::detail

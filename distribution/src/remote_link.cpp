@@ -102,10 +102,8 @@ void remote_link_base::count_failure() {
 void remote_link_base::connect() {
   connecting_ = true;
   report("connecting");
-  auto& sys = home_system();
   auto timeout = node_->options().connect_timeout;
-  request(connector(sys, node_->options()), timeout, caf::connect_atom::value, target_.host,
-          target_.port)
+  request(connector(*node_), timeout, caf::connect_atom::value, target_.host, target_.port)
       .then(
           [this, timeout](const caf::node_id&, caf::strong_actor_ptr& handle,
                           const std::set<std::string>&) {

@@ -242,6 +242,41 @@ TEST(node, InvalidOptionsNameTheOption) {
   EXPECT_EQ(opts.validate(), distribution_errc::invalid_config);
 }
 
+TEST(node, AListenerBeyondLoopbackNeedsASecretOrAnExplicitOptOut) {
+  troupe::network_options opts;
+  opts.bind_address = "0.0.0.0";
+  auto err = opts.validate();
+  EXPECT_EQ(err, distribution_errc::invalid_config);
+  EXPECT_NE(troupe::render(err).find("secret"), std::string::npos) << troupe::render(err);
+  opts.secret = "a long random shared secret";
+  EXPECT_FALSE(opts.validate());
+  opts.secret.clear();
+  opts.allow_no_secret = true;
+  EXPECT_FALSE(opts.validate());
+  // Loopback may run without a secret.
+  EXPECT_FALSE(troupe::network_options{}.validate());
+  for (auto* loopback : {"127.0.0.1", "127.0.0.2", "::1", "localhost"}) {
+    troupe::network_options local;
+    local.bind_address = loopback;
+    EXPECT_FALSE(local.validate()) << loopback;
+  }
+}
+
+TEST(node, GateLimitsAreValidated) {
+  troupe::network_options opts;
+  opts.handshake_timeout = 0ms;
+  EXPECT_EQ(opts.validate(), distribution_errc::invalid_config);
+  opts = {};
+  opts.max_message_size = 16;
+  auto err = opts.validate();
+  EXPECT_EQ(err, distribution_errc::invalid_config);
+  EXPECT_NE(troupe::render(err).find("max_message_size"), std::string::npos);
+  opts = {};
+  opts.tls.enabled = true;
+  opts.secret = "x";
+  EXPECT_EQ(opts.validate(), distribution_errc::invalid_config);
+}
+
 } // namespace
 
 namespace {

@@ -27,6 +27,9 @@ enum class distribution_errc : uint8_t {
   network_disabled,
   /// Invalid network options; names the option.
   invalid_config,
+  /// The peer did not prove knowledge of the node's shared secret (network_options::secret),
+  /// or this node could not prove it to the peer: the connection was closed.
+  authentication_failed,
 };
 
 inline constexpr caf::atom_value distribution_error_category = caf::atom("tr_dist");

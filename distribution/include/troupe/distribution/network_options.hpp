@@ -23,6 +23,11 @@ struct tls_options {
 
 /// How a node talks to others. Every node of a system should use the same heartbeat settings:
 /// a node that hears nothing from a peer for `connection_timeout` drops the connection.
+///
+/// Without TLS, every connection passes Troupe's gate before CAF's BASP sees a byte: a fixed
+/// 40-byte hello and a 32-byte proof from each side (nothing larger is read), completed within
+/// `handshake_timeout`, then BASP frames of at most `max_message_size`. With TLS, CAF's
+/// OpenSSL layer carries the connection instead and `tls.cafile` authenticates the peers.
 struct network_options {
   /// Where listeners bind. Loopback unless set otherwise; "0.0.0.0" listens on every interface.
   std::string bind_address = "127.0.0.1";
@@ -37,6 +42,21 @@ struct network_options {
   std::chrono::milliseconds service_timeout{60'000};
   /// Nodes with different application ids refuse each other.
   std::string application_id = "troupe";
+  /// Shared secret of the nodes that may talk to each other (like Erlang's cookie). Each
+  /// connection starts with a challenge-response (HMAC-SHA256 over nonces from both sides) in
+  /// which both nodes prove that they know it; it never crosses the wire. A listener on an
+  /// address other than loopback needs one (or tls.cafile, or allow_no_secret). Use a long
+  /// random value: anyone who sees a handshake can try to guess a short one offline.
+  std::string secret;
+  /// Lets a non-loopback listener run without a secret: anyone who reaches the port may send
+  /// to what is published there.
+  bool allow_no_secret = false;
+  /// A connection that has not completed the handshake this long after it opened is closed.
+  std::chrono::milliseconds handshake_timeout{5000};
+  /// The largest message payload accepted from an authenticated peer; a peer that announces a
+  /// larger one is disconnected (counted as "gate.oversized" in the topology) before anything
+  /// is allocated for it.
+  size_t max_message_size = size_t{4} << 20;
   tls_options tls;
 
   /// Names the offending option (distribution_errc::invalid_config).

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -17,16 +18,21 @@ class runtime;
 
 namespace troupe::detail {
 
+class gate;
+
 /// What a node knows about itself and its peers, shared by the node handle, its registry
 /// actor, its gateways and its links; the topology dump reads it.
 ///
 /// Thread safety: every member function may be called from any thread.
 class node_state {
 public:
-  node_state(runtime& rt, network_options opts) : rt_(rt), opts_(std::move(opts)) {}
+  /// `g` is null when TLS carries the connections (they do not pass the gate).
+  node_state(runtime& rt, network_options opts, std::shared_ptr<gate> g)
+      : rt_(rt), opts_(std::move(opts)), gate_(std::move(g)) {}
 
   [[nodiscard]] runtime& rt() const noexcept { return rt_; }
   [[nodiscard]] const network_options& options() const noexcept { return opts_; }
+  [[nodiscard]] const std::shared_ptr<gate>& gate_ptr() const noexcept { return gate_; }
 
   /// A published service: what the registry answers for `name`.
   struct service {
@@ -65,6 +71,7 @@ public:
 private:
   runtime& rt_;
   network_options opts_;
+  std::shared_ptr<gate> gate_;
   mutable std::mutex mtx_;
   std::map<std::string, service> services_;
   std::vector<std::pair<uint16_t, std::string>> ports_;

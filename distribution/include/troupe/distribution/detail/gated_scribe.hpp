@@ -1,0 +1,70 @@
+#pragma once
+
+// A CAF scribe that runs the gate's handshake before BASP sees a byte and refuses read sizes
+// over the node's limit afterwards (protocol: gate.hpp).
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/intrusive_ptr.hpp>
+#include <caf/io/network/default_multiplexer.hpp>
+#include <caf/io/network/scribe_impl.hpp>
+
+#include "troupe/distribution/detail/gate.hpp"
+#include "troupe/distribution/detail/gate_handshake.hpp"
+
+namespace troupe::detail {
+
+/// Thread safety: everything but outcome(), id() and post_expire() runs on CAF's multiplexer thread
+/// (the BASP broker and the multiplexer call it there; the keeper posts expire() there). outcome()
+/// may be read from any thread.
+class gated_scribe final : public caf::io::network::scribe_impl {
+public:
+  gated_scribe(caf::io::network::default_multiplexer& mpx, caf::io::network::native_socket fd,
+               gate_role role, std::shared_ptr<gate_settings> settings);
+
+  // -- caf::io::scribe ------------------------------------------------------------------------
+
+  void configure_read(caf::io::receive_policy::config config) override;
+  std::vector<char>& wr_buf() override;
+  void flush() override;
+  void graceful_shutdown() override;
+  bool consume(caf::execution_unit* ctx, const void* buf, size_t size) override;
+
+  // -- gate -----------------------------------------------------------------------------------
+
+  /// The handshake deadline passed: closes the connection unless it is open by now.
+  void expire();
+
+  /// Runs expire() on the multiplexer thread; callable from any thread.
+  void post_expire();
+
+  /// How the connection ended, or authenticated while open, or none while handshaking.
+  [[nodiscard]] gate_outcome outcome() const noexcept { return outcome_.load(); }
+
+  [[nodiscard]] uint64_t id() const noexcept { return id_; }
+
+private:
+  enum class phase : uint8_t { handshaking, open, closed };
+
+  void start();
+  void open();
+  // Closes the connection and tells the BASP broker (connection_closed_msg).
+  void close(caf::execution_unit* ctx, gate_outcome why);
+  void unwatch();
+
+  std::shared_ptr<gate_settings> settings_;
+  gate_handshake handshake_;
+  uint64_t id_;
+  phase phase_ = phase::handshaking;
+  std::optional<caf::io::receive_policy::config> basp_read_;
+  std::vector<char> held_;
+  std::atomic<gate_outcome> outcome_{gate_outcome::none};
+};
+
+} // namespace troupe::detail
+
+// The keeper holds the connections it watches in its messages and state.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(caf::intrusive_ptr<troupe::detail::gated_scribe>)
