@@ -6,7 +6,8 @@
 #   ./troupe.sh bench    install dependencies, build in Release, run the benchmark suite
 #
 # Extra arguments after `demo` go to the demo (e.g. ./troupe.sh demo run-for=20000 --admin-port=9100).
-# BUILD_DIR (default: build) and JOBS (default: 2) can be set in the environment.
+# BUILD_DIR (default: build) and JOBS (default: 2) can be set in the environment, and
+# TROUPE_CMAKE_ARGS adds configure options (CI passes -DTROUPE_WERROR=ON).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,10 +28,15 @@ install_dependencies() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# configure_and_build <build type> [target...]: no target builds everything.
 configure_and_build() {
   local build_type="$1"; shift
-  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
-  cmake --build "$build_dir" -j "$jobs"
+  local extra=()
+  read -r -a extra <<< "${TROUPE_CMAKE_ARGS:-}"
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" "${extra[@]}" >/dev/null
+  local targets=()
+  for t in "$@"; do targets+=(--target "$t"); done
+  cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
 }
 
 command="${1:-}"
@@ -38,7 +44,8 @@ command="${1:-}"
 case "$command" in
   demo)
     install_dependencies
-    configure_and_build RelWithDebInfo
+    # Only the demo and the libraries it links: a first run builds no test or benchmark.
+    configure_and_build RelWithDebInfo service_demo
     # The flagship service demo; its topology dump is written next to the build.
     cd "$build_dir"
     exec "$build_dir/examples/service_demo" "$@"

@@ -2,8 +2,6 @@
 // replies and typed errors across nodes, lookup errors, serialization errors, the topology.
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -11,10 +9,10 @@
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include "distribution/wire_types.hpp"
 #include "support/runtime_fixture.hpp"
+#include "support/topology_schema.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
@@ -91,18 +89,6 @@ TEST_F(remote_mailbox_test, RequestsCrossNodesWithRepliesAndTypedErrors) {
   EXPECT_EQ(server_net.at("published").at(0).at("actor"), calc.id());
   EXPECT_EQ(server_net.at("listening").at(0).at("port"), *port);
   EXPECT_EQ(server_net.at("bind_address"), "127.0.0.1");
-  // Both dumps, with their "network" sections, follow the schema.
-  for (auto* rt : {&server_rt, &client_rt}) {
-    auto path = ::testing::TempDir() + "network-topology.json";
-    std::ofstream{path} << rt->topology().dump();
-    auto command = std::string{"python3 "} + TROUPE_SOURCE_DIR +
-                   "/tests/tools/validate_topology.py " + TROUPE_SOURCE_DIR +
-                   "/docs/topology.schema.json " + path + " --no-tree-required";
-    auto status = std::system(command.c_str());
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-      continue; // python3-jsonschema is not installed: CI installs it
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
-  }
   auto client_net = client_rt.topology().at("network").at(0);
   ASSERT_EQ(client_net.at("peers").size(), 1u);
   EXPECT_EQ(client_net.at("peers").at(0).at("state"), "connected");
@@ -110,6 +96,25 @@ TEST_F(remote_mailbox_test, RequestsCrossNodesWithRepliesAndTypedErrors) {
   EXPECT_EQ(client_net.at("peers").at(0).at("requests"), 105);
   EXPECT_EQ(client_net.at("peers").at(0).at("failures"), 3);
   EXPECT_EQ(client_net.at("peers").at(0).at("in_flight"), 0);
+}
+
+// Skipped, with the reason, where python3 or python3-jsonschema is missing (a bare machine).
+TEST_F(remote_mailbox_test, TopologyDumpsOfBothNodesFollowTheSchema) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0);
+  ASSERT_TRUE(port) << troupe::render(port.error());
+  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
+  ASSERT_TRUE(remote) << troupe::render(remote.error());
+  ASSERT_EQ(remote->ask(add{1, 2}, 5s), caf::expected<int32_t>{3});
+  for (auto* rt : {&server_rt, &client_rt}) {
+    auto dump = rt->topology();
+    ASSERT_EQ(dump.at("network").size(), 1u);
+    auto check = troupe::test::check_topology_schema(dump.dump(), false);
+    if (check.outcome == troupe::test::schema_outcome::unavailable)
+      GTEST_SKIP() << check.output;
+    EXPECT_EQ(check.outcome, troupe::test::schema_outcome::valid) << check.output;
+  }
 }
 
 TEST_F(remote_mailbox_test, ActorsRequestRemoteMailboxesWithoutBlocking) {

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Renders a topology dump with the viewer in headless Chromium and checks that its nodes are
 # on the page.  usage: viewer_test.sh <troupe-viewer.html> <dump.json>
-# Exit 77 (skipped) when Chromium is not installed.
+# Exit 77 (skipped, with the reason) when Chromium or python3 is not installed.
 set -euo pipefail
 viewer="$1"
 dump="$2"
 browser="$(command -v chromium || command -v chromium-browser || true)"
 if [ -z "$browser" ]; then
   echo "chromium is not installed: skipped"
+  exit 77
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "python3 is not installed: skipped"
   exit 77
 fi
 work="$(mktemp -d)"
