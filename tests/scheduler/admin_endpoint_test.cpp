@@ -101,6 +101,15 @@ TEST_F(AdminEndpoint, AnswersOtherPathsMethodsAndMalformedRequestsWith4xx) {
   EXPECT_EQ(http_exchange(port, "garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(http_exchange(port, "GET /topology FTP/9\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(http_exchange(port, "GET\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  // Only HTTP/1.0 and HTTP/1.1, exactly.
+  for (auto* version : {"HTTP/1.9", "HTTP/1.1junk", "HTTP/1.", "HTTP/1.1 x"}) {
+    auto reply = http_exchange(port, std::string{"GET /metrics "} + version + "\r\n\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << version << ": " << reply;
+  }
+  // Too many header bytes after a complete request line: 431, not 414.
+  auto big = http_exchange(port, "GET /metrics HTTP/1.1\r\nX-Big: " + std::string(20'000, 'b') +
+                                     "\r\n\r\n");
+  EXPECT_EQ(big.rfind("HTTP/1.1 431", 0), 0u) << big.substr(0, 80);
   EXPECT_EQ(http_exchange(port, "GET /" + std::string(20'000, 'a') + " HTTP/1.1\r\n\r\n")
                 .rfind("HTTP/1.1 414", 0),
             0u);
