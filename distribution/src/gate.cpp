@@ -1,7 +1,7 @@
 #include "troupe/distribution/detail/gate.hpp"
 
+#include <map>
 #include <set>
-#include <unordered_map>
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
@@ -23,24 +23,31 @@ namespace {
 using connect_result = caf::result<caf::node_id, caf::strong_actor_ptr, std::set<std::string>>;
 
 struct keeper_state {
-  std::unordered_map<uint64_t, caf::intrusive_ptr<gated_scribe>> watched;
+  // By id, which grows with each connection: begin() is the oldest.
+  std::map<uint64_t, caf::intrusive_ptr<gated_scribe>> watched;
   static inline const char* name = "troupe.gate.keeper";
 };
 
 // Closes connections that are still handshaking when their deadline passes (gate.hpp, step 7).
-caf::behavior keeper(caf::stateful_actor<keeper_state>* self, std::chrono::milliseconds timeout) {
+caf::behavior keeper(caf::stateful_actor<keeper_state>* self, std::chrono::milliseconds timeout,
+                     size_t max_pending) {
   return {
       [=](gate_watch_atom, caf::intrusive_ptr<gated_scribe>& scribe) {
         auto id = scribe->id();
-        self->state.watched.emplace(id, std::move(scribe));
+        auto& watched = self->state.watched;
+        watched.emplace(id, std::move(scribe));
         self->delayed_send(self, timeout, gate_expire_atom::value, id);
+        while (watched.size() > max_pending) {
+          watched.begin()->second->post_expire(gate_outcome::evicted);
+          watched.erase(watched.begin());
+        }
       },
       [=](gate_unwatch_atom, uint64_t id) { self->state.watched.erase(id); },
       [=](gate_expire_atom, uint64_t id) {
         auto i = self->state.watched.find(id);
         if (i == self->state.watched.end())
           return;
-        i->second->post_expire();
+        i->second->post_expire(gate_outcome::timeout);
         self->state.watched.erase(i);
       },
   };
@@ -100,6 +107,9 @@ void gate_settings::count(gate_outcome x) noexcept {
   case gate_outcome::timeout:
     timeout.fetch_add(1, std::memory_order_relaxed);
     break;
+  case gate_outcome::evicted:
+    evicted.fetch_add(1, std::memory_order_relaxed);
+    break;
   case gate_outcome::oversized:
     oversized.fetch_add(1, std::memory_order_relaxed);
     break;
@@ -119,7 +129,8 @@ caf::expected<std::shared_ptr<gate>> gate::make(caf::actor_system& sys,
   settings->secret = opts.secret;
   settings->max_message_size = opts.max_message_size;
   settings->handshake_timeout = opts.handshake_timeout;
-  auto keeper_actor = sys.spawn<caf::hidden>(keeper, opts.handshake_timeout);
+  auto keeper_actor =
+      sys.spawn<caf::hidden>(keeper, opts.handshake_timeout, opts.max_pending_handshakes);
   settings->keeper = keeper_actor.address();
   auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
   auto connector = sys.spawn<caf::detached + caf::hidden>(connector_actor, settings, basp, mpx);
@@ -150,6 +161,7 @@ nlohmann::json gate::counters() const {
           {"gate.malformed", s.malformed.load()},
           {"gate.authentication_failed", s.authentication_failed.load()},
           {"gate.timeout", s.timeout.load()},
+          {"gate.evicted", s.evicted.load()},
           {"gate.oversized", s.oversized.load()}};
 }
 

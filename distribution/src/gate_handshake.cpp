@@ -35,6 +35,8 @@ const char* to_string(gate_outcome x) noexcept {
     return "authentication_failed";
   case gate_outcome::timeout:
     return "timeout";
+  case gate_outcome::evicted:
+    return "evicted";
   case gate_outcome::oversized:
     return "oversized";
   }

@@ -70,6 +70,16 @@ void gated_scribe::graceful_shutdown() {
   scribe_impl::graceful_shutdown();
 }
 
+void gated_scribe::detach_from(caf::io::abstract_broker* ptr) {
+  // A peer that hangs up mid-handshake frees its slot and its descriptor now, not at the
+  // deadline: the keeper drops its reference.
+  if (phase_ == phase::handshaking) {
+    unwatch();
+    phase_ = phase::closed;
+  }
+  scribe_impl::detach_from(ptr);
+}
+
 bool gated_scribe::consume(caf::execution_unit* ctx, const void* buf, size_t size) {
   switch (phase_) {
   case phase::open: {
@@ -101,13 +111,14 @@ bool gated_scribe::consume(caf::execution_unit* ctx, const void* buf, size_t siz
   }
 }
 
-void gated_scribe::expire() {
+void gated_scribe::expire(gate_outcome why) {
   if (phase_ == phase::handshaking)
-    close(&stream_.backend(), gate_outcome::timeout);
+    close(&stream_.backend(), why);
 }
 
-void gated_scribe::post_expire() {
-  stream_.backend().post([self = caf::intrusive_ptr<gated_scribe>{this}] { self->expire(); });
+void gated_scribe::post_expire(gate_outcome why) {
+  stream_.backend().post(
+      [self = caf::intrusive_ptr<gated_scribe>{this}, why] { self->expire(why); });
 }
 
 void gated_scribe::start() {

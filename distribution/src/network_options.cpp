@@ -45,6 +45,9 @@ caf::error network_options::validate() const {
   if (handshake_timeout.count() <= 0)
     return make_error(distribution_errc::invalid_config, std::string{"handshake_timeout"},
                       std::string{"not positive"});
+  if (max_pending_handshakes == 0)
+    return make_error(distribution_errc::invalid_config, std::string{"max_pending_handshakes"},
+                      std::string{"not positive"});
   if (max_message_size < min_message_size || max_message_size > max_message_size_limit)
     return make_error(distribution_errc::invalid_config, std::string{"max_message_size"},
                       "not within [" + std::to_string(min_message_size) + ", " +

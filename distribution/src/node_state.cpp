@@ -83,6 +83,7 @@ nlohmann::json node_state::describe() const {
           {"secret", !opts_.secret.empty()},
           {"max_message_size", opts_.max_message_size},
           {"handshake_timeout_ms", opts_.handshake_timeout.count()},
+          {"max_pending_handshakes", opts_.max_pending_handshakes},
           {"counters", std::move(counters)}};
 }
 

@@ -31,6 +31,8 @@ const char* reason_phrase(int status) {
     return "Method Not Allowed";
   case 414:
     return "URI Too Long";
+  case 431:
+    return "Request Header Fields Too Large";
   case 500:
     return "Internal Server Error";
   case 503:
@@ -140,7 +142,11 @@ void admin_server::serve(int fd) {
   while (request.find("\r\n\r\n") == std::string::npos &&
          request.find("\n\n") == std::string::npos) {
     if (request.size() > max_request_bytes) {
-      respond(fd, error_response(414, "request too large"));
+      // Still in the request line: the target is too long; past it: the header fields are.
+      if (request.find('\n') == std::string::npos)
+        respond(fd, error_response(414, "request line too long"));
+      else
+        respond(fd, error_response(431, "header fields too large"));
       return;
     }
     auto n = ::recv(fd, buf, sizeof(buf), 0);
@@ -159,7 +165,7 @@ void admin_server::serve(int fd) {
   auto sp1 = line.find(' ');
   auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
   if (sp1 == std::string_view::npos || sp2 == std::string_view::npos || sp1 == 0 ||
-      !line.substr(sp2 + 1).starts_with("HTTP/1.") || line.find(' ', sp2 + 1) != line.npos) {
+      (line.substr(sp2 + 1) != "HTTP/1.1" && line.substr(sp2 + 1) != "HTTP/1.0")) {
     respond(fd, error_response(400, "malformed request line"));
     return;
   }

@@ -101,8 +101,20 @@ TEST_F(AdminEndpoint, AnswersOtherPathsMethodsAndMalformedRequestsWith4xx) {
   EXPECT_EQ(http_exchange(port, "garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(http_exchange(port, "GET /topology FTP/9\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(http_exchange(port, "GET\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  // Only HTTP/1.0 and HTTP/1.1, exactly.
+  for (auto* version : {"HTTP/1.9", "HTTP/1.1junk", "HTTP/1.", "HTTP/1.1 x"}) {
+    std::string request = "GET /metrics ";
+    request.append(version).append("\r\n\r\n");
+    auto reply = http_exchange(port, request);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << version << ": " << reply;
+  }
   // Built by appending: g++ 12 at -O3 reports false array-bounds/stringop-overflow warnings on
   // `"literal" + std::string + "literal"`.
+  // Too many header bytes after a complete request line: 431, not 414.
+  std::string big_header = "GET /metrics HTTP/1.1\r\nX-Big: ";
+  big_header.append(20'000, 'b').append("\r\n\r\n");
+  auto big = http_exchange(port, big_header);
+  EXPECT_EQ(big.rfind("HTTP/1.1 431", 0), 0u) << big.substr(0, 80);
   std::string long_target = "GET /";
   long_target.append(20'000, 'a').append(" HTTP/1.1\r\n\r\n");
   EXPECT_EQ(http_exchange(port, long_target).rfind("HTTP/1.1 414", 0), 0u);

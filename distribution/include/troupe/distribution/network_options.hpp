@@ -53,6 +53,9 @@ struct network_options {
   bool allow_no_secret = false;
   /// A connection that has not completed the handshake this long after it opened is closed.
   std::chrono::milliseconds handshake_timeout{5000};
+  /// At most this many connections may be handshaking at once; beyond, the oldest is closed
+  /// (counted as "gate.evicted"), which bounds the descriptors that unauthenticated peers hold.
+  size_t max_pending_handshakes = 128;
   /// The largest message payload accepted from an authenticated peer; a peer that announces a
   /// larger one is disconnected (counted as "gate.oversized" in the topology) before anything
   /// is allocated for it.

@@ -49,8 +49,13 @@ struct lookup_options {
 ///   auto calc = node.lookup<add>("127.0.0.1", 4000, "calc").value();
 ///   caf::expected<int> sum = calc.ask(add{1, 2}, std::chrono::seconds{1});
 ///
-/// Errors: distribution_errc (node_down, not_published, type_mismatch, not_serializable,
-/// publish_failed, network_disabled, invalid_config), and those of the requests themselves.
+/// Without TLS every connection passes the node's gate first (detail/gate.hpp): both nodes
+/// prove that they know network_options::secret, within handshake_timeout, and messages over
+/// max_message_size are refused.
+///
+/// Errors: distribution_errc (node_down, authentication_failed, not_published, type_mismatch,
+/// not_serializable, publish_failed, network_disabled, invalid_config), and those of the
+/// requests themselves.
 /// Thread safety: any thread outside actors (the calls that connect wait for the network).
 class node {
 public:
@@ -103,7 +108,8 @@ public:
   }
 
   /// The service `name` published at the node `host`:`port` (its listen() port).
-  /// Errors: node_down, not_published, type_mismatch, not_serializable.
+  /// Errors: node_down, authentication_failed (the secrets differ), not_published,
+  /// type_mismatch, not_serializable.
   template <class... Ts>
   caf::expected<remote_mailbox<Ts...>> lookup(std::string host, uint16_t port, std::string name,
                                               lookup_options opts = {}) const {

@@ -27,7 +27,9 @@
 //  6. Until a side is open, whatever BASP writes is held back and the read size BASP asks for
 //     is only recorded; on opening, the held bytes go out and BASP's read size applies.
 //  7. A connection that is not open handshake_timeout after it started is closed by the
-//     keeper actor ("gate.timeout").
+//     keeper actor ("gate.timeout"). When more than max_pending_handshakes connections are
+//     handshaking, the keeper closes the oldest ("gate.evicted"): descriptors held by peers
+//     that never authenticate stay bounded, and a new peer always gets a slot.
 //  8. Once open, a read size over max_message_size (BASP asks for exactly payload_len after
 //     each header) is refused before any buffer is sized: the connection closes
 //     ("gate.oversized").
@@ -68,6 +70,7 @@ struct gate_settings {
   std::atomic<uint64_t> malformed{0};
   std::atomic<uint64_t> authentication_failed{0};
   std::atomic<uint64_t> timeout{0};
+  std::atomic<uint64_t> evicted{0};
   std::atomic<uint64_t> oversized{0};
   std::atomic<uint64_t> next_id{1};
 

@@ -22,6 +22,7 @@ enum class gate_outcome : uint8_t {
   malformed,             // a frame that is not the gate's (wrong magic, version or role)
   authentication_failed, // the peer's proof does not match the secret
   timeout,               // the handshake did not finish before the deadline
+  evicted,               // closed to make room: too many connections were handshaking
   oversized,             // after authentication: a frame over max_message_size
 };
 

@@ -33,13 +33,20 @@ public:
   void graceful_shutdown() override;
   bool consume(caf::execution_unit* ctx, const void* buf, size_t size) override;
 
+  // -- caf::io::network::manager --------------------------------------------------------------
+
+  /// Every way a connection leaves the broker passes here (the peer closed, an I/O error, a
+  /// close by BASP or by the gate).
+  void detach_from(caf::io::abstract_broker* ptr) override;
+
   // -- gate -----------------------------------------------------------------------------------
 
-  /// The handshake deadline passed: closes the connection unless it is open by now.
-  void expire();
+  /// The handshake deadline passed or the connection was evicted (`why`): closes the
+  /// connection unless it is open by now.
+  void expire(gate_outcome why);
 
-  /// Runs expire() on the multiplexer thread; callable from any thread.
-  void post_expire();
+  /// Runs expire(why) on the multiplexer thread; callable from any thread.
+  void post_expire(gate_outcome why);
 
   /// How the connection ended, or authenticated while open, or none while handshaking.
   [[nodiscard]] gate_outcome outcome() const noexcept { return outcome_.load(); }
