@@ -1,9 +1,9 @@
 #pragma once
 
 // Everything Troupe offers, in one include. Components can also be included one by one:
-// <troupe/scheduler/...>, <troupe/mailbox/...>, <troupe/actors/...>, <troupe/supervision/...>.
-// CAF comes with it: Troupe actors are CAF actors, and handles such as caf::scoped_actor mix
-// freely.
+// <troupe/scheduler/...>, <troupe/core/...>, <troupe/mailbox/...>, <troupe/actors/...>,
+// <troupe/supervision/...>. CAF comes with it: Troupe actors are CAF actors, and handles such as
+// caf::scoped_actor mix freely.
 
 #include <caf/all.hpp>
 
@@ -13,6 +13,15 @@
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/scheduler/runtime_config.hpp"
 #include "troupe/scheduler/runtime_metrics.hpp"
+#include "troupe/scheduler/store_load_barrier.hpp"
+
+#include "troupe/core/actor.hpp"
+#include "troupe/core/actor_reply_sink.hpp"
+#include "troupe/core/continuation.hpp"
+#include "troupe/core/message_source.hpp"
+#include "troupe/core/reply_sink.hpp"
+#include "troupe/core/unbounded_mpsc_queue.hpp"
+#include "troupe/core/version.hpp"
 
 #include "troupe/mailbox/handlers.hpp"
 #include "troupe/mailbox/mailbox.hpp"

@@ -1,5 +1,5 @@
+#include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
-#include "troupe/mailbox/detail/unbounded_mpsc_queue.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -22,8 +22,8 @@
 
 namespace {
 
+using troupe::unbounded_mpsc_queue;
 using troupe::detail::bounded_mpsc_queue;
-using troupe::detail::unbounded_mpsc_queue;
 
 // -- helpers -------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@
 
 #include <caf/actor_cast.hpp>
 
-#include "troupe/mailbox/detail/queue_actor.hpp"
+#include "troupe/core/actor.hpp"
 
 namespace troupe {
 
@@ -54,7 +54,7 @@ public:
 
   template <class Self>
   void arrive(Self* self, std::function<void(bool is_leader)> k) const {
-    auto* actor = static_cast<detail::queue_actor*>(self);
+    auto* actor = static_cast<troupe::actor*>(self);
     std::vector<waiter> released;
     {
       std::lock_guard guard{state_->mtx};
@@ -75,7 +75,7 @@ public:
 
 private:
   struct waiter {
-    detail::queue_actor* actor;
+    troupe::actor* actor;
     caf::strong_actor_ptr keep_alive;
     std::function<void(bool)> k;
   };

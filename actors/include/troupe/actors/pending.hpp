@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <caf/error.hpp>
+#include <caf/sec.hpp>
 
 namespace troupe {
 

@@ -17,6 +17,7 @@
 
 #include "troupe/actors/detail/reply_sinks.hpp"
 #include "troupe/actors/pending.hpp"
+#include "troupe/core/actor_reply_sink.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/scheduler/blocking_future.hpp"
 
@@ -95,32 +96,32 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
 /// finite timeout costs one CAF timer message.
 template <class... Ts, class T, class Timeout>
 requires is_one_of_v<T, Ts...> pending<reply_t<T>>
-request(detail::queue_actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout) {
+request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout) {
   using R = reply_t<T>;
   return pending<R>{[self, dest, msg = std::move(msg), timeout](auto on_value,
                                                                 auto on_error) mutable {
     if constexpr (std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>) {
       typename mailbox<Ts...>::envelope_type env{
-          std::move(msg), std::make_unique<detail::inline_reply<R>>(self, std::move(on_value),
-                                                                    std::move(on_error))};
+          std::move(msg),
+          std::make_unique<inline_reply<R>>(self, std::move(on_value), std::move(on_error))};
       auto outcome =
           dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
       if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
-        detail::fail_reply(env.reply, detail::fail_of(outcome));
+        fail_reply(env.reply, detail::fail_of(outcome));
       return;
     }
     auto id = self->add_request(
-        std::make_unique<detail::continuation_of<R>>(std::move(on_value), std::move(on_error)));
-    typename mailbox<Ts...>::envelope_type env{
-        std::move(msg), std::make_unique<detail::queue_actor_sink<R>>(self, id)};
+        std::make_unique<continuation_of<R>>(std::move(on_value), std::move(on_error)));
+    typename mailbox<Ts...>::envelope_type env{std::move(msg),
+                                               std::make_unique<actor_reply_sink<R>>(self, id)};
     auto outcome = dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
     if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
       self->fail_request(id, detail::fail_of(outcome));
       return;
     }
     if constexpr (!std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>)
-      self->delayed_send(caf::actor_cast<caf::actor>(self), timeout,
-                         detail::request_timeout_atom::value, id);
+      self->delayed_send(caf::actor_cast<caf::actor>(self), timeout, request_timeout_atom::value,
+                         id, make_error(mailbox_errc::request_timeout));
   }};
 }
 

@@ -25,7 +25,7 @@
 #include <caf/error.hpp>
 
 #include "troupe/actors/topic_types.hpp"
-#include "troupe/mailbox/detail/queue_actor.hpp"
+#include "troupe/core/actor.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 
 namespace troupe {
@@ -69,7 +69,7 @@ public:
     return readers_.size();
   }
 
-  void subscribe(queue_actor* actor, std::function<void(const T&)> on_change,
+  void subscribe(troupe::actor* actor, std::function<void(const T&)> on_change,
                  std::function<void(caf::error)> on_closed) {
     auto r = std::make_shared<reader>(this->shared_from_this(), actor);
     r->on_change = std::move(on_change);
@@ -86,7 +86,7 @@ public:
 
 private:
   struct reader final : message_source {
-    reader(std::shared_ptr<watched_core> c, queue_actor* a)
+    reader(std::shared_ptr<watched_core> c, troupe::actor* a)
         : core(std::move(c)), actor(a), keep_alive(caf::actor_cast<caf::strong_actor_ptr>(a)) {}
 
     std::size_t drain(std::size_t) override { return core->drain(*this); }
@@ -95,7 +95,7 @@ private:
     bool finished() const noexcept override { return done; }
 
     std::shared_ptr<watched_core> core;
-    queue_actor* actor;
+    troupe::actor* actor;
     caf::strong_actor_ptr keep_alive;
     uint64_t seen = 0;
     bool done = false;
@@ -169,8 +169,7 @@ public:
   template <class Self>
   void subscribe(Self* self, std::function<void(const T&)> on_change,
                  std::function<void(caf::error)> on_closed = {}) const {
-    core_->subscribe(static_cast<detail::queue_actor*>(self), std::move(on_change),
-                     std::move(on_closed));
+    core_->subscribe(static_cast<troupe::actor*>(self), std::move(on_change), std::move(on_closed));
   }
 
 private:

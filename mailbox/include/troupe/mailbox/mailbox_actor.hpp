@@ -10,8 +10,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
 
+#include "troupe/core/actor.hpp"
 #include "troupe/mailbox/detail/mailbox_core.hpp"
-#include "troupe/mailbox/detail/queue_actor.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 
 namespace troupe {
@@ -22,12 +22,12 @@ namespace troupe {
 ///
 /// Thread safety: use only from inside the actor's own handlers.
 template <class... Ts>
-class mailbox_self : public detail::queue_actor {
+class mailbox_self : public troupe::actor {
 public:
   using core_type = detail::mailbox_core<Ts...>;
 
   mailbox_self(caf::actor_config& cfg, std::shared_ptr<core_type> core)
-      : detail::queue_actor(cfg), core_(std::move(core)) {}
+      : troupe::actor(cfg), core_(std::move(core)) {}
 
   const char* name() const override {
     return core_->options().name.empty() ? "mailbox" : core_->options().name.c_str();
@@ -37,7 +37,7 @@ public:
 
   [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
 
-  caf::behavior make_behavior() override { return initialize_queue_actor(); }
+  caf::behavior make_behavior() override { return initialize_actor(); }
 
   /// Terminates the actor after the current handler; the rest of the mailbox is answered with
   /// receiver_dead (requests) or dead-lettered (messages). Hides CAF's quit so that the mailbox
@@ -53,7 +53,7 @@ protected:
 
   void on_exit() override {
     core_->close();
-    detail::queue_actor::on_exit();
+    troupe::actor::on_exit();
   }
 
   void drain_queue(size_t max) override {

@@ -14,9 +14,9 @@
 #include <caf/message.hpp>
 #include <nlohmann/json.hpp>
 
-#include "troupe/actors/detail/reply_sinks.hpp"
 #include "troupe/actors/pending.hpp"
-#include "troupe/mailbox/detail/envelope.hpp"
+#include "troupe/core/actor_reply_sink.hpp"
+#include "troupe/core/reply_sink.hpp"
 #include "troupe/scheduler/blocking_future.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
@@ -132,10 +132,10 @@ public:
   [[nodiscard]] pending<reply_type> submit(Self* self, Job job, uint64_t key = 0) const {
     return pending<reply_type>{[core = state_->core, self, job = std::move(job),
                                 key](auto on_value, auto on_error) mutable {
-      auto id = self->add_request(std::make_unique<detail::continuation_of<reply_type>>(
-          std::move(on_value), std::move(on_error)));
+      auto id = self->add_request(
+          std::make_unique<continuation_of<reply_type>>(std::move(on_value), std::move(on_error)));
       typename core_type::entry e{std::move(job),
-                                  std::make_unique<detail::queue_actor_sink<reply_type>>(self, id)};
+                                  std::make_unique<actor_reply_sink<reply_type>>(self, id)};
       auto outcome = core->push(e, key, self->context(), false, {});
       if (outcome != detail::admit_outcome::accepted)
         self->fail_request(id, detail::admit_error(outcome));
@@ -168,7 +168,7 @@ public:
                                       std::function<void()> on_queued, uint64_t key = 0) const {
     return submit_parking(self,
                           typename core_type::entry{
-                              std::move(job), std::make_unique<detail::inline_reply<reply_type>>(
+                              std::move(job), std::make_unique<inline_reply<reply_type>>(
                                                   self, std::move(on_value), std::move(on_error))},
                           std::move(on_queued), key);
   }

@@ -12,7 +12,7 @@
 #include <caf/execution_unit.hpp>
 
 #include "troupe/actors/topic_types.hpp"
-#include "troupe/mailbox/detail/queue_actor.hpp"
+#include "troupe/core/actor.hpp"
 
 namespace troupe::detail {
 
@@ -22,7 +22,7 @@ namespace troupe::detail {
 /// wakes the subscribers; a subscriber copies up to a batch of payload pointers under the lock and
 /// runs its handlers outside it. The mutex also orders the wake handshake: a subscriber checks
 /// for pending messages under it after blocking its inbox, and a publisher reads the inbox state
-/// after releasing it (see queue_actor's protocol).
+/// after releasing it (see troupe::actor's resume protocol).
 template <class T>
 class topic_core : public std::enable_shared_from_this<topic_core<T>> {
 public:
@@ -71,7 +71,7 @@ public:
   caf::error subscribe(Self* self, std::function<void(const T&)> on_message,
                        std::function<void(lagged)> on_lag,
                        std::function<void(caf::error)> on_closed) {
-    auto* actor = static_cast<queue_actor*>(self);
+    auto* actor = static_cast<troupe::actor*>(self);
     std::shared_ptr<subscription> sub;
     {
       std::lock_guard guard{mtx_};
@@ -91,7 +91,7 @@ public:
 
   template <class Self>
   void unsubscribe(Self* self) {
-    auto* actor = static_cast<queue_actor*>(self);
+    auto* actor = static_cast<troupe::actor*>(self);
     std::lock_guard guard{mtx_};
     auto i = std::find_if(subs_.begin(), subs_.end(),
                           [actor](const auto& s) { return s->actor == actor; });
@@ -123,7 +123,7 @@ public:
 private:
   /// One subscriber's cursor and handlers; the actor drains it as a message source.
   struct subscription final : message_source {
-    subscription(std::shared_ptr<topic_core> t, queue_actor* a)
+    subscription(std::shared_ptr<topic_core> t, troupe::actor* a)
         : topic(std::move(t)), actor(a), keep_alive(caf::actor_cast<caf::strong_actor_ptr>(a)) {}
 
     std::size_t drain(std::size_t max) override { return topic->drain(*this, max); }
@@ -132,7 +132,7 @@ private:
     bool finished() const noexcept override { return closed; }
 
     std::shared_ptr<topic_core> topic;
-    queue_actor* actor;
+    troupe::actor* actor;
     caf::strong_actor_ptr keep_alive; // the subscription keeps its subscriber reachable
     uint64_t cursor = 0;
     uint64_t received = 0;

@@ -10,7 +10,7 @@
 #include <caf/type_nr.hpp>
 #include <caf/uniform_type_info_map.hpp>
 
-#include "troupe/mailbox/detail/envelope.hpp"
+#include "troupe/core/reply_sink.hpp"
 
 namespace troupe::detail {
 

@@ -1,8 +1,8 @@
 #pragma once
 
 // The shared engine behind a typed mailbox: the queue, overflow handling, closing and the
-// counters. How a push wakes the owning actor is queue_actor's protocol (queue_actor.hpp); this
-// file adds the two rules that concern the queue itself:
+// counters. How a push wakes the owning actor is troupe::actor's resume protocol
+// (troupe/core/actor.hpp); this file adds the two rules that concern the queue itself:
 //
 //  - Closing: when the actor terminates it sets `closed_`, fences, and empties the queue under
 //    `close_mtx_`: requests are answered with receiver_dead, messages become dead letters. A
@@ -32,16 +32,16 @@
 #include <caf/message.hpp>
 #include <caf/message_id.hpp>
 
+#include "troupe/core/actor.hpp"
+#include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/envelope.hpp"
 #include "troupe/mailbox/detail/locked_ring.hpp"
-#include "troupe/mailbox/detail/queue_actor.hpp"
-#include "troupe/mailbox/detail/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/mailbox/mailbox_metrics.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
 #include "troupe/scheduler/dead_letter_office.hpp"
-#include "troupe/scheduler/detail/store_load_barrier.hpp"
+#include "troupe/scheduler/store_load_barrier.hpp"
 
 namespace troupe::detail {
 
@@ -73,14 +73,14 @@ public:
   [[nodiscard]] mailbox_metrics metrics_base() const noexcept;
 
 protected:
-  /// After a successful push: the closing rule, then queue_actor's wake protocol (step 2).
+  /// After a successful push: the closing rule, then troupe::actor's wake protocol (step 2).
   void after_push(caf::abstract_actor* owner, caf::execution_unit* ctx) {
     store_load_barrier(sync_);
     if (closed_.load(std::memory_order_relaxed)) {
       purge_after_close();
       return;
     }
-    static_cast<queue_actor*>(owner)->wake(ctx);
+    static_cast<troupe::actor*>(owner)->wake(ctx);
   }
 
   /// Empties the queue of a closed mailbox, answering or dead-lettering each envelope.
@@ -220,7 +220,7 @@ public:
 
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
-  /// The anchor of every handshake of this mailbox (see queue_actor::resume).
+  /// The anchor of every handshake of this mailbox (see troupe::actor::resume).
   std::atomic<uint64_t>& anchor() noexcept { return sync_; }
 
   [[nodiscard]] mailbox_metrics metrics() const noexcept {

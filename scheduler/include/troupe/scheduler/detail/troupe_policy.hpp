@@ -42,7 +42,7 @@
 
 #include "troupe/scheduler/detail/injection_queue.hpp"
 #include "troupe/scheduler/detail/local_queue.hpp"
-#include "troupe/scheduler/detail/store_load_barrier.hpp"
+#include "troupe/scheduler/store_load_barrier.hpp"
 
 namespace troupe::detail {
 

@@ -2,7 +2,7 @@
 
 // The shared state of a worker pool: its bounded job queues, its workers' slots and its
 // counters. Submitters and workers meet here; the workers are Troupe queue actors
-// (detail::queue_actor) whose "queue" is this one.
+// (troupe::actor) whose "queue" is this one.
 //
 // Queues: balanced dispatch uses one lock-free bounded ring (its capacity is the pool's), so
 // submitters and workers never contend on a lock on the fast path. Round robin and key
@@ -53,11 +53,11 @@
 #include <caf/error.hpp>
 #include <caf/execution_unit.hpp>
 
-#include "troupe/mailbox/detail/queue_actor.hpp"
-#include "troupe/mailbox/detail/reply_sink.hpp"
+#include "troupe/core/actor.hpp"
+#include "troupe/core/reply_sink.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
-#include "troupe/scheduler/detail/store_load_barrier.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/store_load_barrier.hpp"
 #include "troupe/supervision/detail/latency_histogram.hpp"
 #include "troupe/supervision/detail/mpmc_ring.hpp"
 #include "troupe/supervision/detail/spin_lock.hpp"
@@ -263,7 +263,7 @@ public:
 
   // -- workers' slots -----------------------------------------------------------------------------
 
-  void attach(std::size_t slot, queue_actor* worker) {
+  void attach(std::size_t slot, troupe::actor* worker) {
     {
       std::lock_guard guard{keep_mtx_};
       reclaim_retired();
@@ -279,8 +279,8 @@ public:
   /// it was the last one, and the pool is closing: nobody is left to take what is queued.
   /// A crashed worker is restarted, so it is never the last, even when no other worker runs
   /// in the meantime (a pool of one).
-  bool detach(std::size_t slot, queue_actor* worker, bool pool_stopping) {
-    queue_actor* expected = worker;
+  bool detach(std::size_t slot, troupe::actor* worker, bool pool_stopping) {
+    troupe::actor* expected = worker;
     slots_[slot].worker.compare_exchange_strong(expected, nullptr, std::memory_order_seq_cst);
     if (pool_stopping)
       close();
@@ -418,7 +418,7 @@ public:
 
 private:
   struct slot_state {
-    std::atomic<queue_actor*> worker{nullptr};
+    std::atomic<troupe::actor*> worker{nullptr};
     std::atomic<uint32_t> readers{0};   // submitters using `worker` now (lifetime protocol)
     caf::strong_actor_ptr owner;        // keeps `worker` alive; guarded by keep_mtx_
     std::deque<entry> queue;            // guarded by mtx_

@@ -13,8 +13,8 @@
 
 #include <caf/detail/type_traits.hpp>
 
-#include "troupe/mailbox/detail/envelope.hpp"
-#include "troupe/mailbox/detail/queue_actor.hpp"
+#include "troupe/core/actor.hpp"
+#include "troupe/core/reply_sink.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
@@ -27,7 +27,7 @@ namespace troupe::detail {
 /// or answered with handler_threw, the jobs it had taken but not started go back to the front
 /// of the queue, and the pool's supervisor restarts the worker.
 template <class Job, class Handler>
-class pool_worker final : public queue_actor {
+class pool_worker final : public troupe::actor {
 public:
   using core_type = pool_core<Job>;
   using entry = typename core_type::entry;
@@ -36,18 +36,18 @@ public:
 
   pool_worker(caf::actor_config& cfg, std::shared_ptr<core_type> core, std::size_t slot,
               factory make_handler)
-      : queue_actor(cfg), core_(std::move(core)), shared_core_(core_.get()), slot_(slot),
+      : troupe::actor(cfg), core_(std::move(core)), shared_core_(core_.get()), slot_(slot),
         make_handler_(std::move(make_handler)),
         name_(core_->options().name + ".worker" + std::to_string(slot)) {}
 
   const char* name() const override { return name_.c_str(); }
 
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
-    // Holds the core for the whole resume: after blocking its inbox, queue_actor looks at the
+    // Holds the core for the whole resume: after blocking its inbox, troupe::actor looks at the
     // queue again (queue_empty, queue_anchor) while this actor may already have terminated on
     // another worker and dropped core_ in on_exit.
     auto keep = core_;
-    return queue_actor::resume(ctx, max_throughput);
+    return troupe::actor::resume(ctx, max_throughput);
   }
 
   caf::behavior make_behavior() override {
@@ -56,7 +56,7 @@ public:
     core_->attach(slot_, this);
     if (auto* rt = runtime::of(home_system()))
       rt->registry().describe(id(), "worker");
-    return initialize_queue_actor();
+    return initialize_actor();
   }
 
 protected:
@@ -85,7 +85,7 @@ protected:
   }
 
   [[nodiscard]] bool queue_empty() const noexcept override {
-    // Called after the inbox is blocked too (see queue_actor): only atomics and the core.
+    // Called after the inbox is blocked too (see troupe::actor): only atomics and the core.
     // While a job runs on the blocking pool, only its completion (a CAF response) wakes us.
     return waiting_flag_.load(std::memory_order_relaxed) ||
            (batched_.load(std::memory_order_relaxed) == 0 && shared_core_->empty_for(slot_) &&
@@ -110,7 +110,7 @@ protected:
       core_->cancel_all();
     core_.reset(); // breaks the core -> slot owner -> worker -> core cycle
     handler_.reset();
-    queue_actor::on_exit();
+    troupe::actor::on_exit();
   }
 
 private:

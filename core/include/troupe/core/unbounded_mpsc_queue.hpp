@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace troupe::detail {
+namespace troupe {
 
 /// An unbounded queue for many producers and one consumer, without locks, stored as a linked
 /// list of fixed-size blocks.
@@ -273,4 +273,4 @@ private:
   block* oldest_block_ = nullptr;
 };
 
-} // namespace troupe::detail
+} // namespace troupe

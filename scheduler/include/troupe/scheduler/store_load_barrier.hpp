@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace troupe::detail {
+namespace troupe {
 
 /// The one seam for Dekker-style handshakes in Troupe: two threads each write their own variable
 /// and then read the other's (a producer pushes and then looks whether the consumer sleeps; the
@@ -36,4 +36,4 @@ inline void store_load_barrier([[maybe_unused]] std::atomic<uint64_t>& first,
 #endif
 }
 
-} // namespace troupe::detail
+} // namespace troupe

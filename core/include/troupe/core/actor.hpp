@@ -1,6 +1,20 @@
 #pragma once
 
-// A CAF event-based actor that also takes messages from a queue Troupe owns.
+// # The Troupe actor
+//
+// A Troupe actor is the unit of execution every Troupe abstraction runs on: typed mailboxes,
+// topic subscribers, watched-value readers, barrier parties, pool workers, supervised children
+// and the network layer's proxies. Like a Tokio task it is a small piece of state plus code that
+// the scheduler runs on one of its workers, never on two at once, and that gives its worker back
+// when it has nothing to do; unlike a task it owns a queue of messages and answers requests.
+//
+// Today a troupe::actor *is* a CAF event-based actor (class `caf::event_based_actor`): CAF's
+// scheduler runs it, and links, monitors, exit reasons, timers, plain CAF messages and remote
+// publication work on it unchanged. What Troupe adds is where its work comes from:
+//
+//  - its own queue (a typed mailbox's lock-free queue; a derived class says how to drain it),
+//  - its reply queue: answers to the requests it made, matched to their continuations by id,
+//  - message sources: other streams it drains, such as topic subscriptions (message_source).
 //
 // Why not a CAF message per Troupe message: CAF allocates a mailbox element and matches a
 // type-erased message for each, and its mailbox has no bound. A Troupe mailbox is a typed
@@ -8,7 +22,7 @@
 // actor is idle) is the single "is it scheduled?" flag for both kinds of messages, so an actor
 // never runs on two threads at once and links, monitors, exits and timers keep working.
 //
-// Protocol:
+// ## Resume protocol
 //
 //  1. A producer pushes into the Troupe queue, then issues a seq_cst fence.
 //  2. It looks at the CAF inbox: only when it is blocked (the actor is idle) does the producer
@@ -22,6 +36,52 @@
 //     producer whose push it did not see must, by the two fences, see the blocked inbox in step 2
 //     and schedule; or resume() sees the push, unblocks the inbox itself and asks to be resumed
 //     later. Either way exactly one party schedules the actor, and no wake-up is lost.
+//
+// The same protocol covers the reply queue (post_reply) and, with a lock in place of the fences,
+// message sources (see message_source).
+//
+// ## Reply plumbing
+//
+// A request made by a Troupe actor registers a continuation (add_request returns its id) and
+// travels with a reply sink (troupe/core/actor_reply_sink.hpp). Whoever answers, on whatever
+// thread, posts a reply_job to the requester's reply queue; the requester runs the continuation
+// on its own thread, looked up by id in O(1). A request without timeout skips the table: its
+// sink is the reply (inline_reply). A timed request arms one CAF timer message
+// (request_timeout_atom) that fails the continuation if it still waits; a late reply is dropped.
+//
+// ## Cancellation and lifetime
+//
+// An actor ends when a handler calls quit() (the derived class sets stopping_ and calls CAF's
+// quit), when CAF kills it (an exit message from a link, a supervisor's shutdown), or when it
+// throws. No handler runs after stopping_ is set. on_exit() forgets the outstanding requests
+// (their continuations never run) and detaches every message source. The object itself lives
+// as long as CAF's reference count says: reply sinks and message sources hold a strong
+// reference (caf::strong_actor_ptr), so posting a reply to a terminated actor is safe and the
+// reply is dropped with the actor.
+//
+// ## Threading contract
+//
+//  - Any thread: wake(), post_reply(), ctrl()/id() and everything CAF allows on an actor.
+//  - The actor only (inside its handlers, continuations and source drains): add_request(),
+//    fail_request(), add_source(), outstanding_requests(), quit().
+//  - Happens-before: everything a producer did before a push, post_reply() or source wake is
+//    visible to the handler that receives it. Two messages of one producer are handled in the
+//    order it pushed them.
+//
+// ## Example
+//
+// Users do not derive from troupe::actor directly; they get one as the `self` of a typed
+// mailbox's handlers (spawn_mailbox) and use it to make requests and subscribe:
+//
+//   auto counter = troupe::spawn_mailbox<get_count>(rt, {}, [](auto*) {
+//     return troupe::handlers{[](get_count&) -> int64_t { return 42; }};
+//   }).value();
+//   auto client = troupe::spawn_mailbox<start>(rt, {}, [counter](auto* self) {
+//     // self is a mailbox_self<start>*, a troupe::actor*
+//     return troupe::handlers{[self, counter](start&) {
+//       troupe::request(self, counter, get_count{}, 1s).then([](int64_t n) { ... });
+//     }};
+//   }).value();
 
 #include <atomic>
 #include <cstdint>
@@ -33,59 +93,28 @@
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/behavior.hpp>
+#include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
-#include "troupe/mailbox/detail/unbounded_mpsc_queue.hpp"
-#include "troupe/mailbox/mailbox_errc.hpp"
-#include "troupe/scheduler/detail/store_load_barrier.hpp"
+#include "troupe/core/continuation.hpp"
+#include "troupe/core/message_source.hpp"
+#include "troupe/core/unbounded_mpsc_queue.hpp"
+#include "troupe/scheduler/store_load_barrier.hpp"
 
-namespace troupe::detail {
+namespace troupe {
 
+/// The CAF message that fails a still-outstanding request: (request_timeout_atom, request id,
+/// the error to fail it with). request() sends it to the requester with a delay.
 using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
 
-/// The execution unit of the queue actor running on this thread, if any: lets a reply sent from
-/// inside a handler schedule its requester on the same worker.
-inline thread_local caf::execution_unit* current_unit = nullptr;
-
-/// A reply travelling back to a requesting queue_actor. Runs on the requester.
-class reply_job {
+/// The Troupe actor: see the top of this header. Derived classes (typed mailboxes, pool
+/// workers) implement drain_queue(), queue_empty() and queue_anchor(), and return
+/// initialize_actor() from make_behavior().
+class actor : public caf::event_based_actor {
 public:
-  explicit reply_job(uint64_t id) : request_id(id) {}
-  virtual ~reply_job() = default;
-  /// For replies that carry their own continuation (request_id 0): runs it on the requester.
-  virtual void run() {}
-  uint64_t request_id;
-};
-
-/// What a requesting queue_actor does with a reply or a failure; lives in its table of
-/// outstanding requests, keyed by request id (O(1) correlation, unlike CAF's linear search).
-class continuation {
-public:
-  virtual ~continuation() = default;
-  virtual void deliver(reply_job& reply) = 0;
-  virtual void fail(caf::error err) = 0;
-};
-
-/// Another stream of work a queue_actor drains besides its own queue, such as a topic
-/// subscription. Its producers wake the actor after making work available, under a lock that
-/// the actor's has_pending() takes too (that lock orders the wake handshake).
-class message_source {
-public:
-  virtual ~message_source() = default;
-  /// Hands up to `max` items to their handler; returns how many. Runs on the actor.
-  virtual std::size_t drain(std::size_t max) = 0;
-  [[nodiscard]] virtual bool has_pending() = 0;
-  /// The actor terminates: stop feeding it.
-  virtual void detach() = 0;
-  /// Done for good (unsubscribed, disconnected); the actor drops it after its next drain.
-  [[nodiscard]] virtual bool finished() const noexcept = 0;
-};
-
-class queue_actor : public caf::event_based_actor {
-public:
-  explicit queue_actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+  explicit actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
 
   // -- other sources of messages (actor only) ------------------------------------------------
 
@@ -203,15 +232,15 @@ protected:
   /// The anchor of the queue's side of the wake handshake (see store_load_barrier).
   virtual std::atomic<uint64_t>& queue_anchor() noexcept = 0;
 
-  /// Called from make_behavior once the handlers exist; returns the CAF behavior every queue
+  /// Called from make_behavior once the handlers exist; returns the CAF behavior every Troupe
   /// actor has. Everything else arrives through the Troupe queue; CAF delivers only system
   /// messages, responses and timeouts. The behavior must not be empty, or CAF would consider
   /// the actor finished.
-  caf::behavior initialize_queue_actor() {
+  caf::behavior initialize_actor() {
     initialized_ = true;
     return {
-        [this](request_timeout_atom, uint64_t id) {
-          fail_request(id, make_error(mailbox_errc::request_timeout));
+        [this](request_timeout_atom, uint64_t id, caf::error& err) {
+          fail_request(id, std::move(err));
         },
     };
   }
@@ -240,7 +269,7 @@ private:
     sources_.store(next->empty() ? nullptr : std::move(next));
   }
 
-  // Most queue actors never have a source: they skip the atomic shared_ptr (a lock in
+  // Most actors never have a source: they skip the atomic shared_ptr (a lock in
   // libstdc++) on every resume.
   [[nodiscard]] bool has_sources() const noexcept {
     return has_sources_.load(std::memory_order_acquire);
@@ -273,6 +302,10 @@ private:
     }
   }
 
+  // The execution unit of the Troupe actor running on this thread, if any: lets a reply sent
+  // from inside a handler schedule its requester on the same worker.
+  static inline thread_local caf::execution_unit* current_unit = nullptr;
+
   unbounded_mpsc_queue<std::unique_ptr<reply_job>> replies_;
   std::atomic<uint64_t> reply_sync_{0};
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
@@ -285,4 +318,4 @@ protected:
   bool stopping_ = false;
 };
 
-} // namespace troupe::detail
+} // namespace troupe

@@ -1,0 +1,89 @@
+#pragma once
+
+// The reply sinks that answer a Troupe actor's own requests through its reply queue: no CAF
+// message per reply, and the requester finds its continuation by id in O(1).
+//
+// Example (the shape of request() for a Troupe actor, see troupe/actors/request.hpp):
+//
+//   auto id = self->add_request(std::make_unique<troupe::continuation_of<R>>(on_value, on_error));
+//   envelope env{std::move(msg), std::make_unique<troupe::actor_reply_sink<R>>(self, id)};
+//
+// Thread safety: constructed on the requester; complete() or fail() on whichever thread handles
+// the request.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include <caf/actor_cast.hpp>
+#include <caf/expected.hpp>
+
+#include "troupe/core/actor.hpp"
+#include "troupe/core/continuation.hpp"
+#include "troupe/core/reply_sink.hpp"
+
+namespace troupe {
+
+/// Answers a request registered with actor::add_request: posts a reply_value<R> carrying the
+/// request's id to the requester's reply queue.
+template <class R>
+class actor_reply_sink final : public reply_sink<R> {
+public:
+  actor_reply_sink(actor* requester, uint64_t id)
+      : requester_(requester), keep_alive_(requester->ctrl()), id_(id) {}
+
+  void complete(R value) override {
+    requester_->post_reply(std::make_unique<reply_value<R>>(id_, std::move(value)));
+  }
+
+  void fail(caf::error err) override {
+    requester_->post_reply(std::make_unique<reply_value<R>>(id_, std::move(err)));
+  }
+
+private:
+  actor* requester_;
+  // The requester's memory stays valid while this reference exists, even after it terminated.
+  caf::strong_actor_ptr keep_alive_;
+  uint64_t id_;
+};
+
+/// A request of a Troupe actor without a timeout: the sink carries the continuation and, once
+/// answered, travels back through the requester's reply queue as the reply itself. One
+/// allocation per request, and no table: nothing can expire.
+template <class R>
+class inline_reply final : public reply_sink<R>, public reply_job {
+public:
+  inline_reply(actor* requester, std::function<void(R)> f, std::function<void(caf::error)> g)
+      : reply_job(0), requester_(requester), keep_alive_(requester->ctrl()),
+        on_value_(std::move(f)), on_error_(std::move(g)) {
+    this->takes_ownership_ = true;
+  }
+
+  void complete(R value) override {
+    result_.emplace(std::move(value));
+    requester_->post_reply(std::unique_ptr<reply_job>{this});
+  }
+
+  void fail(caf::error err) override {
+    result_.emplace(std::move(err));
+    requester_->post_reply(std::unique_ptr<reply_job>{this});
+  }
+
+  void run() override {
+    if (*result_)
+      on_value_(std::move(**result_));
+    else
+      on_error_(std::move(result_->error()));
+  }
+
+private:
+  actor* requester_;
+  caf::strong_actor_ptr keep_alive_;
+  std::function<void(R)> on_value_;
+  std::function<void(caf::error)> on_error_;
+  std::optional<caf::expected<R>> result_;
+};
+
+} // namespace troupe
