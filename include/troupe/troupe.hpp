@@ -1,9 +1,9 @@
 #pragma once
 
 // Everything Troupe offers, in one include. Components can also be included one by one:
-// <troupe/scheduler/...>, <troupe/mailbox/...>, <troupe/actors/...>, <troupe/supervision/...>.
-// CAF comes with it: Troupe actors are CAF actors, and handles such as caf::scoped_actor mix
-// freely.
+// <troupe/scheduler/...>, <troupe/mailbox/...>, <troupe/actors/...>, <troupe/supervision/...>,
+// <troupe/coro/...>. CAF comes with it: Troupe actors are CAF actors, and handles such as
+// caf::scoped_actor mix freely.
 
 #include <caf/all.hpp>
 
@@ -14,6 +14,7 @@
 #include "troupe/scheduler/runtime_config.hpp"
 #include "troupe/scheduler/runtime_metrics.hpp"
 
+#include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/handlers.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
@@ -47,3 +48,10 @@
 #include "troupe/supervision/supervisor_spec.hpp"
 #include "troupe/supervision/version.hpp"
 #include "troupe/supervision/worker_pool.hpp"
+
+#include "troupe/coro/gather.hpp"
+#include "troupe/coro/request.hpp"
+#include "troupe/coro/sleep.hpp"
+#include "troupe/coro/spawn_blocking.hpp"
+#include "troupe/coro/task.hpp"
+#include "troupe/coro/version.hpp"

@@ -1,0 +1,11 @@
+#pragma once
+
+// The one place where component coro reaches the actor core's request plumbing: the Troupe
+// actor, its table of outstanding requests and its reply queue. Kept to this header so that a
+// move of the core to its own public component changes one include list.
+
+#include "troupe/actors/detail/reply_sinks.hpp"
+#include "troupe/actors/request.hpp"
+#include "troupe/mailbox/detail/envelope.hpp"
+#include "troupe/mailbox/detail/queue_actor.hpp"
+#include "troupe/mailbox/detail/reply_sink.hpp"
