@@ -3,6 +3,8 @@
 #include <atomic>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -240,6 +242,49 @@ TEST_F(coro_handler, ExceptionEscapingAHandlerTaskCrashesTheActorWithHandlerThre
                   caf::after(std::chrono::seconds{10}) >> [] {});
   EXPECT_EQ(reason, mailbox_errc::handler_threw);
   EXPECT_NE(to_string(reason).find("exploded on purpose"), std::string::npos);
+}
+
+TEST_F(coro_handler, SupervisorRestartsAnActorWhoseHandlerTaskThrew) {
+  struct slot {
+    std::mutex mtx;
+    std::optional<mailbox<explode>> current;
+    std::atomic<int> starts{0};
+  };
+  auto latest = std::make_shared<slot>();
+  supervisor_spec spec;
+  spec.name = "coro_sup";
+  child_spec exploder;
+  exploder.id = "exploder";
+  exploder.start = [latest](const child_context& ctx) -> started_child {
+    auto mb = spawn_mailbox<explode>(ctx.rt, {}, [](auto*) {
+      return handlers{[](explode) -> task<int64_t> {
+        co_await coro::sleep_for(1ms);
+        throw std::runtime_error("exploded under supervision");
+      }};
+    });
+    if (!mb)
+      return mb.error();
+    std::lock_guard guard{latest->mtx};
+    latest->current = *mb;
+    latest->starts.fetch_add(1);
+    return *mb;
+  };
+  spec.children.push_back(std::move(exploder));
+  auto sup = start_supervisor(*rt, std::move(spec));
+  ASSERT_TRUE(sup) << render(sup.error());
+  auto first = [&] {
+    std::lock_guard guard{latest->mtx};
+    return *latest->current;
+  }();
+  auto r = ask(first, explode{}, 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::handler_threw);
+  ASSERT_TRUE(test::eventually([&] { return latest->starts.load() == 2; }));
+  auto children = sup->which_children();
+  ASSERT_TRUE(children);
+  ASSERT_EQ(children->size(), 1u);
+  EXPECT_EQ((*children)[0].restarts, 1u);
+  EXPECT_FALSE(sup->stop(5s));
 }
 
 } // namespace

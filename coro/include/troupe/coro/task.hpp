@@ -224,6 +224,13 @@ public:
 /// (mailbox_errc::handler_threw carrying the message, also sent to the requester). A handler
 /// task still suspended when its actor stops is destroyed; its requester gets receiver_dead.
 ///
+/// Pitfalls: a handler coroutine must take its message by value (a reference parameter would
+/// dangle after the first suspension). g++ 12 destroys an aggregate temporary (a lambda, a
+/// message built with braces) that is part of a co_await expression twice: bind it to a local
+/// first (`auto job = [..] {..}; co_await coro::spawn_blocking(job);`,
+/// `fetch f{"key"}; co_await coro::request(db, f, 1s);`). Compiled with g++ 12, trivially
+/// destructible messages and non-aggregate values (std::string, handles) are not affected.
+///
 /// Thread safety: a task runs on its actor only; create, await and destroy it there.
 template <class T>
 class [[nodiscard]] task {
