@@ -49,6 +49,7 @@
 #include "troupe/supervision/version.hpp"
 #include "troupe/supervision/worker_pool.hpp"
 
+#include "troupe/coro/cancelled.hpp"
 #include "troupe/coro/gather.hpp"
 #include "troupe/coro/request.hpp"
 #include "troupe/coro/sleep.hpp"

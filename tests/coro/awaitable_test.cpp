@@ -399,3 +399,33 @@ TEST_P(coro_affinity, EveryResumptionRunsInTheOwningActorsTurn) {
 INSTANTIATE_TEST_SUITE_P(Workers, coro_affinity, ::testing::Values(1, 2, 8));
 
 } // namespace
+
+namespace {
+
+TEST_F(coro_awaitables, CancellationTokenResumesOnTheActorAndEndsAFirstOf) {
+  auto gate = keep(rt->spawn(test::gate_actor));
+  auto backend = keep(spawn_backend(*rt, gate));
+  cancellation_token already;
+  already.cancel();
+  cancellation_token later;
+  auto cancel_thread = std::make_shared<std::thread::id>();
+  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+    co_await coro::cancelled(already); // ready at once
+    // Cancelled from a foreign thread while the request is unanswered.
+    std::thread canceller{[later, cancel_thread] {
+      *cancel_thread = std::this_thread::get_id();
+      later.cancel();
+    }};
+    auto r = co_await coro::first_of(coro::request(backend, never{}, caf::infinite),
+                                     coro::cancelled(later));
+    auto resumed_on = std::this_thread::get_id();
+    canceller.join();
+    co_return std::to_string(r.index()) +
+        (resumed_on == *cancel_thread ? "|on the cancelling thread" : "|on the actor");
+  }));
+  auto out = ask(runner, run_body{}, 10s);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(*out, "1|on the actor");
+}
+
+} // namespace
