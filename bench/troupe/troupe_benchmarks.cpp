@@ -16,6 +16,9 @@
 #include <unistd.h>
 #include <vector>
 
+#include <cstdlib>
+#include <new>
+
 #include "common/bench_report.hpp"
 #include "common/server_process.hpp"
 #include "troupe/troupe.hpp"
@@ -26,6 +29,24 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::string_view system_name = "troupe";
+
+// -- allocation accounting ---------------------------------------------------------------------
+// The request workloads report the bytes allocated per request (all threads, while they run):
+// the replaced operator new below adds to this counter only while counting is on.
+
+std::atomic<bool> counting_allocations{false};
+std::atomic<std::uint64_t> allocated_bytes{0};
+
+struct allocation_window {
+  allocation_window() {
+    allocated_bytes.store(0);
+    counting_allocations.store(true);
+  }
+  ~allocation_window() { counting_allocations.store(false); }
+  [[nodiscard]] static double per(std::uint64_t n) {
+    return static_cast<double>(allocated_bytes.load()) / static_cast<double>(n);
+  }
+};
 
 troupe::runtime_config bench_config() {
   troupe::runtime_config cfg;
@@ -133,6 +154,43 @@ void bench_ping_pong() {
   report(system_name, "ping_pong", n, ping_pong_seconds(bench_config(), n), "round_trips/s");
 }
 
+// ping_pong with coroutine handlers (troupe::task<>): the cost of starting a handler coroutine.
+void bench_ping_pong_coro() {
+  const std::uint64_t n = scaled(1'000'000);
+  troupe::runtime rt{bench_config()};
+  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto result = done->get_future();
+  auto pong = troupe::spawn_mailbox<serve, ping_msg>(rt, {}, [](auto* self) {
+                auto peer = std::make_shared<troupe::mailbox<pong_msg>>();
+                return troupe::handlers{
+                    [peer](serve& s) { *peer = std::move(s.peer); },
+                    [self, peer](ping_msg p) -> troupe::task<> {
+                      peer->send(self, pong_msg{p.x});
+                      co_return;
+                    },
+                };
+              }).value();
+  auto ping = troupe::spawn_mailbox<pong_msg>(rt, {}, [pong, n, done](auto* self) {
+                return troupe::handlers{[self, pong, n, done](pong_msg p) -> troupe::task<> {
+                  if (p.x == n) {
+                    done->set_value(p.x);
+                    self->quit();
+                    co_return;
+                  }
+                  pong.send(self, ping_msg{p.x + 1});
+                }};
+              }).value();
+  check(static_cast<bool>(pong.send(serve{ping})), "ping_pong_coro: could not connect");
+  allocation_window window;
+  stopwatch sw;
+  check(static_cast<bool>(pong.send(ping_msg{1})), "ping_pong_coro: first ping refused");
+  auto round_trips = await_done(result, "ping_pong_coro: never finished");
+  double seconds = sw.seconds();
+  check(round_trips == n, "ping_pong_coro: wrong number of round trips");
+  report(system_name, "ping_pong_coro", n, seconds, "round_trips/s",
+         {{"bytes_per_round_trip", allocation_window::per(n)}});
+}
+
 // -- request_response --------------------------------------------------------------------------
 // One client actor sends n sequential requests to one server mailbox that replies x + 1.
 
@@ -178,13 +236,45 @@ void bench_request_response() {
   auto client = troupe::spawn_mailbox<start>(rt, {}, [server, n, done](auto* self) {
                   return troupe::handlers{[=](start&) { rr_next(self, server, 0, n, done); }};
                 }).value();
+  allocation_window window;
   stopwatch sw;
   check(static_cast<bool>(client.send(start{})), "request_response: client refused start");
   auto replies = await_done(result, "request_response: never finished");
   double seconds = sw.seconds();
   check(replies == n, "request_response: wrong number of replies");
   caf::anon_send_exit(server.actor(), caf::exit_reason::user_shutdown);
-  report(system_name, "request_response", n, seconds, "requests/s");
+  report(system_name, "request_response", n, seconds, "requests/s",
+         {{"bytes_per_request", allocation_window::per(n)}});
+}
+
+// The same requests awaited in one coroutine handler: one suspension per request.
+void bench_request_response_coro() {
+  const std::uint64_t n = scaled(1'000'000);
+  troupe::runtime rt{bench_config()};
+  auto server = spawn_increment_server(rt);
+  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto result = done->get_future();
+  auto client = troupe::spawn_mailbox<start>(rt, {}, [server, n, done](auto* self) {
+                  return troupe::handlers{[=](start) -> troupe::task<> {
+                    std::uint64_t x = 0;
+                    while (x < n) {
+                      auto y = co_await troupe::coro::request(server, increment{x}, caf::infinite);
+                      check(y && *y == x + 1, "request_response_coro: wrong reply");
+                      x = *y;
+                    }
+                    done->set_value(x);
+                    self->quit();
+                  }};
+                }).value();
+  allocation_window window;
+  stopwatch sw;
+  check(static_cast<bool>(client.send(start{})), "request_response_coro: client refused start");
+  auto replies = await_done(result, "request_response_coro: never finished");
+  double seconds = sw.seconds();
+  check(replies == n, "request_response_coro: wrong number of replies");
+  caf::anon_send_exit(server.actor(), caf::exit_reason::user_shutdown);
+  report(system_name, "request_response_coro", n, seconds, "requests/s",
+         {{"bytes_per_request", allocation_window::per(n)}});
 }
 
 // -- remote_request_response -----------------------------------------------------------------
@@ -705,6 +795,8 @@ constexpr workload workloads[] = {
     {"ping_pong", bench_ping_pong},
     {"fan_in", bench_fan_in},
     {"request_response", bench_request_response},
+    {"request_response_coro", bench_request_response_coro},
+    {"ping_pong_coro", bench_ping_pong_coro},
     {"remote_request_response", bench_remote_request_response},
     {"fan_out_gather", bench_fan_out_gather},
     {"spawn", bench_spawn},
@@ -718,6 +810,22 @@ constexpr workload workloads[] = {
 };
 
 } // namespace
+
+// Replaced so that the request workloads can count their allocations (see allocation_window).
+// Not inlined: g++ would otherwise pair malloc/free with new/delete at the call sites and warn.
+[[gnu::noinline]] void* operator new(std::size_t size) {
+  if (counting_allocations.load(std::memory_order_relaxed))
+    allocated_bytes.fetch_add(size, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size))
+    return p;
+  throw std::bad_alloc{};
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 int main(int argc, char** argv) {
   return run_workloads(workloads, argc, argv);

@@ -2,8 +2,8 @@
 
 // Everything Troupe offers, in one include. Components can also be included one by one:
 // <troupe/scheduler/...>, <troupe/core/...>, <troupe/mailbox/...>, <troupe/actors/...>,
-// <troupe/supervision/...>. CAF comes with it: Troupe actors are CAF actors, and handles such as
-// caf::scoped_actor mix freely.
+// <troupe/supervision/...>, <troupe/coro/...>. CAF comes with it: Troupe actors are CAF actors, and
+// handles such as caf::scoped_actor mix freely.
 
 #include <caf/all.hpp>
 
@@ -23,6 +23,7 @@
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/core/version.hpp"
 
+#include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/handlers.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
@@ -56,3 +57,11 @@
 #include "troupe/supervision/supervisor_spec.hpp"
 #include "troupe/supervision/version.hpp"
 #include "troupe/supervision/worker_pool.hpp"
+
+#include "troupe/coro/cancelled.hpp"
+#include "troupe/coro/gather.hpp"
+#include "troupe/coro/request.hpp"
+#include "troupe/coro/sleep.hpp"
+#include "troupe/coro/spawn_blocking.hpp"
+#include "troupe/coro/task.hpp"
+#include "troupe/coro/version.hpp"

@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "troupe/core/actor.hpp"
+#include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/detail/mailbox_core.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 
@@ -27,7 +28,10 @@ public:
   using core_type = detail::mailbox_core<Ts...>;
 
   mailbox_self(caf::actor_config& cfg, std::shared_ptr<core_type> core)
-      : troupe::actor(cfg), core_(std::move(core)) {}
+      : troupe::actor(cfg), core_(std::move(core)),
+        coroutines_(this, [](troupe::actor* self, caf::error reason) {
+          static_cast<mailbox_self*>(self)->quit(std::move(reason));
+        }) {}
 
   const char* name() const override {
     return core_->options().name.empty() ? "mailbox" : core_->options().name.c_str();
@@ -47,28 +51,50 @@ public:
     caf::event_based_actor::quit(std::move(reason));
   }
 
+  /// The coroutine handlers running on this actor (see troupe::task in component coro).
+  [[nodiscard]] coroutine_host& coroutines() noexcept { return coroutines_; }
+
 protected:
   /// Runs the handler for one envelope; answers its reply sink, if any.
   virtual void dispatch(typename core_type::envelope_type& env) = 0;
 
   void on_exit() override {
+    // First, while the actor is whole: suspended coroutines run their destructors, which may
+    // still use the actor (cancel timers, answer their request with receiver_dead).
+    coroutines_.destroy_all();
     core_->close();
     troupe::actor::on_exit();
   }
 
   void drain_queue(size_t max) override {
-    core_->drain_while([this] { return !stopping_; },
+    core_->drain_while([this] { return !stopping_ && !coroutines_.queue_held(); },
                        [this](typename core_type::envelope_type&& env) { dispatch(env); },
                        std::min(max, core_->batch()));
   }
 
-  [[nodiscard]] bool queue_empty() const noexcept override { return core_->empty(); }
+  // A queue held by a sequential coroutine counts as empty: its messages wait for the
+  // coroutine, whose resumption arrives by another path (a reply, a timer) and wakes the actor.
+  [[nodiscard]] bool queue_empty() const noexcept override {
+    return coroutines_.queue_held() || core_->empty();
+  }
 
   std::atomic<uint64_t>& queue_anchor() noexcept override { return core_->anchor(); }
 
 private:
   std::shared_ptr<core_type> core_;
+  coroutine_host coroutines_;
 };
+
+namespace detail {
+
+/// A handler result that runs on after the handler returned (a troupe::task): it is started on
+/// the actor and answers the request, if any, when it finishes.
+template <class R>
+concept async_handler_result = requires {
+  typename R::async_handler_tag;
+};
+
+} // namespace detail
 
 namespace detail {
 
@@ -112,6 +138,10 @@ private:
             fail_reply(reply, make_error(mailbox_errc::handler_threw,
                                          std::string{"handler returned no reply"}));
         }
+      } else if constexpr (detail::async_handler_result<result>) {
+        // The coroutine owns the reply from here on; its exceptions crash the actor from
+        // inside (see troupe::task), not through this try block.
+        start_async_handler<reply_type>((*handlers_)(msg), this->coroutines(), std::move(reply));
       } else if constexpr (caf::detail::is_expected<result>::value) {
         auto r = (*handlers_)(msg);
         if (reply) {

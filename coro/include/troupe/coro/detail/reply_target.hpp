@@ -1,0 +1,101 @@
+#pragma once
+
+#include <coroutine>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "troupe/coro/detail/actor_core.hpp"
+#include "troupe/mailbox/coroutine_host.hpp"
+
+namespace troupe::detail {
+
+/// The waiting side of an awaitable that the actor completes: holds the result and the
+/// suspended coroutine. Completed at most once, always in the actor's turn.
+///
+/// Protocol with the wake-up registered elsewhere (a request continuation, a timer, a CAF
+/// response handler), which holds a pointer to this target:
+///  1. The wake-up clears its pointer before calling complete(): a target is completed once.
+///  2. A target destroyed first (its coroutine was cancelled or its actor stopped) clears the
+///     wake-up's pointer in its destructor: a late wake-up finds nobody and resumes nothing.
+///  3. A completion during await_suspend (the send failed at once) only stores the result;
+///     await_suspend then declines to suspend, so nothing is resumed from inside itself.
+template <class R>
+class reply_target {
+public:
+  reply_target() = default;
+  reply_target(const reply_target&) = delete;
+  reply_target& operator=(const reply_target&) = delete;
+
+  void complete(caf::expected<R> x) {
+    result_.emplace(std::move(x));
+    if (auto h = std::exchange(waiting_, {}))
+      h.resume();
+  }
+
+  [[nodiscard]] bool await_ready() const noexcept { return false; }
+
+  caf::expected<R> await_resume() { return std::move(*result_); }
+
+protected:
+  /// Ends await_suspend: suspends unless the result arrived while launching.
+  bool suspend(std::coroutine_handle<> h) noexcept {
+    if (result_)
+      return false;
+    waiting_ = h;
+    return true;
+  }
+
+  std::optional<caf::expected<R>> result_;
+  std::coroutine_handle<> waiting_;
+};
+
+/// A request's entry in the actor's table of outstanding requests, pointing at its target.
+template <class R>
+class target_continuation final : public continuation {
+public:
+  target_continuation(reply_target<R>* target, coroutine_host* host)
+      : target_(target), host_(host) {}
+
+  void deliver(reply_job& reply) override {
+    auto& result = static_cast<reply_value<R>&>(reply).result;
+    if (target_ == nullptr) {
+      host_->note_late_reply();
+      return;
+    }
+    std::exchange(target_, nullptr)->complete(std::move(result));
+  }
+
+  void fail(caf::error err) override {
+    if (target_ != nullptr)
+      std::exchange(target_, nullptr)->complete(std::move(err));
+  }
+
+  void detach() noexcept { target_ = nullptr; }
+
+private:
+  reply_target<R>* target_;
+  coroutine_host* host_;
+};
+
+/// The pointer a CAF response handler holds to its target (CAF keeps the handler until the
+/// response or its timeout arrives, possibly after the target is gone).
+template <class R>
+struct target_link {
+  reply_target<R>* target = nullptr;
+  coroutine_host* host = nullptr;
+
+  void complete(caf::expected<R> x) {
+    if (target == nullptr) {
+      if (x)
+        host->note_late_reply();
+      return;
+    }
+    std::exchange(target, nullptr)->complete(std::move(x));
+  }
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,164 @@
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/duration.hpp>
+#include <caf/expected.hpp>
+
+#include "troupe/coro/detail/actor_core.hpp"
+#include "troupe/coro/detail/reply_target.hpp"
+#include "troupe/coro/task.hpp"
+#include "troupe/mailbox/mailbox.hpp"
+
+namespace troupe::detail {
+
+/// A request's timeout: a std::chrono duration, or none for caf::infinite.
+template <class Timeout>
+std::optional<std::chrono::nanoseconds> timeout_of(Timeout t) {
+  if constexpr (std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>)
+    return std::nullopt;
+  else
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t);
+}
+
+} // namespace troupe::detail
+
+namespace troupe::coro {
+
+/// A request to a typed mailbox, awaited inside a troupe::task: `co_await` sends it and yields
+/// caf::expected<reply_t<T>> (the reply, or its typed error). See coro::request().
+template <class Mailbox, class T>
+class mailbox_request final : public detail::reply_target<reply_t<T>> {
+public:
+  using reply_type = reply_t<T>;
+
+  mailbox_request(Mailbox dest, T msg, std::optional<std::chrono::nanoseconds> timeout)
+      : dest_(std::move(dest)), msg_(std::move(msg)), timeout_(timeout) {}
+  mailbox_request(mailbox_request&& other) noexcept
+      : dest_(std::move(other.dest_)), msg_(std::move(other.msg_)), timeout_(other.timeout_) {}
+
+  ~mailbox_request() {
+    if (k_ != nullptr)
+      k_->detach();
+  }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    auto* host = h.promise().host();
+    auto* self = host->actor();
+    auto k = std::make_unique<detail::target_continuation<reply_type>>(this, host);
+    k_ = k.get();
+    auto id = self->add_request(std::move(k));
+    typename Mailbox::envelope_type env{
+        std::move(msg_), std::make_unique<::troupe::actor_reply_sink<reply_type>>(self, id)};
+    auto outcome =
+        dest_ ? dest_.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
+      k_ = nullptr; // fail_request completes and frees it
+      self->fail_request(id, detail::fail_of(outcome));
+    } else if (timeout_) {
+      self->delayed_send(caf::actor_cast<caf::actor>(self), *timeout_,
+                         ::troupe::request_timeout_atom::value, id,
+                         make_error(mailbox_errc::request_timeout));
+    }
+    return this->suspend(h);
+  }
+
+  caf::expected<reply_type> await_resume() {
+    k_ = nullptr;
+    return detail::reply_target<reply_type>::await_resume();
+  }
+
+private:
+  Mailbox dest_;
+  T msg_;
+  std::optional<std::chrono::nanoseconds> timeout_;
+  detail::target_continuation<reply_type>* k_ = nullptr;
+};
+
+/// Sends the request `msg` to `dest` from the awaiting task's actor and yields its reply:
+/// caf::expected<reply_t<T>>. `timeout` is a std::chrono duration or caf::infinite.
+///
+/// Example:
+///
+///   troupe::task<void> step(calc dest) {
+///     caf::expected<int64_t> n = co_await troupe::coro::request(dest, increment{41}, 1s);
+///     if (!n) { /* n.error() == troupe::mailbox_errc::request_timeout, ... */ }
+///   }
+///
+/// Errors: mailbox_errc::request_timeout, receiver_dead (also when the receiver stops before
+/// answering), handler_threw, mailbox_full, or the error the handler returned.
+///
+/// Thread safety: co_await only inside a troupe::task; the task resumes on its own actor.
+/// The awaitable must be awaited at most once.
+template <class... Ts, class T, class Timeout>
+requires is_one_of_v<T, Ts...>
+[[nodiscard]] mailbox_request<mailbox<Ts...>, T> request(const mailbox<Ts...>& dest, T msg,
+                                                         Timeout timeout) {
+  return {dest, std::move(msg), detail::timeout_of(timeout)};
+}
+
+/// A CAF request or another CAF response awaited inside a troupe::task (see request_actor and
+/// spawn_blocking).
+template <class R, class Launch>
+class caf_response final : public detail::reply_target<R> {
+public:
+  explicit caf_response(Launch launch) : launch_(std::move(launch)) {}
+  caf_response(caf_response&& other) noexcept : launch_(std::move(other.launch_)) {}
+
+  ~caf_response() {
+    if (link_)
+      link_->target = nullptr;
+  }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    auto* host = h.promise().host();
+    link_ = std::make_shared<detail::target_link<R>>();
+    link_->target = this;
+    link_->host = host;
+    auto on_error = [link = link_](caf::error& err) {
+      link->complete(detail::translate(std::move(err)));
+    };
+    if constexpr (std::is_same_v<R, caf::unit_t>)
+      launch_(host->actor())
+          .then([link = link_] { link->complete(caf::unit); }, std::move(on_error));
+    else
+      launch_(host->actor())
+          .then([link = link_](R& x) { link->complete(std::move(x)); }, std::move(on_error));
+    return this->suspend(h);
+  }
+
+private:
+  Launch launch_;
+  std::shared_ptr<detail::target_link<R>> link_;
+};
+
+/// Sends a CAF request (`xs...`) to the plain CAF actor `dest` and yields its response as
+/// caf::expected<R> (R = caf::unit_t for an empty response).
+///
+/// Example:
+///
+///   caf::expected<int> sum = co_await troupe::coro::request_actor<int>(adder, 1s, 1, 2);
+///
+/// Errors: mailbox_errc::request_timeout, receiver_dead, or the error the actor answered.
+/// Thread safety: co_await only inside a troupe::task.
+template <class R, class Timeout, class... Xs>
+[[nodiscard]] auto request_actor(caf::actor dest, Timeout timeout, Xs... xs) {
+  auto launch = [dest = std::move(dest), timeout = caf::duration{timeout},
+                 args = std::make_tuple(std::move(xs)...)](::troupe::actor* self) mutable {
+    return std::apply([&](auto&... as) { return self->request(dest, timeout, std::move(as)...); },
+                      args);
+  };
+  return caf_response<R, decltype(launch)>{std::move(launch)};
+}
+
+} // namespace troupe::coro
