@@ -408,19 +408,27 @@ void bench_fan_out_gather() {
 }
 
 // -- spawn -------------------------------------------------------------------------------------
-// One actor spawns n actors from a single handler (no window); each tells its spawner it started
-// and then stays alive, idle. Then all n are stopped.
+// One actor spawns n typed mailbox actors (as users write them: troupe::spawn_mailbox) from a
+// single handler (no window); each tells its spawner it started and then stays alive, idle.
+// Then all n are stopped.
 
 using started_atom = caf::atom_constant<caf::atom("started")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
-caf::behavior idle_child(caf::event_based_actor* self, caf::actor parent) {
-  self->send(parent, started_atom::value);
-  return {[](caf::ok_atom) {}};
+struct poke {};
+using idle_mailbox = troupe::mailbox<poke>;
+
+idle_mailbox spawn_idle_child(troupe::runtime& rt, const caf::actor& parent) {
+  return troupe::spawn_mailbox<poke>(rt, {},
+                                     [parent](auto* self) {
+                                       self->send(parent, started_atom::value);
+                                       return troupe::handlers{[](poke&) {}};
+                                     })
+      .value();
 }
 
 struct spawner_state {
-  std::vector<caf::actor> children;
+  std::vector<idle_mailbox> children;
   std::uint64_t started = 0;
 };
 
@@ -432,13 +440,13 @@ void bench_spawn() {
   auto baseline = rt.system().registry().running();
   auto rss_before = rss_bytes();
   stopwatch sw;
-  auto spawner = rt.spawn([n, all_started](caf::stateful_actor<spawner_state>* self) {
+  auto spawner = rt.spawn([n, all_started, &rt](caf::stateful_actor<spawner_state>* self) {
     return caf::behavior{
-        [=](caf::ok_atom) {
+        [=, &rt](caf::ok_atom) {
           auto me = caf::actor_cast<caf::actor>(self);
           self->state.children.reserve(n);
           for (std::uint64_t i = 0; i < n; ++i)
-            self->state.children.emplace_back(self->spawn(idle_child, me));
+            self->state.children.emplace_back(spawn_idle_child(rt, me));
         },
         [=](started_atom) {
           if (++self->state.started == n)
@@ -446,7 +454,7 @@ void bench_spawn() {
         },
         [=](stop_atom) {
           for (auto& child : self->state.children)
-            self->send_exit(child, caf::exit_reason::user_shutdown);
+            self->send_exit(child.actor(), caf::exit_reason::user_shutdown);
           self->state.children.clear();
         },
     };
@@ -467,7 +475,8 @@ void bench_spawn() {
           {"rss_bytes", rss_alive},
           {"spawn_seconds", std::round(spawn_seconds * 1e6) / 1e6},
           {"stop_seconds", std::round(stop_seconds * 1e6) / 1e6},
-          {"spawner", "one actor handler, no window"}});
+          {"spawner", "one actor handler, no window"},
+          {"actor", "typed mailbox (troupe::spawn_mailbox)"}});
 }
 
 // -- broadcast ---------------------------------------------------------------------------------

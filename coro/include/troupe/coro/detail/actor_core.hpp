@@ -9,4 +9,4 @@
 #include "troupe/core/actor_reply_sink.hpp"
 #include "troupe/core/continuation.hpp"
 #include "troupe/core/reply_sink.hpp"
-#include "troupe/mailbox/detail/envelope.hpp"
+#include "troupe/mailbox/mailbox.hpp" // envelope_type and push(): what a request puts in the queue
