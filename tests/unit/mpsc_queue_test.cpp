@@ -25,39 +25,50 @@ namespace {
 using troupe::unbounded_mpsc_queue;
 using troupe::detail::bounded_mpsc_queue;
 
-// -- helpers -------------------------------------------------------------------------------------
+// -- helpers
+// -------------------------------------------------------------------------------------
 
 using cancel_flag = std::atomic<bool>;
 
-/// Runs `body(cancelled)` on its own thread and fails the test if it takes longer than `limit`.
-/// On expiry `cancelled` is raised so the body's loops can stop; a body that does not stop within
-/// a grace period aborts the process, so a broken queue fails the run instead of hanging it.
+/// Runs `body(cancelled)` on its own thread and fails the test if it takes
+/// longer than `limit`. On expiry `cancelled` is raised so the body's loops can
+/// stop; a body that does not stop within a grace period aborts the process, so
+/// a broken queue fails the run instead of hanging it.
 template <class Body>
-void run_with_deadline(Body body, std::chrono::seconds limit = std::chrono::seconds{30}) {
+void run_with_deadline(Body body,
+                       std::chrono::seconds limit = std::chrono::seconds{30}) {
   cancel_flag cancelled{false};
   auto done = std::async(std::launch::async, [&] { body(cancelled); });
   if (done.wait_for(limit) == std::future_status::ready) {
     done.get();
     return;
   }
-  ADD_FAILURE() << "concurrent test exceeded its deadline of " << limit.count() << " s";
+  ADD_FAILURE() << "concurrent test exceeded its deadline of " << limit.count()
+                << " s";
   cancelled.store(true);
   if (done.wait_for(std::chrono::seconds{5}) != std::future_status::ready) {
-    std::fputs("*** concurrent test did not stop after its deadline: aborting\n", stderr);
+    std::fputs(
+        "*** concurrent test did not stop after its deadline: aborting\n",
+        stderr);
     std::fflush(stderr);
     std::abort();
   }
   done.get();
 }
 
-/// Counts constructions and destructions, so a test can tell leaks from double destruction.
+/// Counts constructions and destructions, so a test can tell leaks from double
+/// destruction.
 class counted {
 public:
-  explicit counted(int value) noexcept : value_(value) { constructed.fetch_add(1); }
-  counted(counted&& other) noexcept : value_(other.value_) { constructed.fetch_add(1); }
-  counted(const counted&) = delete;
-  counted& operator=(const counted&) = delete;
-  counted& operator=(counted&&) = delete;
+  explicit counted(int value) noexcept : value_(value) {
+    constructed.fetch_add(1);
+  }
+  counted(counted &&other) noexcept : value_(other.value_) {
+    constructed.fetch_add(1);
+  }
+  counted(const counted &) = delete;
+  counted &operator=(const counted &) = delete;
+  counted &operator=(counted &&) = delete;
   ~counted() { destroyed.fetch_add(1); }
 
   [[nodiscard]] int value() const noexcept { return value_; }
@@ -66,7 +77,9 @@ public:
     constructed.store(0);
     destroyed.store(0);
   }
-  [[nodiscard]] static long live() noexcept { return constructed.load() - destroyed.load(); }
+  [[nodiscard]] static long live() noexcept {
+    return constructed.load() - destroyed.load();
+  }
 
   static inline std::atomic<long> constructed{0};
   static inline std::atomic<long> destroyed{0};
@@ -79,15 +92,12 @@ private:
 std::uint64_t tag(std::uint64_t producer, std::uint64_t seq) noexcept {
   return (producer << 32) | seq;
 }
-std::uint64_t producer_of(std::uint64_t v) noexcept {
-  return v >> 32;
-}
-std::uint64_t seq_of(std::uint64_t v) noexcept {
-  return v & 0xffffffffU;
-}
+std::uint64_t producer_of(std::uint64_t v) noexcept { return v >> 32; }
+std::uint64_t seq_of(std::uint64_t v) noexcept { return v & 0xffffffffU; }
 
-/// Checks per-producer FIFO and exactly-once delivery on the consumer side: every element must
-/// be the next sequence number its producer has not delivered yet.
+/// Checks per-producer FIFO and exactly-once delivery on the consumer side:
+/// every element must be the next sequence number its producer has not
+/// delivered yet.
 class delivery_checker {
 public:
   explicit delivery_checker(std::size_t producers) : next_(producers, 0) {}
@@ -106,7 +116,9 @@ public:
 
   [[nodiscard]] std::size_t received() const noexcept { return received_; }
   [[nodiscard]] std::size_t errors() const noexcept { return errors_; }
-  [[nodiscard]] std::uint64_t next(std::size_t producer) const { return next_.at(producer); }
+  [[nodiscard]] std::uint64_t next(std::size_t producer) const {
+    return next_.at(producer);
+  }
 
 private:
   std::vector<std::uint64_t> next_;
@@ -114,26 +126,26 @@ private:
   std::size_t errors_ = 0;
 };
 
-// -- queue kinds for the shared contract ---------------------------------------------------------
+// -- queue kinds for the shared contract
+// ---------------------------------------------------------
 
-/// Adapts the bounded queue to the shared contract: pushing either succeeds or, for concurrent
-/// producers, retries until the consumer has made room.
+/// Adapts the bounded queue to the shared contract: pushing either succeeds or,
+/// for concurrent producers, retries until the consumer has made room.
 struct bounded_kind {
-  template <class T>
-  using queue = bounded_mpsc_queue<T>;
+  template <class T> using queue = bounded_mpsc_queue<T>;
 
   template <class T>
   static std::unique_ptr<queue<T>> make(std::size_t expected_elements) {
     return std::make_unique<queue<T>>(expected_elements);
   }
 
-  template <class T>
-  static void push(queue<T>& q, T value) {
+  template <class T> static void push(queue<T> &q, T value) {
     EXPECT_TRUE(q.try_push(value)) << "queue unexpectedly full";
   }
 
   template <class T>
-  static bool push_until_accepted(queue<T>& q, T value, const cancel_flag& cancelled) {
+  static bool push_until_accepted(queue<T> &q, T value,
+                                  const cancel_flag &cancelled) {
     while (!q.try_push(value)) {
       if (cancelled.load(std::memory_order_relaxed))
         return false;
@@ -144,28 +156,24 @@ struct bounded_kind {
 };
 
 struct unbounded_kind {
-  template <class T>
-  using queue = unbounded_mpsc_queue<T>;
+  template <class T> using queue = unbounded_mpsc_queue<T>;
 
-  template <class T>
-  static std::unique_ptr<queue<T>> make(std::size_t) {
+  template <class T> static std::unique_ptr<queue<T>> make(std::size_t) {
     return std::make_unique<queue<T>>();
   }
 
-  template <class T>
-  static void push(queue<T>& q, T value) {
+  template <class T> static void push(queue<T> &q, T value) {
     q.push(std::move(value));
   }
 
   template <class T>
-  static bool push_until_accepted(queue<T>& q, T value, const cancel_flag&) {
+  static bool push_until_accepted(queue<T> &q, T value, const cancel_flag &) {
     q.push(std::move(value));
     return true;
   }
 };
 
-template <class Kind>
-class MpscQueueContract : public ::testing::Test {
+template <class Kind> class MpscQueueContract : public ::testing::Test {
 protected:
   void SetUp() override { counted::reset(); }
 };
@@ -174,15 +182,15 @@ using queue_kinds = ::testing::Types<bounded_kind, unbounded_kind>;
 
 class queue_kind_names {
 public:
-  template <class Kind>
-  static std::string GetName(int) {
+  template <class Kind> static std::string GetName(int) {
     return std::is_same_v<Kind, bounded_kind> ? "Bounded" : "Unbounded";
   }
 };
 
 TYPED_TEST_SUITE(MpscQueueContract, queue_kinds, queue_kind_names);
 
-// -- shared contract -----------------------------------------------------------------------------
+// -- shared contract
+// -----------------------------------------------------------------------------
 
 TYPED_TEST(MpscQueueContract, NewQueueIsEmptyAndPopsNothing) {
   auto q = TypeParam::template make<int>(8);
@@ -234,15 +242,15 @@ TYPED_TEST(MpscQueueContract, DrainStopsAfterMaxElementsAndKeepsTheRest) {
   for (int i = 0; i < 100; ++i)
     TypeParam::push(*q, i);
   std::vector<int> seen;
-  EXPECT_EQ(q->drain([&](int&& v) { seen.push_back(v); }, 30), 30U);
+  EXPECT_EQ(q->drain([&](int &&v) { seen.push_back(v); }, 30), 30U);
   ASSERT_EQ(seen.size(), 30U);
   EXPECT_EQ(seen.front(), 0);
   EXPECT_EQ(seen.back(), 29);
   EXPECT_EQ(q->size(), 70U);
-  EXPECT_EQ(q->drain([&](int&& v) { seen.push_back(v); }, 0), 0U);
+  EXPECT_EQ(q->drain([&](int &&v) { seen.push_back(v); }, 0), 0U);
   EXPECT_EQ(q->size(), 70U);
   // Asking for more than is queued returns only what there is.
-  EXPECT_EQ(q->drain([&](int&& v) { seen.push_back(v); }, 1000), 70U);
+  EXPECT_EQ(q->drain([&](int &&v) { seen.push_back(v); }, 1000), 70U);
   ASSERT_EQ(seen.size(), 100U);
   for (int i = 0; i < 100; ++i)
     EXPECT_EQ(seen[static_cast<std::size_t>(i)], i);
@@ -252,7 +260,7 @@ TYPED_TEST(MpscQueueContract, DrainStopsAfterMaxElementsAndKeepsTheRest) {
 TYPED_TEST(MpscQueueContract, DrainOfEmptyQueueNeverCallsTheFunction) {
   auto q = TypeParam::template make<int>(4);
   int calls = 0;
-  EXPECT_EQ(q->drain([&](int&&) { ++calls; }, 10), 0U);
+  EXPECT_EQ(q->drain([&](int &&) { ++calls; }, 10), 0U);
   EXPECT_EQ(calls, 0);
 }
 
@@ -261,7 +269,10 @@ TYPED_TEST(MpscQueueContract, DrainHandsOverMoveOnlyElements) {
   for (int i = 0; i < 10; ++i)
     TypeParam::push(*q, std::make_unique<int>(i));
   std::vector<std::unique_ptr<int>> taken;
-  EXPECT_EQ(q->drain([&](std::unique_ptr<int>&& p) { taken.push_back(std::move(p)); }, 10), 10U);
+  EXPECT_EQ(
+      q->drain([&](std::unique_ptr<int> &&p) { taken.push_back(std::move(p)); },
+               10),
+      10U);
   ASSERT_EQ(taken.size(), 10U);
   for (int i = 0; i < 10; ++i)
     EXPECT_EQ(*taken[static_cast<std::size_t>(i)], i);
@@ -280,20 +291,21 @@ TYPED_TEST(MpscQueueContract, DestructorDestroysRemainingElementsExactlyOnce) {
     }
     EXPECT_EQ(counted::live(), 130);
   }
-  EXPECT_EQ(counted::live(), 0) << "constructed " << counted::constructed.load() << ", destroyed "
-                                << counted::destroyed.load();
+  EXPECT_EQ(counted::live(), 0) << "constructed " << counted::constructed.load()
+                                << ", destroyed " << counted::destroyed.load();
 }
 
-TYPED_TEST(MpscQueueContract, EveryElementIsDestroyedExactlyOnceAcrossPushPopAndDrain) {
+TYPED_TEST(MpscQueueContract,
+           EveryElementIsDestroyedExactlyOnceAcrossPushPopAndDrain) {
   {
     auto q = TypeParam::template make<counted>(64);
     for (int round = 0; round < 50; ++round) {
       for (int i = 0; i < 64; ++i)
         TypeParam::push(*q, counted{i});
       (void)q->try_pop();
-      q->drain([](counted&&) {}, 40);
+      q->drain([](counted &&) {}, 40);
       EXPECT_EQ(counted::live(), 23) << "round " << round;
-      q->drain([](counted&&) {}, 64);
+      q->drain([](counted &&) {}, 64);
       EXPECT_EQ(counted::live(), 0) << "round " << round;
     }
   }
@@ -305,7 +317,7 @@ TYPED_TEST(MpscQueueContract, ConcurrentProducersKeepTheirOwnOrder) {
   constexpr std::uint64_t per_producer = 50'000;
   auto q = TypeParam::template make<std::uint64_t>(256);
   delivery_checker checker(producers);
-  run_with_deadline([&](const cancel_flag& cancelled) {
+  run_with_deadline([&](const cancel_flag &cancelled) {
     std::vector<std::jthread> threads;
     for (std::uint64_t p = 0; p < producers; ++p)
       threads.emplace_back([&, p] {
@@ -314,7 +326,7 @@ TYPED_TEST(MpscQueueContract, ConcurrentProducersKeepTheirOwnOrder) {
             return;
       });
     while (checker.received() < producers * per_producer && !cancelled.load()) {
-      if (q->drain([&](std::uint64_t&& v) { checker.observe(v); }, 128) == 0)
+      if (q->drain([&](std::uint64_t &&v) { checker.observe(v); }, 128) == 0)
         std::this_thread::yield();
     }
   });
@@ -323,7 +335,8 @@ TYPED_TEST(MpscQueueContract, ConcurrentProducersKeepTheirOwnOrder) {
   EXPECT_TRUE(q->empty());
 }
 
-// -- bounded queue -------------------------------------------------------------------------------
+// -- bounded queue
+// -------------------------------------------------------------------------------
 
 TEST(BoundedMpscQueue, RejectsZeroCapacity) {
   EXPECT_THROW(bounded_mpsc_queue<int>{0}, std::invalid_argument);
@@ -355,7 +368,8 @@ TEST(BoundedMpscQueue, RejectsPushExactlyWhenCapacityIsReached) {
 }
 
 TEST(BoundedMpscQueue, KeepsTheExactCapacityOverManyLapsOfTheRing) {
-  // Capacity 3 in a ring of 4 slots: the limit must hold at every offset of the ring.
+  // Capacity 3 in a ring of 4 slots: the limit must hold at every offset of the
+  // ring.
   bounded_mpsc_queue<int> q{3};
   int next_in = 0;
   int next_out = 0;
@@ -382,7 +396,7 @@ TEST(BoundedMpscQueue, FailedPushLeavesTheValueWithTheCaller) {
   ASSERT_TRUE(q.try_push(first));
   EXPECT_EQ(first, nullptr) << "a successful push moves the value in";
   auto second = std::make_unique<int>(2);
-  int* const address = second.get();
+  int *const address = second.get();
   EXPECT_FALSE(q.try_push(second));
   ASSERT_NE(second, nullptr);
   EXPECT_EQ(second.get(), address);
@@ -394,14 +408,14 @@ TEST(BoundedMpscQueue, FailedPushLeavesTheValueWithTheCaller) {
 }
 
 TEST(BoundedMpscQueue, RacingProducersFillExactlyToCapacity) {
-  // Without a consumer, two producers racing to fill the queue must together succeed exactly
-  // `capacity` times, whatever the interleaving.
+  // Without a consumer, two producers racing to fill the queue must together
+  // succeed exactly `capacity` times, whatever the interleaving.
   for (std::size_t cap : {1U, 3U, 1000U}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     for (int round = 0; round < 200; ++round) {
       bounded_mpsc_queue<std::uint64_t> q{cap};
       std::atomic<std::size_t> accepted{0};
-      run_with_deadline([&](const cancel_flag&) {
+      run_with_deadline([&](const cancel_flag &) {
         std::atomic<int> ready{0};
         std::vector<std::jthread> threads;
         for (std::uint64_t p = 0; p < 2; ++p)
@@ -437,10 +451,11 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
     std::size_t oversize_seen_by_consumer = 0;
     std::size_t depth_violations = 0;
     std::size_t max_depth_seen = 0;
-    // Successful pushes per producer, published after each push; the consumer derives a lower
-    // bound of the true depth from them that does not rely on size().
+    // Successful pushes per producer, published after each push; the consumer
+    // derives a lower bound of the true depth from them that does not rely on
+    // size().
     std::atomic<std::uint64_t> pushed[2] = {0, 0};
-    run_with_deadline([&](const cancel_flag& cancelled) {
+    run_with_deadline([&](const cancel_flag &cancelled) {
       std::vector<std::jthread> threads;
       for (std::uint64_t p = 0; p < 2; ++p)
         threads.emplace_back([&, p] {
@@ -453,7 +468,8 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
             }
             pushed[p].store(i + 1, std::memory_order_release);
             if (q.size() > cap)
-              oversize_seen_by_producers.fetch_add(1, std::memory_order_relaxed);
+              oversize_seen_by_producers.fetch_add(1,
+                                                   std::memory_order_relaxed);
           }
         });
       const std::uint64_t total = 2 * per_producer;
@@ -462,13 +478,15 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
         if (depth > cap)
           ++oversize_seen_by_consumer;
         max_depth_seen = std::max(max_depth_seen, depth);
-        // Pushes counted here have all completed; the consumer is not mid-pop, so everything it
-        // has not received is still in the queue.
+        // Pushes counted here have all completed; the consumer is not mid-pop,
+        // so everything it has not received is still in the queue.
         const std::uint64_t completed =
-            pushed[0].load(std::memory_order_acquire) + pushed[1].load(std::memory_order_acquire);
-        if (completed > checker.received() && completed - checker.received() > cap)
+            pushed[0].load(std::memory_order_acquire) +
+            pushed[1].load(std::memory_order_acquire);
+        if (completed > checker.received() &&
+            completed - checker.received() > cap)
           ++depth_violations;
-        if (q.drain([&](std::uint64_t&& v) { checker.observe(v); }, 64) == 0)
+        if (q.drain([&](std::uint64_t &&v) { checker.observe(v); }, 64) == 0)
           std::this_thread::yield();
       }
     });
@@ -476,7 +494,8 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
     EXPECT_EQ(oversize_seen_by_consumer, 0U);
     EXPECT_EQ(depth_violations, 0U);
     EXPECT_LE(max_depth_seen, cap);
-    EXPECT_EQ(checker.errors(), 0U) << "an element was lost, duplicated or reordered";
+    EXPECT_EQ(checker.errors(), 0U)
+        << "an element was lost, duplicated or reordered";
     EXPECT_EQ(checker.received(), 2 * per_producer);
     EXPECT_EQ(checker.next(0), per_producer);
     EXPECT_EQ(checker.next(1), per_producer);
@@ -484,7 +503,8 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
   }
 }
 
-// -- unbounded queue -----------------------------------------------------------------------------
+// -- unbounded queue
+// -----------------------------------------------------------------------------
 
 TEST(UnboundedMpscQueue, KeepsOrderAcrossManyBlockBoundaries) {
   unbounded_mpsc_queue<std::uint64_t> q;
@@ -502,8 +522,9 @@ TEST(UnboundedMpscQueue, KeepsOrderAcrossManyBlockBoundaries) {
 }
 
 TEST(UnboundedMpscQueue, InterleavedPushAndPopCrossBlocksAtEveryOffset) {
-  // Uneven batch sizes make the consumer empty the queue at every position within a block, so
-  // it steps to blocks that are linked later and frees the ones behind it along the way.
+  // Uneven batch sizes make the consumer empty the queue at every position
+  // within a block, so it steps to blocks that are linked later and frees the
+  // ones behind it along the way.
   unbounded_mpsc_queue<std::uint64_t> q;
   std::uint64_t next_in = 0;
   std::uint64_t next_out = 0;
@@ -530,27 +551,31 @@ TEST(UnboundedMpscQueue, DestructorFreesElementsSpanningSeveralBlocks) {
   EXPECT_EQ(counted::live(), 0);
 }
 
-TEST(UnboundedMpscQueue, DeliversEveryElementOnceInProducerOrderFromConcurrentProducers) {
+TEST(UnboundedMpscQueue,
+     DeliversEveryElementOnceInProducerOrderFromConcurrentProducers) {
   constexpr std::uint64_t total = 1'000'000;
   for (std::uint64_t producers : {2U, 3U, 4U}) {
     SCOPED_TRACE(std::to_string(producers) + " producers");
     const std::uint64_t per_producer = total / producers;
     unbounded_mpsc_queue<std::uint64_t> q;
     delivery_checker checker(producers);
-    run_with_deadline([&](const cancel_flag& cancelled) {
+    run_with_deadline([&](const cancel_flag &cancelled) {
       std::vector<std::jthread> threads;
       for (std::uint64_t p = 0; p < producers; ++p)
         threads.emplace_back([&, p] {
-          for (std::uint64_t i = 0; i < per_producer && !cancelled.load(std::memory_order_relaxed);
+          for (std::uint64_t i = 0;
+               i < per_producer && !cancelled.load(std::memory_order_relaxed);
                ++i)
             q.push(tag(p, i));
         });
-      while (checker.received() < producers * per_producer && !cancelled.load()) {
-        if (q.drain([&](std::uint64_t&& v) { checker.observe(v); }, 256) == 0)
+      while (checker.received() < producers * per_producer &&
+             !cancelled.load()) {
+        if (q.drain([&](std::uint64_t &&v) { checker.observe(v); }, 256) == 0)
           std::this_thread::yield();
       }
     });
-    EXPECT_EQ(checker.errors(), 0U) << "an element was lost, duplicated or reordered";
+    EXPECT_EQ(checker.errors(), 0U)
+        << "an element was lost, duplicated or reordered";
     EXPECT_EQ(checker.received(), producers * per_producer);
     for (std::uint64_t p = 0; p < producers; ++p)
       EXPECT_EQ(checker.next(p), per_producer) << "producer " << p;
@@ -560,16 +585,19 @@ TEST(UnboundedMpscQueue, DeliversEveryElementOnceInProducerOrderFromConcurrentPr
 }
 
 TEST(UnboundedMpscQueue, MoveOnlyElementsFromConcurrentProducersAreAllFreed) {
-  // Heap-owning elements make ASan/LSan report any element the queue loses or frees twice.
+  // Heap-owning elements make ASan/LSan report any element the queue loses or
+  // frees twice.
   constexpr int per_producer = 100'000;
   unbounded_mpsc_queue<std::unique_ptr<int>> q;
   long long sum = 0;
   int received = 0;
-  run_with_deadline([&](const cancel_flag& cancelled) {
+  run_with_deadline([&](const cancel_flag &cancelled) {
     std::vector<std::jthread> threads;
     for (int p = 0; p < 2; ++p)
       threads.emplace_back([&] {
-        for (int i = 0; i < per_producer && !cancelled.load(std::memory_order_relaxed); ++i)
+        for (int i = 0;
+             i < per_producer && !cancelled.load(std::memory_order_relaxed);
+             ++i)
           q.push(std::make_unique<int>(i));
       });
     while (received < 2 * per_producer && !cancelled.load()) {
@@ -587,3 +615,57 @@ TEST(UnboundedMpscQueue, MoveOnlyElementsFromConcurrentProducersAreAllFreed) {
 }
 
 } // namespace
+
+// -- unbounded queue: allocation on first use, blocks sized to need
+// ------------------------------
+
+TEST(UnboundedMpscQueue, AllocatesNothingUntilTheFirstPush) {
+  unbounded_mpsc_queue<std::uint64_t> q;
+  EXPECT_EQ(q.allocated_slots(), 0U);
+  EXPECT_FALSE(
+      q.try_pop()
+          .has_value()); // popping an empty queue allocates nothing either
+  EXPECT_EQ(q.allocated_slots(), 0U);
+  EXPECT_TRUE(q.empty());
+  q.push(7);
+  EXPECT_EQ(q.allocated_slots(), 4U); // the first block is small
+  EXPECT_EQ(q.try_pop(), std::optional<std::uint64_t>{7});
+}
+
+TEST(UnboundedMpscQueue, BlocksGrowByDoublingUpToSixtyFourSlots) {
+  unbounded_mpsc_queue<std::uint64_t> q;
+  // 4 + 8 + 16 + 32 + 64 + 64 slots hold 188 elements.
+  for (std::uint64_t i = 0; i < 4 + 8 + 16 + 32 + 64 + 1; ++i)
+    q.push(i);
+  EXPECT_EQ(q.allocated_slots(), 4U + 8 + 16 + 32 + 64 + 64);
+  for (std::uint64_t i = 0; i < 4 + 8 + 16 + 32 + 64 + 1; ++i)
+    ASSERT_EQ(q.try_pop(), std::optional<std::uint64_t>{i});
+  // The consumer frees the blocks behind it; the one it stands in stays.
+  EXPECT_EQ(q.allocated_slots(), 64U);
+}
+
+TEST(UnboundedMpscQueue, ConcurrentFirstPushesInstallOneFirstBlock) {
+  // Several producers race to allocate the first block; exactly one block
+  // survives and every element arrives once, in each producer's order.
+  for (int round = 0; round < 200; ++round) {
+    unbounded_mpsc_queue<std::uint64_t> q;
+    delivery_checker checker(3);
+    std::atomic<int> ready{0};
+    {
+      std::vector<std::jthread> threads;
+      for (std::uint64_t p = 0; p < 3; ++p)
+        threads.emplace_back([&, p] {
+          ready.fetch_add(1);
+          while (ready.load() < 3) {
+          }
+          for (std::uint64_t i = 0; i < 3; ++i)
+            q.push(tag(p, i));
+        });
+    }
+    q.drain([&](std::uint64_t &&v) { checker.observe(v); }, 100);
+    ASSERT_EQ(checker.errors(), 0U);
+    ASSERT_EQ(checker.received(), 9U);
+    ASSERT_EQ(q.allocated_slots(),
+              8U); // the first block was freed once consumed
+  }
+}

@@ -16,40 +16,42 @@
 
 namespace troupe {
 
-/// The actor behind a typed mailbox, as its handlers see it: a CAF event-based actor (so
-/// monitors, links, timers and CAF requests work as usual) that takes its messages from a
-/// Troupe queue. Handlers run one at a time, in queue order.
+/// The actor behind a typed mailbox, as its handlers see it: a CAF event-based
+/// actor (so monitors, links, timers and CAF requests work as usual) that takes
+/// its messages from a Troupe queue. Handlers run one at a time, in queue
+/// order.
 ///
 /// Thread safety: use only from inside the actor's own handlers.
-template <class... Ts>
-class mailbox_self : public troupe::actor {
+template <class... Ts> class mailbox_self : public troupe::actor {
 public:
   using core_type = detail::mailbox_core<Ts...>;
 
-  mailbox_self(caf::actor_config& cfg, std::shared_ptr<core_type> core)
+  mailbox_self(caf::actor_config &cfg, std::shared_ptr<core_type> core)
       : troupe::actor(cfg), core_(std::move(core)) {}
 
-  const char* name() const override {
-    return core_->options().name.empty() ? "mailbox" : core_->options().name.c_str();
+  const char *name() const override {
+    return core_->options().name.empty() ? "mailbox"
+                                         : core_->options().name.c_str();
   }
 
-  [[nodiscard]] mailbox_metrics metrics() const noexcept { return core_->metrics(); }
+  [[nodiscard]] mailbox_metrics metrics() const noexcept {
+    return core_->metrics();
+  }
 
-  [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
+  [[nodiscard]] const std::shared_ptr<core_type> &core() const noexcept {
+    return core_;
+  }
 
   caf::behavior make_behavior() override { return initialize_actor(); }
 
-  /// Terminates the actor after the current handler; the rest of the mailbox is answered with
-  /// receiver_dead (requests) or dead-lettered (messages). Hides CAF's quit so that the mailbox
-  /// stops handing out messages at once.
-  void quit(caf::error reason = caf::error{}) {
-    stopping_ = true;
-    caf::event_based_actor::quit(std::move(reason));
-  }
+  /// Terminates the actor after the current handler (troupe::actor::quit); the
+  /// rest of the mailbox is answered with receiver_dead (requests) or
+  /// dead-lettered (messages).
+  using troupe::actor::quit;
 
 protected:
   /// Runs the handler for one envelope; answers its reply sink, if any.
-  virtual void dispatch(typename core_type::envelope_type& env) = 0;
+  virtual void dispatch(typename core_type::envelope_type &env) = 0;
 
   void on_exit() override {
     core_->close();
@@ -57,14 +59,19 @@ protected:
   }
 
   void drain_queue(size_t max) override {
-    core_->drain_while([this] { return !stopping_; },
-                       [this](typename core_type::envelope_type&& env) { dispatch(env); },
-                       std::min(max, core_->batch()));
+    core_->drain_while(
+        [this] { return !stopping_; },
+        [this](typename core_type::envelope_type &&env) { dispatch(env); },
+        std::min(max, core_->batch()));
   }
 
-  [[nodiscard]] bool queue_empty() const noexcept override { return core_->empty(); }
+  [[nodiscard]] bool queue_empty() const noexcept override {
+    return core_->empty();
+  }
 
-  std::atomic<uint64_t>& queue_anchor() noexcept override { return core_->anchor(); }
+  std::atomic<uint64_t> &queue_anchor() noexcept override {
+    return core_->anchor();
+  }
 
 private:
   std::shared_ptr<core_type> core_;
@@ -78,9 +85,10 @@ class mailbox_actor final : public mailbox_self<Ts...> {
 public:
   using super = mailbox_self<Ts...>;
   using envelope_type = typename super::core_type::envelope_type;
-  using factory = std::function<Handlers(mailbox_self<Ts...>*)>;
+  using factory = std::function<Handlers(mailbox_self<Ts...> *)>;
 
-  mailbox_actor(caf::actor_config& cfg, std::shared_ptr<typename super::core_type> core,
+  mailbox_actor(caf::actor_config &cfg,
+                std::shared_ptr<typename super::core_type> core,
                 factory make_handlers)
       : super(cfg, std::move(core)), make_handlers_(std::move(make_handlers)) {}
 
@@ -91,16 +99,17 @@ public:
   }
 
 protected:
-  void dispatch(envelope_type& env) override {
-    std::visit([&](auto& msg) { handle(msg, env.reply); }, env.msg);
+  void dispatch(envelope_type &env) override {
+    std::visit([&](auto &msg) { handle(msg, env.reply); }, env.msg);
   }
 
 private:
   template <class T>
-  void handle(T& msg, std::unique_ptr<reply_sink_base>& reply) {
-    static_assert(std::is_invocable_v<Handlers&, T&>,
-                  "the handler set has no handler for one of the mailbox's message types");
-    using result = std::invoke_result_t<Handlers&, T&>;
+  void handle(T &msg, std::unique_ptr<reply_sink_base> &reply) {
+    static_assert(std::is_invocable_v<Handlers &, T &>,
+                  "the handler set has no handler for one of the mailbox's "
+                  "message types");
+    using result = std::invoke_result_t<Handlers &, T &>;
     using reply_type = reply_t<T>;
     try {
       if constexpr (std::is_void_v<result>) {
@@ -109,8 +118,9 @@ private:
           if constexpr (std::is_same_v<reply_type, caf::unit_t>)
             complete_reply<reply_type>(reply, caf::unit);
           else
-            fail_reply(reply, make_error(mailbox_errc::handler_threw,
-                                         std::string{"handler returned no reply"}));
+            fail_reply(reply,
+                       make_error(mailbox_errc::handler_threw,
+                                  std::string{"handler returned no reply"}));
         }
       } else if constexpr (caf::detail::is_expected<result>::value) {
         auto r = (*handlers_)(msg);
@@ -125,16 +135,17 @@ private:
         if (reply)
           complete_reply<reply_type>(reply, reply_type(std::move(r)));
       }
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
       crash(reply, e.what());
     } catch (...) {
       crash(reply, "unknown exception");
     }
   }
 
-  // A throwing handler crashes its actor, never the process: the request (if any) gets
-  // handler_threw with the exception's message, which is also the exit reason.
-  void crash(std::unique_ptr<reply_sink_base>& reply, const char* what) {
+  // A throwing handler crashes its actor, never the process: the request (if
+  // any) gets handler_threw with the exception's message, which is also the
+  // exit reason.
+  void crash(std::unique_ptr<reply_sink_base> &reply, const char *what) {
     auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
     if (reply)
       fail_reply(reply, reason);
