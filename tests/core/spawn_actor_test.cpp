@@ -80,10 +80,15 @@ TEST_F(spawn_actor_test, RequestWithoutTimeoutGetsItsReply) {
   auto result = std::make_shared<std::promise<int64_t>>();
   auto a = troupe::spawn_actor(*rt, [adder, result](troupe::actor *self) {
     troupe::request(self, adder, increment{1}, caf::infinite)
-        .then([self, result](int64_t n) {
-          result->set_value(n);
-          self->quit();
-        });
+        .then(
+            [self, result](int64_t n) {
+              result->set_value(n);
+              self->quit();
+            },
+            [self, result](caf::error) {
+              result->set_value(-1);
+              self->quit();
+            });
   });
   auto f = result->get_future();
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
@@ -156,9 +161,12 @@ TEST_F(spawn_actor_test, WatchesAValueFromItsCurrentOneOn) {
 TEST_F(spawn_actor_test, QuitWithAReasonIsTheExitReason) {
   auto adder = spawn_adder();
   auto a = troupe::spawn_actor(*rt, [adder](troupe::actor *self) {
-    troupe::request(self, adder, increment{0}, 5s).then([self](int64_t) {
-      self->quit(caf::make_error(caf::sec::invalid_argument));
-    });
+    troupe::request(self, adder, increment{0}, 5s)
+        .then(
+            [self](int64_t) {
+              self->quit(caf::make_error(caf::sec::invalid_argument));
+            },
+            [self](caf::error err) { self->quit(std::move(err)); });
   });
   EXPECT_EQ(exit_reason_of(a), caf::sec::invalid_argument);
 }
@@ -169,14 +177,20 @@ TEST_F(spawn_actor_test, ContinuationsDoNotRunAfterQuit) {
   auto a = troupe::spawn_actor(*rt, [adder, later](troupe::actor *self) {
     // Two requests in flight; the first answer quits, the second must never
     // run.
-    troupe::request(self, adder, increment{0}, 5s).then([self, later](int64_t) {
-      if (later->fetch_add(1) == 0)
-        self->quit();
-    });
-    troupe::request(self, adder, increment{0}, 5s).then([self, later](int64_t) {
-      if (later->fetch_add(1) == 0)
-        self->quit();
-    });
+    troupe::request(self, adder, increment{0}, 5s)
+        .then(
+            [self, later](int64_t) {
+              if (later->fetch_add(1) == 0)
+                self->quit();
+            },
+            [self](caf::error err) { self->quit(std::move(err)); });
+    troupe::request(self, adder, increment{0}, 5s)
+        .then(
+            [self, later](int64_t) {
+              if (later->fetch_add(1) == 0)
+                self->quit();
+            },
+            [self](caf::error err) { self->quit(std::move(err)); });
   });
   EXPECT_FALSE(exit_reason_of(a));
   EXPECT_EQ(later->load(), 1);
