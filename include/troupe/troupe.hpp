@@ -20,6 +20,7 @@
 #include "troupe/core/continuation.hpp"
 #include "troupe/core/message_source.hpp"
 #include "troupe/core/reply_sink.hpp"
+#include "troupe/core/spawn_actor.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/core/version.hpp"
 

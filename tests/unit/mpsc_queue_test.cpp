@@ -25,13 +25,15 @@ namespace {
 using troupe::unbounded_mpsc_queue;
 using troupe::detail::bounded_mpsc_queue;
 
-// -- helpers -------------------------------------------------------------------------------------
+// -- helpers
+// -------------------------------------------------------------------------------------
 
 using cancel_flag = std::atomic<bool>;
 
-/// Runs `body(cancelled)` on its own thread and fails the test if it takes longer than `limit`.
-/// On expiry `cancelled` is raised so the body's loops can stop; a body that does not stop within
-/// a grace period aborts the process, so a broken queue fails the run instead of hanging it.
+/// Runs `body(cancelled)` on its own thread and fails the test if it takes
+/// longer than `limit`. On expiry `cancelled` is raised so the body's loops can
+/// stop; a body that does not stop within a grace period aborts the process, so
+/// a broken queue fails the run instead of hanging it.
 template <class Body>
 void run_with_deadline(Body body, std::chrono::seconds limit = std::chrono::seconds{30}) {
   cancel_flag cancelled{false};
@@ -50,7 +52,8 @@ void run_with_deadline(Body body, std::chrono::seconds limit = std::chrono::seco
   done.get();
 }
 
-/// Counts constructions and destructions, so a test can tell leaks from double destruction.
+/// Counts constructions and destructions, so a test can tell leaks from double
+/// destruction.
 class counted {
 public:
   explicit counted(int value) noexcept : value_(value) { constructed.fetch_add(1); }
@@ -86,8 +89,9 @@ std::uint64_t seq_of(std::uint64_t v) noexcept {
   return v & 0xffffffffU;
 }
 
-/// Checks per-producer FIFO and exactly-once delivery on the consumer side: every element must
-/// be the next sequence number its producer has not delivered yet.
+/// Checks per-producer FIFO and exactly-once delivery on the consumer side:
+/// every element must be the next sequence number its producer has not
+/// delivered yet.
 class delivery_checker {
 public:
   explicit delivery_checker(std::size_t producers) : next_(producers, 0) {}
@@ -114,10 +118,11 @@ private:
   std::size_t errors_ = 0;
 };
 
-// -- queue kinds for the shared contract ---------------------------------------------------------
+// -- queue kinds for the shared contract
+// ---------------------------------------------------------
 
-/// Adapts the bounded queue to the shared contract: pushing either succeeds or, for concurrent
-/// producers, retries until the consumer has made room.
+/// Adapts the bounded queue to the shared contract: pushing either succeeds or,
+/// for concurrent producers, retries until the consumer has made room.
 struct bounded_kind {
   template <class T>
   using queue = bounded_mpsc_queue<T>;
@@ -182,7 +187,8 @@ public:
 
 TYPED_TEST_SUITE(MpscQueueContract, queue_kinds, queue_kind_names);
 
-// -- shared contract -----------------------------------------------------------------------------
+// -- shared contract
+// -----------------------------------------------------------------------------
 
 TYPED_TEST(MpscQueueContract, NewQueueIsEmptyAndPopsNothing) {
   auto q = TypeParam::template make<int>(8);
@@ -323,7 +329,8 @@ TYPED_TEST(MpscQueueContract, ConcurrentProducersKeepTheirOwnOrder) {
   EXPECT_TRUE(q->empty());
 }
 
-// -- bounded queue -------------------------------------------------------------------------------
+// -- bounded queue
+// -------------------------------------------------------------------------------
 
 TEST(BoundedMpscQueue, RejectsZeroCapacity) {
   EXPECT_THROW(bounded_mpsc_queue<int>{0}, std::invalid_argument);
@@ -355,7 +362,8 @@ TEST(BoundedMpscQueue, RejectsPushExactlyWhenCapacityIsReached) {
 }
 
 TEST(BoundedMpscQueue, KeepsTheExactCapacityOverManyLapsOfTheRing) {
-  // Capacity 3 in a ring of 4 slots: the limit must hold at every offset of the ring.
+  // Capacity 3 in a ring of 4 slots: the limit must hold at every offset of the
+  // ring.
   bounded_mpsc_queue<int> q{3};
   int next_in = 0;
   int next_out = 0;
@@ -394,8 +402,8 @@ TEST(BoundedMpscQueue, FailedPushLeavesTheValueWithTheCaller) {
 }
 
 TEST(BoundedMpscQueue, RacingProducersFillExactlyToCapacity) {
-  // Without a consumer, two producers racing to fill the queue must together succeed exactly
-  // `capacity` times, whatever the interleaving.
+  // Without a consumer, two producers racing to fill the queue must together
+  // succeed exactly `capacity` times, whatever the interleaving.
   for (std::size_t cap : {1U, 3U, 1000U}) {
     SCOPED_TRACE("capacity " + std::to_string(cap));
     for (int round = 0; round < 200; ++round) {
@@ -437,8 +445,9 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
     std::size_t oversize_seen_by_consumer = 0;
     std::size_t depth_violations = 0;
     std::size_t max_depth_seen = 0;
-    // Successful pushes per producer, published after each push; the consumer derives a lower
-    // bound of the true depth from them that does not rely on size().
+    // Successful pushes per producer, published after each push; the consumer
+    // derives a lower bound of the true depth from them that does not rely on
+    // size().
     std::atomic<std::uint64_t> pushed[2] = {0, 0};
     run_with_deadline([&](const cancel_flag& cancelled) {
       std::vector<std::jthread> threads;
@@ -462,8 +471,8 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
         if (depth > cap)
           ++oversize_seen_by_consumer;
         max_depth_seen = std::max(max_depth_seen, depth);
-        // Pushes counted here have all completed; the consumer is not mid-pop, so everything it
-        // has not received is still in the queue.
+        // Pushes counted here have all completed; the consumer is not mid-pop,
+        // so everything it has not received is still in the queue.
         const std::uint64_t completed =
             pushed[0].load(std::memory_order_acquire) + pushed[1].load(std::memory_order_acquire);
         if (completed > checker.received() && completed - checker.received() > cap)
@@ -484,7 +493,8 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
   }
 }
 
-// -- unbounded queue -----------------------------------------------------------------------------
+// -- unbounded queue
+// -----------------------------------------------------------------------------
 
 TEST(UnboundedMpscQueue, KeepsOrderAcrossManyBlockBoundaries) {
   unbounded_mpsc_queue<std::uint64_t> q;
@@ -502,8 +512,9 @@ TEST(UnboundedMpscQueue, KeepsOrderAcrossManyBlockBoundaries) {
 }
 
 TEST(UnboundedMpscQueue, InterleavedPushAndPopCrossBlocksAtEveryOffset) {
-  // Uneven batch sizes make the consumer empty the queue at every position within a block, so
-  // it steps to blocks that are linked later and frees the ones behind it along the way.
+  // Uneven batch sizes make the consumer empty the queue at every position
+  // within a block, so it steps to blocks that are linked later and frees the
+  // ones behind it along the way.
   unbounded_mpsc_queue<std::uint64_t> q;
   std::uint64_t next_in = 0;
   std::uint64_t next_out = 0;
@@ -560,7 +571,8 @@ TEST(UnboundedMpscQueue, DeliversEveryElementOnceInProducerOrderFromConcurrentPr
 }
 
 TEST(UnboundedMpscQueue, MoveOnlyElementsFromConcurrentProducersAreAllFreed) {
-  // Heap-owning elements make ASan/LSan report any element the queue loses or frees twice.
+  // Heap-owning elements make ASan/LSan report any element the queue loses or
+  // frees twice.
   constexpr int per_producer = 100'000;
   unbounded_mpsc_queue<std::unique_ptr<int>> q;
   long long sum = 0;
@@ -587,3 +599,55 @@ TEST(UnboundedMpscQueue, MoveOnlyElementsFromConcurrentProducersAreAllFreed) {
 }
 
 } // namespace
+
+// -- unbounded queue: allocation on first use, blocks sized to need
+// ------------------------------
+
+TEST(UnboundedMpscQueue, AllocatesNothingUntilTheFirstPush) {
+  unbounded_mpsc_queue<std::uint64_t> q;
+  EXPECT_EQ(q.allocated_slots(), 0U);
+  EXPECT_FALSE(q.try_pop().has_value()); // popping an empty queue allocates nothing either
+  EXPECT_EQ(q.allocated_slots(), 0U);
+  EXPECT_TRUE(q.empty());
+  q.push(7);
+  EXPECT_EQ(q.allocated_slots(), 4U); // the first block is small
+  EXPECT_EQ(q.try_pop(), std::optional<std::uint64_t>{7});
+}
+
+TEST(UnboundedMpscQueue, BlocksGrowByDoublingUpToSixtyFourSlots) {
+  unbounded_mpsc_queue<std::uint64_t> q;
+  // 4 + 8 + 16 + 32 + 64 + 64 slots hold 188 elements.
+  for (std::uint64_t i = 0; i < 4 + 8 + 16 + 32 + 64 + 1; ++i)
+    q.push(i);
+  EXPECT_EQ(q.allocated_slots(), 4U + 8 + 16 + 32 + 64 + 64);
+  for (std::uint64_t i = 0; i < 4 + 8 + 16 + 32 + 64 + 1; ++i)
+    ASSERT_EQ(q.try_pop(), std::optional<std::uint64_t>{i});
+  // The consumer frees the blocks behind it; the one it stands in stays.
+  EXPECT_EQ(q.allocated_slots(), 64U);
+}
+
+TEST(UnboundedMpscQueue, ConcurrentFirstPushesInstallOneFirstBlock) {
+  // Several producers race to allocate the first block; exactly one block
+  // survives and every element arrives once, in each producer's order.
+  for (int round = 0; round < 200; ++round) {
+    unbounded_mpsc_queue<std::uint64_t> q;
+    delivery_checker checker(3);
+    std::atomic<int> ready{0};
+    {
+      std::vector<std::jthread> threads;
+      for (std::uint64_t p = 0; p < 3; ++p)
+        threads.emplace_back([&, p] {
+          ready.fetch_add(1);
+          while (ready.load() < 3) {
+          }
+          for (std::uint64_t i = 0; i < 3; ++i)
+            q.push(tag(p, i));
+        });
+    }
+    q.drain([&](std::uint64_t&& v) { checker.observe(v); }, 100);
+    ASSERT_EQ(checker.errors(), 0U);
+    ASSERT_EQ(checker.received(), 9U);
+    ASSERT_EQ(q.allocated_slots(),
+              8U); // the first block was freed once consumed
+  }
+}

@@ -2,76 +2,95 @@
 
 // # The Troupe actor
 //
-// A Troupe actor is the unit of execution every Troupe abstraction runs on: typed mailboxes,
-// topic subscribers, watched-value readers, barrier parties, pool workers, supervised children
-// and the network layer's proxies. Like a Tokio task it is a small piece of state plus code that
-// the scheduler runs on one of its workers, never on two at once, and that gives its worker back
-// when it has nothing to do; unlike a task it owns a queue of messages and answers requests.
+// A Troupe actor is the unit of execution every Troupe abstraction runs on:
+// typed mailboxes, topic subscribers, watched-value readers, barrier parties,
+// pool workers, supervised children and the network layer's proxies. Like a
+// Tokio task it is a small piece of state plus code that the scheduler runs on
+// one of its workers, never on two at once, and that gives its worker back when
+// it has nothing to do; unlike a task it owns a queue of messages and answers
+// requests.
 //
-// Today a troupe::actor *is* a CAF event-based actor (class `caf::event_based_actor`): CAF's
-// scheduler runs it, and links, monitors, exit reasons, timers, plain CAF messages and remote
-// publication work on it unchanged. What Troupe adds is where its work comes from:
+// Today a troupe::actor *is* a CAF event-based actor (class
+// `caf::event_based_actor`): CAF's scheduler runs it, and links, monitors, exit
+// reasons, timers, plain CAF messages and remote publication work on it
+// unchanged. What Troupe adds is where its work comes from:
 //
-//  - its own queue (a typed mailbox's lock-free queue; a derived class says how to drain it),
-//  - its reply queue: answers to the requests it made, matched to their continuations by id,
-//  - message sources: other streams it drains, such as topic subscriptions (message_source).
+//  - its own queue (a typed mailbox's lock-free queue; a derived class says how
+//  to drain it),
+//  - its reply queue: answers to the requests it made, matched to their
+//  continuations by id,
+//  - message sources: other streams it drains, such as topic subscriptions
+//  (message_source).
 //
-// Why not a CAF message per Troupe message: CAF allocates a mailbox element and matches a
-// type-erased message for each, and its mailbox has no bound. A Troupe mailbox is a typed
-// lock-free queue; CAF only schedules the actor. The actor's CAF inbox state (blocked while the
-// actor is idle) is the single "is it scheduled?" flag for both kinds of messages, so an actor
-// never runs on two threads at once and links, monitors, exits and timers keep working.
+// Why not a CAF message per Troupe message: CAF allocates a mailbox element and
+// matches a type-erased message for each, and its mailbox has no bound. A
+// Troupe mailbox is a typed lock-free queue; CAF only schedules the actor. The
+// actor's CAF inbox state (blocked while the actor is idle) is the single "is
+// it scheduled?" flag for both kinds of messages, so an actor never runs on two
+// threads at once and links, monitors, exits and timers keep working.
 //
 // ## Resume protocol
 //
 //  1. A producer pushes into the Troupe queue, then issues a seq_cst fence.
-//  2. It looks at the CAF inbox: only when it is blocked (the actor is idle) does the producer
-//     try to unblock it (CAS); the one producer whose CAS succeeds schedules the actor, exactly
-//     as CAF's own enqueue does for a message arriving at an idle actor. Producers that find the
-//     actor running do nothing more: no allocation, no message.
-//  3. resume() drains up to max_throughput queued messages, then lets CAF handle its own
-//     messages (system messages, timers, responses). CAF ends by blocking the inbox when it
-//     has nothing left.
-//  4. After CAF blocked the inbox, resume() fences and looks at the Troupe queue again. A
-//     producer whose push it did not see must, by the two fences, see the blocked inbox in step 2
-//     and schedule; or resume() sees the push, unblocks the inbox itself and asks to be resumed
-//     later. Either way exactly one party schedules the actor, and no wake-up is lost.
+//  2. It looks at the CAF inbox: only when it is blocked (the actor is idle)
+//  does the producer
+//     try to unblock it (CAS); the one producer whose CAS succeeds schedules
+//     the actor, exactly as CAF's own enqueue does for a message arriving at an
+//     idle actor. Producers that find the actor running do nothing more: no
+//     allocation, no message.
+//  3. resume() drains up to max_throughput queued messages, then lets CAF
+//  handle its own
+//     messages (system messages, timers, responses). CAF ends by blocking the
+//     inbox when it has nothing left.
+//  4. After CAF blocked the inbox, resume() fences and looks at the Troupe
+//  queue again. A
+//     producer whose push it did not see must, by the two fences, see the
+//     blocked inbox in step 2 and schedule; or resume() sees the push, unblocks
+//     the inbox itself and asks to be resumed later. Either way exactly one
+//     party schedules the actor, and no wake-up is lost.
 //
-// The same protocol covers the reply queue (post_reply) and, with a lock in place of the fences,
-// message sources (see message_source).
+// The same protocol covers the reply queue (post_reply) and, with a lock in
+// place of the fences, message sources (see message_source).
 //
 // ## Reply plumbing
 //
-// A request made by a Troupe actor registers a continuation (add_request returns its id) and
-// travels with a reply sink (troupe/core/actor_reply_sink.hpp). Whoever answers, on whatever
-// thread, posts a reply_job to the requester's reply queue; the requester runs the continuation
-// on its own thread, looked up by id in O(1). A request without timeout skips the table: its
-// sink is the reply (inline_reply). A timed request arms one CAF timer message
-// (request_timeout_atom) that fails the continuation if it still waits; a late reply is dropped.
+// A request made by a Troupe actor registers a continuation (add_request
+// returns its id) and travels with a reply sink
+// (troupe/core/actor_reply_sink.hpp). Whoever answers, on whatever thread,
+// posts a reply_job to the requester's reply queue; the requester runs the
+// continuation on its own thread, looked up by id in O(1). A request without
+// timeout skips the table: its sink is the reply (inline_reply). A timed
+// request arms one CAF timer message (request_timeout_atom) that fails the
+// continuation if it still waits; a late reply is dropped.
 //
 // ## Cancellation and lifetime
 //
-// An actor ends when a handler calls quit() (the derived class sets stopping_ and calls CAF's
-// quit), when CAF kills it (an exit message from a link, a supervisor's shutdown), or when it
-// throws. No handler runs after stopping_ is set. on_exit() forgets the outstanding requests
-// (their continuations never run) and detaches every message source. The object itself lives
-// as long as CAF's reference count says: reply sinks and message sources hold a strong
-// reference (caf::strong_actor_ptr), so posting a reply to a terminated actor is safe and the
-// reply is dropped with the actor.
+// An actor ends when a handler calls quit() (the derived class sets stopping_
+// and calls CAF's quit), when CAF kills it (an exit message from a link, a
+// supervisor's shutdown), or when it throws. No handler runs after stopping_ is
+// set. on_exit() forgets the outstanding requests (their continuations never
+// run) and detaches every message source. The object itself lives as long as
+// CAF's reference count says: reply sinks and message sources hold a strong
+// reference (caf::strong_actor_ptr), so posting a reply to a terminated actor
+// is safe and the reply is dropped with the actor.
 //
 // ## Threading contract
 //
-//  - Any thread: wake(), post_reply(), ctrl()/id() and everything CAF allows on an actor.
-//  - The actor only (inside its handlers, continuations and source drains): add_request(),
+//  - Any thread: wake(), post_reply(), ctrl()/id() and everything CAF allows on
+//  an actor.
+//  - The actor only (inside its handlers, continuations and source drains):
+//  add_request(),
 //    fail_request(), add_source(), outstanding_requests(), quit().
-//  - Happens-before: everything a producer did before a push, post_reply() or source wake is
-//    visible to the handler that receives it. Two messages of one producer are handled in the
-//    order it pushed them.
+//  - Happens-before: everything a producer did before a push, post_reply() or
+//  source wake is
+//    visible to the handler that receives it. Two messages of one producer are
+//    handled in the order it pushed them.
 //
 // ## Example
 //
-// Users do not derive from troupe::actor directly; they get one as the `self` of a typed
-// mailbox's handlers (spawn_mailbox) and use it to make requests and subscribe:
+// Users do not derive from troupe::actor directly; they get one as the `self`
+// of a typed mailbox's handlers (spawn_mailbox) and use it to make requests and
+// subscribe:
 //
 //   auto counter = troupe::spawn_mailbox<get_count>(rt, {}, [](auto*) {
 //     return troupe::handlers{[](get_count&) -> int64_t { return 42; }};
@@ -79,7 +98,8 @@
 //   auto client = troupe::spawn_mailbox<start>(rt, {}, [counter](auto* self) {
 //     // self is a mailbox_self<start>*, a troupe::actor*
 //     return troupe::handlers{[self, counter](start&) {
-//       troupe::request(self, counter, get_count{}, 1s).then([](int64_t n) { ... });
+//       troupe::request(self, counter, get_count{}, 1s).then([](int64_t n) {
+//       ... });
 //     }};
 //   }).value();
 
@@ -105,18 +125,20 @@
 
 namespace troupe {
 
-/// The CAF message that fails a still-outstanding request: (request_timeout_atom, request id,
-/// the error to fail it with). request() sends it to the requester with a delay.
+/// The CAF message that fails a still-outstanding request:
+/// (request_timeout_atom, request id, the error to fail it with). request()
+/// sends it to the requester with a delay.
 using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
 
-/// The Troupe actor: see the top of this header. Derived classes (typed mailboxes, pool
-/// workers) implement drain_queue(), queue_empty() and queue_anchor(), and return
-/// initialize_actor() from make_behavior().
+/// The Troupe actor: see the top of this header. Derived classes (typed
+/// mailboxes, pool workers) implement drain_queue(), queue_empty() and
+/// queue_anchor(), and return initialize_actor() from make_behavior().
 class actor : public caf::event_based_actor {
 public:
   explicit actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
 
-  // -- other sources of messages (actor only) ------------------------------------------------
+  // -- other sources of messages (actor only)
+  // ------------------------------------------------
 
   void add_source(std::shared_ptr<message_source> src) {
     auto current = sources_.load();
@@ -126,7 +148,8 @@ public:
     has_sources_.store(true, std::memory_order_release);
   }
 
-  // -- replies to this actor's own requests (any thread may post) ----------------------------
+  // -- replies to this actor's own requests (any thread may post)
+  // ----------------------------
 
   /// Queues a reply and wakes the actor; any thread.
   void post_reply(std::unique_ptr<reply_job> reply) {
@@ -154,12 +177,26 @@ public:
 
   [[nodiscard]] std::size_t outstanding_requests() const noexcept { return outstanding_.size(); }
 
-  /// Step 2: called by a producer after its push and fence. `ctx` is the producer's execution
-  /// unit (so the actor runs next on the same worker) or nullptr outside the scheduler.
-  /// Returns whether this call scheduled the actor (false: it runs already, or is gone).
+  // -- ending (actor only)
+  // -------------------------------------------------------------------
+
+  /// Terminates the actor after the current handler or continuation: nothing
+  /// else runs on it afterwards; outstanding requests are forgotten. Hides
+  /// CAF's quit, which would leave the actor taking work from its queues until
+  /// its next CAF message. Actor only.
+  void quit(caf::error reason = caf::error{}) {
+    stopping_ = true;
+    caf::event_based_actor::quit(std::move(reason));
+  }
+
+  /// Step 2: called by a producer after its push and fence. `ctx` is the
+  /// producer's execution unit (so the actor runs next on the same worker) or
+  /// nullptr outside the scheduler. Returns whether this call scheduled the
+  /// actor (false: it runs already, or is gone).
   bool wake(caf::execution_unit* ctx) {
     auto& inbox = mailbox();
-    // The plain load keeps producers that find the actor running off the inbox's cache line.
+    // The plain load keeps producers that find the actor running off the
+    // inbox's cache line.
     if (!inbox.blocked() || !inbox.try_unblock())
       return false;
     caf::intrusive_ptr_add_ref(ctrl());
@@ -173,12 +210,14 @@ public:
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
     const bool was_initialized = initialized_;
     if (initialized_ && !stopping_) {
-      // Handlers send with self->context(): it must name the worker running them now.
+      // Handlers send with self->context(): it must name the worker running
+      // them now.
       context(ctx);
       current_unit = ctx;
       drain_replies(max_throughput);
       if (auto list = has_sources() ? sources_.load() : nullptr) {
-        // A local reference: a handler may replace the list (add a source) while we iterate.
+        // A local reference: a handler may replace the list (add a source)
+        // while we iterate.
         bool any_finished = false;
         for (std::size_t i = 0; i < list->size() && !stopping_; ++i) {
           (*list)[i]->drain(max_throughput);
@@ -191,17 +230,20 @@ public:
         drain_queue(max_throughput);
       current_unit = nullptr;
       if (stopping_) {
-        // A handler quit. CAF finalizes an actor only after one of its own messages; here we
-        // are outside of those, so finalize as CAF would and tell the worker we are done.
+        // A handler quit. CAF finalizes an actor only after one of its own
+        // messages; here we are outside of those, so finalize as CAF would and
+        // tell the worker we are done.
         finalize();
         return resume_result::done;
       }
     }
-    // Fast path: when CAF holds no message for this actor (the common case: everything came
-    // through the Troupe queue), block its inbox directly; a full CAF round would find nothing
-    // and end the same way. try_block fails when a CAF message is waiting, and CAF handles it.
-    // Taken while this thread still owns the actor: once the inbox is blocked, a producer may
-    // schedule the actor on another worker, which may set stopping_ at any moment.
+    // Fast path: when CAF holds no message for this actor (the common case:
+    // everything came through the Troupe queue), block its inbox directly; a
+    // full CAF round would find nothing and end the same way. try_block fails
+    // when a CAF message is waiting, and CAF handles it. Taken while this
+    // thread still owns the actor: once the inbox is blocked, a producer may
+    // schedule the actor on another worker, which may set stopping_ at any
+    // moment.
     bool was_stopping = stopping_;
     auto result = initialized_ && mailbox().try_block()
                       ? resume_result::awaiting_message
@@ -209,15 +251,17 @@ public:
     if (result != resume_result::awaiting_message)
       return result;
     store_load_barrier(reply_sync_, queue_anchor());
-    // initialized_ is only ever set to true, by this thread, so reading it here is safe.
+    // initialized_ is only ever set to true, by this thread, so reading it here
+    // is safe.
     if (!was_stopping && initialized_ &&
         (!queue_empty() || !replies_.empty() ||
          (has_sources() && sources_pending(sources_.load()))) &&
         mailbox().try_unblock()) {
-      // The first run only initialized the actor (CAF's round) while messages already wait in
-      // the queue, typically sent by whoever spawned it: drain them now rather than going back
-      // to the scheduler, which would put the actor at the back of the local queue and wake an
-      // idle worker to steal it.
+      // The first run only initialized the actor (CAF's round) while messages
+      // already wait in the queue, typically sent by whoever spawned it: drain
+      // them now rather than going back to the scheduler, which would put the
+      // actor at the back of the local queue and wake an idle worker to steal
+      // it.
       return was_initialized ? resume_result::resume_later : resume(ctx, max_throughput);
     }
     return result;
@@ -226,16 +270,18 @@ public:
 protected:
   /// Hands up to `max` queued messages to their handlers. Runs on the actor.
   virtual void drain_queue(size_t max) = 0;
-  /// Also called right after the inbox was blocked, when the actor may already run on another
-  /// worker: reads only state that is safe to read from any thread.
+  /// Also called right after the inbox was blocked, when the actor may already
+  /// run on another worker: reads only state that is safe to read from any
+  /// thread.
   [[nodiscard]] virtual bool queue_empty() const noexcept = 0;
-  /// The anchor of the queue's side of the wake handshake (see store_load_barrier).
+  /// The anchor of the queue's side of the wake handshake (see
+  /// store_load_barrier).
   virtual std::atomic<uint64_t>& queue_anchor() noexcept = 0;
 
-  /// Called from make_behavior once the handlers exist; returns the CAF behavior every Troupe
-  /// actor has. Everything else arrives through the Troupe queue; CAF delivers only system
-  /// messages, responses and timeouts. The behavior must not be empty, or CAF would consider
-  /// the actor finished.
+  /// Called from make_behavior once the handlers exist; returns the CAF
+  /// behavior every Troupe actor has. Everything else arrives through the
+  /// Troupe queue; CAF delivers only system messages, responses and timeouts.
+  /// The behavior must not be empty, or CAF would consider the actor finished.
   caf::behavior initialize_actor() {
     initialized_ = true;
     return {
@@ -246,7 +292,8 @@ protected:
   }
 
   void on_exit() override {
-    // Nobody is left to run the continuations; requests still out are simply forgotten.
+    // Nobody is left to run the continuations; requests still out are simply
+    // forgotten.
     outstanding_.clear();
     if (auto list = sources_.exchange(nullptr))
       for (auto& src : *list)
@@ -255,8 +302,9 @@ protected:
   }
 
 private:
-  // Copy on write behind an atomic pointer: the post-block check in resume() reads the list
-  // while the actor may already run (and add or drop sources) on another worker.
+  // Copy on write behind an atomic pointer: the post-block check in resume()
+  // reads the list while the actor may already run (and add or drop sources) on
+  // another worker.
   using source_list = std::vector<std::shared_ptr<message_source>>;
 
   void drop_finished_sources() {
@@ -302,8 +350,9 @@ private:
     }
   }
 
-  // The execution unit of the Troupe actor running on this thread, if any: lets a reply sent
-  // from inside a handler schedule its requester on the same worker.
+  // The execution unit of the Troupe actor running on this thread, if any: lets
+  // a reply sent from inside a handler schedule its requester on the same
+  // worker.
   static inline thread_local caf::execution_unit* current_unit = nullptr;
 
   unbounded_mpsc_queue<std::unique_ptr<reply_job>> replies_;

@@ -11,114 +11,140 @@
 
 namespace troupe {
 
-/// An unbounded queue for many producers and one consumer, without locks, stored as a linked
-/// list of fixed-size blocks.
+/// An unbounded queue for many producers and one consumer, without locks,
+/// stored as a linked list of blocks. An empty queue that never received
+/// anything allocates nothing; the first push allocates a block of 4 slots, and
+/// each further block doubles up to 64 slots, so a queue that holds a few
+/// elements at a time stays small.
 ///
-/// Thread safety / memory ordering: any number of threads may call push() at the same time;
-/// try_pop() and drain() belong to a single consumer thread at a time (the mailbox owner).
-/// size() and empty() may be called from any thread. Everything a producer did before push() is
-/// visible to the consumer once it receives that element. Elements of one producer arrive in the
-/// order that producer pushed them; elements of different producers are interleaved in no
-/// promised order. push() never fails and never waits for the consumer or other producers (it
-/// allocates a block now and then, and terminates the program if that allocation fails).
-/// Elements are delivered strictly in the order their slots were claimed, so try_pop() returns
-/// nullopt while the producer of the oldest element has claimed its slot but not yet written it,
-/// even if later elements are ready; that producer finishes without waiting for anyone, so the
-/// element shows up shortly. size() and empty() count an element from the moment its slot is
-/// claimed, so they include such in-flight pushes: after every push() has returned they are
-/// exact, and `empty()` then means try_pop() finds nothing, while `!empty()` alone does not
-/// promise that try_pop() succeeds right now.
+/// Thread safety / memory ordering: any number of threads may call push() at
+/// the same time; try_pop() and drain() belong to a single consumer thread at a
+/// time (the mailbox owner). size() and empty() may be called from any thread.
+/// Everything a producer did before push() is visible to the consumer once it
+/// receives that element. Elements of one producer arrive in the order that
+/// producer pushed them; elements of different producers are interleaved in no
+/// promised order. push() never fails and never waits for the consumer or other
+/// producers (it allocates a block now and then, and terminates the program if
+/// that allocation fails). Elements are delivered strictly in the order their
+/// slots were claimed, so try_pop() returns nullopt while the producer of the
+/// oldest element has claimed its slot but not yet written it, even if later
+/// elements are ready; that producer finishes without waiting for anyone, so
+/// the element shows up shortly. size() and empty() count an element from the
+/// moment its slot is claimed, so they include such in-flight pushes: after
+/// every push() has returned they are exact, and `empty()` then means try_pop()
+/// finds nothing, while `!empty()` alone does not promise that try_pop()
+/// succeeds right now.
 template <class T>
 class unbounded_mpsc_queue {
-  // push() claims an index before it writes; a move that throws in between would leave a hole
-  // that the consumer waits on forever, so only element types whose move cannot fail are allowed.
+  // push() claims an index before it writes; a move that throws in between
+  // would leave a hole that the consumer waits on forever, so only element
+  // types whose move cannot fail are allowed.
   static_assert(std::is_nothrow_move_constructible_v<T>,
                 "unbounded_mpsc_queue needs a nothrow move constructor");
   static_assert(std::is_nothrow_destructible_v<T>,
                 "unbounded_mpsc_queue needs a nothrow destructor");
 
 public:
-  unbounded_mpsc_queue() : tail_block_(new block(0)) {
-    head_block_ = tail_block_.load(std::memory_order_relaxed);
-    oldest_block_ = head_block_;
-  }
+  /// Allocates nothing: the first push() allocates the first block.
+  unbounded_mpsc_queue() noexcept = default;
 
   unbounded_mpsc_queue(const unbounded_mpsc_queue&) = delete;
   unbounded_mpsc_queue& operator=(const unbounded_mpsc_queue&) = delete;
 
-  /// Destroys the elements still queued and frees every block. No other thread may use the queue
-  /// any more, and every push() must have returned.
+  /// Destroys the elements still queued and frees every block. No other thread
+  /// may use the queue any more, and every push() must have returned.
   ~unbounded_mpsc_queue() {
     while (try_pop()) {
     }
-    // Relaxed: the caller guarantees quiescence, which already orders every producer's writes
-    // before this point.
+    // Relaxed: the caller guarantees quiescence, which already orders every
+    // producer's writes before this point. try_pop() found the first block if
+    // there is one.
     for (block* b = oldest_block_; b != nullptr;) {
       block* next = b->next.load(std::memory_order_relaxed);
-      delete b;
+      destroy_block(b);
       b = next;
     }
   }
 
-  /// Appends `value`. Never fails; see the class comment for allocation failure.
+  /// Appends `value`. Never fails; see the class comment for allocation
+  /// failure.
   void push(T value) noexcept {
     // Protocol:
-    //  1. Claim a global index with one fetch_add; from here on the consumer waits for it, so
+    //  1. Claim a global index with one fetch_add; from here on the consumer
+    //  waits for it, so
     //     nothing below may fail or wait (hence noexcept).
-    //  2. Find the block that holds the index: start at the shared hint tail_block_ and follow
-    //     `next`, linking new blocks as needed; on the way, move the hint past blocks that are
-    //     completely written (see find_block for why only those).
+    //  2. Find the block that holds the index: start at the shared hint
+    //  tail_block_ and follow
+    //     `next`, linking new blocks as needed; on the way, move the hint past
+    //     blocks that are completely written (see find_block for why only
+    //     those).
     //  3. Construct the element in its slot.
-    //  4. Set the slot's ready flag; this is the producer's last access to its own block.
-    // Sequentially consistent: block reclamation (reclaim_blocks) reasons about the single total
-    // order of this fetch_add, the hint load in step 2 and the hint update, which needs all three
-    // to be seq_cst. On x86 and ARMv8 seq_cst costs nothing over acq_rel for a read-modify-write
-    // or over acquire for a load.
+    //  4. Set the slot's ready flag; this is the producer's last access to its
+    //  own block.
+    // Sequentially consistent: block reclamation (reclaim_blocks) reasons about
+    // the single total order of this fetch_add, the hint load in step 2 and the
+    // hint update, which needs all three to be seq_cst. On x86 and ARMv8
+    // seq_cst costs nothing over acq_rel for a read-modify-write or over
+    // acquire for a load.
     const std::size_t index = tail_.fetch_add(1, std::memory_order_seq_cst); // 1
     block* b = find_block(index);                                            // 2
-    slot& s = b->slots[index - b->start];
+    slot& s = b->slots()[index - b->start];
     std::construct_at(s.item(), std::move(value)); // 3
-    // Release: whoever sees the flag (consumer or a hint mover) sees the constructed element and
-    // everything this producer did to the block list before.
+    // Release: whoever sees the flag (consumer or a hint mover) sees the
+    // constructed element and everything this producer did to the block list
+    // before.
     s.ready.store(true, std::memory_order_release); // 4
   }
 
-  /// Removes and returns the oldest element, or nullopt when there is none or its producer has
-  /// not finished writing it yet (see the class comment). Consumer only.
+  /// Removes and returns the oldest element, or nullopt when there is none or
+  /// its producer has not finished writing it yet (see the class comment).
+  /// Consumer only.
   [[nodiscard]] std::optional<T> try_pop() noexcept {
     // Protocol:
-    //  1. If the current block is used up, step to the next one; it may not be linked yet.
+    //  1. If the current block is used up, step to the next one; it may not be
+    //  linked yet.
     //  2. The slot is readable once its ready flag is set (step 4 of push).
     //  3. Move the element out, destroy the slot's copy, advance head_.
     //  4. Free the blocks that no thread can reach any more.
     // Relaxed: only this thread writes head_.
     const std::size_t head = head_.load(std::memory_order_relaxed);
     block* b = head_block_;
-    if (head == b->start + block_size) { // 1
-      // Acquire pairs with the CAS that linked the block: its constructor has run.
+    if (b == nullptr) {
+      // Nothing pushed yet, or the first push has not installed its block:
+      // either way there is nothing to pop. Acquire pairs with the CAS that
+      // installed it: its constructor has run.
+      b = first_block_.load(std::memory_order_acquire);
+      if (b == nullptr)
+        return std::nullopt;
+      head_block_ = oldest_block_ = b;
+    }
+    if (head == b->start + b->size) { // 1
+      // Acquire pairs with the CAS that linked the block: its constructor has
+      // run.
       block* next = b->next.load(std::memory_order_acquire);
       if (next == nullptr)
         return std::nullopt;
       head_block_ = b = next;
     }
-    slot& s = b->slots[head - b->start];
+    slot& s = b->slots()[head - b->start];
     // Acquire pairs with push's release: the element is fully constructed.
     if (!s.ready.load(std::memory_order_acquire)) // 2
       return std::nullopt;
     T* item = s.item();
     std::optional<T> result{std::in_place, std::move(*item)}; // 3
     std::destroy_at(item);
-    // Release: size() readers that see this head_ also see the claims it has passed, so their
-    // tail_ read cannot be behind it.
+    // Release: size() readers that see this head_ also see the claims it has
+    // passed, so their tail_ read cannot be behind it.
     head_.store(head + 1, std::memory_order_release);
     if (oldest_block_ != head_block_) // 4, cheap check first: usually nothing to free
       reclaim_blocks(head + 1);
     return result;
   }
 
-  /// Pops up to `max` elements, calling `f(T&&)` for each in order, and returns how many were
-  /// popped. Each element leaves the queue before `f` sees it, so if `f` throws the queue stays
-  /// consistent and only the element being handled is lost. Consumer only.
+  /// Pops up to `max` elements, calling `f(T&&)` for each in order, and returns
+  /// how many were popped. Each element leaves the queue before `f` sees it, so
+  /// if `f` throws the queue stays consistent and only the element being
+  /// handled is lost. Consumer only.
   template <class F>
   std::size_t drain(F&& f, std::size_t max) {
     std::size_t n = 0;
@@ -132,12 +158,13 @@ public:
     return n;
   }
 
-  /// Number of elements, counting pushes that have claimed a slot but not finished writing it.
-  /// Exact once every push() has returned; otherwise a snapshot.
+  /// Number of elements, counting pushes that have claimed a slot but not
+  /// finished writing it. Exact once every push() has returned; otherwise a
+  /// snapshot.
   [[nodiscard]] std::size_t size() const noexcept {
-    // Acquire on head_ (paired with try_pop's release) makes every claim that head_ has passed
-    // visible, so the tail_ read below is never behind it and the difference cannot wrap.
-    // Relaxed on tail_: nothing is read through it.
+    // Acquire on head_ (paired with try_pop's release) makes every claim that
+    // head_ has passed visible, so the tail_ read below is never behind it and
+    // the difference cannot wrap. Relaxed on tail_: nothing is read through it.
     const std::size_t head = head_.load(std::memory_order_acquire);
     const std::size_t tail = tail_.load(std::memory_order_relaxed);
     return tail - head;
@@ -145,9 +172,20 @@ public:
 
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
+  /// Slots in the blocks allocated now (0 for a queue that never received
+  /// anything). Any thread; a snapshot.
+  [[nodiscard]] std::size_t allocated_slots() const noexcept {
+    return allocated_slots_.load(std::memory_order_relaxed);
+  }
+
 private:
   static constexpr std::size_t cache_line_size = 64;
-  static constexpr std::size_t block_size = 64;
+  // Blocks grow from first_block_size slots to max_block_size: a queue that
+  // only ever holds a few elements (most actors' mailboxes and reply queues)
+  // keeps one small block, a busy one allocates once per max_block_size
+  // elements.
+  static constexpr std::size_t first_block_size = 4;
+  static constexpr std::size_t max_block_size = 64;
 
   struct slot {
     std::atomic<bool> ready{false};
@@ -156,30 +194,59 @@ private:
     T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
   };
 
-  struct block {
-    explicit block(std::size_t first_index) noexcept : start(first_index) {}
+  // The slots follow the header in the same allocation; the header's alignment
+  // is the slots' (or a pointer's), so they start right after it.
+  struct alignas(alignof(slot) > alignof(void*) ? alignof(slot) : alignof(void*)) block {
+    block(std::size_t first_index, std::size_t n) noexcept : start(first_index), size(n) {
+      for (std::size_t i = 0; i < n; ++i)
+        std::construct_at(slots() + i);
+    }
 
-    const std::size_t start; // global index of slots[0]
+    /// Allocates a block of `n` slots for the indices from `first_index`;
+    /// terminates the program when memory is exhausted (push() may not fail,
+    /// see the class comment).
+    static block* make(std::size_t first_index, std::size_t n) noexcept {
+      void* mem = ::operator new (sizeof(block) + n * sizeof(slot),
+                                  std::align_val_t{alignof(block)}, std::nothrow);
+      if (mem == nullptr)
+        std::terminate();
+      return ::new (mem) block(first_index, n);
+    }
+
+    static void destroy(block* b) noexcept {
+      const std::size_t n = b->size;
+      std::destroy_n(b->slots(), n);
+      b->~block();
+      ::operator delete (static_cast<void*>(b), std::align_val_t{alignof(block)});
+    }
+
+    slot* slots() noexcept { return reinterpret_cast<slot*>(this + 1); }
+
+    const std::size_t start; // global index of slots()[0]
+    const std::size_t size;  // number of slots
     std::atomic<block*> next{nullptr};
-    // Set once the hint has moved past this block; `observed_tail` is then the value of tail_
-    // read right after the move (written before the release store, read after the acquire load).
+    // Set once the hint has moved past this block; `observed_tail` is then the
+    // value of tail_ read right after the move (written before the release
+    // store, read after the acquire load).
     std::atomic<bool> released{false};
     std::size_t observed_tail = 0;
-    slot slots[block_size];
   };
 
-  // Step 2 of push. The hint tail_block_ must never pass a block that a producer still has to
-  // find: a producer that claimed an index in block B looks for B only after its claim, starting
-  // from the hint, and the list is only walked forward. The hint therefore leaves a block only
-  // when all of its slots are written; B cannot be complete while its claimant has not written,
+  // Step 2 of push. The hint tail_block_ must never pass a block that a
+  // producer still has to find: a producer that claimed an index in block B
+  // looks for B only after its claim, starting from the hint, and the list is
+  // only walked forward. The hint therefore leaves a block only when all of its
+  // slots are written; B cannot be complete while its claimant has not written,
   // so the claimant always finds the hint at B or before it.
   block* find_block(std::size_t index) {
-    const std::size_t first_index = index - index % block_size;
     // Seq_cst: see push and reclaim_blocks.
     block* b = tail_block_.load(std::memory_order_seq_cst);
+    if (b == nullptr)
+      b = install_first_block();
     bool moving_hint = true; // the hint can only move past a prefix of complete blocks
-    while (b->start != first_index) {
-      // Acquire pairs with the CAS that linked the block: its constructor has run.
+    while (index >= b->start + b->size) {
+      // Acquire pairs with the CAS that linked the block: its constructor has
+      // run.
       block* next = b->next.load(std::memory_order_acquire);
       if (next == nullptr)
         next = link_block_after(b);
@@ -193,82 +260,134 @@ private:
     return b;
   }
 
-  block* link_block_after(block* b) {
-    auto* fresh = new block(b->start + block_size);
+  // The first push allocates the first block. first_block_ is where the
+  // consumer finds it (the hint may already have moved past it); the hint is
+  // then set from null to it. A producer that read a null hint walks from the
+  // first block, as from an old hint: the reasoning of reclaim_blocks holds
+  // because the null-to-first CAS is seq_cst and precedes every later move of
+  // the hint.
+  block* make_block(std::size_t first_index, std::size_t n) noexcept {
+    allocated_slots_.fetch_add(n, std::memory_order_relaxed);
+    return block::make(first_index, n);
+  }
+
+  void destroy_block(block* b) noexcept {
+    allocated_slots_.fetch_sub(b->size, std::memory_order_relaxed);
+    block::destroy(b);
+  }
+
+  block* install_first_block() {
+    block* first = first_block_.load(std::memory_order_acquire);
+    if (first == nullptr) {
+      block* fresh = make_block(0, first_block_size);
+      // Release publishes the block's construction; acquire on failure makes
+      // the competing block visible.
+      if (first_block_.compare_exchange_strong(first, fresh, std::memory_order_acq_rel,
+                                               std::memory_order_acquire))
+        first = fresh;
+      else
+        destroy_block(fresh); // never published
+    }
     block* expected = nullptr;
-    // Release publishes the new block's construction to whoever follows `next`; acquire on
-    // failure makes the competing block, which we follow instead, visible in the same way.
+    // Fails when another producer set the hint already (to the first block or
+    // past it).
+    tail_block_.compare_exchange_strong(expected, first, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed);
+    return first;
+  }
+
+  block* link_block_after(block* b) {
+    auto* fresh = make_block(b->start + b->size, std::min(b->size * 2, max_block_size));
+    block* expected = nullptr;
+    // Release publishes the new block's construction to whoever follows `next`;
+    // acquire on failure makes the competing block, which we follow instead,
+    // visible in the same way.
     if (b->next.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel,
                                         std::memory_order_acquire))
       return fresh;
-    delete fresh; // never published
+    destroy_block(fresh); // never published
     return expected;
   }
 
   static bool is_fully_written(block& b) noexcept {
-    // Backwards, because the slots still being written are usually the last ones. Acquire: the
-    // hint mover passes every writer's accesses to the block on to the consumer (see
-    // try_move_hint), so it must synchronize with each of them.
-    for (std::size_t i = block_size; i-- > 0;)
-      if (!b.slots[i].ready.load(std::memory_order_acquire))
+    // Backwards, because the slots still being written are usually the last
+    // ones. Acquire: the hint mover passes every writer's accesses to the block
+    // on to the consumer (see try_move_hint), so it must synchronize with each
+    // of them.
+    for (std::size_t i = b.size; i-- > 0;)
+      if (!b.slots()[i].ready.load(std::memory_order_acquire))
         return false;
     return true;
   }
 
-  // Moves the hint from `b` (which must be fully written) to `next`, if it is still at `b`.
+  // Moves the hint from `b` (which must be fully written) to `next`, if it is
+  // still at `b`.
   void try_move_hint(block* b, block* next) noexcept {
     block* expected = b;
-    // Seq_cst on the CAS and on the tail_ load after it; see reclaim_blocks. A failed CAS means
-    // someone else moved the hint and does the rest, hence relaxed on failure.
+    // Seq_cst on the CAS and on the tail_ load after it; see reclaim_blocks. A
+    // failed CAS means someone else moved the hint and does the rest, hence
+    // relaxed on failure.
     if (tail_block_.compare_exchange_strong(expected, next, std::memory_order_seq_cst,
                                             std::memory_order_relaxed)) {
       b->observed_tail = tail_.load(std::memory_order_seq_cst);
-      // Release: the consumer reads observed_tail after seeing the flag, and must also see every
-      // access to `b` that is_fully_written synchronized with.
+      // Release: the consumer reads observed_tail after seeing the flag, and
+      // must also see every access to `b` that is_fully_written synchronized
+      // with.
       b->released.store(true, std::memory_order_release);
     }
   }
 
-  // Step 4 of try_pop: frees fully consumed blocks, oldest first, once no producer can touch them.
+  // Step 4 of try_pop: frees fully consumed blocks, oldest first, once no
+  // producer can touch them.
   //
-  // Besides the producers that wrote its slots (done: the consumer has read every ready flag), a
-  // block B can be touched by producers walking through it from an older hint. Such a producer
-  // claimed index i (fetch_add) and then read the hint as B or an older block H. Every hint read,
-  // hint CAS and the tail_ load after the CAS are seq_cst, so they form one total order. The read
-  // returned H, so it comes before the CAS that moved the hint off H, which comes before that
-  // mover's load of tail_; that load therefore sees the claim of i: H->observed_tail > i. The
-  // producer finishes walking before it writes slot i. So once the consumer has popped past
-  // observed_tail of B and of every older block (they are freed in order), every producer that
-  // could be walking through B has written its slot and left the list: B can be deleted.
+  // Besides the producers that wrote its slots (done: the consumer has read
+  // every ready flag), a block B can be touched by producers walking through it
+  // from an older hint. Such a producer claimed index i (fetch_add) and then
+  // read the hint as B or an older block H. Every hint read, hint CAS and the
+  // tail_ load after the CAS are seq_cst, so they form one total order. The
+  // read returned H, so it comes before the CAS that moved the hint off H,
+  // which comes before that mover's load of tail_; that load therefore sees the
+  // claim of i: H->observed_tail > i. The producer finishes walking before it
+  // writes slot i. So once the consumer has popped past observed_tail of B and
+  // of every older block (they are freed in order), every producer that could
+  // be walking through B has written its slot and left the list: B can be
+  // deleted.
   void reclaim_blocks(std::size_t head) noexcept {
     while (oldest_block_ != head_block_) {
       block* b = oldest_block_;
-      // Acquire pairs with the release in try_move_hint: observed_tail is written.
+      // Acquire pairs with the release in try_move_hint: observed_tail is
+      // written.
       if (!b->released.load(std::memory_order_acquire)) {
-        // Producers move the hint only while they walk, so after a burst it may rest on a block
-        // the consumer has finished. A consumed block is fully written, so the consumer may move
-        // the hint itself. `next` is linked: head_block_ is past `b`.
+        // Producers move the hint only while they walk, so after a burst it may
+        // rest on a block the consumer has finished. A consumed block is fully
+        // written, so the consumer may move the hint itself. `next` is linked:
+        // head_block_ is past `b`.
         try_move_hint(b, b->next.load(std::memory_order_acquire));
         if (!b->released.load(std::memory_order_acquire))
-          return; // another thread moved the hint and has not set the flag yet; retry later
+          return; // another thread moved the hint and has not set the flag yet;
+                  // retry later
       }
       if (head < b->observed_tail)
         return; // a producer may still be walking through `b`
-      // Relaxed: this thread already read `next` with acquire when it stepped past `b`.
+      // Relaxed: this thread already read `next` with acquire when it stepped
+      // past `b`.
       oldest_block_ = b->next.load(std::memory_order_relaxed);
-      delete b;
+      destroy_block(b);
     }
   }
 
   // Next index to claim; one fetch_add per push.
   alignas(cache_line_size) std::atomic<std::size_t> tail_{0};
-  // Hint for producers: the block that holds tail_, or an earlier one. Read on every push, written
-  // once per block, so kept apart from tail_.
-  alignas(cache_line_size) std::atomic<block*> tail_block_;
+  // Hint for producers: the block that holds tail_, or an earlier one. Read on
+  // every push, written once per block, so kept apart from tail_.
+  alignas(cache_line_size) std::atomic<block*> tail_block_{nullptr};
+  // The first block, set once by the first push (see install_first_block).
+  std::atomic<block*> first_block_{nullptr};
+  std::atomic<std::size_t> allocated_slots_{0};
   // Next index to pop; written by the consumer only, read by size().
   alignas(cache_line_size) std::atomic<std::size_t> head_{0};
-  // Consumer only: the block holding head_ (or the one before, when head_ is at its end) and the
-  // oldest block not yet freed.
+  // Consumer only: the block holding head_ (or the one before, when head_ is at
+  // its end) and the oldest block not yet freed.
   block* head_block_ = nullptr;
   block* oldest_block_ = nullptr;
 };

@@ -17,9 +17,10 @@
 
 namespace troupe {
 
-/// The actor behind a typed mailbox, as its handlers see it: a CAF event-based actor (so
-/// monitors, links, timers and CAF requests work as usual) that takes its messages from a
-/// Troupe queue. Handlers run one at a time, in queue order.
+/// The actor behind a typed mailbox, as its handlers see it: a CAF event-based
+/// actor (so monitors, links, timers and CAF requests work as usual) that takes
+/// its messages from a Troupe queue. Handlers run one at a time, in queue
+/// order.
 ///
 /// Thread safety: use only from inside the actor's own handlers.
 template <class... Ts>
@@ -43,13 +44,10 @@ public:
 
   caf::behavior make_behavior() override { return initialize_actor(); }
 
-  /// Terminates the actor after the current handler; the rest of the mailbox is answered with
-  /// receiver_dead (requests) or dead-lettered (messages). Hides CAF's quit so that the mailbox
-  /// stops handing out messages at once.
-  void quit(caf::error reason = caf::error{}) {
-    stopping_ = true;
-    caf::event_based_actor::quit(std::move(reason));
-  }
+  /// Terminates the actor after the current handler (troupe::actor::quit); the
+  /// rest of the mailbox is answered with receiver_dead (requests) or
+  /// dead-lettered (messages).
+  using troupe::actor::quit;
 
   /// The coroutine handlers running on this actor (see troupe::task in component coro).
   [[nodiscard]] coroutine_host& coroutines() noexcept { return coroutines_; }
@@ -125,7 +123,8 @@ private:
   template <class T>
   void handle(T& msg, std::unique_ptr<reply_sink_base>& reply) {
     static_assert(std::is_invocable_v<Handlers&, T&>,
-                  "the handler set has no handler for one of the mailbox's message types");
+                  "the handler set has no handler for one of the mailbox's "
+                  "message types");
     using result = std::invoke_result_t<Handlers&, T&>;
     using reply_type = reply_t<T>;
     try {
@@ -162,8 +161,9 @@ private:
     }
   }
 
-  // A throwing handler crashes its actor, never the process: the request (if any) gets
-  // handler_threw with the exception's message, which is also the exit reason.
+  // A throwing handler crashes its actor, never the process: the request (if
+  // any) gets handler_threw with the exception's message, which is also the
+  // exit reason.
   void crash(std::unique_ptr<reply_sink_base>& reply, const char* what) {
     auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
     if (reply)
