@@ -95,7 +95,7 @@ caf::error supervisor_spec::validate() const {
 
 // -- starting -------------------------------------------------------------------------------------
 
-caf::expected<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
+troupe::result<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
   if (auto err = spec.validate())
     return err;
   uint64_t next_serial = 1;
@@ -124,7 +124,7 @@ child_spec supervisor_child(std::string id, supervisor_spec spec, restart_type r
 
 // -- handle ---------------------------------------------------------------------------------------
 
-caf::expected<std::vector<child_info>>
+troupe::result<std::vector<child_info>>
 supervisor::which_children(std::chrono::milliseconds timeout) const {
   auto out = std::make_shared<std::vector<child_info>>();
   if (auto err = call(rt_, actor_, timeout,
@@ -136,7 +136,7 @@ supervisor::which_children(std::chrono::milliseconds timeout) const {
   return std::move(*out);
 }
 
-caf::expected<child_counts> supervisor::count_children(std::chrono::milliseconds timeout) const {
+troupe::result<child_counts> supervisor::count_children(std::chrono::milliseconds timeout) const {
   auto children = which_children(timeout);
   if (!children)
     return std::move(children.error());
@@ -157,8 +157,8 @@ caf::error supervisor::add_child(child_spec spec, std::chrono::milliseconds time
       });
 }
 
-caf::expected<caf::actor> supervisor::start_child(caf::message args,
-                                                  std::chrono::milliseconds timeout) const {
+troupe::result<caf::actor> supervisor::start_child(caf::message args,
+                                                   std::chrono::milliseconds timeout) const {
   auto out = std::make_shared<caf::actor>();
   if (auto err = call(rt_, actor_, timeout,
                       [args = std::move(args), out](detail::supervisor_actor& sup,

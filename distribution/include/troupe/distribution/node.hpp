@@ -18,6 +18,7 @@
 #include "troupe/distribution/remote_mailbox.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
@@ -47,7 +48,7 @@ struct lookup_options {
 ///   uint16_t port = node.listen(4000).value();     // 127.0.0.1 unless bind_address says else
 ///   // client (another process or machine)
 ///   auto calc = node.lookup<add>("127.0.0.1", 4000, "calc").value();
-///   caf::expected<int> sum = calc.ask(add{1, 2}, std::chrono::seconds{1});
+///   troupe::result<int> sum = calc.ask(add{1, 2}, std::chrono::seconds{1});
 ///
 /// Errors: distribution_errc (node_down, not_published, type_mismatch, not_serializable,
 /// publish_failed, network_disabled, invalid_config), and those of the requests themselves.
@@ -56,11 +57,11 @@ class node {
 public:
   /// Errors: network_disabled when `rt` was not made with setup.customizer();
   /// invalid_config naming the option.
-  static caf::expected<node> start(runtime& rt, const network_setup& setup);
+  static troupe::result<node> start(runtime& rt, const network_setup& setup);
 
   /// Opens the node's own port (0: a free one) serving its registry of published names;
   /// returns the port. Errors: publish_failed (port in use, address not bindable).
-  [[nodiscard]] caf::expected<uint16_t> listen(uint16_t port = 0) const;
+  [[nodiscard]] troupe::result<uint16_t> listen(uint16_t port = 0) const;
 
   /// Publishes `mb` under `name` in the node's registry. Errors: publish_failed (name taken),
   /// not_serializable (a message or reply type is not announced).
@@ -89,7 +90,7 @@ public:
 
   /// Publishes `mb` alone on `port` (0: a free one); returns the port. Clients use connect().
   template <class... Ts>
-  caf::expected<uint16_t> publish_at(const mailbox<Ts...>& mb, uint16_t port = 0) const {
+  troupe::result<uint16_t> publish_at(const mailbox<Ts...>& mb, uint16_t port = 0) const {
     if (auto err = check_types<Ts...>())
       return err;
     std::function<mailbox<Ts...>()> current = [mb] { return mb; };
@@ -105,8 +106,8 @@ public:
   /// The service `name` published at the node `host`:`port` (its listen() port).
   /// Errors: node_down, not_published, type_mismatch, not_serializable.
   template <class... Ts>
-  caf::expected<remote_mailbox<Ts...>> lookup(std::string host, uint16_t port, std::string name,
-                                              lookup_options opts = {}) const {
+  troupe::result<remote_mailbox<Ts...>> lookup(std::string host, uint16_t port, std::string name,
+                                               lookup_options opts = {}) const {
     return make_remote<Ts...>(
         detail::link_target{std::move(host), port, std::move(name), opts.exit_on_loss},
         opts.connect_now);
@@ -114,8 +115,8 @@ public:
 
   /// The mailbox published alone at `host`:`port` (publish_at).
   template <class... Ts>
-  caf::expected<remote_mailbox<Ts...>> connect(std::string host, uint16_t port,
-                                               lookup_options opts = {}) const {
+  troupe::result<remote_mailbox<Ts...>> connect(std::string host, uint16_t port,
+                                                lookup_options opts = {}) const {
     return make_remote<Ts...>(detail::link_target{std::move(host), port, {}, opts.exit_on_loss},
                               opts.connect_now);
   }
@@ -128,8 +129,8 @@ public:
   /// Connects to `host`:`port` and asks its registry for `service` (empty: the actor
   /// published alone on that port); waits up to the connect timeout. Internal to the
   /// distribution component (remote topics use it).
-  [[nodiscard]] caf::expected<caf::actor> find_remote(const std::string& host, uint16_t port,
-                                                      const std::string& service) const;
+  [[nodiscard]] troupe::result<caf::actor> find_remote(const std::string& host, uint16_t port,
+                                                       const std::string& service) const;
 
   /// Internal to the distribution component.
   [[nodiscard]] const std::shared_ptr<detail::node_state>& state() const noexcept { return state_; }

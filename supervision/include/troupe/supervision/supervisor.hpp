@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
 
+#include "troupe/scheduler/result.hpp"
 #include "troupe/supervision/child_info.hpp"
 #include "troupe/supervision/child_spec.hpp"
 #include "troupe/supervision/supervisor_spec.hpp"
@@ -48,11 +49,11 @@ public:
   [[nodiscard]] const caf::actor& actor() const noexcept { return actor_; }
 
   /// The children in start order, with their state and restart counts.
-  [[nodiscard]] caf::expected<std::vector<child_info>>
+  [[nodiscard]] troupe::result<std::vector<child_info>>
   which_children(std::chrono::milliseconds timeout = default_timeout) const;
 
   /// How many children there are, run, and are supervisors or workers.
-  [[nodiscard]] caf::expected<child_counts>
+  [[nodiscard]] troupe::result<child_counts>
   count_children(std::chrono::milliseconds timeout = default_timeout) const;
 
   /// Adds a child at the end and starts it (static strategies). Errors: already_present,
@@ -62,7 +63,7 @@ public:
 
   /// Starts a new child of a dynamic supervisor from its template, with `args` in its
   /// child_context. Errors: start_failed, not_supported for the static strategies.
-  [[nodiscard]] caf::expected<caf::actor>
+  [[nodiscard]] troupe::result<caf::actor>
   start_child(caf::message args = {}, std::chrono::milliseconds timeout = default_timeout) const;
 
   /// Starts a child that is not running (stopped, or ended as a transient). Errors:
@@ -106,7 +107,7 @@ private:
 ///
 /// Errors: invalid_spec, start_failed.
 /// Thread safety: any thread.
-[[nodiscard]] caf::expected<supervisor> start_supervisor(runtime& rt, supervisor_spec spec);
+[[nodiscard]] troupe::result<supervisor> start_supervisor(runtime& rt, supervisor_spec spec);
 
 /// A child spec that starts `spec` as a nested supervisor: shutdown infinity (it stops its
 /// own subtree first), restart permanent unless given.
