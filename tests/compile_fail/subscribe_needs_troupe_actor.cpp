@@ -13,6 +13,12 @@ struct quote {
   int price = 0;
 };
 
+// Travels in CAF messages (the handle subscription of the control case sends it).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, quote& x) {
+  return f(x.price);
+}
+
 void plain_actor_subscribes(caf::event_based_actor* self, troupe::topic<quote> prices,
                             troupe::watched<int> rate) {
 #if defined(TROUPE_CASE_TOPIC)
