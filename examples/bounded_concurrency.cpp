@@ -6,6 +6,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct square {
@@ -14,11 +16,11 @@ struct square {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc, argv, "bounded_concurrency: 10,000 requests with at most a few in flight", {}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   troupe::runtime rt{*cfg};
   std::vector<troupe::mailbox<square>> workers;
   for (int i = 0; i < 4; ++i)

@@ -10,14 +10,16 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc, argv, "cancellation_token: a blocking job that observes a cancellation token", {}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   troupe::runtime rt{*cfg};
   constexpr int total_chunks = 100'000;
   auto copy = std::make_shared<std::optional<troupe::blocking_future<int>>>();

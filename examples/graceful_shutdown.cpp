@@ -19,6 +19,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 using job_atom = caf::atom_constant<caf::atom("job")>;
@@ -62,19 +64,15 @@ caf::behavior producer(caf::event_based_actor* self, caf::actor sink,
 } // namespace
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  int run_for_ms = 0;
-  for (auto& arg : cfg->remainder) {
-    std::string_view text{arg};
-    if (text.starts_with("run-for=")) { // a plain argument: options start with --
-      text.remove_prefix(8);
-      std::from_chars(text.data(), text.data() + text.size(), run_for_ms);
-    }
-  }
+  example::command_line cli{
+      argc,
+      argv,
+      "graceful_shutdown: graceful shutdown on ctrl-c or SIGTERM with work in flight",
+      {{"run-for", "MS", "stop by itself after MS (0: only on a signal)", 0, 0, 86'400'000}}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
+  auto run_for_ms = cli.integer("run-for");
   cfg->handle_signals = true;
   troupe::runtime rt{*cfg};
   auto count = std::make_shared<counters>();

@@ -12,6 +12,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -40,11 +42,11 @@ caf::behavior greeter(caf::event_based_actor* self) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << "invalid configuration: " << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc, argv, "hello_runtime: a runtime, an actor, a request and blocking work", {}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   troupe::runtime rt{*cfg};
   std::cout << "runtime: " << rt.metrics().workers << " workers (" << troupe::to_string(cfg->flavor)
             << "), blocking pool of " << cfg->blocking_threads << " threads\n";

@@ -7,6 +7,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct reading {
@@ -19,11 +21,11 @@ struct summary {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc, argv, "mpsc: several producers and one consumer on a bounded typed mailbox", {}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   troupe::runtime rt{*cfg};
   troupe::mailbox_options opts;
   opts.capacity = 32; // producers wait when the consumer falls behind

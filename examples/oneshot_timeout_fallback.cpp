@@ -6,6 +6,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct lookup {
@@ -14,11 +16,11 @@ struct lookup {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc, argv, "oneshot_timeout_fallback: a request with a deadline and a fallback", {}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   troupe::runtime rt{*cfg};
   // The primary store is slow for "slow" keys and fails for unknown ones.
   auto primary = troupe::spawn_mailbox<lookup>(rt, {}, [](auto*) {

@@ -11,6 +11,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct download {
@@ -19,11 +21,11 @@ struct download {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc, argv, "pool_bounded_concurrency: 10,000 downloads through a pool, 8 at a time", {}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   cfg->blocking_threads = 8;
   troupe::runtime rt{*cfg};
   constexpr int items = 10'000;

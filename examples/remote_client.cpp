@@ -15,34 +15,27 @@
 #include "remote_protocol.hpp"
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string text_of(const std::vector<std::string>& args, std::string_view key,
-                    std::string fallback) {
-  for (const auto& arg : args) {
-    std::string_view text{arg};
-    if (text.starts_with(key) && text.size() > key.size() && text[key.size()] == '=')
-      return std::string{text.substr(key.size() + 1)};
-  }
-  return fallback;
-}
 
 struct start {};
 
 } // namespace
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  auto host = text_of(cfg->remainder, "host", "127.0.0.1");
-  int port = 4100;
-  auto port_text = text_of(cfg->remainder, "port", "4100");
-  std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  example::command_line cli{argc,
+                            argv,
+                            "remote_client: asks the remote_server example's \"calc\" service",
+                            {example::text("host", "ADDR", "the server's address", "127.0.0.1"),
+                             {"port", "PORT", "the server's port", 4100, 1, 65535}}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
+  auto host = cli.value("host");
+  auto port = cli.integer("port");
   auto net = calc::network();
   troupe::runtime rt{*cfg, net.customizer()};
   auto node = troupe::node::start(rt, net).value();

@@ -19,6 +19,8 @@
 #include "remote_protocol.hpp"
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 using calc_mailbox = troupe::mailbox<calc::add, calc::slow>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -51,27 +53,20 @@ caf::behavior ticker(caf::event_based_actor* self, troupe::topic<int64_t> ticks)
   }};
 }
 
-int value_of(const std::vector<std::string>& args, std::string_view key, int fallback) {
-  for (const auto& arg : args) {
-    std::string_view text{arg};
-    if (text.starts_with(key) && text.size() > key.size() && text[key.size()] == '=') {
-      text.remove_prefix(key.size() + 1);
-      std::from_chars(text.data(), text.data() + text.size(), fallback);
-    }
-  }
-  return fallback;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  auto port = static_cast<uint16_t>(value_of(cfg->remainder, "port", 4100));
-  auto run_for = value_of(cfg->remainder, "run-for", 0);
+  example::command_line cli{
+      argc,
+      argv,
+      "remote_server: a \"calc\" service and a \"ticks\" topic for remote_client",
+      {{"port", "PORT", "port to listen on (0: any free port)", 4100, 0, 65535},
+       {"run-for", "MS", "stop by itself after MS (0: only on a signal)", 0, 0, 86'400'000}}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
+  auto port = static_cast<uint16_t>(cli.integer("port"));
+  auto run_for = cli.integer("run-for");
   cfg->handle_signals = true;
   auto net = calc::network();
   troupe::runtime rt{*cfg, net.customizer()};

@@ -38,6 +38,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -121,9 +123,9 @@ struct subscriber_figures {
 
 using job_pool = troupe::worker_pool<job>;
 
-// Admits the generated stream into the pool with flow control: when the pool's queue is full
-// the next job parks and intake continues once it is queued, so the backlog in front of the pool
-// is bounded (beyond it, jobs are shed and counted, never silently dropped).
+// Admits the generated stream into the pool with flow control: each job is submitted once the
+// previous one is queued (a full queue parks it until a worker makes room), so the backlog in front
+// of the pool is bounded (beyond it, jobs are shed and counted, never silently dropped).
 class intake_state {
 public:
   intake_state(job_pool pool, troupe::topic<result> results,
@@ -140,8 +142,7 @@ public:
     auto admitted = std::min(rate, room);
     figures_->shed += rate - admitted;
     backlog_ += admitted;
-    if (!parked_)
-      feed(self);
+    feed(self);
   }
 
   template <class Self>
@@ -153,9 +154,11 @@ public:
   }
 
 private:
+  // One job at a time: the next is submitted from the previous one's on_queued, which runs
+  // once the job is in the pool's queue (at once when there was room, later when it parked).
   template <class Self>
   void feed(Self* self) {
-    while (backlog_ > 0 && !draining_) {
+    while (!waiting_ && backlog_ > 0 && !draining_) {
       --backlog_;
       auto id = next_id_++;
       job j{id, 20'000 + static_cast<uint32_t>(id % 7) * 10'000, id % 101 == 5, id % 997 == 11, 0};
@@ -168,9 +171,9 @@ private:
             answered(self, result{id, 0, true});
           },
           [this, self] {
-            parked_ = false;
+            waiting_ = false;
             feed(self);
-            maybe_end(self); // the parked job's answer may have come first
+            maybe_end(self); // the last job's answer may have come first
           });
       if (!status) {
         figures_->shed += 1; // refused (the pool is stopping): never accepted
@@ -178,10 +181,7 @@ private:
       }
       figures_->accepted += 1;
       ++accepted_;
-      if (*status == job_pool::submit_status::parked) {
-        parked_ = true;
-        return;
-      }
+      waiting_ = true;
     }
   }
 
@@ -195,7 +195,7 @@ private:
 
   template <class Self>
   void maybe_end(Self* self) {
-    if (!draining_ || parked_ || ended_ || answered_ != accepted_)
+    if (!draining_ || waiting_ || ended_ || answered_ != accepted_)
       return;
     ended_ = true;
     results_.publish(result{0, 0, false, true}, self->context());
@@ -210,7 +210,7 @@ private:
   uint64_t max_backlog_ = 20'000;
   uint64_t accepted_ = 0;
   uint64_t answered_ = 0;
-  bool parked_ = false;
+  bool waiting_ = false; // a submitted job's on_queued has not run yet
   bool draining_ = false;
   bool ended_ = false;
 };
@@ -263,23 +263,9 @@ troupe::child_spec subscriber(std::string id, troupe::topic<result> results,
 // -- command line -----------------------------------------------------------------------------
 
 struct demo_options {
-  int run_for_ms = 6000;
+  int64_t run_for_ms = 6000;
   std::string topology_out = "service-topology.json";
 };
-
-demo_options parse(const std::vector<std::string>& args) {
-  demo_options out;
-  for (const auto& arg : args) {
-    std::string_view text{arg};
-    if (text.starts_with("run-for=")) {
-      text.remove_prefix(8);
-      std::from_chars(text.data(), text.data() + text.size(), out.run_for_ms);
-    } else if (text.starts_with("topology-out=")) {
-      out.topology_out = std::string{text.substr(13)};
-    }
-  }
-  return out;
-}
 
 // Lines from main and from actors, whole.
 void say(const std::string& line) {
@@ -295,12 +281,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  auto opts = parse(cfg->remainder);
+  example::command_line cli{
+      argc,
+      argv,
+      "service_demo: a small job-processing service built as an actor system",
+      {{"run-for", "MS", "run time before the graceful stop", 6000, 1, 86'400'000},
+       example::text("topology-out", "PATH", "where to write the topology at the end",
+                     "service-topology.json")}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
+  demo_options opts;
+  opts.run_for_ms = cli.integer("run-for");
+  opts.topology_out = cli.value("topology-out");
   cfg->handle_signals = true;
   if (!cfg->admin_port)
     cfg->admin_port = 0; // a free port on 127.0.0.1

@@ -11,6 +11,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
@@ -58,11 +60,14 @@ void print_tree(const troupe::supervisor& sup, const std::string& indent) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc,
+      argv,
+      "supervision_tree: a supervision tree that survives injected crashes",
+      {example::text("topology-out", "PATH", "save the topology there at the end", "")}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   troupe::runtime rt{*cfg};
 
   troupe::supervisor_spec pipeline;
@@ -112,9 +117,8 @@ int main(int argc, char** argv) {
        restarts(pipeline_sup, "parser") == 1 && restarts(pipeline_sup, "writer") == 2;
 
   // `topology-out=PATH`: save the live topology (what the admin endpoint and SIGUSR1 show).
-  for (auto& arg : cfg->remainder)
-    if (arg.starts_with("topology-out="))
-      std::ofstream{arg.substr(13)} << rt.topology().dump(2) << '\n';
+  if (auto& path = cli.value("topology-out"); !path.empty())
+    std::ofstream{path} << rt.topology().dump(2) << '\n';
 
   auto err = root->stop(5s);
   std::cout << "stopped: " << (err ? troupe::render(err) : "in reverse start order") << '\n';

@@ -13,6 +13,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct resize_image {
@@ -23,11 +25,11 @@ struct resize_image {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv);
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
+  example::command_line cli{
+      argc, argv, "worker_pool: a supervised pool of 4 workers with crashes injected", {}};
+  if (cli.done())
+    return cli.exit_code();
+  auto cfg = &cli.config();
   troupe::runtime rt{*cfg};
   constexpr int jobs = 5000;
   auto attempts = std::make_shared<std::vector<std::atomic<int>>>(jobs);

@@ -2,17 +2,24 @@
 // and restart counts. It fetches GET /topology from the service's admin endpoint, or reads a
 // dump from a file (a SIGUSR1 dump, runtime::topology() saved by the program).
 //
-//   troupe-top --port=9100 [--host=127.0.0.1]
+//   troupe-top --port=9100 [--host=127.0.0.1] [--watch=SECONDS [--count=N]]
 //   troupe-top --file=topology.json          (--file=- reads stdin)
+//   troupe-top --help
 //
-// Exit codes: 0 printed; 1 could not fetch or parse the dump; 2 bad arguments.
+// Exit codes: 0 printed; 1 could not fetch or parse the dump (in watch mode: the last view);
+// 2 bad arguments (the message names the argument).
 
 #include <array>
+#include <charconv>
+#include <chrono>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -151,50 +158,111 @@ int print(const json& dump) {
   return 0;
 }
 
-} // namespace
 
-int main(int argc, char** argv) {
+constexpr std::string_view usage_text =
+    "usage: troupe-top --port=N [--host=ADDR] [--watch=SECONDS [--count=N]]\n"
+    "       troupe-top --file=PATH             (PATH '-' reads stdin)\n"
+    "\n"
+    "Prints a Troupe service's topology as a tree: from its admin endpoint (--admin-port of the\n"
+    "service) or from a saved dump.\n"
+    "  --port=N         the admin endpoint's port (1..65535)\n"
+    "  --host=ADDR      the admin endpoint's dotted IPv4 address (default 127.0.0.1)\n"
+    "  --file=PATH      read a dump instead (a SIGUSR1 dump, runtime::topology() saved)\n"
+    "  --watch=SECONDS  print the view again every SECONDS (e.g. 2 or 0.5) until interrupted\n"
+    "  --count=N        with --watch: stop after N views\n"
+    "  --help           print this text\n"
+    "Exit codes: 0 printed; 1 could not fetch or parse the dump; 2 bad arguments.\n";
+
+struct options {
   std::string host = "127.0.0.1";
   int port = -1;
   std::string file;
+  double watch_seconds = 0; // 0: print once
+  long count = 0;           // 0: until interrupted
+  bool help = false;
+};
+
+// Parses argv; on a mistake returns the message naming the argument.
+std::optional<std::string> parse(int argc, char** argv, options& out) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
-    if (arg.starts_with("--host="))
-      host = std::string{arg.substr(7)};
-    else if (arg.starts_with("--port="))
-      port = std::atoi(std::string{arg.substr(7)}.c_str());
-    else if (arg.starts_with("--file="))
-      file = std::string{arg.substr(7)};
-    else {
-      std::cerr << "usage: troupe-top --port=N [--host=ADDR] | --file=PATH\n";
-      return 2;
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      continue;
+    }
+    auto eq = arg.find('=');
+    auto name = arg.substr(0, eq);
+    auto value = eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1);
+    auto quoted = "'" + std::string{arg} + "'";
+    bool known = name == "--host" || name == "--port" || name == "--file" || name == "--watch" ||
+                 name == "--count";
+    if (!known)
+      return "unknown argument " + quoted;
+    if (eq == std::string_view::npos || value.empty())
+      return quoted + " needs a value: " + std::string{name} + "=...";
+    if (name == "--host") {
+      in_addr addr{};
+      if (::inet_pton(AF_INET, std::string{value}.c_str(), &addr) != 1)
+        return quoted + ": not a dotted IPv4 address";
+      out.host = std::string{value};
+    } else if (name == "--port" || name == "--count") {
+      long n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      long max = name == "--port" ? 65535 : 1'000'000'000;
+      if (ec != std::errc{} || end != value.data() + value.size() || n < 1 || n > max)
+        return quoted + ": not a whole number in 1.." + std::to_string(max);
+      if (name == "--port")
+        out.port = static_cast<int>(n);
+      else
+        out.count = n;
+    } else if (name == "--file") {
+      out.file = std::string{value};
+    } else {
+      double seconds = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      if (ec != std::errc{} || end != value.data() + value.size() || !(seconds > 0) ||
+          seconds > 86'400)
+        return quoted + ": not a number of seconds in (0, 86400]";
+      out.watch_seconds = seconds;
     }
   }
+  if (out.help)
+    return std::nullopt;
+  if (out.port < 0 && out.file.empty())
+    return "give --port=N (a live service) or --file=PATH (a dump)";
+  if (out.port >= 0 && !out.file.empty())
+    return "--port and --file exclude each other";
+  if (out.count > 0 && out.watch_seconds == 0)
+    return "--count needs --watch=SECONDS";
+  if (out.watch_seconds > 0 && out.file == "-")
+    return "--watch cannot re-read stdin (--file=-)";
+  return std::nullopt;
+}
+
+// One view: fetch or read the dump and print it. 0 printed, 1 failed.
+int show(const options& opts) {
   std::string text;
-  if (!file.empty()) {
-    if (file == "-") {
+  if (!opts.file.empty()) {
+    if (opts.file == "-") {
       std::ostringstream all;
       all << std::cin.rdbuf();
       text = all.str();
     } else {
-      std::ifstream in{file};
+      std::ifstream in{opts.file};
       if (!in) {
-        std::cerr << "troupe-top: cannot read " << file << '\n';
+        std::cerr << "troupe-top: cannot read " << opts.file << '\n';
         return 1;
       }
       std::ostringstream all;
       all << in.rdbuf();
       text = all.str();
     }
-  } else if (port > 0 && port < 65536) {
+  } else {
     std::string error;
-    if (!fetch(host, port, text, error)) {
+    if (!fetch(opts.host, opts.port, text, error)) {
       std::cerr << "troupe-top: " << error << '\n';
       return 1;
     }
-  } else {
-    std::cerr << "usage: troupe-top --port=N [--host=ADDR] | --file=PATH\n";
-    return 2;
   }
   auto dump = json::parse(text, nullptr, false);
   if (dump.is_discarded()) {
@@ -202,4 +270,35 @@ int main(int argc, char** argv) {
     return 1;
   }
   return print(dump);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options opts;
+  if (auto problem = parse(argc, argv, opts)) {
+    std::cerr << "troupe-top: " << *problem << " (try --help)\n";
+    return 2;
+  }
+  if (opts.help) {
+    std::cout << usage_text;
+    return 0;
+  }
+  if (opts.watch_seconds == 0)
+    return show(opts);
+  // Watch mode: a fresh view every interval, until interrupted (or --count views).
+  bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  int status = 0;
+  auto interval = std::chrono::duration<double>(opts.watch_seconds);
+  for (long n = 1;; ++n) {
+    if (terminal)
+      std::cout << "\033[H\033[2J"; // clear the screen, as top does
+    else
+      std::cout << "--- view " << n << '\n';
+    status = show(opts);
+    std::cout << std::flush;
+    if (opts.count > 0 && n >= opts.count)
+      return status;
+    std::this_thread::sleep_for(interval);
+  }
 }

@@ -26,7 +26,7 @@ caf::behavior registry(caf::event_based_actor*, std::shared_ptr<detail::node_sta
 
 } // namespace
 
-caf::expected<node> node::start(runtime& rt, const network_setup& setup) {
+troupe::result<node> node::start(runtime& rt, const network_setup& setup) {
   if (auto err = setup.options().validate())
     return err;
   if (!rt.system().has_middleman())
@@ -53,7 +53,7 @@ caf::expected<node> node::start(runtime& rt, const network_setup& setup) {
   return result;
 }
 
-caf::expected<uint16_t> node::listen(uint16_t port) const {
+troupe::result<uint16_t> node::listen(uint16_t port) const {
   return open(registry_, port, "registry");
 }
 
@@ -87,8 +87,8 @@ caf::error node::wait_connected(const caf::actor& link) const {
   return result;
 }
 
-caf::expected<caf::actor> node::find_remote(const std::string& host, uint16_t port,
-                                            const std::string& service) const {
+troupe::result<caf::actor> node::find_remote(const std::string& host, uint16_t port,
+                                             const std::string& service) const {
   auto& sys = state_->rt().system();
   const auto& opts = state_->options();
   auto where = host + ":" + std::to_string(port);

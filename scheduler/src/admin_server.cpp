@@ -85,14 +85,13 @@ admin_server::admin_server(const std::string& address, uint16_t port, handler h)
   addr.sin_port = htons(port);
   if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
     ::close(listen_fd_);
-    throw std::runtime_error("admin endpoint: not an IPv4 address: " + address);
+    throw admin_listen_error(address + ":" + std::to_string(port) + ": not a dotted IPv4 address");
   }
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::listen(listen_fd_, 16) != 0) {
     auto err = std::string{std::strerror(errno)};
     ::close(listen_fd_);
-    throw std::runtime_error("admin endpoint: cannot listen on " + address + ":" +
-                             std::to_string(port) + ": " + err);
+    throw admin_listen_error(address + ":" + std::to_string(port) + ": " + err);
   }
   socklen_t len = sizeof(addr);
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);

@@ -44,6 +44,8 @@ const char* to_string(runtime_errc code) noexcept {
     return "shutting_down";
   case runtime_errc::cancelled:
     return "cancelled";
+  case runtime_errc::admin_unavailable:
+    return "admin_unavailable";
   }
   return "unknown_runtime_error";
 }

@@ -232,11 +232,15 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
   ready_.store(true, std::memory_order_release);
 }
 
-caf::expected<std::unique_ptr<runtime>> runtime::create(runtime_config cfg,
-                                                        caf_customizer customize) {
+troupe::result<std::unique_ptr<runtime>> runtime::create(runtime_config cfg,
+                                                         caf_customizer customize) {
   if (auto err = cfg.validate())
     return err;
-  return std::make_unique<runtime>(std::move(cfg), std::move(customize));
+  try {
+    return std::make_unique<runtime>(std::move(cfg), std::move(customize));
+  } catch (const detail::admin_listen_error& e) {
+    return make_error(runtime_errc::admin_unavailable, std::string{e.what()});
+  }
 }
 
 runtime::~runtime() {
@@ -289,15 +293,22 @@ void runtime::request_stop() noexcept {
 }
 
 shutdown_report runtime::run_until_stopped(int* signal) {
-  std::optional<int> stopped_by;
-  while (!stopped_by)
-    stopped_by = wait_for_stop(std::chrono::hours{24});
+  auto stopped_by = wait_for_stop();
   if (signal != nullptr)
-    *signal = *stopped_by;
+    *signal = stopped_by;
   return shutdown();
 }
 
+int runtime::wait_for_stop() {
+  std::optional<int> stopped_by;
+  while (!stopped_by)
+    stopped_by = wait_for_stop(std::chrono::hours{24});
+  return *stopped_by;
+}
+
 std::optional<int> runtime::wait_for_stop(std::chrono::milliseconds timeout) {
+  if (stop_seen_ >= 0)
+    return stop_seen_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -310,8 +321,10 @@ std::optional<int> runtime::wait_for_stop(std::chrono::milliseconds timeout) {
       return std::nullopt; // timed out (the pipe cannot fail otherwise while the runtime exists)
     char byte = 0;
     auto n = ::read(stop_pipe_[0], &byte, 1);
-    if (n == 1)
-      return static_cast<unsigned char>(byte);
+    if (n == 1) {
+      stop_seen_ = static_cast<unsigned char>(byte);
+      return stop_seen_;
+    }
     if (n < 0 && errno == EINTR)
       continue;
     return std::nullopt;

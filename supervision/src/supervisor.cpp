@@ -102,7 +102,7 @@ caf::error child_spec::validate() const {
 
 // -- starting -------------------------------------------------------------------------------------
 
-caf::expected<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
+troupe::result<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
   // A copy: init may replace spec.init itself.
   if (auto init = spec.init)
     if (auto err = init(spec))
@@ -137,7 +137,7 @@ child_spec supervisor_child(std::string id, supervisor_spec spec, restart_type r
 
 // -- handle ---------------------------------------------------------------------------------------
 
-caf::expected<std::vector<child_info>>
+troupe::result<std::vector<child_info>>
 supervisor::which_children(std::chrono::milliseconds timeout) const {
   auto out = std::make_shared<std::vector<child_info>>();
   if (auto err = call(rt_, actor_, timeout,
@@ -149,7 +149,7 @@ supervisor::which_children(std::chrono::milliseconds timeout) const {
   return std::move(*out);
 }
 
-caf::expected<child_counts> supervisor::count_children(std::chrono::milliseconds timeout) const {
+troupe::result<child_counts> supervisor::count_children(std::chrono::milliseconds timeout) const {
   auto out = std::make_shared<child_counts>();
   if (auto err = call(rt_, actor_, timeout,
                       [out](detail::supervisor_actor& sup, caf::response_promise& rp) {
@@ -160,8 +160,8 @@ caf::expected<child_counts> supervisor::count_children(std::chrono::milliseconds
   return *out;
 }
 
-caf::expected<child_spec> supervisor::get_childspec(const std::string& id,
-                                                    std::chrono::milliseconds timeout) const {
+troupe::result<child_spec> supervisor::get_childspec(const std::string& id,
+                                                     std::chrono::milliseconds timeout) const {
   auto out = std::make_shared<child_spec>();
   if (auto err = call(rt_, actor_, timeout,
                       [id, out](detail::supervisor_actor& sup, caf::response_promise& rp) {
@@ -177,8 +177,8 @@ caf::expected<child_spec> supervisor::get_childspec(const std::string& id,
   return std::move(*out);
 }
 
-caf::expected<child_started> supervisor::add_child(child_spec spec,
-                                                   std::chrono::milliseconds timeout) const {
+troupe::result<child_started> supervisor::add_child(child_spec spec,
+                                                    std::chrono::milliseconds timeout) const {
   auto out = std::make_shared<child_started>();
   if (auto err = call(rt_, actor_, timeout,
                       [spec = std::move(spec), out](detail::supervisor_actor& sup,
@@ -189,8 +189,8 @@ caf::expected<child_started> supervisor::add_child(child_spec spec,
   return std::move(*out);
 }
 
-caf::expected<child_started> supervisor::start_child(caf::message args,
-                                                     std::chrono::milliseconds timeout) const {
+troupe::result<child_started> supervisor::start_child(caf::message args,
+                                                      std::chrono::milliseconds timeout) const {
   auto out = std::make_shared<child_started>();
   if (auto err = call(rt_, actor_, timeout,
                       [args = std::move(args), out](detail::supervisor_actor& sup,

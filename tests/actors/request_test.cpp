@@ -1,6 +1,8 @@
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <latch>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -466,4 +468,57 @@ TEST_F(Requests, TroupeActorRequestsWithoutTimeoutCarryTheirContinuation) {
   EXPECT_EQ(got[1].error(), caf::sec::invalid_argument);
   EXPECT_EQ(got[2].error(), mailbox_errc::receiver_dead);
   EXPECT_EQ(got[3].error(), mailbox_errc::handler_threw);
+}
+
+// -- one deadline per ask(): the wait for room and the wait for the reply share `timeout` ------
+
+namespace {
+
+struct hold {
+  using reply_type = int64_t;
+};
+struct slowpoke {
+  using reply_type = int64_t;
+};
+
+} // namespace
+
+TEST_F(Requests, AskHasOneDeadlineForRoomAndReply) {
+  auto entered = std::make_shared<std::promise<void>>();
+  auto first_gate = std::make_shared<std::latch>(1);
+  auto second_gate = std::make_shared<std::latch>(1);
+  mailbox_options opts;
+  opts.capacity = 1; // backpressure: a thread's send waits for room
+  auto mb = spawn_mailbox<hold, slowpoke>(*rt, opts, [entered, first_gate, second_gate](auto*) {
+              return handlers{
+                  [entered, first_gate](hold&) -> int64_t {
+                    entered->set_value();
+                    first_gate->wait();
+                    return 1;
+                  },
+                  [second_gate](slowpoke&) -> int64_t {
+                    second_gate->wait();
+                    return 2;
+                  },
+              };
+            }).value();
+  ASSERT_TRUE(mb.send(hold{}));
+  ASSERT_EQ(entered->get_future().wait_for(10s), std::future_status::ready);
+  ASSERT_TRUE(mb.send(slowpoke{})); // fills the queue; runs (and blocks) once hold returns
+  // Room appears after ~600 ms; the asked message then waits behind the blocked one. With one
+  // deadline the call ends at `timeout` (1 s); with two it took room wait + timeout (~1.6 s).
+  std::thread opener{[first_gate] {
+    std::this_thread::sleep_for(600ms); // the delay under test, not a synchronisation
+    first_gate->count_down();
+  }};
+  auto t0 = std::chrono::steady_clock::now();
+  auto late = ask(mb, slowpoke{}, 1000ms);
+  auto took = std::chrono::steady_clock::now() - t0;
+  opener.join();
+  second_gate->count_down();
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error(), mailbox_errc::request_timeout) << render(late.error());
+  EXPECT_LT(took, 1400ms) << "the call waited " << std::chrono::duration<double>(took).count()
+                          << " s for a 1 s timeout";
+  EXPECT_GE(took, 1000ms);
 }

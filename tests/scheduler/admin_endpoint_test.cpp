@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -150,6 +151,63 @@ TEST_F(AdminEndpoint, TroupeTopPrintsTheLiveTree) {
   auto n = std::fread(buf.data(), 1, buf.size(), pipe);
   EXPECT_NE(std::string(buf.data(), n).find("cannot connect"), std::string::npos);
   EXPECT_EQ(WEXITSTATUS(::pclose(pipe)), 1);
+}
+// Runs `command` (stderr folded into stdout) and returns its exit code and output.
+namespace {
+std::pair<int, std::string> run_command(const std::string& command) {
+  std::string output;
+  auto* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr)
+    return {-1, "cannot run " + command};
+  std::array<char, 4096> buf{};
+  while (auto n = std::fread(buf.data(), 1, buf.size(), pipe))
+    output.append(buf.data(), n);
+  auto status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+} // namespace
+
+TEST(TroupeTop, HelpGoesToStdoutWithExitCodeZero) {
+  // stderr to /dev/null: the usage must be on stdout.
+  auto [rc, out] = run_command(std::string{TROUPE_TOP_PATH} + " --help 2>/dev/null");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("usage: troupe-top --port=N"), std::string::npos) << out;
+  EXPECT_NE(out.find("--watch=SECONDS"), std::string::npos) << out;
+}
+
+TEST(TroupeTop, EachMistakeIsNamedWithExitCodeTwo) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"--prot=9100", "unknown argument '--prot=9100'"},
+      {"--port=abc", "'--port=abc': not a whole number in 1..65535"},
+      {"--port=70000", "'--port=70000': not a whole number in 1..65535"},
+      {"--port", "'--port' needs a value"},
+      {"--port=1 --host=localhost", "'--host=localhost': not a dotted IPv4 address"},
+      {"--port=1 --watch=-1", "'--watch=-1': not a number of seconds"},
+      {"--port=1 --count=2", "--count needs --watch=SECONDS"},
+      {"", "give --port=N (a live service) or --file=PATH (a dump)"},
+      {"--port=1 --file=x.json", "--port and --file exclude each other"},
+  };
+  for (auto [args, message] : cases) {
+    std::string command = TROUPE_TOP_PATH; // appended: see long_target above
+    command.append(" ").append(args);
+    auto [rc, out] = run_command(command);
+    EXPECT_EQ(rc, 2) << args << ": " << out;
+    EXPECT_NE(out.find(message), std::string::npos) << args << ": " << out;
+  }
+}
+
+TEST_F(AdminEndpoint, TroupeTopWatchReprintsTheViewEveryInterval) {
+  auto command = std::string{TROUPE_TOP_PATH} + " --port=" + std::to_string(rt->admin_port()) +
+                 " --watch=0.05 --count=3";
+  auto [rc, out] = run_command(command);
+  EXPECT_EQ(rc, 0) << out;
+  std::size_t views = 0;
+  for (auto at = out.find("runtime: 2 workers"); at != std::string::npos;
+       at = out.find("runtime: 2 workers", at + 1))
+    ++views;
+  EXPECT_EQ(views, 3u) << out;
+  EXPECT_NE(out.find("--- view 3\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("--- view 4"), std::string::npos) << out;
 }
 #endif
 

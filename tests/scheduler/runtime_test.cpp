@@ -126,7 +126,7 @@ TEST(RuntimeStop, RunUntilStoppedReturnsAfterRequestStopWithTheShutdownReport) {
   EXPECT_EQ(rt.metrics().live_actors, 0u);
 }
 
-TEST(RuntimeStop, WaitForStopTimesOutThenReportsARequestOnceWithoutShuttingDown) {
+TEST(RuntimeStop, WaitForStopTimesOutThenReportsARequestWithoutShuttingDown) {
   troupe::runtime_config cfg;
   cfg.workers = 1;
   troupe::runtime rt{cfg};
@@ -135,10 +135,25 @@ TEST(RuntimeStop, WaitForStopTimesOutThenReportsARequestOnceWithoutShuttingDown)
   EXPECT_EQ(rt.wait_for_stop(std::chrono::seconds{30}), std::optional<int>{0});
   stopper.join();
   EXPECT_FALSE(rt.shutting_down());
-  // Consumed: the next wait needs a new request.
-  EXPECT_EQ(rt.wait_for_stop(std::chrono::milliseconds{1}), std::nullopt);
-  rt.request_stop();
+  // Seen once, it stays: later waits return at once.
   EXPECT_EQ(rt.wait_for_stop(std::chrono::milliseconds{0}), std::optional<int>{0});
+  EXPECT_EQ(rt.wait_for_stop(), 0);
+}
+
+// A stop seen by wait_for_stop is not consumed: run_until_stopped after it returns at once (it
+// used to wait for a second request, i.e. a second ctrl-c).
+TEST(RuntimeStop, RunUntilStoppedAfterWaitForStopDoesNotNeedASecondRequest) {
+  troupe::runtime_config cfg;
+  cfg.workers = 1;
+  troupe::runtime rt{cfg};
+  rt.request_stop();
+  ASSERT_EQ(rt.wait_for_stop(std::chrono::seconds{10}), std::optional<int>{0});
+  auto done = std::async(std::launch::async, [&rt] { return rt.run_until_stopped().clean(); });
+  auto status = done.wait_for(std::chrono::seconds{10});
+  if (status != std::future_status::ready)
+    rt.request_stop(); // release it, so the test fails instead of hanging
+  EXPECT_EQ(status, std::future_status::ready) << "run_until_stopped waited for a second stop";
+  EXPECT_TRUE(done.get());
 }
 
 TEST(RuntimeStop, OnlyOneRuntimeAtATimeHandlesSignals) {

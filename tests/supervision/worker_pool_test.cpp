@@ -548,3 +548,77 @@ TEST(latency_histogram, PercentilesFallInTheRightQuarterOctave) {
 }
 
 } // namespace
+
+// -- flow control: on_queued runs once per accepted job (issue: it ran only for parked jobs) ---
+
+TEST_F(worker_pool_test, OnQueuedRunsExactlyOncePerAcceptedJobParkedOrNot) {
+  struct go {};
+  struct report {
+    using reply_type = std::vector<int>; // on_queued calls, accepted at once, parked, answered
+  };
+  troupe::pool_options opts;
+  opts.workers = 2;
+  opts.capacity = 4; // 200 jobs through a queue of 4: many park, the first are accepted at once
+  auto pool = pool_of(opts, [](work& w) { return w.value; });
+  constexpr int n = 200;
+  // Only touched by the driver (on_queued and the answers run on it).
+  struct flow {
+    int next = 0;
+    int queued_calls = 0;
+    int accepted_at_once = 0;
+    int parked = 0;
+    int answered = 0;
+    std::promise<void> done;
+    void check_done() {
+      if (queued_calls == n && answered == n)
+        done.set_value();
+    }
+  };
+  auto st = std::make_shared<flow>();
+  auto finished = st->done.get_future();
+  auto driver =
+      troupe::spawn_mailbox<go, report>(*rt, {}, [pool, st](auto* self) {
+        // The README's form: submit the next job from on_queued, no loop.
+        auto feed = std::make_shared<std::function<void()>>();
+        std::weak_ptr<std::function<void()>> weak = feed;
+        *feed = [self, pool, st, weak] {
+          if (st->next >= n)
+            return;
+          auto i = st->next++;
+          auto status = pool.submit(
+              self, work{i, i},
+              [st](int) {
+                ++st->answered;
+                st->check_done();
+              },
+              [](caf::error) {},
+              [st, weak] {
+                ++st->queued_calls;
+                st->check_done();
+                if (auto f = weak.lock())
+                  (*f)();
+              });
+          ASSERT_TRUE(status) << troupe::render(status.error());
+          (*status == troupe::worker_pool<work>::submit_status::parked ? st->parked
+                                                                       : st->accepted_at_once) += 1;
+        };
+        return troupe::handlers{
+            [feed](go&) { (*feed)(); },
+            [st](report&) {
+              return std::vector<int>{st->queued_calls, st->accepted_at_once, st->parked,
+                                      st->answered};
+            },
+        };
+      }).value();
+  (void)driver.send(go{});
+  ASSERT_EQ(finished.wait_for(20s), std::future_status::ready) << "the flow stalled";
+  // Asked after the end: a report queued behind any stray on_queued would count it.
+  auto counts = troupe::ask(driver, report{}, 10s);
+  ASSERT_TRUE(counts) << troupe::render(counts.error());
+  EXPECT_EQ((*counts)[0], n);
+  EXPECT_EQ((*counts)[1] + (*counts)[2], n);
+  EXPECT_GT((*counts)[1], 0);
+  EXPECT_EQ((*counts)[3], n);
+  caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
+  pool.shutdown(5s);
+}

@@ -20,6 +20,7 @@
 #include "troupe/core/actor_reply_sink.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/scheduler/blocking_future.hpp"
+#include "troupe/scheduler/result.hpp"
 
 namespace troupe {
 
@@ -145,26 +146,31 @@ ask_async(const mailbox<Ts...>& dest, T msg,
 }
 
 /// Starts `p` and blocks the calling thread (never an actor) until its reply or `timeout`.
+/// One deadline for the whole call: the time starting `p` takes (e.g. waiting for room in a
+/// full mailbox) counts against `timeout`; the reply wait gets what remains.
 /// Errors: the reply's error, or mailbox_errc::request_timeout when the deadline passes first
 /// (a late reply is then discarded).
 template <class R>
-caf::expected<R> await(pending<R> p, std::chrono::milliseconds timeout) {
+troupe::result<R> await(pending<R> p, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   // The same set-once slot a blocking job's future uses; R is never void here (reply_t).
   auto st = std::make_shared<typename blocking_future<R>::shared_state>();
   std::move(p).then([st](R value) { st->set(std::move(value)); },
                     [st](caf::error err) { st->set(std::move(err)); });
   std::unique_lock guard{st->mtx};
-  if (!st->done.wait_for(guard, timeout, [&] { return st->result.has_value(); }))
+  if (!st->done.wait_until(guard, deadline, [&] { return st->result.has_value(); }))
     return make_error(mailbox_errc::request_timeout);
   return std::move(*st->result);
 }
 
 /// Sends the request from a thread and waits for its reply: oneshot request/response.
+/// `timeout` bounds the whole call: the wait for room in a full mailbox and the wait for the
+/// reply share it.
 ///
-///   caf::expected<int64_t> n = troupe::ask(counter, get_count{}, 1s);
+///   troupe::result<int64_t> n = troupe::ask(counter, get_count{}, 1s);
 template <class... Ts, class T>
-requires is_one_of_v<T, Ts...> caf::expected<reply_t<T>> ask(const mailbox<Ts...>& dest, T msg,
-                                                             std::chrono::milliseconds timeout) {
+requires is_one_of_v<T, Ts...> troupe::result<reply_t<T>> ask(const mailbox<Ts...>& dest, T msg,
+                                                              std::chrono::milliseconds timeout) {
   return await(ask_async(dest, std::move(msg), timeout), timeout);
 }
 

@@ -38,6 +38,7 @@
 #include "troupe/actors/detail/topic_core.hpp"
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/mailbox/mailbox.hpp"
+#include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
@@ -133,7 +134,7 @@ private:
 /// Creates a topic registered on `rt` under `opts.name` (an empty name: unregistered).
 /// Errors: config_errc::out_of_range for capacity 0; topic_errc::name_taken.
 template <class T>
-caf::expected<topic<T>> make_topic(runtime& rt, topic_options opts) {
+troupe::result<topic<T>> make_topic(runtime& rt, topic_options opts) {
   if (opts.capacity == 0)
     return make_error(config_errc::out_of_range, std::string{"capacity"}, std::string{"0"});
   auto core = std::make_shared<detail::topic_core<T>>(opts);
@@ -153,7 +154,7 @@ caf::expected<topic<T>> make_topic(runtime& rt, topic_options opts) {
 /// Finds the topic `name` with payload type T on `rt`.
 /// Errors: topic_errc::no_such_topic, topic_errc::type_mismatch.
 template <class T>
-caf::expected<topic<T>> find_topic(runtime& rt, const std::string& name) {
+troupe::result<topic<T>> find_topic(runtime& rt, const std::string& name) {
   bool wrong_type = false;
   auto obj = rt.get_named("topic:" + name, typeid(T), &wrong_type);
   if (!obj)

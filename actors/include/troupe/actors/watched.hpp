@@ -24,6 +24,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/error.hpp>
 
+#include "troupe/actors/detail/require_troupe_actor.hpp"
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/core/actor.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
@@ -169,6 +170,7 @@ public:
   template <class Self>
   void subscribe(Self* self, std::function<void(const T&)> on_change,
                  std::function<void(caf::error)> on_closed = {}) const {
+    detail::require_troupe_actor<Self>();
     core_->subscribe(static_cast<troupe::actor*>(self), std::move(on_change), std::move(on_closed));
   }
 

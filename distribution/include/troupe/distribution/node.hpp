@@ -18,6 +18,7 @@
 #include "troupe/distribution/remote_mailbox.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
@@ -47,7 +48,7 @@ struct lookup_options {
 ///   uint16_t port = node.listen(4000).value();     // 127.0.0.1 unless bind_address says else
 ///   // client (another process or machine)
 ///   auto calc = node.lookup<add>("127.0.0.1", 4000, "calc").value();
-///   caf::expected<int> sum = calc.ask(add{1, 2}, std::chrono::seconds{1});
+///   troupe::result<int> sum = calc.ask(add{1, 2}, std::chrono::seconds{1});
 ///
 /// Without TLS every connection passes the node's gate first (detail/gate.hpp): both nodes
 /// prove that they know network_options::secret, within handshake_timeout, and messages over
@@ -61,11 +62,11 @@ class node {
 public:
   /// Errors: network_disabled when `rt` was not made with setup.customizer();
   /// invalid_config naming the option.
-  static caf::expected<node> start(runtime& rt, const network_setup& setup);
+  static troupe::result<node> start(runtime& rt, const network_setup& setup);
 
   /// Opens the node's own port (0: a free one) serving its registry of published names;
   /// returns the port. Errors: publish_failed (port in use, address not bindable).
-  [[nodiscard]] caf::expected<uint16_t> listen(uint16_t port = 0) const;
+  [[nodiscard]] troupe::result<uint16_t> listen(uint16_t port = 0) const;
 
   /// Publishes `mb` under `name` in the node's registry. Errors: publish_failed (name taken),
   /// not_serializable (a message or reply type is not announced).
@@ -94,7 +95,7 @@ public:
 
   /// Publishes `mb` alone on `port` (0: a free one); returns the port. Clients use connect().
   template <class... Ts>
-  caf::expected<uint16_t> publish_at(const mailbox<Ts...>& mb, uint16_t port = 0) const {
+  troupe::result<uint16_t> publish_at(const mailbox<Ts...>& mb, uint16_t port = 0) const {
     if (auto err = check_types<Ts...>())
       return err;
     std::function<mailbox<Ts...>()> current = [mb] { return mb; };
@@ -111,8 +112,8 @@ public:
   /// Errors: node_down, authentication_failed (the secrets differ), not_published,
   /// type_mismatch, not_serializable.
   template <class... Ts>
-  caf::expected<remote_mailbox<Ts...>> lookup(std::string host, uint16_t port, std::string name,
-                                              lookup_options opts = {}) const {
+  troupe::result<remote_mailbox<Ts...>> lookup(std::string host, uint16_t port, std::string name,
+                                               lookup_options opts = {}) const {
     return make_remote<Ts...>(
         detail::link_target{std::move(host), port, std::move(name), opts.exit_on_loss},
         opts.connect_now);
@@ -120,8 +121,8 @@ public:
 
   /// The mailbox published alone at `host`:`port` (publish_at).
   template <class... Ts>
-  caf::expected<remote_mailbox<Ts...>> connect(std::string host, uint16_t port,
-                                               lookup_options opts = {}) const {
+  troupe::result<remote_mailbox<Ts...>> connect(std::string host, uint16_t port,
+                                                lookup_options opts = {}) const {
     return make_remote<Ts...>(detail::link_target{std::move(host), port, {}, opts.exit_on_loss},
                               opts.connect_now);
   }
@@ -134,8 +135,8 @@ public:
   /// Connects to `host`:`port` and asks its registry for `service` (empty: the actor
   /// published alone on that port); waits up to the connect timeout. Internal to the
   /// distribution component (remote topics use it).
-  [[nodiscard]] caf::expected<caf::actor> find_remote(const std::string& host, uint16_t port,
-                                                      const std::string& service) const;
+  [[nodiscard]] troupe::result<caf::actor> find_remote(const std::string& host, uint16_t port,
+                                                       const std::string& service) const;
 
   /// Internal to the distribution component.
   [[nodiscard]] const std::shared_ptr<detail::node_state>& state() const noexcept { return state_; }

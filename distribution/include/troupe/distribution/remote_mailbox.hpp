@@ -14,6 +14,7 @@
 #include "troupe/distribution/distribution_errc.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/result.hpp"
 
 namespace troupe {
 
@@ -24,7 +25,7 @@ namespace troupe {
 /// loss the next request connects again.
 ///
 ///   auto prices = node.lookup<get_quote>("10.0.0.5", 4000, "prices").value();
-///   caf::expected<double> p = prices.ask(get_quote{"ACME"}, 1s);          // from a thread
+///   troupe::result<double> p = prices.ask(get_quote{"ACME"}, 1s);          // from a thread
 ///   prices.request(self, get_quote{"ACME"}, 1s).then(on_price, on_error); // from an actor
 ///
 /// Thread safety: ask() and send() from any thread but actors; request() from inside `self`.
@@ -38,8 +39,8 @@ public:
 
   /// Sends a request from a thread and waits up to `timeout` for its reply.
   template <class T>
-  requires is_one_of_v<T, Ts...> caf::expected<reply_t<T>> ask(T msg,
-                                                               std::chrono::milliseconds timeout)
+  requires is_one_of_v<T, Ts...> troupe::result<reply_t<T>> ask(T msg,
+                                                                std::chrono::milliseconds timeout)
   const {
     using R = reply_t<T>;
     caf::scoped_actor self{link_.home_system()};

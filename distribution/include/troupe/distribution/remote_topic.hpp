@@ -29,6 +29,7 @@
 #include "troupe/distribution/distribution_errc.hpp"
 #include "troupe/distribution/node.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/result.hpp"
 
 namespace troupe {
 
@@ -203,9 +204,9 @@ caf::error publish_topic(const node& n, const topic<T>& t) {
 ///   auto prices = troupe::subscribe_topic<quote>(node, "10.0.0.5", 4000, "prices").value();
 ///   prices.mirror.subscribe(self, on_quote, on_lag);
 template <class T>
-caf::expected<remote_topic<T>> subscribe_topic(const node& n, const std::string& host,
-                                               uint16_t port, const std::string& name,
-                                               remote_topic_options opts = {}) {
+troupe::result<remote_topic<T>> subscribe_topic(const node& n, const std::string& host,
+                                                uint16_t port, const std::string& name,
+                                                remote_topic_options opts = {}) {
   auto& rt = n.rt();
   auto wire = detail::wire_name<T>(rt.system());
   if (wire.empty())

@@ -13,6 +13,7 @@
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/mailbox/mailbox_actor.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
+#include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
@@ -33,7 +34,7 @@ namespace troupe {
 /// Errors: the options' validation error (config_errc) instead of a handle.
 /// Thread safety: any thread.
 template <class... Ts, class F>
-caf::expected<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, F make_handlers) {
+troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, F make_handlers) {
   static_assert(sizeof...(Ts) > 0, "a mailbox accepts at least one message type");
   using self_type = mailbox_self<Ts...>;
   using handlers_type = std::invoke_result_t<F&, self_type*>;

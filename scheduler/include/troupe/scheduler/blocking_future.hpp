@@ -8,6 +8,8 @@
 #include <type_traits>
 
 #include <caf/expected.hpp>
+
+#include "troupe/scheduler/result.hpp"
 #include <caf/unit.hpp>
 
 #include "troupe/scheduler/errors.hpp"
@@ -19,7 +21,7 @@ namespace troupe {
 /// Example:
 ///
 ///   auto f = rt.spawn_blocking([] { return read_file("a.txt"); });
-///   caf::expected<std::string> text = f.get(std::chrono::seconds{1});
+///   troupe::result<std::string> text = f.get(std::chrono::seconds{1});
 ///
 /// Errors (from get()): runtime_errc::timeout when the deadline passes first (the job keeps
 /// running; get() may be called again), runtime_errc::job_failed carrying the exception message
@@ -55,7 +57,7 @@ public:
 
   /// Waits up to `timeout` and returns a copy of the result or an error.
   template <class Rep, class Period>
-  [[nodiscard]] caf::expected<value_type> get(std::chrono::duration<Rep, Period> timeout) const {
+  [[nodiscard]] troupe::result<value_type> get(std::chrono::duration<Rep, Period> timeout) const {
     std::unique_lock guard{state_->mtx};
     if (!state_->done.wait_for(guard, timeout, [&] { return state_->result.has_value(); }))
       return make_error(runtime_errc::timeout);

@@ -42,6 +42,9 @@ enum class runtime_errc : uint8_t {
   shutting_down,
   /// The work was cancelled before it produced a result.
   cancelled,
+  /// The admin endpoint could not listen (port in use, no permission); the context carries
+  /// "address:port: reason".
+  admin_unavailable,
 };
 
 /// Category atoms, as they appear in caf::error::category().

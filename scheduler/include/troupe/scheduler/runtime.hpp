@@ -20,6 +20,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/detail/pretty_type_name.hpp>
 #include <caf/expected.hpp>
+
+#include "troupe/scheduler/result.hpp"
 #include <caf/make_message.hpp>
 #include <caf/spawn_options.hpp>
 
@@ -68,7 +70,11 @@ struct shutdown_report {
 ///   auto report = rt.shutdown(std::chrono::seconds{2});   // or let the destructor do it
 ///
 /// Errors: the constructor throws std::invalid_argument naming the bad option when the
-/// configuration does not validate; runtime::create returns the typed error instead.
+/// configuration does not validate (e.g. an admin address that is not a dotted IPv4 address),
+/// and std::runtime_error when the admin endpoint cannot listen (its port is in use).
+/// runtime::create() never throws those: it returns config_errc (the option and the value) or
+/// runtime_errc::admin_unavailable ("address:port: reason") instead. Prefer create() in
+/// programs that take their options from users.
 ///
 /// Thread safety: every member function may be called from any thread, except that the
 /// destructor must not run concurrently with other calls.
@@ -86,7 +92,7 @@ public:
   ~runtime();
 
   /// Validates `cfg` first and returns the typed error instead of throwing.
-  [[nodiscard]] static caf::expected<std::unique_ptr<runtime>>
+  [[nodiscard]] static troupe::result<std::unique_ptr<runtime>>
   create(runtime_config cfg, caf_customizer customize = {});
 
   // -- access --------------------------------------------------------------------------------
@@ -235,7 +241,8 @@ public:
   /// Waits up to `timeout` for what run_until_stopped waits for, without shutting down: for a
   /// service that stops its parts in its own order first, or that does periodic work while it
   /// waits. Returns the signal number (0 for request_stop) once a stop was requested, nullopt
-  /// when the timeout passed first. A request is consumed: the next call waits for a new one.
+  /// when the timeout passed first. A stop, once seen, stays: later calls, and
+  /// run_until_stopped(), return at once with the same number (a second ctrl-c is not needed).
   ///
   ///   while (!rt.wait_for_stop(std::chrono::seconds{1}))
   ///     print_progress();
@@ -243,6 +250,10 @@ public:
   ///
   /// Thread safety: any thread, one caller at a time (and not alongside run_until_stopped).
   std::optional<int> wait_for_stop(std::chrono::milliseconds timeout);
+
+  /// Waits, without a timeout, for a stop request or signal and returns its number (0 for
+  /// request_stop), without shutting down. Thread safety: as the timed form.
+  int wait_for_stop();
 
   /// Makes run_until_stopped return (and shut down). Thread safety: any thread; also safe to
   /// call before run_until_stopped, which then returns at once.
@@ -272,6 +283,9 @@ private:
   // Wakes run_until_stopped: written by request_stop and, with handle_signals, by the signal
   // handler (a pipe, because write() is one of the few calls a signal handler may make).
   int stop_pipe_[2] = {-1, -1};
+  // The stop wait_for_stop saw (the signal number, 0 for request_stop), -1 before: a stop is
+  // read from the pipe once and then remembered. Written and read by the one waiting caller.
+  int stop_seen_ = -1;
   // SIGUSR1 (with handle_signals) wakes the dump thread through this pipe.
   int dump_pipe_[2] = {-1, -1};
   std::thread dump_thread_;

@@ -9,47 +9,42 @@
 //     std::cerr << troupe::render(cfg.error()) << '\n';   // names the bad option and value
 //     return 2;
 //   }
+//   if (cfg->help) {
+//     std::cout << troupe::runtime_config::usage();
+//     return 0;
+//   }
 //   troupe::runtime rt{*cfg};
 //
-// Options (argv form, environment form, meaning):
-//
-//   --workers=N           TROUPE_WORKERS           scheduler worker threads (default: cores)
-//   --flavor=F            TROUPE_FLAVOR            multi_thread | current_thread (one worker)
-//   --max-throughput=N    TROUPE_MAX_THROUGHPUT    messages per actor per resume (default: 300)
-//   --blocking-threads=N  TROUPE_BLOCKING_THREADS  threads of the blocking pool (default: 8)
-//   --blocking-queue=N    TROUPE_BLOCKING_QUEUE    jobs the blocking pool may queue (default: 4096)
-//   --shutdown-timeout=MS TROUPE_SHUTDOWN_TIMEOUT  graceful-stop deadline in ms (default: 5000)
-//   --scheduler=P         TROUPE_SCHEDULER         troupe | caf_stealing | caf_sharing
-//   --blocked-threshold=MS TROUPE_BLOCKED_THRESHOLD report handlers holding a worker longer
-//                                                  (default: 100; 0 disables the watchdog)
-//   --handle-signals=B    TROUPE_HANDLE_SIGNALS    true | false: SIGINT/SIGTERM end
-//                                                  runtime::run_until_stopped, SIGUSR1 dumps
-//                                                  the topology (default: false)
-//   --topology-file=PATH  TROUPE_TOPOLOGY_FILE     where SIGUSR1 writes it (default: stderr)
-//   --admin-port=N        TROUPE_ADMIN_PORT        serve GET /topology and /metrics on
-//                                                  admin-address:N (0: any free port; default: off)
-//   --admin-address=A     TROUPE_ADMIN_ADDRESS     IPv4 address to bind (default: 127.0.0.1)
-//   --introspection=B     TROUPE_INTROSPECTION     true | false: keep the topology registry
-//                                                  (default: true)
+// Options: runtime_config::options() is the one table (argv name, environment name, value,
+// default, meaning) that argv, the environment, set() and usage() follow; the README's
+// Configuration table lists the same rows. `--help` sets `help` (validation is skipped) so the
+// application can print usage() and exit 0.
 //
 // Variables under TROUPE_TEST_ belong to Troupe's own test suite (e.g. TROUPE_TEST_DEADLINE_S)
 // and are not options. Later sources override earlier ones: defaults, then code, then
 // environment, then argv.
 // Arguments that do not start with `--` are left for the application in `remainder`.
 //
-// Errors: every rejection is a config_errc with the option and the value as context;
-// nothing is silently defaulted.
+// Errors: every rejection is a config_errc with the option and the value as context (an
+// unknown option also names the closest known one, when one is close); nothing is silently
+// defaulted.
+//
+// Thread safety: a runtime_config is a plain value; options(), usage() and closest_option() may
+// be called from any thread.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+
+#include "troupe/scheduler/result.hpp"
 
 namespace troupe {
 
@@ -74,6 +69,15 @@ enum class flavor {
 };
 
 [[nodiscard]] const char* to_string(flavor f) noexcept;
+
+/// One row of the option table.
+struct config_option {
+  std::string_view name;          ///< argv name, without `--`: "workers"
+  std::string_view env;           ///< environment name: "TROUPE_WORKERS"
+  std::string_view value;         ///< placeholder of the value: "N", "MS", "B", "PATH"
+  std::string_view default_value; ///< the default, as a user reads it: "one per core"
+  std::string_view meaning;
+};
 
 struct runtime_config {
   /// Scheduler worker threads; 0 means "one per hardware thread".
@@ -103,6 +107,18 @@ struct runtime_config {
   bool introspection = true;
   /// Arguments that were not options, in their original order.
   std::vector<std::string> remainder;
+  /// `--help` was given: print usage() and exit 0 (from() skips validate() then).
+  bool help = false;
+
+  /// Every runtime option, in the order usage() lists them.
+  [[nodiscard]] static std::span<const config_option> options() noexcept;
+
+  /// The usage listing generated from options(), one line per option, ending in a newline.
+  [[nodiscard]] static std::string usage();
+
+  /// The known option nearest to a misspelt one (argv or environment spelling), or empty when
+  /// none is close: closest_option("wrokers") == "workers".
+  [[nodiscard]] static std::string_view closest_option(std::string_view name);
 
   /// Checks the values and their combination. Does not change anything.
   [[nodiscard]] caf::error validate() const;
@@ -122,7 +138,7 @@ struct runtime_config {
   [[nodiscard]] caf::error apply_arguments(int argc, const char* const* argv);
 
   /// Defaults, then the process environment, then argv, then validate().
-  [[nodiscard]] static caf::expected<runtime_config> from(int argc, const char* const* argv);
+  [[nodiscard]] static troupe::result<runtime_config> from(int argc, const char* const* argv);
 };
 
 } // namespace troupe

@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
 
+#include "troupe/scheduler/result.hpp"
 #include "troupe/supervision/child_info.hpp"
 #include "troupe/supervision/child_spec.hpp"
 #include "troupe/supervision/supervisor_spec.hpp"
@@ -73,18 +74,18 @@ public:
   [[nodiscard]] const caf::actor& actor() const noexcept { return actor_; }
 
   /// The children in start order, with their state and restart counts.
-  [[nodiscard]] caf::expected<std::vector<child_info>>
+  [[nodiscard]] troupe::result<std::vector<child_info>>
   which_children(std::chrono::milliseconds timeout = default_timeout) const;
 
   /// OTP's count_children: specs (a dynamic supervisor's template counts as its one spec),
   /// active (running actors), supervisors and workers (all entries; a dynamic supervisor's
   /// instances).
-  [[nodiscard]] caf::expected<child_counts>
+  [[nodiscard]] troupe::result<child_counts>
   count_children(std::chrono::milliseconds timeout = default_timeout) const;
 
   /// OTP's get_childspec: the spec of the child with that id (a dynamic child's: the template
   /// under its numbered id). Errors: child_not_found.
-  [[nodiscard]] caf::expected<child_spec>
+  [[nodiscard]] troupe::result<child_spec>
   get_childspec(const std::string& id, std::chrono::milliseconds timeout = default_timeout) const;
 
   /// Adds a child at the end and starts it (static strategies); returns its actor (invalid if
@@ -92,14 +93,14 @@ public:
   /// start_supervisor does. Errors: invalid_spec, already_started (the id runs; the actor is in
   /// the error), already_present (the id is stopped), start_failed (the child is not kept),
   /// not_supported for a dynamic supervisor.
-  [[nodiscard]] caf::expected<child_started>
+  [[nodiscard]] troupe::result<child_started>
   add_child(child_spec spec, std::chrono::milliseconds timeout = default_timeout) const;
 
   /// Starts a new child of a dynamic supervisor from its template, with `args` in its
   /// child_context; returns its actor (invalid if it declined: nothing is kept) and its
   /// factory's extra information. Errors: start_failed, not_supported for the static
   /// strategies.
-  [[nodiscard]] caf::expected<child_started>
+  [[nodiscard]] troupe::result<child_started>
   start_child(caf::message args = {}, std::chrono::milliseconds timeout = default_timeout) const;
 
   /// Starts a child that is not running (stopped, ended as a transient, or waiting for a
@@ -150,7 +151,7 @@ private:
 ///
 /// Errors: invalid_spec, start_failed, ignored (init declined), init's own errors.
 /// Thread safety: any thread.
-[[nodiscard]] caf::expected<supervisor> start_supervisor(runtime& rt, supervisor_spec spec);
+[[nodiscard]] troupe::result<supervisor> start_supervisor(runtime& rt, supervisor_spec spec);
 
 /// A child spec that starts `spec` as a nested supervisor: shutdown infinity (it stops its
 /// own subtree first), restart permanent unless given.

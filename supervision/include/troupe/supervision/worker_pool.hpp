@@ -18,6 +18,7 @@
 #include "troupe/core/actor_reply_sink.hpp"
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/scheduler/blocking_future.hpp"
+#include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
 #include "troupe/supervision/detail/pool_worker.hpp"
@@ -67,7 +68,7 @@ caf::error admit_error(admit_outcome outcome);
 ///   auto pool = troupe::spawn_pool<checksum>(rt, opts, [](std::size_t /*worker*/) {
 ///     return [](checksum& job) { return crc32_of(job.path); };   // state per worker
 ///   }).value();
-///   caf::expected<uint32_t> sum = pool.submit(checksum{"a.bin"});   // from a thread
+///   troupe::result<uint32_t> sum = pool.submit(checksum{"a.bin"});   // from a thread
 ///   pool.submit(self, checksum{"b.bin"}).then([](uint32_t) {}, [](caf::error) {}); // actor
 ///   pool.resize(8);
 ///   auto report = pool.shutdown(std::chrono::seconds{5});   // drains, then stops
@@ -96,10 +97,12 @@ public:
 
   worker_pool() = default;
 
-  /// Submits from a thread and waits for the answer.
-  [[nodiscard]] caf::expected<reply_type>
+  /// Submits from a thread and waits for the answer. `timeout` bounds the whole call: the wait
+  /// for room under backpressure and the wait for the answer share it.
+  [[nodiscard]] troupe::result<reply_type>
   submit(Job job, std::chrono::milliseconds timeout = std::chrono::seconds{30},
          uint64_t key = 0) const {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     using result_slot = typename blocking_future<reply_type>::shared_state;
     auto st = std::make_shared<result_slot>();
     auto err = submit_async(
@@ -108,7 +111,7 @@ public:
     if (err)
       return err;
     std::unique_lock guard{st->mtx};
-    if (!st->done.wait_for(guard, timeout, [&] { return st->result.has_value(); }))
+    if (!st->done.wait_until(guard, deadline, [&] { return st->result.has_value(); }))
       return make_error(mailbox_errc::request_timeout);
     return std::move(*st->result);
   }
@@ -151,21 +154,26 @@ public:
   };
 
   /// Submits from inside a Troupe actor with flow control: the actor's Tokio-style
-  /// `send().await`. Under backpressure a full queue parks the job (jobs stay in submit order)
-  /// and `on_queued` runs on `self` once it is queued; a submitter that continues from there
-  /// never has more than one job parked. The answer runs `on_value` or `on_error` on `self`.
+  /// `send().await`. Under backpressure a full queue parks the job (jobs stay in submit order).
+  /// The answer runs `on_value` or `on_error` on `self`.
+  ///
+  /// The rule for `on_queued`: it runs exactly once for every accepted job (accepted or
+  /// parked), on `self`, after this call returned, once the job is in the pool's queue: as the
+  /// next message when there was room, when a worker made room when it was parked. It never runs
+  /// for a refused job (an error result). A submitter that submits its next job from on_queued
+  /// never has more than one job parked:
   ///
   ///   void feed(Self* self, uint64_t i) {
-  ///     for (; i < n; ++i)
-  ///       if (pool.submit(self, job{i}, on_value, on_error, [=] { feed(self, i + 1); })
-  ///           == worker_pool<job>::submit_status::parked)
-  ///         return;
+  ///     if (i < n)
+  ///       (void)pool.submit(self, job{i}, on_value, on_error, [=] { feed(self, i + 1); });
   ///   }
+  ///
+  /// The status says which case happened (accepted at once, or parked).
   ///
   /// Errors: as submit_async (not shutting_down under backpressure: the job parks).
   template <class Self, class OnValue, class OnError>
-  caf::expected<submit_status> submit(Self* self, Job job, OnValue on_value, OnError on_error,
-                                      std::function<void()> on_queued, uint64_t key = 0) const {
+  troupe::result<submit_status> submit(Self* self, Job job, OnValue on_value, OnError on_error,
+                                       std::function<void()> on_queued, uint64_t key = 0) const {
     return submit_parking(self,
                           typename core_type::entry{
                               std::move(job), std::make_unique<inline_reply<reply_type>>(
@@ -177,9 +185,9 @@ public:
   /// the worker's thread, right after the job (no message back to `self`): for answers that
   /// only update thread-safe state, such as counters.
   template <class Self, class OnValue, class OnError>
-  caf::expected<submit_status> submit_async(Self* self, Job job, OnValue on_value, OnError on_error,
-                                            std::function<void()> on_queued,
-                                            uint64_t key = 0) const {
+  troupe::result<submit_status> submit_async(Self* self, Job job, OnValue on_value,
+                                             OnError on_error, std::function<void()> on_queued,
+                                             uint64_t key = 0) const {
     return submit_parking(
         self,
         typename core_type::entry{
@@ -190,14 +198,26 @@ public:
   }
 
 private:
+  // Runs `f` on `self` as its next message (after the current handler returns), so that a
+  // submitter continuing from on_queued never recurses.
+  template <class Self>
+  static void run_on(Self* self, std::function<void()> f) {
+    auto response_id = self->new_request_id(caf::message_priority::normal).response_id();
+    self->add_multiplexed_response_handler(response_id, caf::behavior{[f = std::move(f)] { f(); }});
+    caf::actor_cast<caf::strong_actor_ptr>(self)->enqueue(nullptr, response_id, caf::make_message(),
+                                                          self->context());
+  }
+
   template <class Self>
   caf::expected<submit_status> submit_parking(Self* self, typename core_type::entry e,
                                               std::function<void()> on_queued, uint64_t key) const {
     if (on_queued) {
       // The common case first: room in the queue, and nothing to set up for a wake-up later.
       auto first = state_->core->push(e, key, self->context(), false, {}, nullptr, true);
-      if (first == detail::admit_outcome::accepted)
+      if (first == detail::admit_outcome::accepted) {
+        run_on(self, std::move(on_queued));
         return submit_status::accepted;
+      }
       if (first != detail::admit_outcome::full)
         return detail::admit_error(first);
       // Full: park. The worker that makes room sends `self` a message that runs on_queued.
@@ -215,6 +235,7 @@ private:
       }
       if (auto err = detail::admit_error(outcome))
         return err;
+      run_on(self, std::move(on_queued)); // room appeared meanwhile: queued at once
       return submit_status::accepted;
     }
     if (auto err = detail::admit_error(state_->core->push(e, key, self->context(), false, {})))
@@ -267,8 +288,8 @@ public:
 
   /// Internal: use spawn_pool.
   template <class Handler>
-  static caf::expected<worker_pool> start(runtime& rt, pool_options opts,
-                                          std::function<Handler(std::size_t)> make_handler) {
+  static troupe::result<worker_pool> start(runtime& rt, pool_options opts,
+                                           std::function<Handler(std::size_t)> make_handler) {
     if (auto err = opts.validate())
       return err;
     auto st = std::make_shared<pool_state>();
@@ -347,7 +368,7 @@ private:
 /// Errors: config_errc naming the bad option; the supervisor's start errors.
 /// Thread safety: any thread outside actors.
 template <class Job, class F>
-caf::expected<worker_pool<Job>> spawn_pool(runtime& rt, pool_options opts, F make_handler) {
+troupe::result<worker_pool<Job>> spawn_pool(runtime& rt, pool_options opts, F make_handler) {
   using handler_type = std::invoke_result_t<F&, std::size_t>;
   static_assert(std::is_invocable_v<handler_type&, Job&>,
                 "the handler must accept the pool's job type");

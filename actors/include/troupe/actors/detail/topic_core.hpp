@@ -11,6 +11,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/execution_unit.hpp>
 
+#include "troupe/actors/detail/require_troupe_actor.hpp"
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/core/actor.hpp"
 
@@ -71,6 +72,7 @@ public:
   caf::error subscribe(Self* self, std::function<void(const T&)> on_message,
                        std::function<void(lagged)> on_lag,
                        std::function<void(caf::error)> on_closed) {
+    require_troupe_actor<Self>();
     auto* actor = static_cast<troupe::actor*>(self);
     std::shared_ptr<subscription> sub;
     {
@@ -91,6 +93,7 @@ public:
 
   template <class Self>
   void unsubscribe(Self* self) {
+    require_troupe_actor<Self>();
     auto* actor = static_cast<troupe::actor*>(self);
     std::lock_guard guard{mtx_};
     auto i = std::find_if(subs_.begin(), subs_.end(),

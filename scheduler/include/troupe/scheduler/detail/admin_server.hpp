@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -15,6 +16,13 @@ namespace troupe::detail {
 /// that vanish mid-way.
 ///
 /// Thread safety: construct and destroy from one thread; the handler runs on the server's.
+/// Thrown by admin_server's constructor when it cannot listen (address or port unusable);
+/// runtime::create() turns it into runtime_errc::admin_unavailable.
+class admin_listen_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
 class admin_server {
 public:
   struct response {
