@@ -22,3 +22,31 @@ install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/troupe-config-version.cmake
   cmake/FindCAF.cmake
   DESTINATION ${troupe_cmake_dir})
+
+# -- pkg-config: troupe.pc for builds that do not use CMake ---------------------------------------
+# Libraries in link order: each component before the one it depends on.
+set(troupe_pc_libs "")
+foreach(component IN LISTS troupe_components)
+  get_target_property(output_name ${component} OUTPUT_NAME)
+  string(PREPEND troupe_pc_libs "-l${output_name} ")
+endforeach()
+string(STRIP "${troupe_pc_libs}" troupe_pc_libs)
+set(troupe_pc_dir ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+file(RELATIVE_PATH troupe_pc_to_prefix "/${troupe_pc_dir}" "/")
+string(REGEX REPLACE "/$" "" troupe_pc_to_prefix "${troupe_pc_to_prefix}")
+configure_file(cmake/troupe.pc.in ${CMAKE_CURRENT_BINARY_DIR}/troupe.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/troupe.pc DESTINATION ${troupe_pc_dir})
+
+# -- CPack: a Debian package (cd <build> && cpack -G DEB) ----------------------------------------
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME troupe)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "Troupe developers")
+set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
+# Headers and static libraries: what a program built against them needs at build time.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "libcaf-dev (>= 0.17), libcaf-dev (<< 0.18), nlohmann-json3-dev (>= 3), libssl-dev")
+include(CPack)

@@ -7,6 +7,8 @@
 
 #include <caf/all.hpp>
 
+#include "troupe/version.hpp"
+
 #include "troupe/scheduler/blocking_future.hpp"
 #include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/errors.hpp"
@@ -34,14 +36,12 @@
 #include "troupe/mailbox/overflow_policy.hpp"
 #include "troupe/mailbox/send_result.hpp"
 #include "troupe/mailbox/spawn_mailbox.hpp"
-#include "troupe/mailbox/version.hpp"
 
 #include "troupe/actors/barrier.hpp"
 #include "troupe/actors/combinators.hpp"
 #include "troupe/actors/pending.hpp"
 #include "troupe/actors/request.hpp"
 #include "troupe/actors/topic.hpp"
-#include "troupe/actors/version.hpp"
 #include "troupe/actors/watched.hpp"
 
 #include "troupe/distribution/distribution_errc.hpp"
@@ -57,7 +57,6 @@
 #include "troupe/supervision/supervision_errc.hpp"
 #include "troupe/supervision/supervisor.hpp"
 #include "troupe/supervision/supervisor_spec.hpp"
-#include "troupe/supervision/version.hpp"
 #include "troupe/supervision/worker_pool.hpp"
 
 #include "troupe/coro/cancelled.hpp"
