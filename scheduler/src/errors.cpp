@@ -44,6 +44,8 @@ const char* to_string(runtime_errc code) noexcept {
     return "shutting_down";
   case runtime_errc::cancelled:
     return "cancelled";
+  case runtime_errc::io_failed:
+    return "io_failed";
   }
   return "unknown_runtime_error";
 }

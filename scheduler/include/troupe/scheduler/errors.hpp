@@ -42,6 +42,9 @@ enum class runtime_errc : uint8_t {
   shutting_down,
   /// The work was cancelled before it produced a result.
   cancelled,
+  /// A file operation failed (opening, writing, closing, renaming). Context: the path, the
+  /// step, the system's reason.
+  io_failed,
 };
 
 /// Category atoms, as they appear in caf::error::category().
