@@ -13,7 +13,8 @@
 // admin endpoint serves the live topology (GET /topology, GET /metrics), and after the set
 // duration or on ctrl-c/SIGTERM the service stops gracefully: intake stops taking jobs, every
 // accepted job is answered and reaches both subscribers, then the tree stops in reverse order.
-// It ends with a summary, writes the topology JSON and exits 0 only if no accepted job was lost.
+// It ends with a summary, writes the topology JSON and exits 0 only if no accepted job was lost
+// and the topology was written.
 //
 //   ./service_demo                              6 s, topology to service-topology.json
 //   ./service_demo run-for=20000 topology-out=/tmp/t.json --admin-port=8080 --workers=4
@@ -22,7 +23,6 @@
 #include <charconv>
 #include <csignal>
 #include <cstdint>
-#include <fstream>
 #include <future>
 #include <iomanip>
 #include <iostream>
@@ -445,15 +445,20 @@ int main(int argc, char** argv) {
             << (stopped ? "tree stop failed: " + troupe::render(stopped)
                         : std::string{"tree stopped"})
             << ", forced " << report.forced.size() << '\n';
+  bool written = true;
   if (!opts.topology_out.empty()) {
-    std::ofstream out{opts.topology_out};
-    out << topology.dump(2) << '\n';
-    std::cout << "  topology written to " << opts.topology_out << '\n';
+    if (auto err = troupe::write_file_atomically(opts.topology_out, topology.dump(2) + "\n")) {
+      std::cout << "  topology NOT written: " << troupe::render(err) << '\n';
+      written = false;
+    } else {
+      std::cout << "  topology written to " << opts.topology_out << '\n';
+    }
   }
   bool ok = drained && !stopped && report.clean() && lost == 0 &&
             stats_figs->received.load() == accepted && sink_figs->received.load() == accepted &&
             sink_figs->duplicates.load() == 0 && stats_figs->lagged.load() == 0 &&
             sink_figs->lagged.load() == 0;
   std::cout << (ok ? "every accepted job was answered exactly once" : "MISMATCH") << std::endl;
-  return ok ? 0 : 1;
+  // A topology that could not be written fails the run too: nothing fails silently.
+  return ok && written ? 0 : 1;
 }

@@ -4,7 +4,6 @@
 // supervisors restart exactly what their strategy says, and the program checks the restart
 // counts before stopping the tree in reverse start order.
 
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -117,11 +116,15 @@ int main(int argc, char** argv) {
        restarts(pipeline_sup, "parser") == 1 && restarts(pipeline_sup, "writer") == 2;
 
   // `topology-out=PATH`: save the live topology (what the admin endpoint and SIGUSR1 show).
+  bool written = true;
   if (auto& path = cli.value("topology-out"); !path.empty())
-    std::ofstream{path} << rt.topology().dump(2) << '\n';
+    if (auto write_err = troupe::write_file_atomically(path, rt.topology().dump(2))) {
+      std::cerr << "topology not written: " << troupe::render(write_err) << '\n';
+      written = false;
+    }
 
   auto err = root->stop(5s);
   std::cout << "stopped: " << (err ? troupe::render(err) : "in reverse start order") << '\n';
   std::cout << (ok ? "every crash was contained" : "unexpected restart counts") << '\n';
-  return ok && !err ? 0 : 1;
+  return ok && written && !err ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include "troupe/scheduler/blocking_future.hpp"
 #include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/file_write.hpp"
 #include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/scheduler/runtime_config.hpp"

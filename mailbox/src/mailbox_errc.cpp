@@ -45,6 +45,12 @@ const char* to_string(mailbox_errc code) noexcept {
 }
 
 caf::error mailbox_options::validate() const {
+  // Capacity 0 means unbounded: a policy for a full mailbox would never apply, so asking for
+  // one is a mistake, not a preference.
+  if (capacity == 0 && overflow != overflow_policy::backpressure)
+    return make_error(config_errc::out_of_range, std::string{"capacity"},
+                      std::string{"0 (unbounded) with overflow "} + to_string(overflow) +
+                          ", which needs a capacity > 0");
   if (send_timeout.count() < 0)
     return make_error(config_errc::out_of_range, std::string{"send_timeout"},
                       std::to_string(send_timeout.count()) + "ms");

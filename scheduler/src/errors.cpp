@@ -46,6 +46,8 @@ const char* to_string(runtime_errc code) noexcept {
     return "cancelled";
   case runtime_errc::admin_unavailable:
     return "admin_unavailable";
+  case runtime_errc::io_failed:
+    return "io_failed";
   }
   return "unknown_runtime_error";
 }

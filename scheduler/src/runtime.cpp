@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -17,6 +18,7 @@
 #include "troupe/scheduler/detail/prometheus_text.hpp"
 #include "troupe/scheduler/detail/troupe_coordinator.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
+#include "troupe/scheduler/file_write.hpp"
 
 namespace troupe {
 
@@ -226,7 +228,14 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
           continue;
         if (n <= 0)
           return; // the runtime closed the pipe
-        write_topology_dump();
+        // A background operation: nobody waits for an answer, so a failure is told on stderr
+        // and counted rather than lost.
+        if (auto err = dump_topology()) {
+          topology_dump_failures_.fetch_add(1, std::memory_order_relaxed);
+          auto line = "troupe: topology dump failed: " + render(err) + "\n";
+          std::fwrite(line.data(), 1, line.size(), stderr);
+          std::fflush(stderr);
+        }
       }
     }};
   ready_.store(true, std::memory_order_release);
@@ -271,20 +280,17 @@ uint16_t runtime::admin_port() const noexcept {
   return admin_ ? admin_->port() : 0;
 }
 
-void runtime::write_topology_dump() const {
+caf::error runtime::dump_topology() const {
   auto text = topology().dump(2) + "\n";
   if (cfg_.topology_file.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stderr);
-    std::fflush(stderr);
-    return;
+    bool written = std::fwrite(text.data(), 1, text.size(), stderr) == text.size();
+    if (std::fflush(stderr) != 0 || !written)
+      return make_error(runtime_errc::io_failed, std::string{"stderr"}, std::string{"write"},
+                        std::string{std::strerror(errno)});
+    return caf::none;
   }
   // Written aside and renamed, so a reader never sees half a dump.
-  auto tmp = cfg_.topology_file + ".tmp";
-  if (auto* f = std::fopen(tmp.c_str(), "w")) {
-    std::fwrite(text.data(), 1, text.size(), f);
-    std::fclose(f);
-    std::rename(tmp.c_str(), cfg_.topology_file.c_str());
-  }
+  return write_file_atomically(cfg_.topology_file, text);
 }
 
 void runtime::request_stop() noexcept {

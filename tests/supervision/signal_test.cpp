@@ -76,3 +76,24 @@ TEST(signals, SigintStopsTheServiceDemoMidRunWithEveryAcceptedJobAnswered) {
 }
 
 } // namespace
+
+namespace {
+
+// Nothing fails silently: a topology that cannot be written is reported, not announced as
+// written, and the demo exits non-zero.
+TEST(signals, TheServiceDemoReportsATopologyItCouldNotWriteAndFails) {
+  auto child = troupe::test::launch(TROUPE_SERVICE_DEMO,
+                                    {"run-for=300", "topology-out=/nonexistent/dir/t.json"});
+  ASSERT_GT(child.pid, 0);
+  auto out = troupe::test::read_until(child.out, "\x04"); // to the end of its output
+  int status = 0;
+  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
+  ::close(child.out);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_NE(WEXITSTATUS(status), 0) << out;
+  EXPECT_NE(out.find("topology NOT written"), std::string::npos) << out;
+  EXPECT_NE(out.find("io_failed"), std::string::npos) << out;
+  EXPECT_EQ(out.find("topology written to"), std::string::npos) << out;
+}
+
+} // namespace

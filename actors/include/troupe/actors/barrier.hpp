@@ -42,8 +42,12 @@ private:
 
 class barrier {
 public:
+  /// A barrier of `parties` arrivals per generation. A barrier of 0 parties behaves as one of 1
+  /// (as Tokio's Barrier::new(0)): every arrive() completes a generation at once, its caller
+  /// the leader; parties() then answers 1.
   explicit barrier(std::size_t parties) : state_(std::make_shared<state>(parties)) {}
 
+  /// The arrivals that complete a generation (at least 1; see the constructor).
   [[nodiscard]] std::size_t parties() const noexcept { return state_->parties; }
 
   /// Generations completed so far.

@@ -30,8 +30,9 @@ struct mailbox_options {
   /// Shown in metrics, dead letters and the topology.
   std::string name;
 
-  /// Errors: config_errc::out_of_range for a bounded policy without a capacity that needs one
-  /// (drop_oldest and fail require capacity > 0 to mean anything).
+  /// Errors: config_errc::out_of_range naming `capacity` for an overflow policy other than
+  /// backpressure with capacity 0 (drop_newest, drop_oldest and fail only mean something for
+  /// a bounded mailbox), or naming `send_timeout` when it is negative.
   [[nodiscard]] caf::error validate() const;
 };
 

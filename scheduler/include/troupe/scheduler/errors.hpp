@@ -45,6 +45,9 @@ enum class runtime_errc : uint8_t {
   /// The admin endpoint could not listen (port in use, no permission); the context carries
   /// "address:port: reason".
   admin_unavailable,
+  /// A file operation failed (opening, writing, closing, renaming). Context: the path, the
+  /// step, the system's reason.
+  io_failed,
 };
 
 /// Category atoms, as they appear in caf::error::category().

@@ -259,9 +259,23 @@ public:
   /// call before run_until_stopped, which then returns at once.
   void request_stop() noexcept;
 
+  /// Writes topology() to config().topology_file (atomically: write_file_atomically), or to
+  /// stderr without one: what SIGUSR1 does. A failed SIGUSR1 dump is logged to stderr
+  /// ("troupe: topology dump failed: ...") and counted (topology_dump_failures()).
+  ///
+  ///   if (auto err = rt.dump_topology()) std::cerr << troupe::render(err) << '\n';
+  ///
+  /// Errors: runtime_errc::io_failed naming the path, the step and the reason.
+  /// Thread safety: any thread.
+  [[nodiscard]] caf::error dump_topology() const;
+
+  /// How many SIGUSR1 topology dumps failed. Thread safety: any thread.
+  [[nodiscard]] uint64_t topology_dump_failures() const noexcept {
+    return topology_dump_failures_.load(std::memory_order_relaxed);
+  }
+
 private:
-  /// Writes topology() to config().topology_file (or stderr): what SIGUSR1 does.
-  void write_topology_dump() const;
+  std::atomic<uint64_t> topology_dump_failures_{0};
 
   /// The coordinator running Troupe's policy, or nullptr with CAF's policies.
   [[nodiscard]] caf::scheduler::coordinator<detail::troupe_policy>* troupe_coordinator() const;

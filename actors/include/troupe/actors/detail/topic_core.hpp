@@ -49,6 +49,7 @@ public:
       s->actor->wake(ctx);
     if (!forwards_.empty())
       forward(slot);
+    release_read();
   }
 
   /// Subscribes a typed mailbox handle: each message is offered to it without blocking (its own
@@ -102,6 +103,7 @@ public:
       return;
     (*i)->closed = true; // the actor drops the source after its next drain
     subs_.erase(i);
+    release_read();
     room_.notify_all();
   }
 
@@ -174,6 +176,7 @@ private:
       }
       s.received += s.batch.size();
       delivered_ += s.batch.size();
+      release_read();
     }
     if (opts_.on_lag == lag_policy::backpressure && !s.batch.empty())
       room_.notify_all();
@@ -201,8 +204,22 @@ private:
       std::lock_guard guard{mtx_};
       s.closed = true;
       std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
+      release_read();
     }
     room_.notify_all(); // a waiting publisher may have waited for this one
+  }
+
+  // With mtx_ held. Drops the ring's reference to every payload that no live cursor can read
+  // any more (all passed it, or its readers are gone), as Tokio's broadcast releases a value
+  // once every receiver has seen it: a large payload does not wait to be overwritten.
+  // Slots before tail_ - capacity hold newer messages already and are left alone.
+  void release_read() {
+    auto oldest = tail_ > ring_.size() ? tail_ - ring_.size() : 0;
+    auto from = std::max(released_, oldest);
+    auto until = slowest_cursor();
+    for (auto i = from; i < until; ++i)
+      ring_[i % ring_.size()].reset();
+    released_ = std::max(released_, until);
   }
 
   // With mtx_ held. No subscriber means no one to wait for.
@@ -246,6 +263,7 @@ private:
   std::condition_variable room_; // backpressure: publishers wait for the slowest subscriber
   std::vector<payload> ring_;
   uint64_t tail_ = 0;
+  uint64_t released_ = 0; // ring_ holds no payload before this index
   uint64_t published_ = 0;
   uint64_t published_without_subscribers_ = 0;
   uint64_t delivered_ = 0;

@@ -174,11 +174,12 @@ public:
   /// Hands up to `max` envelopes to `f` while `go()` holds; returns how many. Consumer only.
   template <class Go, class F>
   std::size_t drain_while(Go&& go, F&& f, std::size_t max) {
-    auto depth = size();
-    if (depth > high_water_.load(std::memory_order_relaxed))
-      high_water_.store(depth, std::memory_order_relaxed);
     std::size_t n = 0;
     while (n < max && go()) {
+      // Sampled before every pop, not once per batch: messages that queued while a handler
+      // ran are a peak the next sample sees. Only the consumer writes high_water_.
+      if (auto depth = size(); depth > high_water_.load(std::memory_order_relaxed))
+        high_water_.store(depth, std::memory_order_relaxed);
       std::optional<envelope_type> env;
       if (unbounded_)
         env = unbounded_->try_pop();
@@ -189,6 +190,12 @@ public:
       if (!env)
         break;
       ++n;
+      // A waiting sender gets the slot now, not after the batch (whose handlers may take
+      // long). The plain loads only make this prompt; the fenced room_freed() after the batch
+      // keeps the backpressure handshake correct on its own.
+      if (bounded_ && (parked_count_.load(std::memory_order_relaxed) > 0 ||
+                       waiters_.load(std::memory_order_relaxed) > 0))
+        room_freed();
       // Counted before the handler runs, so that a reply implies its request is counted. Only
       // the consumer writes the counter: a plain store, no read-modify-write.
       processed_.store(processed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
