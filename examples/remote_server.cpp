@@ -88,9 +88,17 @@ int main(int argc, char** argv) {
     auto mb = troupe::spawn_mailbox<calc::add, calc::slow>(ctx.rt, opts, [](auto*) {
       return troupe::handlers{
           [](calc::add& a) { return a.x + a.y; },
-          [](calc::slow& s) {
-            std::this_thread::sleep_for(std::chrono::milliseconds{s.ms});
-            return std::string{"slept " + std::to_string(s.ms) + " ms"};
+          // A handler that blocks (here: sleeps for a time the client chose) hands the blocking
+          // part to the runtime's blocking pool and awaits it: the scheduler worker stays free
+          // for other requests meanwhile. (Sleeping in the handler itself would hold a worker:
+          // two such requests would stall a 2-worker server.)
+          [](calc::slow s) -> troupe::task<caf::expected<std::string>> {
+            auto sleep = [ms = s.ms] {
+              std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+              return std::string{"slept " + std::to_string(ms) + " ms"};
+            };
+            auto reply = co_await troupe::coro::spawn_blocking(std::move(sleep));
+            co_return reply;
           },
       };
     });

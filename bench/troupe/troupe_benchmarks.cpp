@@ -616,7 +616,6 @@ void bench_worker_pool() {
   auto pool = troupe::spawn_pool<sum_job>(
       rt, opts, [](std::size_t) { return [](sum_job& j) { return worker_pool_job_sum(j.job); }; });
   check(static_cast<bool>(pool), "worker_pool: the pool did not start");
-  using pool_type = troupe::worker_pool<sum_job>;
   // Answers run on the pool's workers (submit_async): they only add to these counters.
   struct tally {
     std::atomic<std::uint64_t> total{0};

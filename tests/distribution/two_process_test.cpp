@@ -117,6 +117,9 @@ TEST(two_processes, KillingTheServerFailsRequestsInFlightAndTheClientReconnects)
     return false;
   };
   ASSERT_TRUE(troupe::test::eventually(peers_in_flight, 10s)) << node.describe().dump();
+  // The server's `slow` handler sleeps on the runtime's blocking pool, not on a scheduler
+  // worker: with three 20 s requests in flight on a 2-worker server it still answers at once.
+  EXPECT_EQ(calc->ask(add{2, 3}, 5s), caf::expected<int32_t>{5});
   auto killed_at = std::chrono::steady_clock::now();
   server->kill_hard();
   for (auto& f : in_flight) {
