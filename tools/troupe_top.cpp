@@ -158,7 +158,6 @@ int print(const json& dump) {
   return 0;
 }
 
-
 constexpr std::string_view usage_text =
     "usage: troupe-top --port=N [--host=ADDR] [--watch=SECONDS [--count=N]]\n"
     "       troupe-top --file=PATH             (PATH '-' reads stdin)\n"

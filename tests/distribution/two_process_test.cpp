@@ -105,7 +105,7 @@ TEST(two_processes, KillingTheServerFailsRequestsInFlightAndTheClientReconnects)
   ASSERT_TRUE(sup) << troupe::render(sup.error());
 
   // Three requests the server takes 20 s to answer, with a 30 s timeout.
-  std::vector<std::future<caf::expected<std::string>>> in_flight;
+  std::vector<std::future<troupe::result<std::string>>> in_flight;
   for (int i = 0; i < 3; ++i)
     in_flight.push_back(
         std::async(std::launch::async, [&] { return calc->ask(slow{20'000}, 30s); }));
