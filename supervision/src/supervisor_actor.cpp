@@ -700,25 +700,28 @@ void supervisor_actor::stop_child_by_id(const std::string& id, caf::response_pro
   });
 }
 
-void supervisor_actor::remove_child_by_id(const std::string& id, caf::response_promise rp) {
-  if (is_dynamic()) {
-    rp.deliver(dynamic_by_id("remove_child"));
-    return;
-  }
+caf::expected<supervisor_actor::record_iter> supervisor_actor::find_stopped(const std::string& id,
+                                                                            const char* operation) {
+  if (is_dynamic())
+    return dynamic_by_id(operation);
   auto i = find_id(id);
-  if (i == children_.end()) {
-    rp.deliver(make_error(supervision_errc::child_not_found, id));
+  if (i == children_.end())
+    return make_error(supervision_errc::child_not_found, id);
+  // OTP's restart_child and delete_child act on a stopped child only.
+  if (i->state == child_state::running || i->state == child_state::stopping)
+    return make_error(supervision_errc::child_running, id);
+  if (i->state == child_state::restarting)
+    return make_error(supervision_errc::restarting, id);
+  return i;
+}
+
+void supervisor_actor::remove_child_by_id(const std::string& id, caf::response_promise rp) {
+  auto i = find_stopped(id, "remove_child");
+  if (!i) {
+    rp.deliver(std::move(i.error()));
     return;
   }
-  if (i->state == child_state::running || i->state == child_state::stopping) {
-    rp.deliver(make_error(supervision_errc::child_running, id));
-    return;
-  }
-  if (i->state == child_state::restarting) {
-    rp.deliver(make_error(supervision_errc::restarting, id));
-    return;
-  }
-  erase(i);
+  erase(*i);
   rp.deliver(caf::unit);
 }
 
@@ -749,25 +752,12 @@ void supervisor_actor::stop_child_by_actor(const caf::actor& who, caf::response_
 }
 
 void supervisor_actor::restart_child_by_id(const std::string& id, caf::response_promise rp) {
-  if (is_dynamic()) {
-    rp.deliver(dynamic_by_id("restart_child"));
+  auto i = find_stopped(id, "restart_child");
+  if (!i) {
+    rp.deliver(std::move(i.error()));
     return;
   }
-  auto i = find_id(id);
-  if (i == children_.end()) {
-    rp.deliver(make_error(supervision_errc::child_not_found, id));
-    return;
-  }
-  // OTP's restart_child starts a stopped child only.
-  if (i->state == child_state::running || i->state == child_state::stopping) {
-    rp.deliver(make_error(supervision_errc::child_running, id));
-    return;
-  }
-  if (i->state == child_state::restarting) {
-    rp.deliver(make_error(supervision_errc::restarting, id));
-    return;
-  }
-  start_and_answer(*i, rp);
+  start_and_answer(**i, rp);
 }
 
 } // namespace troupe::detail

@@ -129,6 +129,10 @@ private:
 
   [[nodiscard]] child_record* find_serial(uint64_t serial);
   [[nodiscard]] record_iter find_id(const std::string& id);
+  /// The child `id` if it is stopped (neither running, stopping nor restarting), else the
+  /// error `operation` answers with.
+  [[nodiscard]] caf::expected<record_iter> find_stopped(const std::string& id,
+                                                        const char* operation);
   [[nodiscard]] bool is_dynamic() const noexcept { return strategy_ == restart_strategy::dynamic; }
   [[nodiscard]] bool is_group() const noexcept {
     return strategy_ == restart_strategy::one_for_all ||
