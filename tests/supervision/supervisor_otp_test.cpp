@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "supervision/probe.hpp"
+#include "supervision/supervisor_fixture.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
@@ -46,33 +47,8 @@ troupe::child_spec failing_child(std::string id, std::shared_ptr<event_log> log,
   return spec;
 }
 
-class supervisor_otp_test : public troupe::test::runtime_fixture {
+class supervisor_otp_test : public troupe::test::supervisor_fixture {
 protected:
-  std::shared_ptr<event_log> log = std::make_shared<event_log>();
-
-  troupe::supervisor start(restart_strategy strategy, std::vector<troupe::child_spec> children,
-                           std::size_t intensity = 10) {
-    troupe::supervisor_spec spec;
-    spec.name = "otp_sup";
-    spec.strategy = strategy;
-    spec.intensity = intensity;
-    spec.period = 10s;
-    spec.children = std::move(children);
-    auto sup = troupe::start_supervisor(*rt, std::move(spec));
-    EXPECT_TRUE(sup) << troupe::render(sup.error());
-    return *sup;
-  }
-
-  static troupe::child_info child(const troupe::supervisor& sup, const std::string& id) {
-    auto children = sup.which_children();
-    EXPECT_TRUE(children) << troupe::render(children.error());
-    for (auto& c : *children)
-      if (c.id == id)
-        return c;
-    ADD_FAILURE() << "no child " << id;
-    return {};
-  }
-
   static std::vector<std::size_t> counts(const troupe::supervisor& sup) {
     auto c = sup.count_children().value();
     return {c.specs, c.active, c.supervisors, c.workers};

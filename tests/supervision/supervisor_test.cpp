@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "supervision/probe.hpp"
+#include "supervision/supervisor_fixture.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/supervision/detail/restart_decision.hpp"
 #include "troupe/supervision/detail/restart_window.hpp"
@@ -30,35 +31,10 @@ namespace {
 
 using strings = std::vector<std::string>;
 
-class supervisor_test : public troupe::test::runtime_fixture {
+class supervisor_test : public troupe::test::supervisor_fixture {
 protected:
-  std::shared_ptr<event_log> log = std::make_shared<event_log>();
-
-  troupe::supervisor start(restart_strategy strategy, std::vector<troupe::child_spec> children,
-                           std::size_t intensity = 10) {
-    troupe::supervisor_spec spec;
-    spec.name = "test_sup";
-    spec.strategy = strategy;
-    spec.intensity = intensity;
-    spec.period = 10s;
-    spec.children = std::move(children);
-    auto sup = troupe::start_supervisor(*rt, std::move(spec));
-    EXPECT_TRUE(sup) << troupe::render(sup.error());
-    return *sup;
-  }
-
   troupe::supervisor start_abc(restart_strategy strategy) {
     return start(strategy, {probe_child("a", log), probe_child("b", log), probe_child("c", log)});
-  }
-
-  static troupe::child_info child(const troupe::supervisor& sup, const std::string& id) {
-    auto children = sup.which_children();
-    EXPECT_TRUE(children) << troupe::render(children.error());
-    for (auto& c : *children)
-      if (c.id == id)
-        return c;
-    ADD_FAILURE() << "no child " << id;
-    return {};
   }
 
   void crash(const troupe::supervisor& sup, const std::string& id) {
