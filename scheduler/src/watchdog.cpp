@@ -60,14 +60,20 @@ void watchdog::run() {
       report.worker = i;
       // The job belongs to the resume the worker is still stuck in (the sequence number has
       // not moved), which keeps it alive; a changed number means it finished, and we skip it.
-      if (auto* job = k.current_job.load(std::memory_order_relaxed);
+      // The job is read only while the worker is held in after_resume (see `inspecting`): a
+      // finished resume may otherwise drop the last reference to it meanwhile.
+      k.inspecting.store(true, std::memory_order_seq_cst);
+      bool same_resume = k.busy.load(std::memory_order_seq_cst) &&
+                         k.resume_seq.load(std::memory_order_acquire) == seq;
+      if (auto* job = same_resume ? k.current_job.load(std::memory_order_relaxed) : nullptr;
           job != nullptr && job->subtype() == caf::resumable::scheduled_actor) {
         auto* actor = static_cast<caf::scheduled_actor*>(job);
         report.actor = actor->id();
         if (auto* name = actor->name())
           report.actor_name = name;
       }
-      if (k.resume_seq.load(std::memory_order_acquire) != seq)
+      k.inspecting.store(false, std::memory_order_release);
+      if (!same_resume)
         continue;
       report.held_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.since);
       reports_.fetch_add(1);

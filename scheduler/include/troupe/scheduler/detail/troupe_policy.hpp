@@ -59,6 +59,9 @@ struct worker_counters {
   std::atomic<uint64_t> resume_seq{0};
   std::atomic<bool> busy{false};
   std::atomic<caf::resumable*> current_job{nullptr};
+  // Set by the watchdog while it reads current_job's actor (id, name): the worker does not
+  // release the job (after_resume) until the read is over.
+  std::atomic<bool> inspecting{false};
   std::atomic<bool> sleeping{false};
 };
 
@@ -196,7 +199,13 @@ public:
 
   template <class Worker>
   void after_resume(Worker* self, job_ptr) {
-    d(self).counters.busy.store(false, std::memory_order_release);
+    auto& k = d(self).counters;
+    // Dekker with the watchdog (both sides store, then load, seq_cst): either it sees busy
+    // false and leaves the job alone, or this sees `inspecting` and waits for its read to end
+    // before the worker drops its reference to the job (which may destroy the actor).
+    k.busy.store(false, std::memory_order_seq_cst);
+    while (k.inspecting.load(std::memory_order_seq_cst))
+      std::this_thread::yield();
   }
 
   // -- shutdown --------------------------------------------------------------------------------
