@@ -281,8 +281,13 @@ caf::error runtime_config::apply_environment(const char* const* envp) {
     auto value = eq == std::string_view::npos ? std::string_view{} : entry.substr(eq + 1);
     auto known = std::find_if(option_table.begin(), option_table.end(),
                               [&](const option_row& row) { return row.info.env == name; });
-    if (known == option_table.end())
+    if (known == option_table.end()) {
+      // The environment is shared with scripts and tools that use the same prefix (troupe.sh's
+      // TROUPE_CMAKE_ARGS): only a misspelling of an option is an error, other names are not ours.
+      if (closest_option(name).empty())
+        continue;
       return unknown(name, value, true);
+    }
     if (auto err = known->set(*this, known->info.name, value))
       return bad(static_cast<config_errc>(err.code()), name, value);
   }

@@ -162,6 +162,16 @@ TEST(RuntimeConfig, UnknownEnvironmentVariableIsRejectedByName) {
   expect_config_error(cfg.error(), config_errc::unknown_option, "TROUPE_WROKERS", "2");
 }
 
+// Scripts share the prefix (troupe.sh reads TROUPE_CMAKE_ARGS, which CI exports): a variable that
+// is no misspelling of an option belongs to someone else, and every program must still start.
+TEST(RuntimeConfig, EnvironmentVariableThatIsNoOptionsMisspellingIsLeftAlone) {
+  std::array env{"TROUPE_CMAKE_ARGS=-DTROUPE_WERROR=ON", "TROUPE_WORKERS=3",
+                 static_cast<const char*>(nullptr)};
+  auto cfg = parse(std::array{"prog"}, env.data());
+  ASSERT_TRUE(cfg) << render(cfg.error());
+  EXPECT_EQ(cfg->workers, 3u);
+}
+
 // The sanitizer runs set TROUPE_TEST_DEADLINE_S for the test binaries; the examples they run
 // as tests see it too and must start.
 TEST(RuntimeConfig, TestSuiteVariablesAreNotOptions) {
