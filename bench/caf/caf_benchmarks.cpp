@@ -289,6 +289,76 @@ void bench_request_response() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// actor_churn: one creator creates n short-lived actors, at most actor_churn_window alive at
+// once; each gets one request carrying its index, replies it and ends (quit in its handler);
+// the creator creates the next one from each response handler. The replies sum to n(n-1)/2.
+// ---------------------------------------------------------------------------------------------
+
+caf::behavior churn_child(caf::event_based_actor* self) {
+  return {
+      [self](std::uint64_t i) {
+        self->quit();
+        return i;
+      },
+  };
+}
+
+struct churn_state {
+  std::uint64_t next = 0;
+  std::uint64_t replies = 0;
+  std::uint64_t sum = 0;
+};
+
+void churn_create_next(caf::stateful_actor<churn_state>* self, std::uint64_t n,
+                       const caf::actor& listener) {
+  auto i = self->state.next++;
+  auto child = self->spawn(churn_child);
+  self->request(child, caf::infinite, i)
+      .then(
+          [=](std::uint64_t r) {
+            self->state.sum += r;
+            if (++self->state.replies == n) {
+              self->send(listener, done_atom::value, self->state.replies, self->state.sum);
+              self->quit();
+            } else if (self->state.next < n) {
+              churn_create_next(self, n, listener);
+            }
+          },
+          fail_on_error("actor_churn: a request failed"));
+}
+
+caf::behavior churn_creator(caf::stateful_actor<churn_state>* self, std::uint64_t n,
+                            caf::actor listener) {
+  return {
+      [=](run_atom) {
+        while (self->state.next < std::min(n, troupe::bench::actor_churn_window))
+          churn_create_next(self, n, listener);
+      },
+  };
+}
+
+void bench_actor_churn() {
+  const std::uint64_t n = scaled(1'000'000);
+  bench_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto creator = sys.spawn(churn_creator, n, caf::actor_cast<caf::actor>(self));
+  stopwatch sw;
+  self->send(creator, run_atom::value);
+  std::uint64_t replies = 0;
+  std::uint64_t sum = 0;
+  self->receive([&](done_atom, std::uint64_t r, std::uint64_t s) {
+    replies = r;
+    sum = s;
+  });
+  double seconds = sw.seconds();
+  check(replies == n && sum == n * (n - 1) / 2, "actor_churn: wrong replies or sum");
+  report(system_name, "actor_churn", n, seconds, "actors/s",
+         {{"peak_rss_bytes", troupe::bench::peak_rss_bytes()},
+          {"window", troupe::bench::actor_churn_window}});
+}
+
+// ---------------------------------------------------------------------------------------------
 // remote_request_response: request_response across processes over loopback. The server process
 // publishes the increment server with the middleman; the client gets a proxy with
 // remote_actor and chains its requests as above.
@@ -615,6 +685,7 @@ constexpr troupe::bench::workload workloads[] = {
     {"ping_pong", bench_ping_pong},
     {"fan_in", bench_fan_in},
     {"spawn", bench_spawn},
+    {"actor_churn", bench_actor_churn},
     {"request_response", bench_request_response},
     {"remote_request_response", bench_remote_request_response},
     {"fan_out_gather", bench_fan_out_gather},

@@ -116,6 +116,19 @@ inline std::uint64_t rss_bytes() {
   return resident_pages * static_cast<std::uint64_t>(page > 0 ? page : 4096);
 }
 
+/// Peak resident set size in bytes (VmHWM of /proc/self/status), or 0 if it cannot be read.
+inline std::uint64_t peak_rss_bytes() {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024; // the kernel prints kB
+  return 0;
+}
+
+/// actor_churn: at most this many of its short-lived actors are alive at any time.
+inline constexpr std::uint64_t actor_churn_window = 10'000;
+
 /// Builds the JSON object for one result: system, bench, n, seconds, rate (= n / seconds,
 /// rounded to an integer), unit, then every field of `extra` (a JSON object) in its order.
 inline nlohmann::ordered_json make_result(std::string_view system, std::string_view bench,

@@ -479,6 +479,72 @@ void bench_spawn() {
           {"actor", "typed mailbox (troupe::spawn_mailbox)"}});
 }
 
+// -- actor_churn -------------------------------------------------------------------------------
+// One creator (a Troupe actor) creates n short-lived typed mailbox actors, at most
+// actor_churn_window alive at once: each gets one request carrying its index, replies it and
+// ends; the creator makes the next one whenever a reply comes back. The replies must sum to
+// n(n-1)/2.
+
+struct churn_index {
+  std::uint64_t i;
+  using reply_type = std::uint64_t;
+};
+
+struct churn_state {
+  std::uint64_t n = 0;
+  std::uint64_t next = 0;
+  std::uint64_t replies = 0;
+  std::uint64_t sum = 0;
+  std::shared_ptr<std::promise<std::pair<std::uint64_t, std::uint64_t>>> done;
+};
+
+template <class Self>
+void churn_create_next(Self* self, troupe::runtime& rt, const std::shared_ptr<churn_state>& st) {
+  auto i = st->next++;
+  auto child = troupe::spawn_mailbox<churn_index>(rt, {}, [](auto* me) {
+                 return troupe::handlers{[me](churn_index& m) {
+                   me->quit();
+                   return m.i;
+                 }};
+               }).value();
+  troupe::request(self, child, churn_index{i}, caf::infinite)
+      .then(
+          [self, &rt, st](std::uint64_t r) {
+            st->sum += r;
+            if (++st->replies == st->n) {
+              st->done->set_value({st->replies, st->sum});
+              self->quit();
+            } else if (st->next < st->n) {
+              churn_create_next(self, rt, st);
+            }
+          },
+          [](caf::error) { check(false, "actor_churn: a request failed"); });
+}
+
+void bench_actor_churn() {
+  const std::uint64_t n = scaled(1'000'000);
+  troupe::runtime rt{bench_config()};
+  auto st = std::make_shared<churn_state>();
+  st->n = n;
+  st->done = std::make_shared<std::promise<std::pair<std::uint64_t, std::uint64_t>>>();
+  auto result = st->done->get_future();
+  auto creator = troupe::spawn_mailbox<start>(rt, {}, [st, &rt](auto* self) {
+                   return troupe::handlers{[self, st, &rt](start&) {
+                     while (st->next < std::min(st->n, actor_churn_window))
+                       churn_create_next(self, rt, st);
+                   }};
+                 }).value();
+  stopwatch sw;
+  check(static_cast<bool>(creator.send(start{})), "actor_churn: creator refused start");
+  auto [replies, sum] = await_done(result, "actor_churn: never finished");
+  double seconds = sw.seconds();
+  check(replies == n && sum == n * (n - 1) / 2, "actor_churn: wrong replies or sum");
+  report(system_name, "actor_churn", n, seconds, "actors/s",
+         {{"peak_rss_bytes", peak_rss_bytes()},
+          {"window", actor_churn_window},
+          {"actor", "typed mailbox (troupe::spawn_mailbox), one request, quit"}});
+}
+
 // -- broadcast ---------------------------------------------------------------------------------
 // One publisher publishes n messages to a topic with 16 subscribers; done when every subscriber
 // has seen all n. The topic keeps one shared ring (capacity 1024) with a cursor per subscriber;
@@ -807,6 +873,7 @@ constexpr workload workloads[] = {
     {"remote_request_response", bench_remote_request_response},
     {"fan_out_gather", bench_fan_out_gather},
     {"spawn", bench_spawn},
+    {"actor_churn", bench_actor_churn},
     {"broadcast", bench_broadcast},
     {"supervisor_restart", bench_supervisor_restart},
     {"worker_pool", bench_worker_pool},
