@@ -6,24 +6,32 @@
 
 namespace troupe::detail {
 
+namespace {
+
+std::string name_of(caf::abstract_actor* actor) {
+  if (auto* local = dynamic_cast<caf::local_actor*>(actor))
+    return local->name();
+  return {};
+}
+
+} // namespace
+
 void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view kind) {
   if (!actor)
     return;
   auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
-  entry e;
-  e.id = raw->id();
-  e.address = raw->address();
-  if (auto* local = dynamic_cast<caf::local_actor*>(raw))
-    e.name = local->name();
-  registry_.add_actor(e.id, e.name, e.address, kind);
+  auto id = raw->id();
+  registry_.add_actor(id, name_of(raw), raw->address(), kind);
   {
-    std::lock_guard guard{mtx_};
-    live_.emplace(e.id, std::move(e));
+    auto& s = shard_of(id);
+    std::lock_guard guard{s.mtx};
+    if (s.live.try_emplace(id, slot{raw->address(), false}).second)
+      count_.fetch_add(1);
   }
   // attach_functor runs the functor at once when the actor is already gone, so an actor that
   // dies between spawn and here is removed again rather than leaked in the table. The tracker
   // outlives every tracked actor: the runtime destroys the actor system before it.
-  raw->attach_functor([this, id = raw->id()] { remove(id); });
+  raw->attach_functor([this, id] { remove(id); });
 }
 
 void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
@@ -32,8 +40,9 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
   auto id = actor->id();
   bool known = false;
   {
-    std::lock_guard guard{mtx_};
-    known = live_.count(id) != 0;
+    auto& s = shard_of(id);
+    std::lock_guard guard{s.mtx};
+    known = s.live.count(id) != 0;
   }
   if (!known)
     track(actor);
@@ -42,35 +51,44 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
 
 void actor_tracker::remove(caf::actor_id id) {
   registry_.remove_actor(id);
-  std::lock_guard guard{mtx_};
-  live_.erase(id);
-  if (live_.empty())
+  {
+    auto& s = shard_of(id);
+    std::lock_guard guard{s.mtx};
+    if (s.live.erase(id) == 0)
+      return;
+  }
+  if (count_.fetch_sub(1) == 1) {
+    // Taking the lock orders this notify after a waiter's check of the count.
+    std::lock_guard guard{empty_mtx_};
     emptied_.notify_all();
+  }
 }
 
 void actor_tracker::set_supervised(caf::actor_id id) {
-  std::lock_guard guard{mtx_};
-  if (auto i = live_.find(id); i != live_.end())
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mtx};
+  if (auto i = s.live.find(id); i != s.live.end())
     i->second.supervised = true;
 }
 
 std::vector<actor_tracker::entry> actor_tracker::live() const {
-  std::lock_guard guard{mtx_};
   std::vector<entry> result;
-  result.reserve(live_.size());
-  for (auto& kv : live_)
-    result.push_back(kv.second);
+  result.reserve(count_.load());
+  for (auto& s : shards_) {
+    std::lock_guard guard{s.mtx};
+    for (auto& [id, tracked] : s.live)
+      result.push_back(entry{id, {}, tracked.address, tracked.supervised});
+  }
+  // Names are read outside the locks: an actor that ended meanwhile reports no name.
+  for (auto& e : result)
+    if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(e.address))
+      e.name = name_of(caf::actor_cast<caf::abstract_actor*>(strong));
   return result;
 }
 
-std::size_t actor_tracker::size() const {
-  std::lock_guard guard{mtx_};
-  return live_.size();
-}
-
 bool actor_tracker::await_empty(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock guard{mtx_};
-  return emptied_.wait_until(guard, deadline, [&] { return live_.empty(); });
+  std::unique_lock guard{empty_mtx_};
+  return emptied_.wait_until(guard, deadline, [&] { return count_.load() == 0; });
 }
 
 } // namespace troupe::detail

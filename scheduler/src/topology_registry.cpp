@@ -16,8 +16,9 @@ void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor
                                   std::string_view kind) {
   if (off())
     return;
-  std::lock_guard guard{mtx_};
-  auto& n = nodes_[id]; // may exist already: described during its construction
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mtx};
+  auto& n = s.nodes[id]; // may exist already: described during its construction
   n.name = std::move(name);
   n.addr = std::move(addr);
   if (n.kind.empty())
@@ -28,17 +29,19 @@ void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor
 void topology_registry::remove_actor(caf::actor_id id) {
   if (off())
     return;
-  std::lock_guard guard{mtx_};
-  nodes_.erase(id);
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mtx};
+  s.nodes.erase(id);
 }
 
 void topology_registry::describe(caf::actor_id id, std::string kind, provider mailbox) {
   if (off())
     return;
-  std::lock_guard guard{mtx_};
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mtx};
   // Creates the node if the actor is not added yet: an actor may describe itself while it is
   // constructed, before runtime::spawn registers it.
-  auto& n = nodes_[id];
+  auto& n = s.nodes[id];
   n.kind = std::move(kind);
   if (mailbox)
     n.mailbox = std::move(mailbox);
@@ -47,47 +50,62 @@ void topology_registry::describe(caf::actor_id id, std::string kind, provider ma
 void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, child_row row) {
   if (off())
     return;
-  std::lock_guard guard{mtx_};
-  auto i = nodes_.try_emplace(supervisor).first;
-  if (row.actor != 0)
-    if (auto c = nodes_.find(row.actor); c != nodes_.end()) {
+  if (row.actor != 0) {
+    auto& s = shard_of(row.actor);
+    std::lock_guard guard{s.mtx};
+    if (auto c = s.nodes.find(row.actor); c != s.nodes.end()) {
       c->second.parent = supervisor;
       c->second.state = row.state;
     }
-  i->second.children[serial] = std::move(row);
+  }
+  auto& s = shard_of(supervisor);
+  std::lock_guard guard{s.mtx};
+  s.nodes[supervisor].children[serial] = std::move(row);
 }
 
 void topology_registry::set_state(caf::actor_id id, std::string state) {
   if (off())
     return;
-  std::lock_guard guard{mtx_};
-  if (auto i = nodes_.find(id); i != nodes_.end())
+  auto& s = shard_of(id);
+  std::lock_guard guard{s.mtx};
+  if (auto i = s.nodes.find(id); i != s.nodes.end())
     i->second.state = std::move(state);
 }
 
 void topology_registry::remove_child(caf::actor_id supervisor, uint64_t serial) {
   if (off())
     return;
-  std::lock_guard guard{mtx_};
-  if (auto i = nodes_.find(supervisor); i != nodes_.end())
+  auto& s = shard_of(supervisor);
+  std::lock_guard guard{s.mtx};
+  if (auto i = s.nodes.find(supervisor); i != s.nodes.end())
     i->second.children.erase(serial);
 }
 
 uint64_t topology_registry::add_component(std::string section, std::string name, provider details) {
-  std::lock_guard guard{mtx_};
+  std::lock_guard guard{components_mtx_};
   auto token = next_token_++;
   components_.emplace(token, component{std::move(section), std::move(name), std::move(details)});
   return token;
 }
 
 void topology_registry::remove_component(uint64_t token) {
-  std::lock_guard guard{mtx_};
+  std::lock_guard guard{components_mtx_};
   components_.erase(token);
 }
 
 std::size_t topology_registry::size() const {
-  std::lock_guard guard{mtx_};
-  return nodes_.size();
+  std::size_t total = 0;
+  for (auto& s : shards_) {
+    std::lock_guard guard{s.mtx};
+    total += s.nodes.size();
+  }
+  return total;
+}
+
+const topology_registry::node* topology_registry::find_node(caf::actor_id id) const {
+  auto& nodes = shards_[id % shard_count].nodes;
+  auto i = nodes.find(id);
+  return i == nodes.end() ? nullptr : &i->second;
 }
 
 struct topology_registry::dump_context {
@@ -156,8 +174,8 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       // A row names only an actor that is still registered: no dangling ids, even while
       // children start and crash (the dump holds the lock that both changes take).
       if (row.actor != 0 && depth < 64)
-        if (auto a = nodes_.find(row.actor); a != nodes_.end())
-          c["actor"] = node_json(row.actor, a->second, ctx, depth + 1);
+        if (auto* a = find_node(row.actor))
+          c["actor"] = node_json(row.actor, *a, ctx, depth + 1);
       children.push_back(std::move(c));
     }
     out["children"] = std::move(children);
@@ -169,7 +187,11 @@ nlohmann::json topology_registry::dump() const {
   // Declared before the lock: the last reference to an actor may go away here, and an actor
   // destroyed that way unregisters itself, which takes the lock.
   std::vector<caf::strong_actor_ptr> keep_alive;
-  std::lock_guard guard{mtx_};
+  std::lock_guard components_guard{components_mtx_};
+  std::vector<std::unique_lock<std::mutex>> guards;
+  guards.reserve(shard_count);
+  for (auto& s : shards_)
+    guards.emplace_back(s.mtx);
   dump_context ctx;
   ctx.now = std::chrono::steady_clock::now();
   nlohmann::json out{{"supervision", nlohmann::json::array()},
@@ -188,10 +210,12 @@ nlohmann::json topology_registry::dump() const {
   }
   // Sorted by id, so that dumps of the same system compare equal.
   std::vector<caf::actor_id> ids;
-  ids.reserve(nodes_.size());
-  keep_alive.reserve(nodes_.size());
-  for (auto& [id, n] : nodes_) {
-    ids.push_back(id);
+  for (auto& s : shards_)
+    for (auto& [id, n] : s.nodes)
+      ids.push_back(id);
+  keep_alive.reserve(ids.size());
+  for (auto id : ids) {
+    auto& n = *find_node(id);
     auto strong = caf::actor_cast<caf::strong_actor_ptr>(n.addr);
     if (!strong)
       continue;
@@ -199,7 +223,7 @@ nlohmann::json topology_registry::dump() const {
     keep_alive.push_back(std::move(strong));
     // Only actors of this dump are named, so every id in it resolves; observers outside
     // Troupe (scoped actors, CAF's own) are left out.
-    auto unknown = [this](caf::actor_id other) { return nodes_.count(other) == 0; };
+    auto unknown = [this](caf::actor_id other) { return find_node(other) == nullptr; };
     std::erase_if(rel.links, unknown);
     std::erase_if(rel.monitored_by, unknown);
     for (auto observer : rel.monitored_by)
@@ -211,9 +235,9 @@ nlohmann::json topology_registry::dump() const {
   for (auto& [observer, observed] : ctx.monitors)
     std::sort(observed.begin(), observed.end());
   for (auto id : ids) {
-    auto& n = nodes_.at(id);
+    auto& n = *find_node(id);
     // A child whose supervisor already left the registry is shown free-standing.
-    if (n.parent != 0 && nodes_.count(n.parent) != 0)
+    if (n.parent != 0 && find_node(n.parent) != nullptr)
       continue;
     out[n.kind == "supervisor" ? "supervision" : "actors"].push_back(node_json(id, n, ctx, 0));
   }

@@ -136,6 +136,9 @@ using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
 class actor : public caf::event_based_actor {
 public:
   explicit actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+  actor(const actor&) = delete;
+  actor& operator=(const actor&) = delete;
+  ~actor() override { delete replies_.load(std::memory_order_acquire); }
 
   // -- other sources of messages (actor only)
   // ------------------------------------------------
@@ -153,7 +156,7 @@ public:
 
   /// Queues a reply and wakes the actor; any thread.
   void post_reply(std::unique_ptr<reply_job> reply) {
-    replies_.push(std::move(reply));
+    replies().push(std::move(reply));
     store_load_barrier(reply_sync_);
     wake(current_unit);
   }
@@ -254,7 +257,7 @@ public:
     // initialized_ is only ever set to true, by this thread, so reading it here
     // is safe.
     if (!was_stopping && initialized_ &&
-        (!queue_empty() || !replies_.empty() ||
+        (!queue_empty() || !replies_empty() ||
          (has_sources() && sources_pending(sources_.load()))) &&
         mailbox().try_unblock()) {
       // The first run only initialized the actor (CAF's round) while messages
@@ -334,7 +337,10 @@ private:
 
   void drain_replies(size_t max) {
     for (size_t n = 0; n < max && !stopping_; ++n) {
-      auto reply = replies_.try_pop();
+      auto* queue = replies_.load(std::memory_order_acquire);
+      if (queue == nullptr)
+        return;
+      auto reply = queue->try_pop();
       if (!reply)
         return;
       if ((*reply)->request_id == 0) {
@@ -355,7 +361,28 @@ private:
   // worker.
   static inline thread_local caf::execution_unit* current_unit = nullptr;
 
-  unbounded_mpsc_queue<std::unique_ptr<reply_job>> replies_;
+  using reply_queue = unbounded_mpsc_queue<std::unique_ptr<reply_job>>;
+
+  // The reply queue exists once something replies to this actor: most actors never request, and
+  // the queue's cache-line-separated ends cost ~190 bytes inline. Any thread may be the first
+  // to post, so creation races are settled by one compare-exchange.
+  reply_queue& replies() {
+    if (auto* queue = replies_.load(std::memory_order_acquire))
+      return *queue;
+    auto fresh = std::make_unique<reply_queue>();
+    reply_queue* expected = nullptr;
+    if (replies_.compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel))
+      return *fresh.release();
+    return *expected;
+  }
+
+  // Any thread (the post-block check in resume()).
+  [[nodiscard]] bool replies_empty() const noexcept {
+    auto* queue = replies_.load(std::memory_order_acquire);
+    return queue == nullptr || queue->empty();
+  }
+
+  std::atomic<reply_queue*> replies_{nullptr}; // owned: deleted by ~actor
   std::atomic<uint64_t> reply_sync_{0};
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
   uint64_t last_request_id_ = 0;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -18,6 +20,10 @@ namespace troupe::detail {
 
 /// The actors a runtime spawned, so that shutdown can ask each of them to stop and report the
 /// ones it had to force. An entry leaves when its actor terminates (through attach_functor).
+///
+/// Spawning is the hot path: the table is split into shards by actor id, each with its own lock,
+/// so concurrent spawns on different workers rarely meet, and an entry keeps only what shutdown
+/// needs (the name is read from the actor when a list is taken).
 ///
 /// Thread safety: all members may be called from any thread.
 class actor_tracker {
@@ -38,24 +44,37 @@ public:
   void track(const caf::strong_actor_ptr& actor, std::string_view kind = {});
 
   /// Tracks `actor` unless it is tracked already (a supervisor adopting a child that was not
-  /// spawned through the runtime) and marks it supervised.
+  /// spawned through the runtime), and marks it supervised.
   void adopt(const caf::strong_actor_ptr& actor);
 
-  /// Marks a tracked actor as supervised; unknown ids are ignored.
   void set_supervised(caf::actor_id id);
 
   [[nodiscard]] std::vector<entry> live() const;
-  [[nodiscard]] std::size_t size() const;
+  [[nodiscard]] std::size_t size() const noexcept { return count_.load(); }
 
-  /// Waits until no tracked actor is alive or the deadline passes; returns whether none is.
+  /// Waits until no tracked actor is left or `deadline` passes; returns whether none is left.
   bool await_empty(std::chrono::steady_clock::time_point deadline);
 
 private:
+  struct slot {
+    caf::actor_addr address;
+    bool supervised = false;
+  };
+
+  struct alignas(64) shard {
+    mutable std::mutex mtx;
+    std::unordered_map<caf::actor_id, slot> live;
+  };
+
+  static constexpr std::size_t shard_count = 16;
+
+  shard& shard_of(caf::actor_id id) noexcept { return shards_[id % shard_count]; }
   void remove(caf::actor_id id);
 
-  mutable std::mutex mtx_;
+  std::array<shard, shard_count> shards_;
+  std::atomic<std::size_t> count_{0};
+  std::mutex empty_mtx_; // only for await_empty's wait
   std::condition_variable emptied_;
-  std::unordered_map<caf::actor_id, entry> live_;
   topology_registry& registry_;
 };
 
