@@ -121,7 +121,7 @@ struct subscriber_figures {
 
 // -- intake -----------------------------------------------------------------------------------
 
-using job_pool = troupe::worker_pool<job>;
+using job_pool = troupe::supervised_pool<job>;
 
 // Admits the generated stream into the pool with flow control: each job is submitted once the
 // previous one is queued (a full queue parks it until a worker makes room), so the backlog in front
@@ -162,7 +162,12 @@ private:
       --backlog_;
       auto id = next_id_++;
       job j{id, 20'000 + static_cast<uint32_t>(id % 7) * 10'000, id % 101 == 5, id % 997 == 11, 0};
-      auto status = pool_.submit(
+      auto pool = pool_.current(); // the pool the workers child runs now
+      if (!pool) {
+        figures_->shed += 1;
+        continue;
+      }
+      auto status = pool->submit(
           self, j,
           [this, self, id](uint64_t value) {
             answered(self, result{id, value});
@@ -309,41 +314,32 @@ int main(int argc, char** argv) {
   auto intake_figs = std::make_shared<intake_figures>();
   auto stats_figs = std::make_shared<subscriber_figures>();
   auto sink_figs = std::make_shared<subscriber_figures>();
-  // The pool lives under the service's supervisor; intake reaches the current one here.
-  auto pool_slot = std::make_shared<latest<job_pool>>();
   auto intake_slot = std::make_shared<latest<intake_mailbox>>();
 
-  troupe::child_spec workers;
-  workers.id = "workers";
-  workers.start = [pool_slot](const troupe::child_context& ctx) -> troupe::started_child {
-    troupe::pool_options popts;
-    popts.name = "workers";
-    popts.workers = 4;
-    popts.capacity = 512;
-    popts.max_retries = 1;        // a flaky job succeeds on its retry
-    popts.max_restarts = 100'000; // crashes are injected on purpose
-    auto pool = troupe::spawn_pool<job>(ctx.rt, popts, [](std::size_t) {
-      return [](job& j) -> uint64_t {
-        auto attempt = j.attempts++;
-        if (j.poisoned || (j.flaky && attempt == 0))
-          throw std::runtime_error("worker crashed on job " + std::to_string(j.id));
-        return work(j);
-      };
-    });
-    if (!pool)
-      return std::move(pool.error());
-    pool_slot->set(*pool);
-    return pool->supervisor().actor();
-  };
+  // The pool is one child of the service's supervisor; workers.pool reaches the pool it runs
+  // now, also after a restart of the child made a new one.
+  troupe::pool_options popts;
+  popts.workers = 4;
+  popts.capacity = 512;
+  popts.max_retries = 1;        // a flaky job succeeds on its retry
+  popts.max_restarts = 100'000; // crashes are injected on purpose
+  auto workers = troupe::pool_child<job>("workers", popts, [](std::size_t) {
+    return [](job& j) -> uint64_t {
+      auto attempt = j.attempts++;
+      if (j.poisoned || (j.flaky && attempt == 0))
+        throw std::runtime_error("worker crashed on job " + std::to_string(j.id));
+      return work(j);
+    };
+  });
 
   troupe::child_spec intake;
   intake.id = "intake";
-  intake.start = [pool_slot, intake_slot, results, rate,
+  intake.start = [pool = workers.pool, intake_slot, results, rate,
                   intake_figs](const troupe::child_context& ctx) -> troupe::started_child {
     troupe::mailbox_options mopts;
     mopts.name = "intake";
     auto mb = troupe::spawn_mailbox<tick, drain, start>(
-        ctx.rt, mopts, [pool = pool_slot->get(), results, rate, intake_figs](auto* self) {
+        ctx.rt, mopts, [pool, results, rate, intake_figs](auto* self) {
           auto st = std::make_shared<intake_state>(pool, results, intake_figs);
           return troupe::handlers{
               [self, st](tick&) { st->on_tick(self); },
@@ -399,7 +395,7 @@ int main(int argc, char** argv) {
     if (now >= next_progress) {
       next_progress += 1s;
       auto done = stats_figs->received.load();
-      auto m = pool_slot->get().metrics();
+      auto m = workers.pool.current().value().metrics();
       std::ostringstream line;
       line << std::fixed << std::setprecision(1) << "[" << std::setw(5) << seconds_since(t0)
            << " s] accepted " << intake_figs->accepted.load() << ", answered " << done << " ("
@@ -422,7 +418,7 @@ int main(int argc, char** argv) {
                  stats_figs->ended.get_future().wait_for(30s) == std::future_status::ready &&
                  sink_figs->ended.get_future().wait_for(30s) == std::future_status::ready;
   auto topology = rt.topology(); // the tree as it ran, with its restart counts
-  auto pool_metrics = pool_slot->get().metrics();
+  auto pool_metrics = workers.pool.current().value().metrics();
   auto stopped = service->stop(30s);
   auto report = rt.shutdown();
 

@@ -53,6 +53,7 @@
 #include "troupe/supervision/cancellation_token.hpp"
 #include "troupe/supervision/child_info.hpp"
 #include "troupe/supervision/child_spec.hpp"
+#include "troupe/supervision/pool_child.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
 #include "troupe/supervision/pool_options.hpp"
 #include "troupe/supervision/supervision_errc.hpp"

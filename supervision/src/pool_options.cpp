@@ -42,7 +42,8 @@ caf::error pool_options::validate() const {
 }
 
 void to_json(nlohmann::json& out, const pool_metrics& m) {
-  out = nlohmann::json{{"capacity", m.capacity},
+  out = nlohmann::json{{"name", m.name},
+                       {"capacity", m.capacity},
                        {"queue_depth", m.queue_depth},
                        {"parked", m.parked},
                        {"workers", m.workers},

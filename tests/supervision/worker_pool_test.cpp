@@ -4,6 +4,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -621,4 +622,123 @@ TEST_F(worker_pool_test, OnQueuedRunsExactlyOncePerAcceptedJobParkedOrNot) {
   EXPECT_EQ((*counts)[3], n);
   caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
   pool.shutdown(5s);
+}
+
+// -- one deadline per thread-side submit ------------------------------------------------------
+// A pool of one worker with a queue of one, the worker blocked in its handler: a thread's
+// submit waits for room, and its one timeout covers that wait and the wait for the answer.
+// (With a queue of one, the ring took a full cell for a free one: the third job overwrote the
+// second, and the worker then spun forever looking for the overwritten one.)
+
+TEST(mpmc_ring, ACapacityOfOneHoldsOneValueAtATime) {
+  troupe::detail::mpmc_ring<int> ring{1};
+  int a = 1;
+  int b = 2;
+  ASSERT_TRUE(ring.try_push(a));
+  EXPECT_FALSE(ring.try_push(b)) << "a full ring of one took a second value";
+  std::optional<int> out;
+  ASSERT_TRUE(ring.try_pop(out));
+  EXPECT_EQ(*out, 1);
+  EXPECT_FALSE(ring.try_pop(out));
+  EXPECT_TRUE(ring.empty());
+  ASSERT_TRUE(ring.try_push(b));
+  EXPECT_FALSE(ring.try_push(a));
+  ASSERT_TRUE(ring.try_pop(out));
+  EXPECT_EQ(*out, 2);
+}
+
+TEST(mpmc_ring, EveryCapacityKeepsOrderAndRefusesWhenFull) {
+  for (std::size_t cap : {1u, 2u, 3u, 8u}) {
+    troupe::detail::mpmc_ring<std::size_t> ring{cap};
+    std::size_t next_in = 0;
+    std::size_t next_out = 0;
+    for (int lap = 0; lap < 5; ++lap) {
+      for (std::size_t i = 0; i < cap; ++i) {
+        auto v = next_in++;
+        ASSERT_TRUE(ring.try_push(v)) << "capacity " << cap;
+      }
+      auto extra = next_in;
+      EXPECT_FALSE(ring.try_push(extra)) << "capacity " << cap;
+      EXPECT_EQ(ring.size(), cap);
+      std::optional<std::size_t> out;
+      for (std::size_t i = 0; i < cap; ++i) {
+        ASSERT_TRUE(ring.try_pop(out));
+        EXPECT_EQ(*out, next_out++) << "capacity " << cap;
+      }
+      EXPECT_FALSE(ring.try_pop(out));
+    }
+  }
+}
+
+TEST_F(worker_pool_test, ThreadSubmitToAFullPoolEndsWithItsTypedErrorWhileTheHandlerBlocks) {
+  auto entered = std::make_shared<std::promise<void>>();
+  auto gate = std::make_shared<std::latch>(1);
+  troupe::pool_options opts;
+  opts.workers = 1;
+  opts.capacity = 1;
+  auto pool = pool_of(opts, [entered, gate](work& w) {
+    if (w.id == 0) {
+      entered->set_value();
+      gate->wait();
+    }
+    return w.value;
+  });
+  auto book = std::make_shared<answer_book>(3);
+  submit(pool, book, work{0, 10}); // runs and blocks
+  ASSERT_EQ(entered->get_future().wait_for(10s), std::future_status::ready);
+  submit(pool, book, work{1, 11}); // fills the queue
+  auto late = pool.submit(work{2, 12}, 200ms);
+  ASSERT_FALSE(late);
+  // No room before the deadline: the queue was full for the whole wait (not accepted).
+  EXPECT_EQ(late.error(), mailbox_errc::mailbox_full) << troupe::render(late.error());
+  gate->count_down();
+  ASSERT_TRUE(book->wait_for(2));
+  EXPECT_EQ(book->values_of(0), 1);
+  EXPECT_EQ(book->values_of(1), 1);
+  auto report = pool.shutdown(5s);
+  EXPECT_TRUE(report.drained);
+  EXPECT_EQ(pool.metrics().completed, 2u);
+}
+
+TEST_F(worker_pool_test, ThreadSubmitHasOneDeadlineForRoomAndAnswer) {
+  auto entered = std::make_shared<std::promise<void>>();
+  auto first_gate = std::make_shared<std::latch>(1);
+  auto second_gate = std::make_shared<std::latch>(1);
+  troupe::pool_options opts;
+  opts.workers = 1;
+  opts.capacity = 1;
+  auto pool = pool_of(opts, [entered, first_gate, second_gate](work& w) {
+    if (w.id == 0) {
+      entered->set_value();
+      first_gate->wait();
+    } else if (w.id == 1) {
+      second_gate->wait();
+    }
+    return w.value;
+  });
+  auto book = std::make_shared<answer_book>(2);
+  submit(pool, book, work{0, 10}); // runs and blocks on the first gate
+  ASSERT_EQ(entered->get_future().wait_for(10s), std::future_status::ready);
+  submit(pool, book, work{1, 11}); // fills the queue; runs (and blocks) once job 0 returns
+  // Room appears at 400 ms; job 2 then waits behind job 1, whose gate opens at 2.2 s and lets
+  // job 2 be answered at once. With one deadline the call has ended at 2 s with
+  // request_timeout; with a deadline per wait (room, then 2 s more for the answer) it would
+  // still be waiting at 2.2 s and get the answer. The delays are the behaviour under test, not
+  // a synchronisation.
+  constexpr auto timeout = 2000ms;
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread opener{[first_gate, second_gate, t0, timeout] {
+    std::this_thread::sleep_until(t0 + 400ms);
+    first_gate->count_down();
+    std::this_thread::sleep_until(t0 + timeout + 200ms);
+    second_gate->count_down();
+  }};
+  auto late = pool.submit(work{2, 12}, timeout);
+  opener.join();
+  ASSERT_FALSE(late) << "answered after its deadline: the timeout was applied twice";
+  EXPECT_EQ(late.error(), mailbox_errc::request_timeout) << troupe::render(late.error());
+  ASSERT_TRUE(book->wait_for(2));
+  auto report = pool.shutdown(5s);
+  EXPECT_TRUE(report.drained);
+  EXPECT_EQ(pool.metrics().completed, 3u) << "job 2 was accepted and answered (to nobody)";
 }

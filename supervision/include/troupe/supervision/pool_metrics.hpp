@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -10,6 +11,8 @@ namespace troupe {
 /// A worker pool's figures at one moment (each read on its own, so they are only roughly
 /// consistent with each other while jobs run).
 struct pool_metrics {
+  /// The pool's name (pool_options::name).
+  std::string name;
   std::size_t capacity = 0;
   /// Jobs waiting in the queues.
   std::size_t queue_depth = 0;

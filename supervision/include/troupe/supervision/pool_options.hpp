@@ -25,8 +25,10 @@ enum class dispatch_policy {
 
 /// A worker pool's shape.
 struct pool_options {
-  /// Names the pool's supervisor and its workers.
-  std::string name = "pool";
+  /// Names the pool in the topology and its metrics: its supervisor is `name`, its workers
+  /// `name.worker0`, `name.worker1`, ... Empty: "pool" (spawn_pool) or the child's id
+  /// (pool_child).
+  std::string name;
   /// Workers at start (1..256); resize() changes it later.
   std::size_t workers = 2;
   /// Jobs that may wait in the pool's queues (>= 1). Running jobs do not count.

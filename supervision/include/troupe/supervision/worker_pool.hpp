@@ -105,9 +105,10 @@ public:
     auto deadline = std::chrono::steady_clock::now() + timeout;
     using result_slot = typename blocking_future<reply_type>::shared_state;
     auto st = std::make_shared<result_slot>();
-    auto err = submit_async(
+    // The wait for room ends at the same deadline as the wait for the answer.
+    auto err = submit_until(
         std::move(job), [st](reply_type value) { st->set(std::move(value)); },
-        [st](caf::error e) { st->set(std::move(e)); }, submit_options{key, timeout});
+        [st](caf::error e) { st->set(std::move(e)); }, key, deadline);
     if (err)
       return err;
     std::unique_lock guard{st->mtx};
@@ -122,11 +123,8 @@ public:
   template <class OnValue, class OnError>
   caf::error submit_async(Job job, OnValue on_value, OnError on_error,
                           submit_options opts = {}) const {
-    typename core_type::entry e{
-        std::move(job), std::make_unique<detail::pool_callback_sink<reply_type, OnValue, OnError>>(
-                            std::move(on_value), std::move(on_error))};
-    return detail::admit_error(state_->core->push(
-        e, opts.key, nullptr, true, std::chrono::steady_clock::now() + opts.wait_for_room));
+    return submit_until(std::move(job), std::move(on_value), std::move(on_error), opts.key,
+                        std::chrono::steady_clock::now() + opts.wait_for_room);
   }
 
   /// Submits from inside a Troupe actor (mailbox_self and friends); the continuation runs on
@@ -198,6 +196,15 @@ public:
   }
 
 private:
+  template <class OnValue, class OnError>
+  caf::error submit_until(Job job, OnValue on_value, OnError on_error, uint64_t key,
+                          std::chrono::steady_clock::time_point room_deadline) const {
+    typename core_type::entry e{
+        std::move(job), std::make_unique<detail::pool_callback_sink<reply_type, OnValue, OnError>>(
+                            std::move(on_value), std::move(on_error))};
+    return detail::admit_error(state_->core->push(e, key, nullptr, true, room_deadline));
+  }
+
   // Runs `f` on `self` as its next message (after the current handler returns), so that a
   // submitter continuing from on_queued never recurses.
   template <class Self>
@@ -292,6 +299,8 @@ public:
                                            std::function<Handler(std::size_t)> make_handler) {
     if (auto err = opts.validate())
       return err;
+    if (opts.name.empty())
+      opts.name = "pool";
     auto st = std::make_shared<pool_state>();
     st->core = std::make_shared<core_type>(opts);
     child_spec tpl;

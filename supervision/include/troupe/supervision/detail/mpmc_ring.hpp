@@ -1,15 +1,18 @@
 #pragma once
 
 // A bounded multi-producer multi-consumer ring (the sequence-number design): each cell carries
-// a sequence number that says whose turn it is, so producers and consumers claim cells with
-// one CAS on their own index and never wait for each other unless the ring is full or empty.
+// a turn number that says whose turn it is, so producers and consumers claim cells with one CAS
+// on their own index and never wait for each other unless the ring is full or empty.
 //
-// Protocol, for the cell at position p (index p % capacity):
-//  1. A producer may write when seq == p; it claims p by CAS on `tail_`, moves the value in,
-//     then publishes with seq = p + 1 (release).
-//  2. A consumer may read when seq == p + 1; it claims p by CAS on `head_`, moves the value
-//     out, then frees the cell for the next lap with seq = p + capacity (release).
-// A seq behind the position means "full" (for a producer) or "empty" (for a consumer).
+// Protocol, for the cell at position p (index p % capacity, lap p / capacity):
+//  1. A producer may write when turn == 2 * lap; it claims p by CAS on `tail_`, moves the value
+//     in, then publishes with turn = 2 * lap + 1 (release).
+//  2. A consumer may read when turn == 2 * lap + 1; it claims p by CAS on `head_`, moves the
+//     value out, then frees the cell for the next lap with turn = 2 * lap + 2 (release).
+// A turn behind the expected one means "full" (for a producer) or "empty" (for a consumer).
+// Why turns and not Vyukov's "seq = p + 1 published, p + capacity free": with a capacity of 1
+// those two are the same number, so a producer took a full cell for a free one, overwrote its
+// value and left the consumer spinning forever. "Published" (odd) and "free" (even) never meet.
 
 #include <atomic>
 #include <cstddef>
@@ -30,7 +33,7 @@ public:
   explicit mpmc_ring(std::size_t capacity)
       : capacity_(capacity), cells_(std::make_unique<cell[]>(capacity)) {
     for (std::size_t i = 0; i < capacity_; ++i)
-      cells_[i].seq.store(i, std::memory_order_relaxed);
+      cells_[i].turn.store(0, std::memory_order_relaxed);
   }
 
   ~mpmc_ring() {
@@ -47,12 +50,13 @@ public:
     auto pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
       auto& c = cells_[pos % capacity_];
-      auto seq = c.seq.load(std::memory_order_acquire);
-      auto diff = static_cast<int64_t>(seq) - static_cast<int64_t>(pos);
+      auto free = free_turn(pos);
+      auto diff =
+          static_cast<int64_t>(c.turn.load(std::memory_order_acquire)) - static_cast<int64_t>(free);
       if (diff == 0) {
         if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           ::new (c.storage()) T(std::move(value));
-          c.seq.store(pos + 1, std::memory_order_release);
+          c.turn.store(free + 1, std::memory_order_release);
           return true;
         }
       } else if (diff < 0) {
@@ -68,14 +72,15 @@ public:
     auto pos = head_.load(std::memory_order_relaxed);
     for (;;) {
       auto& c = cells_[pos % capacity_];
-      auto seq = c.seq.load(std::memory_order_acquire);
-      auto diff = static_cast<int64_t>(seq) - static_cast<int64_t>(pos + 1);
+      auto published = free_turn(pos) + 1;
+      auto diff = static_cast<int64_t>(c.turn.load(std::memory_order_acquire)) -
+                  static_cast<int64_t>(published);
       if (diff == 0) {
         if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
           auto* value = std::launder(reinterpret_cast<T*>(c.storage()));
           out.emplace(std::move(*value));
           value->~T();
-          c.seq.store(pos + capacity_, std::memory_order_release);
+          c.turn.store(published + 1, std::memory_order_release);
           return true;
         }
       } else if (diff < 0) {
@@ -90,7 +95,7 @@ public:
   /// pops concurrently; used after a barrier by the wake protocol.
   [[nodiscard]] bool empty() const noexcept {
     auto pos = head_.load(std::memory_order_acquire);
-    return cells_[pos % capacity_].seq.load(std::memory_order_acquire) != pos + 1;
+    return cells_[pos % capacity_].turn.load(std::memory_order_acquire) != free_turn(pos) + 1;
   }
 
   /// Values in the ring, approximately while others push and pop.
@@ -103,8 +108,11 @@ public:
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
 private:
+  // The turn at which the cell of position `pos` is free for its producer.
+  [[nodiscard]] uint64_t free_turn(uint64_t pos) const noexcept { return 2 * (pos / capacity_); }
+
   struct cell {
-    std::atomic<uint64_t> seq{0};
+    std::atomic<uint64_t> turn{0};
     alignas(T) unsigned char bytes[sizeof(T)];
     void* storage() noexcept { return bytes; }
   };

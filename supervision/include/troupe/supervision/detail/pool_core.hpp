@@ -393,6 +393,7 @@ public:
 
   [[nodiscard]] pool_metrics metrics() const {
     pool_metrics m;
+    m.name = opts_.name;
     m.capacity = opts_.capacity;
     m.workers = active();
     {
