@@ -18,8 +18,9 @@
 //
 // Ordering: every subscriber sees the messages of one publisher in publish order.
 // Lifetime: a subscriber that terminates is unsubscribed; the subscription keeps it reachable.
-// Thread safety: publish() and metrics() from anywhere; subscribe()/unsubscribe() only from
-// inside the subscribing actor.
+// Thread safety: publish() and metrics() from anywhere (but publish() to a topic with
+// lag_policy::backpressure waits for room: from threads, not actors); subscribe()/unsubscribe()
+// only from inside the subscribing actor.
 
 #include <cstddef>
 #include <cstdint>
@@ -53,9 +54,11 @@ public:
 
   [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
 
-  /// Publishes `value` to every current subscriber; never blocks. Publishing to a topic
-  /// without subscribers is fine and counted. `ctx` is the caller's execution unit when called
-  /// from inside an actor (self->context()), so woken subscribers run on the same worker.
+  /// Publishes `value` to every current subscriber. It never blocks, except under
+  /// lag_policy::backpressure: there it waits until the slowest subscriber has room, so such
+  /// a topic is published to from threads (or the blocking pool), not from actors. Publishing
+  /// to a topic without subscribers is fine and counted. `ctx` is the caller's execution unit when
+  /// called from inside an actor (self->context()), so woken subscribers run on the same worker.
   void publish(T value, caf::execution_unit* ctx = nullptr) const {
     core_->publish(std::make_shared<const T>(std::move(value)), ctx);
   }

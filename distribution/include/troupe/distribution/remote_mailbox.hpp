@@ -28,7 +28,7 @@ namespace troupe {
 ///   troupe::result<double> p = prices.ask(get_quote{"ACME"}, 1s);          // from a thread
 ///   prices.request(self, get_quote{"ACME"}, 1s).then(on_price, on_error); // from an actor
 ///
-/// Thread safety: ask() and send() from any thread but actors; request() from inside `self`.
+/// Thread safety: ask() from any thread but actors; request() from inside `self`.
 /// Copies share the connection.
 template <class... Ts>
 class remote_mailbox {

@@ -27,7 +27,8 @@ class runtime;
 ///
 ///   auto root = troupe::start_supervisor(rt, spec);
 ///   if (!root) { std::cerr << troupe::render(root.error()); return 1; }  // names the child
-///   for (auto& child : root->which_children().value())
+///   auto children = root->which_children();  // keep the result: a loop over the
+///   for (auto& child : children.value())      // temporary's value() would dangle
 ///     std::cout << child.id << ' ' << troupe::to_string(child.state) << '\n';
 ///   root->stop(std::chrono::seconds{5});
 ///

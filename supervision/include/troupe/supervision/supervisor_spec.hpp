@@ -28,7 +28,10 @@ enum class restart_strategy {
 
 [[nodiscard]] const char* to_string(restart_strategy s) noexcept;
 
-/// A supervisor: how it restarts, how often it may, and its children in start order.
+/// A supervisor: how it restarts, how often it may, and its children in start order. Left
+/// unset, the limit is OTP's default: intensity 1 within a period of 5 s, so a second restart
+/// within 5 s makes the supervisor give up (restart_intensity_exceeded). Set both for children
+/// that may crash more often.
 ///
 /// Example:
 ///
