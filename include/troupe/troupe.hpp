@@ -31,6 +31,7 @@
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/handlers.hpp"
 #include "troupe/mailbox/mailbox.hpp"
+#include "troupe/mailbox/mailbox_closed.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/mailbox/mailbox_metrics.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"

@@ -40,6 +40,8 @@ const char* to_string(mailbox_errc code) noexcept {
     return "request_timeout";
   case mailbox_errc::cancelled:
     return "cancelled";
+  case mailbox_errc::closed:
+    return "closed";
   }
   return "unknown_mailbox_error";
 }

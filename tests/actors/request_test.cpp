@@ -1,7 +1,10 @@
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <latch>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -521,4 +524,115 @@ TEST_F(Requests, AskHasOneDeadlineForRoomAndReply) {
   EXPECT_LT(took, 1400ms) << "the call waited " << std::chrono::duration<double>(took).count()
                           << " s for a 1 s timeout";
   EXPECT_GE(took, 1000ms);
+}
+
+// -- a reply that outlives its requester is a dead letter ---------------------------------------
+
+namespace {
+
+// Collects the runtime's dead letters as they are reported (on whatever thread finds them).
+struct dead_letter_log {
+  std::mutex mtx;
+  std::condition_variable changed;
+  std::vector<dead_letter> letters;
+
+  void record(const dead_letter& d) {
+    std::lock_guard guard{mtx};
+    letters.push_back(d);
+    changed.notify_all();
+  }
+
+  /// The first letter, once it arrived (or nullopt after 10 s).
+  std::optional<dead_letter> first() {
+    std::unique_lock guard{mtx};
+    if (!changed.wait_for(guard, 10s, [&] { return !letters.empty(); }))
+      return std::nullopt;
+    return letters.front();
+  }
+};
+
+struct go {};
+
+void wait_until_down(caf::actor_system& sys, const caf::actor& a) {
+  caf::scoped_actor watcher{sys};
+  watcher->monitor(a);
+  watcher->receive([](caf::down_msg&) {}, caf::after(10s) >> [] { ADD_FAILURE() << "no down"; });
+}
+
+} // namespace
+
+class LateReplies : public troupe::test::runtime_fixture {
+public:
+  void SetUp() override {
+    rt->dead_letters()->set_hook([log = log](const dead_letter& d) { log->record(d); });
+  }
+
+  // The requester sends `stall` (answered only once `gate` opens) and quits; then the gate
+  // opens and the reply finds it gone. Returns the first dead letter reported.
+  template <class Spawn>
+  std::optional<dead_letter> late_reply_after(Spawn spawn_requester) {
+    auto gate = std::make_shared<std::latch>(1);
+    auto c = spawn_calc(*rt, gate);
+    auto before = rt->dead_letters()->count();
+    wait_until_down(sys(), spawn_requester(c));
+    EXPECT_EQ(rt->dead_letters()->count(), before) << "nothing is dead yet";
+    gate->count_down();
+    auto letter = log->first();
+    caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+    return letter;
+  }
+
+  std::shared_ptr<dead_letter_log> log = std::make_shared<dead_letter_log>();
+};
+
+TEST_F(LateReplies, AReplyToATerminatedTroupeActorIsADeadLetter) {
+  auto letter = late_reply_after([&](const calc& c) {
+    mailbox_options opts;
+    opts.name = "requester";
+    auto requester = spawn_mailbox<go>(*rt, opts, [c](auto* self) {
+                       return handlers{[self, c](go&) {
+                         request(self, c, stall{}, 10s).then([](int64_t) {}, [](caf::error) {});
+                         self->quit();
+                       }};
+                     }).value();
+    EXPECT_TRUE(requester.send(go{}));
+    return requester.actor();
+  });
+  ASSERT_TRUE(letter) << "the late reply was dropped without a dead letter";
+  EXPECT_EQ(letter->receiver, "requester");
+  EXPECT_EQ(letter->message_type, typeid(int64_t).name());
+  EXPECT_EQ(letter->reason, mailbox_errc::receiver_dead);
+}
+
+TEST_F(LateReplies, AReplyWithoutTimeoutToATerminatedTroupeActorIsADeadLetter) {
+  auto letter = late_reply_after([&](const calc& c) {
+    mailbox_options opts;
+    opts.name = "requester";
+    auto requester =
+        spawn_mailbox<go>(*rt, opts, [c](auto* self) {
+          return handlers{[self, c](go&) {
+            request(self, c, stall{}, caf::infinite).then([](int64_t) {}, [](caf::error) {});
+            self->quit();
+          }};
+        }).value();
+    EXPECT_TRUE(requester.send(go{}));
+    return requester.actor();
+  });
+  ASSERT_TRUE(letter) << "the late reply was dropped without a dead letter";
+  EXPECT_EQ(letter->receiver, "requester");
+  EXPECT_EQ(letter->message_type, typeid(int64_t).name());
+  EXPECT_EQ(letter->reason, mailbox_errc::receiver_dead);
+}
+
+TEST_F(LateReplies, AReplyToATerminatedCafActorIsADeadLetter) {
+  auto letter = late_reply_after([&](const calc& c) {
+    return rt->spawn([c](caf::event_based_actor* self) -> caf::behavior {
+      request(self, c, stall{}, 10s).then([](int64_t) {}, [](caf::error) {});
+      self->quit();
+      return {[](caf::ok_atom) {}};
+    });
+  });
+  ASSERT_TRUE(letter) << "the late reply was dropped without a dead letter";
+  EXPECT_EQ(letter->message_type, typeid(int64_t).name());
+  EXPECT_EQ(letter->reason, mailbox_errc::receiver_dead);
 }

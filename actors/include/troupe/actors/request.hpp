@@ -42,8 +42,10 @@ inline caf::error fail_of(detail::push_outcome outcome) {
     return make_error(mailbox_errc::mailbox_full);
   case push_outcome::timeout:
     return make_error(mailbox_errc::send_timeout);
-  case push_outcome::closed:
+  case push_outcome::receiver_dead:
     return make_error(mailbox_errc::receiver_dead);
+  case push_outcome::closed:
+    return make_error(mailbox_errc::closed);
   case push_outcome::accepted:
   case push_outcome::parked:
     break;
@@ -58,8 +60,9 @@ inline caf::error fail_of(detail::push_outcome outcome) {
 /// reply (or error) runs in `self`'s context, like a CAF response. Never blocks the worker.
 ///
 /// Errors: mailbox_errc::request_timeout, receiver_dead (also when the receiver dies before
-/// answering), handler_threw (with the exception message), mailbox_full (fail and drop
-/// policies), or the error the handler returned.
+/// answering), closed (the mailbox was closed for senders, see mailbox::close; also for a
+/// request parked under backpressure when the close came), handler_threw (with the exception
+/// message), mailbox_full (fail and drop policies), or the error the handler returned.
 ///
 /// Example:
 ///
@@ -75,9 +78,9 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
     auto mid = self->new_request_id(caf::message_priority::normal);
     auto response_id = mid.response_id();
     typename mailbox<Ts...>::envelope_type env{
-        std::move(msg), std::make_unique<detail::actor_sink<R>>(
-                            caf::actor_cast<caf::strong_actor_ptr>(self), response_id)};
-    auto outcome = dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+        std::move(msg), std::make_unique<detail::actor_sink<R>>(self, response_id)};
+    auto outcome =
+        dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
     if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
       on_error(detail::fail_of(outcome));
       return;
@@ -106,7 +109,7 @@ request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout)
           std::move(msg),
           std::make_unique<inline_reply<R>>(self, std::move(on_value), std::move(on_error))};
       auto outcome =
-          dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+          dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
       if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
         fail_reply(env.reply, detail::fail_of(outcome));
       return;
@@ -115,7 +118,8 @@ request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout)
         std::make_unique<continuation_of<R>>(std::move(on_value), std::move(on_error)));
     typename mailbox<Ts...>::envelope_type env{std::move(msg),
                                                std::make_unique<actor_reply_sink<R>>(self, id)};
-    auto outcome = dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+    auto outcome =
+        dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
     if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
       self->fail_request(id, detail::fail_of(outcome));
       return;
@@ -139,7 +143,7 @@ ask_async(const mailbox<Ts...>& dest, T msg,
             std::move(msg), std::make_unique<detail::callback_sink<R>>(on_value, on_error)};
         auto outcome =
             dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
-                 : detail::push_outcome::closed;
+                 : detail::push_outcome::receiver_dead;
         if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
           on_error(detail::fail_of(outcome));
       }};

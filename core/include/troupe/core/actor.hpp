@@ -72,7 +72,15 @@
 // run) and detaches every message source. The object itself lives as long as
 // CAF's reference count says: reply sinks and message sources hold a strong
 // reference (caf::strong_actor_ptr), so posting a reply to a terminated actor
-// is safe and the reply is dropped with the actor.
+// is safe. Such a reply reaches no handler: it is reported to the runtime's
+// dead-letter office (receiver: the requester's name; type: the reply's type,
+// or caf::error for a failure answer), like a message left in a dead mailbox.
+// The reply queue closes in on_exit as a mailbox does: on_exit sets
+// replies_closed_, fences and empties the queue; post_reply pushes, fences
+// and, if it sees the flag, empties the queue itself (under the same mutex).
+// By the two fences one side sees the other, so no late reply stays in the
+// queue uncounted (nor keeps its requester alive through its strong
+// reference).
 //
 // ## Threading contract
 //
@@ -106,6 +114,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -158,6 +167,13 @@ public:
   void post_reply(std::unique_ptr<reply_job> reply) {
     replies().push(std::move(reply));
     store_load_barrier(reply_sync_);
+    if (replies_closed_.load(std::memory_order_relaxed)) {
+      // The requester terminated: nobody drains the queue. The replies may hold the last
+      // references to this actor, so keep it alive until we return.
+      caf::strong_actor_ptr keep_alive{ctrl()};
+      discard_replies();
+      return;
+    }
     wake(current_unit);
   }
 
@@ -294,10 +310,18 @@ protected:
     };
   }
 
+  /// The reason a reply that reached this actor after it terminated is reported with (see
+  /// dead_letter). Mailbox actors answer with their own receiver_dead.
+  [[nodiscard]] virtual caf::error dead_reply_reason() const;
+
   void on_exit() override {
     // Nobody is left to run the continuations; requests still out are simply
-    // forgotten.
+    // forgotten. Replies already queued, and any that arrive later, are dead
+    // letters (see "Cancellation and lifetime").
     outstanding_.clear();
+    replies_closed_.store(true, std::memory_order_relaxed);
+    store_load_barrier(reply_sync_);
+    discard_replies();
     if (auto list = sources_.exchange(nullptr))
       for (auto& src : *list)
         src->detach();
@@ -383,7 +407,14 @@ private:
   }
 
   std::atomic<reply_queue*> replies_{nullptr}; // owned: deleted by ~actor
+
+  /// Empties the reply queue of a terminated actor, reporting every answer in it as a dead
+  /// letter. Any thread, serialised by discard_mtx_ (the queue has one consumer at a time).
+  void discard_replies();
+
   std::atomic<uint64_t> reply_sync_{0};
+  std::atomic<bool> replies_closed_{false};
+  std::mutex discard_mtx_;
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
   uint64_t last_request_id_ = 0;
   std::atomic<std::shared_ptr<const source_list>> sources_;

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <typeinfo>
 #include <utility>
 
 #include <caf/actor_cast.hpp>
@@ -69,6 +70,10 @@ public:
   void fail(caf::error err) override {
     result_.emplace(std::move(err));
     requester_->post_reply(std::unique_ptr<reply_job>{this});
+  }
+
+  [[nodiscard]] const char* message_type() const noexcept override {
+    return result_ && *result_ ? typeid(R).name() : typeid(caf::error).name();
   }
 
   void run() override {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <typeinfo>
 #include <utility>
 
 #include <caf/error.hpp>
@@ -24,6 +25,10 @@ public:
   virtual ~reply_job() = default;
   /// For replies that carry their own continuation (request_id 0): runs it on the requester.
   virtual void run() {}
+  /// The C++ type of the answer this job carries (typeid name), or nullptr for a job that is
+  /// no answer to a request (a barrier release). A job with a type that reaches a terminated
+  /// requester is reported as a dead letter.
+  [[nodiscard]] virtual const char* message_type() const noexcept { return nullptr; }
   uint64_t request_id;
 };
 
@@ -44,6 +49,9 @@ template <class R>
 class reply_value final : public reply_job {
 public:
   reply_value(uint64_t id, caf::expected<R> x) : reply_job(id), result(std::move(x)) {}
+  [[nodiscard]] const char* message_type() const noexcept override {
+    return result ? typeid(R).name() : typeid(caf::error).name();
+  }
   caf::expected<R> result;
 };
 

@@ -60,7 +60,7 @@ public:
     typename Mailbox::envelope_type env{
         std::move(msg_), std::make_unique<::troupe::actor_reply_sink<reply_type>>(self, id)};
     auto outcome =
-        dest_ ? dest_.push(env, self->context(), true, {}) : detail::push_outcome::closed;
+        dest_ ? dest_.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
     if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
       k_ = nullptr; // fail_request completes and frees it
       self->fail_request(id, detail::fail_of(outcome));

@@ -33,8 +33,18 @@ inline constexpr bool is_one_of_v = (std::is_same_v<T, Ts> || ...);
 ///   mb.send(self, job{2});                 // from an actor: never blocks its worker
 ///
 /// Ordering: messages from one sender (thread or actor) are handled in the order sent.
-/// Errors: sends return send_result (mailbox_errc::mailbox_full, send_timeout, receiver_dead);
-/// a plain send to a terminated actor is also counted as a dead letter.
+/// Closing: close() shuts the mailbox for senders (Tokio's channel close). What was queued is
+/// still handled; then the actor sees the close (troupe::mailbox_closed: a handler for it runs,
+/// or the actor stops normally). Later sends fail with mailbox_errc::closed and hand the
+/// message back; a thread blocked for room and a message parked for room are released with
+/// `closed` at once.
+///
+///   mb.send(job{1});
+///   mb.close();                            // job{1} is still handled
+///   auto r = mb.send(job{2});              // r.error() == mailbox_errc::closed, message back
+///
+/// Errors: sends return send_result (mailbox_errc::mailbox_full, send_timeout, receiver_dead,
+/// closed); a plain send to a terminated actor is also counted as a dead letter.
 /// Thread safety: every member may be called from any thread; send(self, ...) only from inside
 /// the actor `self`.
 template <class... Ts>
@@ -114,6 +124,34 @@ public:
     return result;
   }
 
+  /// Closes the mailbox for senders; idempotent. Queued messages are still handled, then the
+  /// actor sees troupe::mailbox_closed. Sends that start after close() returned fail with
+  /// mailbox_errc::closed (a send running concurrently with close() may still be accepted).
+  /// Thread safety: any thread.
+  void close() const { core_->close_for_senders(caf::actor_cast<caf::abstract_actor*>(owner_)); }
+
+  /// Pauses the consumer: it finishes the handler it runs now and then takes no message until
+  /// resume(). Senders are not affected: messages queue, and a bounded mailbox that fills
+  /// applies its overflow policy (backpressure, drop_newest, drop_oldest, fail) as usual. A
+  /// close is seen only after resume() and the drain. Timers, replies to the actor's own
+  /// requests and CAF messages still run. Idempotent.
+  /// Thread safety: any thread (also the actor itself).
+  ///
+  ///   mb.pause();
+  ///   mb.send(job{1}); mb.send(job{2});    // queued, not handled
+  ///   mb.resume();                         // job{1}, then job{2}
+  void pause() const noexcept { core_->pause(); }
+
+  /// Lets a paused consumer take its queued messages again, in order. Idempotent. Any thread.
+  void resume() const { core_->resume(caf::actor_cast<caf::abstract_actor*>(owner_)); }
+
+  [[nodiscard]] bool is_paused() const noexcept { return core_->paused(); }
+
+  /// Whether the mailbox refuses new messages: closed for senders, or its actor terminated.
+  [[nodiscard]] bool is_closed() const noexcept {
+    return core_->closed_for_senders() || core_->closed();
+  }
+
   [[nodiscard]] mailbox_metrics metrics() const { return core_->metrics(); }
 
   /// The CAF actor behind the mailbox, for monitors, links and exit messages.
@@ -151,6 +189,9 @@ private:
       return send_result<T>::failed(make_error(mailbox_errc::send_timeout),
                                     std::get<T>(std::move(env.msg)));
     case detail::push_outcome::closed:
+      return send_result<T>::failed(make_error(mailbox_errc::closed),
+                                    std::get<T>(std::move(env.msg)));
+    case detail::push_outcome::receiver_dead:
       break;
     }
     auto reason = make_error(mailbox_errc::receiver_dead);

@@ -13,6 +13,7 @@
 #include "troupe/core/actor.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/detail/mailbox_core.hpp"
+#include "troupe/mailbox/mailbox_closed.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 
 namespace troupe {
@@ -49,8 +50,18 @@ public:
   /// dead-lettered (messages).
   using troupe::actor::quit;
 
+  /// Closes this actor's own mailbox for senders (Tokio's Receiver::close): what is queued is
+  /// still handled, then the actor sees troupe::mailbox_closed. Actor only.
+  void close_mailbox() { core_->close_for_senders(this); }
+
   /// The coroutine handlers running on this actor (see troupe::task in component coro).
   [[nodiscard]] coroutine_host& coroutines() noexcept { return coroutines_; }
+
+  /// A reply that reaches this actor after it terminated is a dead letter with receiver_dead,
+  /// as a message left in its mailbox is.
+  [[nodiscard]] caf::error dead_reply_reason() const override {
+    return make_error(mailbox_errc::receiver_dead);
+  }
 
 protected:
   /// Runs the handler for one envelope; answers its reply sink, if any.
@@ -60,27 +71,46 @@ protected:
     // First, while the actor is whole: suspended coroutines run their destructors, which may
     // still use the actor (cancel timers, answer their request with receiver_dead).
     coroutines_.destroy_all();
-    core_->close();
+    core_->owner_terminated();
     troupe::actor::on_exit();
   }
 
+  /// Runs once the mailbox was closed for senders and drained (see troupe::mailbox_closed).
+  virtual void on_mailbox_closed() { quit(); }
+
   void drain_queue(size_t max) override {
-    core_->drain_while([this] { return !stopping_ && !coroutines_.queue_held(); },
-                       [this](typename core_type::envelope_type&& env) { dispatch(env); },
-                       std::min(max, core_->batch()));
+    core_->drain_while(
+        [this] { return !stopping_ && !coroutines_.queue_held() && !core_->paused(); },
+        [this](typename core_type::envelope_type&& env) { dispatch(env); },
+        std::min(max, core_->batch()));
+    // The close is seen after the last queued message: close_for_senders() sets its flag before
+    // it wakes us, so an empty queue with the flag set has nothing left from before the close.
+    if (close_pending() && !stopping_ && !coroutines_.queue_held() && !core_->paused() &&
+        core_->empty()) {
+      close_seen_.store(true, std::memory_order_relaxed);
+      on_mailbox_closed();
+    }
   }
 
   // A queue held by a sequential coroutine counts as empty: its messages wait for the
   // coroutine, whose resumption arrives by another path (a reply, a timer) and wakes the actor.
+  // A close not yet seen counts as a message; a paused queue counts as empty (resume() wakes
+  // the actor).
   [[nodiscard]] bool queue_empty() const noexcept override {
-    return coroutines_.queue_held() || core_->empty();
+    return coroutines_.queue_held() || core_->paused() || (core_->empty() && !close_pending());
   }
 
   std::atomic<uint64_t>& queue_anchor() noexcept override { return core_->anchor(); }
 
 private:
+  [[nodiscard]] bool close_pending() const noexcept {
+    return core_->closed_for_senders() && !close_seen_.load(std::memory_order_relaxed);
+  }
+
   std::shared_ptr<core_type> core_;
   coroutine_host coroutines_;
+  // Written by the actor; read by the wake-up check, which may run on another worker.
+  std::atomic<bool> close_seen_{false};
 };
 
 namespace detail {
@@ -117,6 +147,21 @@ public:
 protected:
   void dispatch(envelope_type& env) override {
     std::visit([&](auto& msg) { handle(msg, env.reply); }, env.msg);
+  }
+
+  void on_mailbox_closed() override {
+    if constexpr (std::is_invocable_v<Handlers&, mailbox_closed&>) {
+      mailbox_closed notice;
+      try {
+        (*handlers_)(notice);
+      } catch (const std::exception& e) {
+        this->quit(make_error(mailbox_errc::handler_threw, std::string{e.what()}));
+      } catch (...) {
+        this->quit(make_error(mailbox_errc::handler_threw, std::string{"unknown exception"}));
+      }
+    } else {
+      this->quit(); // a normal exit: nothing can arrive any more (see mailbox_closed)
+    }
   }
 
 private:

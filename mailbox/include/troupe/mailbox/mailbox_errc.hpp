@@ -21,6 +21,10 @@ enum class mailbox_errc : uint8_t {
   request_timeout,
   /// The request was abandoned before its reply (e.g. a fail-fast group failed first).
   cancelled,
+  /// The mailbox was closed for senders (mailbox::close): the message was handed back, or, for
+  /// a message parked under backpressure when the close came, the request fails with it (a
+  /// parked plain message becomes a dead letter with this reason). Final, unlike mailbox_full.
+  closed,
 };
 
 inline constexpr caf::atom_value mailbox_error_category = caf::atom("tr_mailbox");

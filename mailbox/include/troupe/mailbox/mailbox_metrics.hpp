@@ -18,7 +18,7 @@ struct mailbox_metrics {
   std::size_t processed = 0;
   /// Discarded by drop_newest or drop_oldest.
   std::size_t dropped = 0;
-  /// Refused with mailbox_full or send_timeout and handed back to their senders.
+  /// Refused with mailbox_full, send_timeout or closed and handed back to their senders.
   std::size_t rejected = 0;
   /// Actor messages waiting for room under backpressure.
   std::size_t parked = 0;

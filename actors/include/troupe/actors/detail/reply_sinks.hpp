@@ -4,15 +4,19 @@
 #include <functional>
 #include <memory>
 #include <optional>
-
-#include <caf/expected.hpp>
+#include <typeinfo>
 #include <utility>
 
 #include <caf/actor_cast.hpp>
+#include <caf/expected.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message_id.hpp>
+#include <caf/scheduled_actor.hpp>
 
 #include "troupe/core/reply_sink.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/scheduler/dead_letter_office.hpp"
+#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe::detail {
 
@@ -33,24 +37,39 @@ private:
 };
 
 /// Answers a request of an actor with a CAF response message, so the reply runs in the
-/// requester's own context like any response.
+/// requester's own context like any response. A reply to a requester that has terminated is
+/// reported to the runtime's dead-letter office (CAF would drop it without a trace).
 template <class R>
 class actor_sink final : public reply_sink<R> {
 public:
-  actor_sink(caf::strong_actor_ptr requester, caf::message_id response_id)
-      : requester_(std::move(requester)), response_id_(response_id) {}
+  actor_sink(caf::scheduled_actor* requester, caf::message_id response_id)
+      : requester_(requester), keep_alive_(caf::actor_cast<caf::strong_actor_ptr>(requester)),
+        response_id_(response_id) {}
 
-  void complete(R value) override { send(caf::make_message(std::move(value))); }
-  void fail(caf::error err) override { send(caf::make_message(std::move(err))); }
-
-private:
-  void send(caf::message msg) {
-    // nullptr execution unit: the receiver's worker is not ours, so CAF must schedule the
-    // requester through its thread-safe path.
-    requester_->enqueue(nullptr, response_id_, std::move(msg), nullptr);
+  void complete(R value) override { send(caf::make_message(std::move(value)), typeid(R).name()); }
+  void fail(caf::error err) override {
+    send(caf::make_message(std::move(err)), typeid(caf::error).name());
   }
 
-  caf::strong_actor_ptr requester_;
+private:
+  void send(caf::message msg, const char* type) {
+    // A closed inbox means the requester terminated. A requester that terminates between this
+    // check and the enqueue loses the reply uncounted: CAF's enqueue does not say whether it
+    // refused the message.
+    if (requester_->mailbox().closed()) {
+      if (auto* rt = runtime::of(requester_->home_system()))
+        rt->dead_letters()->report(
+            dead_letter{requester_->name(), type, make_error(mailbox_errc::receiver_dead)});
+      return;
+    }
+    // nullptr execution unit: the receiver's worker is not ours, so CAF must schedule the
+    // requester through its thread-safe path.
+    keep_alive_->enqueue(nullptr, response_id_, std::move(msg), nullptr);
+  }
+
+  caf::scheduled_actor* requester_;
+  // The requester's memory stays valid while this reference exists, even after it terminated.
+  caf::strong_actor_ptr keep_alive_;
   caf::message_id response_id_;
 };
 

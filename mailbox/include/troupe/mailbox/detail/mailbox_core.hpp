@@ -11,6 +11,20 @@
 //    unanswered.
 //  - Backpressure: a waiting producer registers (parked_count_ or waiters_), fences and then
 //    re-checks for room; the consumer frees room, fences and then checks for waiters.
+//  - Closing for senders (mailbox::close, Tokio's channel close): `sender_closed_` is set once,
+//    then every waiting producer is released (threads woken, parked envelopes failed with
+//    `closed`) and the owner is woken. The owner drains what was queued and, finding the queue
+//    empty with `sender_closed_` set, sees the close (mailbox_self::drain_queue). A push that
+//    read `sender_closed_` clear just before the close is not refused; it lands in the queue
+//    and is handled like any queued message, or, if the owner saw the queue empty first, after
+//    the owner saw the close (a dead letter when the owner stopped). Only a send that runs
+//    concurrently with close() can land so; a send that starts after close() returned fails.
+//    Keeping that race open keeps the per-push path free of a second read-modify-write.
+//  - Pausing: while `paused_` is set the owner takes no message (its go-predicate reads the
+//    flag before each pop) and counts its queue as empty, so it goes idle; producers keep
+//    pushing, and a bounded queue fills and applies its overflow policy. resume() clears the
+//    flag, fences and wakes the owner; the owner going idle fences and then reads the flag
+//    (troupe::actor's post-block check), so one of them sees the other.
 
 #include <atomic>
 #include <chrono>
@@ -51,6 +65,9 @@ enum class push_outcome {
   dropped,
   full,
   timeout,
+  /// The owner terminated.
+  receiver_dead,
+  /// Closed for senders (mailbox::close).
   closed,
 };
 
@@ -65,7 +82,14 @@ public:
 
   [[nodiscard]] const mailbox_options& options() const noexcept { return opts_; }
   [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
+  /// The owner terminated.
   [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  /// Whether the owner takes no messages for now (mailbox::pause).
+  [[nodiscard]] bool paused() const noexcept { return paused_.load(std::memory_order_acquire); }
+  /// Closed for senders (mailbox::close); the owner may still drain what was queued.
+  [[nodiscard]] bool closed_for_senders() const noexcept {
+    return sender_closed_.load(std::memory_order_acquire);
+  }
 
   /// Records a message that reached no handler (reported to the runtime's dead-letter office).
   void count_dead_letter(const char* type_name, const caf::error& reason);
@@ -90,6 +114,8 @@ protected:
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
   alignas(64) std::atomic<bool> closed_{false};
+  std::atomic<bool> sender_closed_{false};
+  std::atomic<bool> paused_{false};
   // Anchor of every handshake of this mailbox (store_load_barrier): push vs. close, push vs.
   // the owner going idle, waiting producers vs. the consumer freeing room.
   std::atomic<uint64_t> sync_{0};
@@ -135,8 +161,14 @@ public:
   push_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
                     bool from_actor, std::chrono::steady_clock::time_point deadline,
                     std::function<void()> on_enqueued = {}) {
-    if (closed())
+    // Closed for senders first: once closed, a send keeps failing with `closed` (the message
+    // handed back), also after the owner stopped.
+    if (closed_for_senders()) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
       return push_outcome::closed;
+    }
+    if (closed())
+      return push_outcome::receiver_dead;
     if (unbounded_) {
       unbounded_->push(std::move(env));
       return accepted(owner, ctx);
@@ -206,8 +238,33 @@ public:
     return n;
   }
 
+  /// Closes the mailbox for senders (see the top of this file); idempotent. Any thread.
+  void close_for_senders(caf::abstract_actor* owner) {
+    if (sender_closed_.exchange(true, std::memory_order_acq_rel))
+      return;
+    store_load_barrier(sync_);
+    fail_parked(make_error(mailbox_errc::closed));
+    {
+      std::lock_guard guard{room_mtx_};
+      room_cv_.notify_all();
+    }
+    if (owner != nullptr)
+      static_cast<troupe::actor*>(owner)->wake(nullptr);
+  }
+
+  /// Stops the owner from taking messages after the one it handles now. Any thread.
+  void pause() noexcept { paused_.store(true, std::memory_order_seq_cst); }
+
+  /// Lets the owner take messages again and wakes it. Any thread.
+  void resume(caf::abstract_actor* owner) {
+    paused_.store(false, std::memory_order_relaxed);
+    store_load_barrier(sync_);
+    if (owner != nullptr)
+      static_cast<troupe::actor*>(owner)->wake(nullptr);
+  }
+
   /// The owner terminated. Answers or dead-letters everything still queued.
-  void close() {
+  void owner_terminated() {
     closed_.store(true, std::memory_order_relaxed);
     store_load_barrier(sync_);
     purge();
@@ -262,6 +319,12 @@ private:
       parked_count_.fetch_add(1, std::memory_order_seq_cst);
     }
     store_load_barrier(sync_);
+    // A close for senders that came after our check in push() may have failed the parked
+    // envelopes before ours was added: by the fences, we see its flag and fail ours too.
+    if (closed_for_senders()) {
+      fail_parked(make_error(mailbox_errc::closed));
+      return push_outcome::parked;
+    }
     // The consumer may have freed room between our failed push and the registration above;
     // by the fences, either it sees parked_count_ or we see the room.
     move_parked(ctx);
@@ -276,9 +339,8 @@ private:
     store_load_barrier(sync_);
     bool pushed = false;
     for (;;) {
-      if (closed()) {
+      if (closed() || closed_for_senders())
         break;
-      }
       if (parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env)) {
         pushed = true;
         break;
@@ -294,9 +356,9 @@ private:
     if (pushed)
       return accepted(owner, ctx);
     if (closed())
-      return push_outcome::closed;
+      return push_outcome::receiver_dead;
     rejected_.fetch_add(1, std::memory_order_relaxed);
-    return push_outcome::timeout;
+    return closed_for_senders() ? push_outcome::closed : push_outcome::timeout;
   }
 
   /// Moves parked envelopes into the queue while there is room; any thread.
@@ -343,6 +405,11 @@ private:
       bounded_->drain(answer_queued, all);
     else if (evicting_)
       evicting_->drain(answer_queued, all);
+    fail_parked(make_error(mailbox_errc::receiver_dead));
+  }
+
+  /// Answers every parked envelope with `reason` (requests) or counts it as a dead letter.
+  void fail_parked(const caf::error& reason) {
     std::deque<parked_envelope> parked;
     {
       std::lock_guard park_guard{park_mtx_};
@@ -350,20 +417,17 @@ private:
       parked_count_.store(0, std::memory_order_seq_cst);
     }
     for (auto& p : parked)
-      answer(std::move(p.env));
+      answer(std::move(p.env), reason);
   }
 
-  /// Answers a request with receiver_dead, or counts a message as a dead letter.
-  void answer(envelope_type&& env) {
+  /// Answers a request with `reason`, or counts a message as a dead letter.
+  void answer(envelope_type&& env,
+              const caf::error& reason = make_error(mailbox_errc::receiver_dead)) {
     if (env.reply) {
-      fail_reply(env.reply, make_error(mailbox_errc::receiver_dead));
+      fail_reply(env.reply, reason);
       return;
     }
-    std::visit(
-        [&](auto& m) {
-          count_dead_letter(typeid(m).name(), make_error(mailbox_errc::receiver_dead));
-        },
-        env.msg);
+    std::visit([&](auto& m) { count_dead_letter(typeid(m).name(), reason); }, env.msg);
   }
 
   std::unique_ptr<unbounded_mpsc_queue<envelope_type>> unbounded_;
