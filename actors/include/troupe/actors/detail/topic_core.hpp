@@ -86,6 +86,9 @@ public:
   }
 
   publish_result<T> publish(std::shared_ptr<T> value, caf::execution_unit* ctx) {
+    // Destroyed after the lock is released: a dropped subscriber's handle may hold the last
+    // reference to state that releases a topic handle, which would take the lock again.
+    std::vector<forward_entry> gone;
     std::unique_lock guard{mtx_};
     if (opts_.on_lag == lag_policy::backpressure)
       room_.wait(guard, [this] { return closed_ || tail_ - slowest_cursor() < ring_.size(); });
@@ -104,7 +107,7 @@ public:
       s->actor->wake(ctx);
     auto reached = subs_.size();
     if (!forwards_.empty())
-      reached += forward(slot);
+      reached += forward(slot, gone);
     release_read();
     return publish_result<T>::reached(reached);
   }
@@ -124,8 +127,14 @@ public:
   }
 
   void unsubscribe_forward(uint64_t id) {
+    std::vector<forward_entry> gone; // destroyed after the lock is released (see publish)
     std::lock_guard guard{mtx_};
-    std::erase_if(forwards_, [id](const auto& f) { return f.id == id; });
+    auto i = std::find_if(forwards_.begin(), forwards_.end(),
+                          [id](const auto& f) { return f.id == id; });
+    if (i == forwards_.end())
+      return;
+    gone.push_back(std::move(*i));
+    forwards_.erase(i);
   }
 
   template <class Self>
@@ -322,7 +331,7 @@ private:
   };
 
   // With mtx_ held. Returns how many accepted the message.
-  std::size_t forward(const payload& p) {
+  std::size_t forward(const payload& p, std::vector<forward_entry>& gone) {
     std::size_t accepted = 0;
     for (auto i = forwards_.begin(); i != forwards_.end();) {
       switch (i->push(*p)) {
@@ -337,6 +346,7 @@ private:
         ++i;
         break;
       case forward_result::gone:
+        gone.push_back(std::move(*i));
         i = forwards_.erase(i);
         break;
       }
