@@ -29,12 +29,14 @@ namespace troupe {
 template <class T>
 class publish_result {
 public:
+  /// The message was taken; `subscribers` were reached.
   static publish_result reached(std::size_t subscribers) {
     publish_result r;
     r.subscribers_ = subscribers;
     return r;
   }
 
+  /// The message was refused with `err`; `msg` goes back to the caller.
   static publish_result failed(caf::error err, T msg) {
     publish_result r;
     r.error_ = std::move(err);
@@ -47,6 +49,7 @@ public:
   /// Subscribers the message reached: actor subscribers that will read it (unless they lag or
   /// end first) plus mailbox and CAF actor subscribers that accepted it. 0 when refused.
   [[nodiscard]] std::size_t subscribers() const noexcept { return subscribers_; }
+  /// Why it was refused (topic_errc::closed); empty when it was taken.
   [[nodiscard]] const caf::error& error() const noexcept { return error_; }
   /// The refused message, handed back; empty unless the publish failed.
   [[nodiscard]] std::optional<T>& message() noexcept { return message_; }

@@ -60,18 +60,26 @@
 
 namespace troupe {
 
+/// A publisher handle of a topic carrying T (see the top of this header). Copies share the topic
+/// and each counts as a publisher handle; the last one gone closes it.
 template <class T>
 class topic {
 public:
+  /// The shared ring behind the handle (internal).
   using core_type = detail::topic_core<T>;
 
+  /// An empty handle (operator bool is false); make_topic and find_topic make real ones.
   topic() = default;
+  /// A new publisher handle of `core` (internal: make_topic and find_topic call it).
   explicit topic(std::shared_ptr<core_type> core) : core_(std::move(core)) {
     if (core_)
       core_->add_handle();
   }
+  /// Another publisher handle of the same topic.
   topic(const topic& other) : topic(other.core_) {}
-  topic(topic&& other) noexcept = default; // leaves `other` empty: the count is unchanged
+  /// Takes over `other`'s handle and leaves `other` empty: the count is unchanged.
+  topic(topic&& other) noexcept = default;
+  /// Releases the handle this one held (closing the topic if it was the last) and takes `other`.
   topic& operator=(topic other) noexcept {
     core_.swap(other.core_); // `other` releases the handle this one held
     return *this;
@@ -82,6 +90,7 @@ public:
       core_->release_handle();
   }
 
+  /// False for an empty (default-constructed or moved-from) handle.
   [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
 
   /// Publishes `value` to every current subscriber. Never blocks, except under
@@ -103,6 +112,7 @@ public:
   /// Returns whether this call closed it (false: it was closed already).
   bool close() const { return core_->close(); }
 
+  /// Whether the topic was closed (by close() or its last handle).
   [[nodiscard]] bool is_closed() const { return core_->is_closed(); }
 
   /// Current subscribers of every kind (Tokio's receiver_count); one that ended no longer counts,
@@ -177,8 +187,11 @@ public:
     core_->unsubscribe(self);
   }
 
+  /// Counts, per topic and per subscriber, read under the topic's lock.
   [[nodiscard]] topic_metrics metrics() const { return core_->metrics(); }
+  /// The name it is registered under (empty: unregistered).
   [[nodiscard]] const std::string& name() const noexcept { return core_->options().name; }
+  /// The options it was made with.
   [[nodiscard]] const topic_options& options() const noexcept { return core_->options(); }
 
 private:

@@ -48,12 +48,16 @@
 
 namespace troupe {
 
+/// A handle of a watched value of type T (see the top of this header); copies share the value.
 template <class T>
 class watched {
 public:
+  /// An empty handle (operator bool is false); make_watched makes real ones.
   watched() = default;
+  /// A handle of `core` (internal: make_watched calls it).
   explicit watched(std::shared_ptr<detail::watched_core<T>> core) : core_(std::move(core)) {}
 
+  /// False for an empty handle.
   [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
 
   /// Replaces the value and tells the readers (the writer's call). Works without readers.
@@ -85,6 +89,7 @@ public:
   [[nodiscard]] std::shared_ptr<const T> get() const { return core_->get(); }
   /// Incremented by every change that told the readers.
   [[nodiscard]] uint64_t version() const { return core_->version(); }
+  /// Whether the writer closed the value.
   [[nodiscard]] bool is_closed() const { return core_->is_closed(); }
   /// Current readers (Tokio's receiver_count); one that ended no longer counts, even before its
   /// end notice ran.
@@ -141,6 +146,7 @@ private:
   std::shared_ptr<detail::watched_core<T>> core_;
 };
 
+/// A new watched value holding `initial` (version 1), with no reader.
 template <class T>
 watched<T> make_watched(T initial) {
   return watched<T>{std::make_shared<detail::watched_core<T>>(std::move(initial))};
