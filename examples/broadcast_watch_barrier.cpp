@@ -1,6 +1,7 @@
-// The guide's broadcast, watch and Barrier sections as actors: a topic with two subscribers and
-// a lag notice, a watched config value whose readers see only the newest change, and three
-// workers that meet at a barrier each round.
+// The guide's broadcast, watch and Barrier sections as actors: a topic with two subscribers, a
+// lag notice and a close that each subscriber hears after its last message, a watched config
+// value whose readers see only the newest change (set, or modified in place), and three workers
+// that meet at a barrier each round.
 
 #include <atomic>
 #include <iostream>
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
                   .value();
   std::atomic<int> received{0};
   std::latch all_received{2 * 3};
+  std::latch all_closed{2};
   std::vector<troupe::mailbox<start>> readers;
   for (int r = 0; r < 2; ++r)
     readers.push_back(troupe::spawn_mailbox<start>(rt, {}, [&, r](auto* self) {
@@ -43,6 +45,10 @@ int main(int argc, char** argv) {
                               },
                               [r](troupe::lagged l) {
                                 std::cout << "reader " << r << " lagged by " << l.missed << '\n';
+                              },
+                              [&, r](caf::error e) { // after its last message
+                                std::cout << "reader " << r << ": " << troupe::render(e) << '\n';
+                                all_closed.count_down();
                               });
                         }};
                       }).value());
@@ -51,9 +57,12 @@ int main(int argc, char** argv) {
   while (news.metrics().subscribers < 2)
     std::this_thread::yield();
   for (auto* s : {"hello", "actors", "world"})
-    news.publish(s);
+    std::cout << "published to " << news.publish(s).subscribers() << " subscribers\n";
   all_received.wait();
   std::cout << "topic: " << nlohmann::json(news.metrics()).dump() << '\n';
+  news.close(); // as Tokio's broadcast when its last Sender goes: each reader hears `closed`
+  all_closed.wait();
+  std::cout << "publish after close: " << troupe::render(news.publish("late").error()) << '\n';
 
   // -- watch: readers get the current value, then only the newest ------------------------------
   auto rate = troupe::make_watched<int>(10);
@@ -62,14 +71,15 @@ int main(int argc, char** argv) {
                   return troupe::handlers{[&, self](start&) {
                     rate.subscribe(self, [&](const int& r) {
                       std::cout << "rate is now " << r << '\n';
-                      if (r == 40)
+                      if (r == 45)
                         saw_final.count_down();
                     });
                   }};
                 }).value();
   (void)reader.send(start{});
   for (int r : {20, 30, 40})
-    rate.set(r);
+    (void)rate.set(r);
+  (void)rate.modify([](int& r) { r += 5; }); // in place, readers told once
   saw_final.wait();
   std::cout << "current rate read synchronously: " << *rate.get() << '\n';
 
@@ -100,5 +110,5 @@ int main(int argc, char** argv) {
     (void)w.send(start{});
   workers_done.wait();
   std::cout << "barrier generations: " << round_end.generation() << '\n';
-  return received == 6 && round_end.generation() == 3 ? 0 : 1;
+  return received == 6 && news.is_closed() && round_end.generation() == 3 ? 0 : 1;
 }

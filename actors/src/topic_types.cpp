@@ -34,6 +34,10 @@ const char* to_string(topic_errc code) noexcept {
     return "already_subscribed";
   case topic_errc::subscriber_lagged:
     return "subscriber_lagged";
+  case topic_errc::closed:
+    return "closed";
+  case topic_errc::unsubscribed:
+    return "unsubscribed";
   }
   return "unknown_topic_error";
 }
@@ -50,6 +54,7 @@ void to_json(nlohmann::json& out, const topic_metrics& m) {
                        {"published_without_subscribers", m.published_without_subscribers},
                        {"delivered", m.delivered},
                        {"disconnected", m.disconnected},
+                       {"closed", m.closed},
                        {"per_subscriber", subs}};
 }
 

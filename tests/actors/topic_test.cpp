@@ -20,12 +20,20 @@ struct tick {
   int64_t n = 0;
 };
 
+// Travels in CAF messages to plain CAF actor subscribers.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tick& x) {
+  return f(x.n);
+}
+
 // What a subscriber saw, in order: values and lag notices (as negative counts).
 struct record {
   std::mutex mtx;
   std::vector<int64_t> seen;
   std::vector<uint64_t> lags;
   caf::error closed;
+  int end_notices = 0;
+  std::size_t seen_at_end = 0; // how many messages had arrived when the end notice came
 
   void add(int64_t v) {
     std::lock_guard guard{mtx};
@@ -34,46 +42,76 @@ struct record {
 };
 
 struct join {};
+// Subscribes with the handle it carries, which goes away with the message: the subscriber
+// holds no publisher handle of its own.
+struct join_with {
+  topic<tick> t;
+};
 struct hold {};
+struct leave {};
 struct count_seen {
   using reply_type = std::size_t;
 };
 
-// A Troupe actor that subscribes on `join` and records; `hold` blocks it until released.
-mailbox<join, hold, count_seen> spawn_subscriber(runtime& rt, topic<tick> t,
-                                                 std::shared_ptr<record> rec,
-                                                 std::shared_ptr<std::latch> release = nullptr,
-                                                 std::shared_ptr<std::latch> entered = nullptr) {
-  return spawn_mailbox<join, hold, count_seen>(rt, {},
-                                               [t, rec, release, entered](auto* self) {
-                                                 return handlers{
-                                                     [self, t, rec](join&) {
-                                                       auto err = t.subscribe(
-                                                           self,
-                                                           [rec](const tick& x) { rec->add(x.n); },
-                                                           [rec](lagged l) {
-                                                             std::lock_guard guard{rec->mtx};
-                                                             rec->lags.push_back(l.missed);
-                                                           },
-                                                           [rec](caf::error e) {
-                                                             std::lock_guard guard{rec->mtx};
-                                                             rec->closed = e;
-                                                           });
-                                                       EXPECT_FALSE(err) << render(err);
-                                                     },
-                                                     [release, entered](hold&) {
-                                                       if (entered)
-                                                         entered->count_down();
-                                                       if (release)
-                                                         release->wait();
-                                                     },
-                                                     [rec](count_seen&) {
-                                                       std::lock_guard guard{rec->mtx};
-                                                       return rec->seen.size();
-                                                     },
-                                                 };
-                                               })
+using subscriber_box = mailbox<join, join_with, hold, leave, count_seen>;
+
+// The three callbacks of a subscription, recording into `rec`.
+template <class Self>
+caf::error subscribe_recording(Self* self, const topic<tick>& t,
+                               const std::shared_ptr<record>& rec) {
+  return t.subscribe(
+      self, [rec](const tick& x) { rec->add(x.n); },
+      [rec](lagged l) {
+        std::lock_guard guard{rec->mtx};
+        rec->lags.push_back(l.missed);
+      },
+      [rec](caf::error e) {
+        std::lock_guard guard{rec->mtx};
+        rec->closed = std::move(e);
+        ++rec->end_notices;
+        rec->seen_at_end = rec->seen.size();
+      });
+}
+
+// A Troupe actor that subscribes on `join` and records; `hold` blocks it until released;
+// `leave` unsubscribes.
+subscriber_box spawn_subscriber(runtime& rt, topic<tick> t, std::shared_ptr<record> rec,
+                                std::shared_ptr<std::latch> release = nullptr,
+                                std::shared_ptr<std::latch> entered = nullptr) {
+  return spawn_mailbox<join, join_with, hold, leave, count_seen>(
+             rt, {},
+             [t, rec, release, entered](auto* self) {
+               return handlers{
+                   [self, t, rec](join&) {
+                     auto err = subscribe_recording(self, t, rec);
+                     EXPECT_FALSE(err) << render(err);
+                   },
+                   [self, rec](join_with& j) {
+                     auto err = subscribe_recording(self, j.t, rec);
+                     EXPECT_FALSE(err) << render(err);
+                   },
+                   [release, entered](hold&) {
+                     if (entered)
+                       entered->count_down();
+                     if (release)
+                       release->wait();
+                   },
+                   [self, t](leave&) { t.unsubscribe(self); },
+                   [rec](count_seen&) {
+                     std::lock_guard guard{rec->mtx};
+                     return rec->seen.size();
+                   },
+               };
+             })
       .value();
+}
+
+// Waits until `rec` got its end notice.
+bool ended(const std::shared_ptr<record>& rec) {
+  return troupe::test::eventually([&] {
+    std::lock_guard guard{rec->mtx};
+    return rec->end_notices > 0;
+  });
 }
 
 } // namespace
@@ -86,7 +124,7 @@ TEST_F(Topics, EverySubscriberSeesEveryMessageInOrder) {
           *rt, topic_options{.capacity = 4096, .on_lag = lag_policy::notify_lag, .name = "ticks"})
           .value();
   std::vector<std::shared_ptr<record>> recs;
-  std::vector<mailbox<join, hold, count_seen>> subs;
+  std::vector<subscriber_box> subs;
   for (int i = 0; i < 4; ++i) {
     recs.push_back(std::make_shared<record>());
     subs.push_back(spawn_subscriber(*rt, t, recs.back()));
@@ -296,4 +334,262 @@ TEST_F(Topics, PlainCafActorSubscribesAndIsUnsubscribedWhenItTerminates) {
   ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
   EXPECT_EQ(result.get(), 55);
   ASSERT_TRUE(troupe::test::eventually([&] { return t.metrics().subscribers == 0; }));
+}
+
+// -- closing, publish counts, end notices (Tokio's broadcast: close, send's receiver count) ---
+
+TEST_F(Topics, CloseDeliversWhatWasPublishedThenOneClosedNoticeToEachSubscriber) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 4, .on_lag = lag_policy::notify_lag, .name = ""})
+               .value();
+  auto quick = std::make_shared<record>();
+  auto slow = std::make_shared<record>();
+  auto release = std::make_shared<std::latch>(1);
+  auto entered = std::make_shared<std::latch>(1);
+  auto a = spawn_subscriber(*rt, t, quick);
+  auto b = spawn_subscriber(*rt, t, slow, release, entered);
+  ASSERT_TRUE(a.send(join{}));
+  ASSERT_TRUE(b.send(join{}));
+  ASSERT_TRUE(b.send(hold{}));
+  entered->wait(); // b is subscribed and busy
+  ASSERT_TRUE(troupe::test::eventually([&] { return t.subscriber_count() == 2; }));
+  for (int64_t i = 0; i < 6; ++i) {
+    auto r = t.publish(tick{i});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r.subscribers(), 2u);
+    if (i == 3) { // a keeps up (the ring holds 4); b, held, falls 2 behind with the next two
+      ASSERT_TRUE(troupe::test::eventually([&] { return ask(a, count_seen{}, 5s).value() == 4u; }));
+    }
+  }
+  EXPECT_TRUE(t.close());
+  EXPECT_FALSE(t.close()); // closed already
+  EXPECT_TRUE(t.is_closed());
+  EXPECT_TRUE(t.metrics().closed);
+  auto refused = t.publish(tick{99});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), topic_errc::closed);
+  EXPECT_EQ(refused.subscribers(), 0u);
+  ASSERT_TRUE(refused.message());
+  EXPECT_EQ(refused.message()->n, 99); // handed back
+  release->count_down();
+  ASSERT_TRUE(ended(quick));
+  ASSERT_TRUE(ended(slow));
+  {
+    std::lock_guard guard{quick->mtx};
+    EXPECT_EQ(quick->seen, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+    EXPECT_TRUE(quick->lags.empty());
+    EXPECT_EQ(quick->closed, topic_errc::closed);
+    EXPECT_EQ(quick->seen_at_end, 6u); // after every message
+  }
+  {
+    std::lock_guard guard{slow->mtx};
+    // The held one lagged before the close: its lag notice, the rest, then closed.
+    EXPECT_EQ(slow->lags, (std::vector<uint64_t>{2}));
+    EXPECT_EQ(slow->seen, (std::vector<int64_t>{2, 3, 4, 5}));
+    EXPECT_EQ(slow->closed, topic_errc::closed);
+    EXPECT_EQ(slow->seen_at_end, 4u);
+  }
+  EXPECT_EQ(t.subscriber_count(), 0u);
+  EXPECT_EQ(t.metrics().published, 6u);
+  EXPECT_EQ(t.metrics().disconnected, 0u);
+  // Exactly one notice each, even after more runs of the subscribers.
+  ASSERT_TRUE(ask(a, count_seen{}, 5s));
+  ASSERT_TRUE(ask(b, count_seen{}, 5s));
+  EXPECT_EQ(quick->end_notices, 1);
+  EXPECT_EQ(slow->end_notices, 1);
+  for (auto* s : {&a, &b})
+    caf::anon_send_exit(s->actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Topics, PublishReturnsHowManySubscribersItReached) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 16, .on_lag = lag_policy::notify_lag, .name = ""})
+               .value();
+  auto none = t.publish(tick{0});
+  ASSERT_TRUE(none); // no subscriber is no error: 0, and counted
+  EXPECT_EQ(none.subscribers(), 0u);
+  EXPECT_FALSE(none.message());
+  EXPECT_EQ(t.metrics().published_without_subscribers, 1u);
+
+  auto rec1 = std::make_shared<record>();
+  auto rec2 = std::make_shared<record>();
+  auto s1 = spawn_subscriber(*rt, t, rec1);
+  auto s2 = spawn_subscriber(*rt, t, rec2);
+  ASSERT_TRUE(s1.send(join{}));
+  ASSERT_TRUE(s2.send(join{}));
+  struct total {
+    using reply_type = int64_t;
+  };
+  auto sink = spawn_mailbox<tick, total>(*rt, {}, [](auto*) {
+                auto sum = std::make_shared<int64_t>(0);
+                return handlers{[sum](tick& x) { *sum += x.n; }, [sum](total&) { return *sum; }};
+              }).value();
+  ASSERT_FALSE(t.subscribe(sink));
+  ASSERT_TRUE(troupe::test::eventually([&] { return t.subscriber_count() == 3; }));
+  EXPECT_EQ(t.publish(tick{1}).subscribers(), 3u);
+
+  ASSERT_TRUE(s1.send(leave{}));
+  ASSERT_TRUE(ended(rec1));
+  EXPECT_EQ(t.subscriber_count(), 2u);
+  EXPECT_EQ(t.publish(tick{2}).subscribers(), 2u);
+  t.unsubscribe(sink);
+  EXPECT_EQ(t.publish(tick{3}).subscribers(), 1u);
+  ASSERT_TRUE(troupe::test::eventually([&] { return ask(s2, count_seen{}, 5s).value() == 3u; }));
+  EXPECT_EQ(ask(sink, total{}, 5s).value(), 3); // 1 + 2
+  for (auto* s : {&s1, &s2})
+    caf::anon_send_exit(s->actor(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sink.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Topics, UnsubscribeEndsWithItsOwnNoticeNotALagDisconnect) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 16, .on_lag = lag_policy::disconnect, .name = ""})
+               .value();
+  auto rec = std::make_shared<record>();
+  auto sub = spawn_subscriber(*rt, t, rec);
+  ASSERT_TRUE(sub.send(join{}));
+  ASSERT_TRUE(troupe::test::eventually([&] { return t.subscriber_count() == 1; }));
+  for (int64_t i = 0; i < 3; ++i)
+    (void)t.publish(tick{i});
+  ASSERT_TRUE(troupe::test::eventually([&] { return ask(sub, count_seen{}, 5s).value() == 3u; }));
+  ASSERT_TRUE(sub.send(leave{}));
+  ASSERT_TRUE(ended(rec));
+  EXPECT_EQ(t.publish(tick{3}).subscribers(), 0u);
+  ASSERT_TRUE(ask(sub, count_seen{}, 5s)); // one more run: nothing more arrives
+  std::lock_guard guard{rec->mtx};
+  EXPECT_EQ(rec->closed, topic_errc::unsubscribed);
+  EXPECT_EQ(rec->end_notices, 1);
+  EXPECT_EQ(rec->seen, (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(t.metrics().disconnected, 0u); // not counted as a lag disconnect
+  caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Topics, UnsubscribingInsideOnMessageStopsTheRestOfTheBatch) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 16, .on_lag = lag_policy::notify_lag, .name = ""})
+               .value();
+  auto rec = std::make_shared<record>();
+  auto entered = std::make_shared<std::latch>(1);
+  auto release = std::make_shared<std::latch>(1);
+  auto sub = spawn_mailbox<join, hold>(*rt, {}, [=](auto* self) {
+               return handlers{
+                   [self, t, rec](join&) {
+                     auto err = t.subscribe(
+                         self,
+                         [self, t, rec](const tick& x) {
+                           rec->add(x.n);
+                           if (x.n == 2)
+                             t.unsubscribe(self);
+                         },
+                         [](lagged) {},
+                         [rec](caf::error e) {
+                           std::lock_guard guard{rec->mtx};
+                           rec->closed = std::move(e);
+                           ++rec->end_notices;
+                           rec->seen_at_end = rec->seen.size();
+                         });
+                     EXPECT_FALSE(err) << render(err);
+                   },
+                   [entered, release](hold&) {
+                     entered->count_down();
+                     release->wait();
+                   },
+               };
+             }).value();
+  ASSERT_TRUE(sub.send(join{}));
+  ASSERT_TRUE(sub.send(hold{}));
+  entered->wait();
+  for (int64_t i = 0; i < 5; ++i) // all five wait in one batch
+    (void)t.publish(tick{i});
+  release->count_down();
+  ASSERT_TRUE(ended(rec));
+  std::lock_guard guard{rec->mtx};
+  EXPECT_EQ(rec->seen, (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(rec->closed, topic_errc::unsubscribed);
+  EXPECT_EQ(rec->seen_at_end, 3u);
+  caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Topics, TheLastPublisherHandleGoneClosesTheTopic) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 16, .on_lag = lag_policy::notify_lag, .name = "last"})
+               .value();
+  auto copy = t;
+  auto rec = std::make_shared<record>();
+  // Subscribes with the handle in the message: the subscriber keeps none.
+  auto sub = spawn_subscriber(*rt, topic<tick>{}, rec);
+  ASSERT_TRUE(sub.send(join_with{t}));
+  ASSERT_TRUE(troupe::test::eventually([&] { return t.subscriber_count() == 1; }));
+  ASSERT_TRUE(t.publish(tick{1}));
+  ASSERT_TRUE(copy.publish(tick{2}));
+  { auto gone = std::move(t); } // one of two handles released
+  EXPECT_FALSE(copy.is_closed());
+  ASSERT_TRUE(copy.publish(tick{3}));
+  copy = topic<tick>{}; // the last one
+  ASSERT_TRUE(ended(rec));
+  {
+    std::lock_guard guard{rec->mtx};
+    EXPECT_EQ(rec->seen, (std::vector<int64_t>{1, 2, 3}));
+    EXPECT_EQ(rec->closed, topic_errc::closed);
+  }
+  // The name still finds it, closed for good.
+  auto found = find_topic<tick>(*rt, "last");
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->is_closed());
+  EXPECT_EQ(found->publish(tick{4}).error(), topic_errc::closed);
+  caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Topics, SubscribingToAClosedTopicIsATypedError) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 16, .on_lag = lag_policy::notify_lag, .name = ""})
+               .value();
+  ASSERT_TRUE(t.close());
+  auto err = std::make_shared<std::promise<caf::error>>();
+  auto result = err->get_future();
+  auto actor_sub = spawn_mailbox<join>(*rt, {}, [t, err](auto* self) {
+                     return handlers{[self, t, err](join&) {
+                       err->set_value(t.subscribe(
+                           self, [](const tick&) {}, [](lagged) {}));
+                     }};
+                   }).value();
+  ASSERT_TRUE(actor_sub.send(join{}));
+  ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(result.get(), topic_errc::closed);
+  auto sink = spawn_mailbox<tick>(*rt, {}, [](auto*) { return handlers{[](tick&) {}}; }).value();
+  EXPECT_EQ(t.subscribe(sink), topic_errc::closed);
+  auto listener =
+      rt->spawn([](caf::event_based_actor*) -> caf::behavior { return {[](tick&) {}}; });
+  EXPECT_EQ(t.subscribe(listener), topic_errc::closed);
+  EXPECT_EQ(t.subscriber_count(), 0u);
+  caf::anon_send_exit(actor_sub.actor(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sink.actor(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Topics, CloseReleasesABackpressuredPublisherWithTheMessageBack) {
+  auto t = make_topic<tick>(
+               *rt, topic_options{.capacity = 2, .on_lag = lag_policy::backpressure, .name = ""})
+               .value();
+  auto rec = std::make_shared<record>();
+  auto release = std::make_shared<std::latch>(1);
+  auto entered = std::make_shared<std::latch>(1);
+  auto sub = spawn_subscriber(*rt, t, rec, release, entered);
+  ASSERT_TRUE(sub.send(join{}));
+  ASSERT_TRUE(sub.send(hold{}));
+  entered->wait();
+  ASSERT_TRUE(t.publish(tick{0}));
+  ASSERT_TRUE(t.publish(tick{1})); // the ring is full now
+  auto third = std::async(std::launch::async, [t] { return t.publish(tick{2}); });
+  t.close(); // whether the publisher waits already or not yet, it is refused
+  auto r = third.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), topic_errc::closed);
+  EXPECT_EQ(r.message()->n, 2);
+  release->count_down();
+  ASSERT_TRUE(ended(rec));
+  std::lock_guard guard{rec->mtx};
+  EXPECT_EQ(rec->seen, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(rec->closed, topic_errc::closed);
+  caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
 }

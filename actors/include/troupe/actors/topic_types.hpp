@@ -45,6 +45,11 @@ enum class topic_errc : uint8_t {
   already_subscribed,
   /// The subscriber fell more than `capacity` behind under lag_policy::disconnect.
   subscriber_lagged,
+  /// The topic was closed (close(), or its last topic<T> handle went away): publish and
+  /// subscribe refuse; a subscriber gets it as its end notice after the last message.
+  closed,
+  /// The subscriber ended its own subscription (unsubscribe): its end notice.
+  unsubscribed,
 };
 
 inline constexpr caf::atom_value topic_error_category = caf::atom("tr_topic");
@@ -72,6 +77,8 @@ struct topic_metrics {
   uint64_t published_without_subscribers = 0;
   uint64_t delivered = 0;
   uint64_t disconnected = 0;
+  /// Closed: publish refuses, subscribers finish what was published before.
+  bool closed = false;
   std::vector<subscriber_metrics> per_subscriber;
 };
 

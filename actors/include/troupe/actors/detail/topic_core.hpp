@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <caf/execution_unit.hpp>
 
 #include "troupe/actors/detail/require_troupe_actor.hpp"
+#include "troupe/actors/publish_result.hpp"
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/core/actor.hpp"
 
@@ -24,6 +26,18 @@ namespace troupe::detail {
 /// runs its handlers outside it. The mutex also orders the wake handshake: a subscriber checks
 /// for pending messages under it after blocking its inbox, and a publisher reads the inbox state
 /// after releasing it (see troupe::actor's resume protocol).
+///
+/// Ending a subscription, in order:
+///  1. Something ends it: the topic closed and the cursor reached the tail (closed), the
+///     subscriber fell out of the ring under lag_policy::disconnect (subscriber_lagged), it called
+///     unsubscribe (unsubscribed), or its actor terminated (detach).
+///  2. Under the lock it leaves subs_ (publish no longer counts or wakes it; the ring no longer
+///     keeps payloads for it) and records the reason.
+///  3. On its actor's next drain, after the messages it still reads, its on_closed runs once
+///     with the reason; only then is it finished(), and the actor drops it. A terminated actor
+///     runs nothing: detach skips step 3.
+/// So every subscription that does not die with its actor ends with exactly one notice, and it
+/// comes after every message the subscription delivered.
 template <class T>
 class topic_core : public std::enable_shared_from_this<topic_core<T>> {
 public:
@@ -33,10 +47,54 @@ public:
 
   [[nodiscard]] const topic_options& options() const noexcept { return opts_; }
 
-  void publish(payload value, caf::execution_unit* ctx) {
+  // -- publisher handles (topic<T> copies) ----------------------------------------------------
+
+  void add_handle() noexcept { handles_.fetch_add(1, std::memory_order_relaxed); }
+
+  /// As Tokio's broadcast closes when its last Sender is dropped.
+  void release_handle() {
+    if (handles_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      close();
+  }
+
+  /// Returns whether this call closed the topic (false: it was closed already).
+  bool close() {
+    std::vector<forward_entry> dropped;
+    {
+      std::lock_guard guard{mtx_};
+      if (closed_)
+        return false;
+      closed_ = true;
+      // Each subscriber reads what is left, then gets its closed notice (see the top).
+      for (auto& s : subs_)
+        s->actor->wake(nullptr);
+      // Forward subscribers received every message at publish: nothing is left for them.
+      dropped.swap(forwards_);
+    }
+    room_.notify_all(); // a publisher waiting for room fails with closed instead
+    return true;
+  }
+
+  [[nodiscard]] bool is_closed() const {
+    std::lock_guard guard{mtx_};
+    return closed_;
+  }
+
+  [[nodiscard]] std::size_t subscriber_count() const {
+    std::lock_guard guard{mtx_};
+    return subs_.size() + forwards_.size();
+  }
+
+  publish_result<T> publish(std::shared_ptr<T> value, caf::execution_unit* ctx) {
+    // Destroyed after the lock is released: a dropped subscriber's handle may hold the last
+    // reference to state that releases a topic handle, which would take the lock again.
+    std::vector<forward_entry> gone;
     std::unique_lock guard{mtx_};
     if (opts_.on_lag == lag_policy::backpressure)
-      room_.wait(guard, [this] { return tail_ - slowest_cursor() < ring_.size(); });
+      room_.wait(guard, [this] { return closed_ || tail_ - slowest_cursor() < ring_.size(); });
+    if (closed_) // `value` is ours alone: the message goes back to the caller
+      return publish_result<T>::failed(make_error(topic_errc::closed, opts_.name),
+                                       std::move(*value));
     auto& slot = ring_[tail_ % ring_.size()];
     slot = std::move(value);
     ++tail_;
@@ -47,9 +105,11 @@ public:
     // is a single load when the subscriber is already running.
     for (auto& s : subs_)
       s->actor->wake(ctx);
+    auto reached = subs_.size();
     if (!forwards_.empty())
-      forward(slot);
+      reached += forward(slot, gone);
     release_read();
+    return publish_result<T>::reached(reached);
   }
 
   /// Subscribes a typed mailbox handle: each message is offered to it without blocking (its own
@@ -57,6 +117,8 @@ public:
   /// is unsubscribed on the next publish.
   caf::error subscribe_forward(uint64_t id, std::function<forward_result(const T&)> push) {
     std::lock_guard guard{mtx_};
+    if (closed_)
+      return make_error(topic_errc::closed, opts_.name);
     for (auto& f : forwards_)
       if (f.id == id)
         return make_error(topic_errc::already_subscribed, opts_.name);
@@ -65,8 +127,14 @@ public:
   }
 
   void unsubscribe_forward(uint64_t id) {
+    std::vector<forward_entry> gone; // destroyed after the lock is released (see publish)
     std::lock_guard guard{mtx_};
-    std::erase_if(forwards_, [id](const auto& f) { return f.id == id; });
+    auto i = std::find_if(forwards_.begin(), forwards_.end(),
+                          [id](const auto& f) { return f.id == id; });
+    if (i == forwards_.end())
+      return;
+    gone.push_back(std::move(*i));
+    forwards_.erase(i);
   }
 
   template <class Self>
@@ -78,6 +146,8 @@ public:
     std::shared_ptr<subscription> sub;
     {
       std::lock_guard guard{mtx_};
+      if (closed_)
+        return make_error(topic_errc::closed, opts_.name);
       for (auto& s : subs_)
         if (s->actor == actor)
           return make_error(topic_errc::already_subscribed, opts_.name);
@@ -101,9 +171,8 @@ public:
                           [actor](const auto& s) { return s->actor == actor; });
     if (i == subs_.end())
       return;
-    (*i)->closed = true; // the actor drops the source after its next drain
-    subs_.erase(i);
-    release_read();
+    // The notice runs on the actor's next drain: has_pending() is true from here on.
+    end_subscription(**i, make_error(topic_errc::unsubscribed, opts_.name));
     room_.notify_all();
   }
 
@@ -117,6 +186,7 @@ public:
     m.published_without_subscribers = published_without_subscribers_;
     m.delivered = delivered_;
     m.disconnected = disconnected_;
+    m.closed = closed_;
     for (auto& s : subs_)
       m.per_subscriber.push_back(
           subscriber_metrics{s->actor->id(), s->received, s->missed, tail_ - s->cursor});
@@ -134,7 +204,7 @@ private:
     std::size_t drain(std::size_t max) override { return topic->drain(*this, max); }
     bool has_pending() override { return topic->has_pending(*this); }
     void detach() override { topic->detach(*this); }
-    bool finished() const noexcept override { return closed; }
+    bool finished() const noexcept override { return notified; }
 
     std::shared_ptr<topic_core> topic;
     troupe::actor* actor;
@@ -142,7 +212,9 @@ private:
     uint64_t cursor = 0;
     uint64_t received = 0;
     uint64_t missed = 0;
-    bool closed = false;
+    bool ended = false;    // left subs_; written on the actor, under the lock
+    bool notified = false; // on_closed ran (or the actor died): the actor drops the source
+    caf::error end_reason;
     std::function<void(const T&)> on_message;
     std::function<void(lagged)> on_lag;
     std::function<void(caf::error)> on_closed;
@@ -151,62 +223,83 @@ private:
 
   std::size_t drain(subscription& s, std::size_t max) {
     uint64_t lost = 0;
-    bool disconnect = false;
+    bool disconnected = false;
+    bool reached_close = false;
     s.batch.clear();
     {
       std::lock_guard guard{mtx_};
-      if (s.closed)
+      if (s.notified)
         return 0;
-      auto oldest = tail_ > ring_.size() ? tail_ - ring_.size() : 0;
-      if (s.cursor < oldest) {
-        lost = oldest - s.cursor;
-        if (opts_.on_lag == lag_policy::disconnect) {
-          disconnect = true;
-          s.closed = true;
-          ++disconnected_;
-          std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
-        } else {
-          s.missed += lost;
-          s.cursor = oldest;
+      if (!s.ended) {
+        auto oldest = tail_ > ring_.size() ? tail_ - ring_.size() : 0;
+        if (s.cursor < oldest) {
+          lost = oldest - s.cursor;
+          if (opts_.on_lag == lag_policy::disconnect) {
+            disconnected = true;
+            ++disconnected_;
+            end_subscription(s, make_error(topic_errc::subscriber_lagged, opts_.name, lost));
+          } else {
+            s.missed += lost;
+            s.cursor = oldest;
+          }
         }
+        while (!disconnected && s.cursor < tail_ && s.batch.size() < max) {
+          s.batch.push_back(ring_[s.cursor % ring_.size()]);
+          ++s.cursor;
+        }
+        s.received += s.batch.size();
+        delivered_ += s.batch.size();
+        // Nothing can be published after close: this batch is the subscriber's last.
+        reached_close = !disconnected && closed_ && s.cursor == tail_;
+        release_read();
       }
-      while (!disconnect && s.cursor < tail_ && s.batch.size() < max) {
-        s.batch.push_back(ring_[s.cursor % ring_.size()]);
-        ++s.cursor;
-      }
-      s.received += s.batch.size();
-      delivered_ += s.batch.size();
-      release_read();
     }
     if (opts_.on_lag == lag_policy::backpressure && !s.batch.empty())
       room_.notify_all();
-    if (disconnect) {
-      if (s.on_closed)
-        s.on_closed(make_error(topic_errc::subscriber_lagged, opts_.name, lost));
-      return 0; // finished() is true now: the actor drops the source after this drain
-    }
-    if (lost > 0 && s.on_lag)
+    if (lost > 0 && !disconnected && s.on_lag)
       s.on_lag(lagged{lost});
-    for (auto& p : s.batch)
+    std::size_t handled = 0;
+    for (auto& p : s.batch) {
+      if (s.ended) // a handler unsubscribed: nothing more after that
+        break;
       s.on_message(*p);
-    auto n = s.batch.size();
+      ++handled;
+    }
     s.batch.clear();
-    return n;
+    if (!s.ended && !reached_close)
+      return handled;
+    {
+      std::lock_guard guard{mtx_};
+      if (!s.ended)
+        end_subscription(s, make_error(topic_errc::closed, opts_.name));
+      s.notified = true; // finished(): the actor drops the source after this drain
+    }
+    if (s.on_closed)
+      s.on_closed(s.end_reason);
+    return handled + 1;
   }
 
   bool has_pending(subscription& s) {
     std::lock_guard guard{mtx_};
-    return !s.closed && s.cursor < tail_;
+    return !s.notified && (s.ended || closed_ || s.cursor < tail_);
   }
 
   void detach(subscription& s) {
     {
       std::lock_guard guard{mtx_};
-      s.closed = true;
-      std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
-      release_read();
+      s.notified = true; // its actor is gone: no notice
+      if (!s.ended)
+        end_subscription(s, caf::error{});
     }
     room_.notify_all(); // a waiting publisher may have waited for this one
+  }
+
+  // With mtx_ held. Step 2 of ending a subscription (see the top).
+  void end_subscription(subscription& s, caf::error reason) {
+    s.ended = true;
+    s.end_reason = std::move(reason);
+    std::erase_if(subs_, [&s](const auto& x) { return x.get() == &s; });
+    release_read();
   }
 
   // With mtx_ held. Drops the ring's reference to every payload that no live cursor can read
@@ -237,13 +330,15 @@ private:
     uint64_t missed;
   };
 
-  // With mtx_ held.
-  void forward(const payload& p) {
+  // With mtx_ held. Returns how many accepted the message.
+  std::size_t forward(const payload& p, std::vector<forward_entry>& gone) {
+    std::size_t accepted = 0;
     for (auto i = forwards_.begin(); i != forwards_.end();) {
       switch (i->push(*p)) {
       case forward_result::delivered:
         ++i->received;
         ++delivered_;
+        ++accepted;
         ++i;
         break;
       case forward_result::refused:
@@ -251,10 +346,12 @@ private:
         ++i;
         break;
       case forward_result::gone:
+        gone.push_back(std::move(*i));
         i = forwards_.erase(i);
         break;
       }
     }
+    return accepted;
   }
 
   topic_options opts_;
@@ -268,6 +365,8 @@ private:
   uint64_t published_without_subscribers_ = 0;
   uint64_t delivered_ = 0;
   uint64_t disconnected_ = 0;
+  bool closed_ = false;
+  std::atomic<std::size_t> handles_{0};
   std::vector<std::shared_ptr<subscription>> subs_;
 };
 
