@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -94,6 +95,21 @@ TEST_F(AdminEndpoint, AnswersOtherPathsMethodsAndMalformedRequestsWith4xx) {
   ::send(half, "GET /topo", 9, MSG_NOSIGNAL);
   ::close(half);
   EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+TEST_F(AdminEndpoint, ServesTheTopologyViewerAtTheRoot) {
+  auto response = http_exchange(rt->admin_port(), "GET / HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response.substr(0, 200);
+  EXPECT_NE(response.find("Content-Type: text/html; charset=utf-8"), std::string::npos);
+  // The very page in tools/viewer, which polls /topology when served over HTTP.
+  std::ifstream in{std::string{TROUPE_SOURCE_DIR} + "/tools/viewer/troupe-viewer.html",
+                   std::ios::binary | std::ios::ate};
+  std::string page(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+  in.seekg(0);
+  in.read(page.data(), static_cast<std::streamsize>(page.size()));
+  ASSERT_FALSE(page.empty());
+  EXPECT_EQ(body_of(response), page);
+  EXPECT_NE(page.find("fetch(\"/topology\""), std::string::npos);
 }
 
 TEST_F(AdminEndpoint, KeepsAConnectionAliveAcrossRequestsIncludingPipelinedOnes) {
