@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build_dir="${BUILD_DIR:-$root/build}"
 jobs="${JOBS:-2}"
-packages=(cmake make g++ libcaf-dev libssl-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev)
+packages=(cmake make g++ libcaf-dev libssl-dev nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libbenchmark-dev)
 
 install_dependencies() {
   local missing=()

@@ -21,6 +21,7 @@ install(FILES
   ${CMAKE_CURRENT_BINARY_DIR}/troupe-config.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/troupe-config-version.cmake
   cmake/FindCAF.cmake
+  cmake/FindCppHttplib.cmake
   DESTINATION ${troupe_cmake_dir})
 
 # -- pkg-config: troupe.pc for builds that do not use CMake ---------------------------------------
@@ -48,5 +49,5 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "Troupe developers")
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 # Headers and static libraries: what a program built against them needs at build time.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libcaf-dev (>= 0.17), libcaf-dev (<< 0.18), nlohmann-json3-dev (>= 3), libssl-dev")
+    "libcaf-dev (>= 0.17), libcaf-dev (<< 0.18), nlohmann-json3-dev (>= 3), libssl-dev, libcpp-httplib-dev (>= 0.11)")
 include(CPack)

@@ -18,6 +18,7 @@
 #include "troupe/scheduler/detail/prometheus_text.hpp"
 #include "troupe/scheduler/detail/troupe_coordinator.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
+#include "troupe/scheduler/detail/viewer_page.hpp"
 #include "troupe/scheduler/file_write.hpp"
 
 namespace troupe {
@@ -145,7 +146,11 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
     admin_ = std::make_unique<detail::admin_server>(
         cfg_.admin_address, *cfg_.admin_port, [this](const std::string& path) {
           detail::admin_server::response r;
-          if (!ready_.load(std::memory_order_acquire)) {
+          if (path == "/") {
+            // The page itself needs no running system; it polls /topology, which may say 503.
+            r.content_type = "text/html; charset=utf-8";
+            r.body = std::string{detail::viewer_page()};
+          } else if (!ready_.load(std::memory_order_acquire)) {
             r.status = 503;
             r.body = "starting\n";
           } else if (path == "/topology") {
@@ -156,7 +161,7 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
             r.body = detail::prometheus_text(topology());
           } else {
             r.status = 404;
-            r.body = "not found: try /topology or /metrics\n";
+            r.body = "not found: try /, /topology or /metrics\n";
           }
           return r;
         });

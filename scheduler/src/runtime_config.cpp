@@ -138,8 +138,8 @@ constexpr std::array option_table{
                  return caf::error{};
                }},
     option_row{{"admin-port", "TROUPE_ADMIN_PORT", "N", "off",
-                "serve GET /topology and GET /metrics (0: any free port, see "
-                "runtime::admin_port())"},
+                "serve the live view (GET /), GET /topology and GET /metrics (0: any free "
+                "port, see runtime::admin_port())"},
                [](runtime_config& c, std::string_view o, std::string_view v) {
                  std::size_t port = 0;
                  if (auto err = parse_count(o, v, 0, 65535, port))

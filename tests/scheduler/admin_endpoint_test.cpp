@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -17,46 +18,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/http_client.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/scheduler/runtime.hpp"
 
 namespace {
 
-int connect_to(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Sends `request` as is and returns everything the server answers until it closes.
-std::string http_exchange(uint16_t port, const std::string& request) {
-  int fd = connect_to(port);
-  if (fd < 0)
-    return {};
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string response;
-  std::array<char, 4096> buf{};
-  for (;;) {
-    auto n = ::recv(fd, buf.data(), buf.size(), 0);
-    if (n <= 0)
-      break;
-    response.append(buf.data(), static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return response;
-}
-
-std::string body_of(const std::string& response) {
-  auto i = response.find("\r\n\r\n");
-  return i == std::string::npos ? std::string{} : response.substr(i + 4);
-}
+using troupe::test::body_of;
+using troupe::test::connect_to;
+using troupe::test::http_exchange;
 
 class AdminEndpoint : public troupe::test::runtime_fixture {
 public:
@@ -125,6 +95,45 @@ TEST_F(AdminEndpoint, AnswersOtherPathsMethodsAndMalformedRequestsWith4xx) {
   ::send(half, "GET /topo", 9, MSG_NOSIGNAL);
   ::close(half);
   EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+TEST_F(AdminEndpoint, ServesTheTopologyViewerAtTheRoot) {
+  auto response = http_exchange(rt->admin_port(), "GET / HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << response.substr(0, 200);
+  EXPECT_NE(response.find("Content-Type: text/html; charset=utf-8"), std::string::npos);
+  // The very page in tools/viewer, which polls /topology when served over HTTP.
+  std::ifstream in{std::string{TROUPE_SOURCE_DIR} + "/tools/viewer/troupe-viewer.html",
+                   std::ios::binary | std::ios::ate};
+  std::string page(static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+  in.seekg(0);
+  in.read(page.data(), static_cast<std::streamsize>(page.size()));
+  ASSERT_FALSE(page.empty());
+  EXPECT_EQ(body_of(response), page);
+  EXPECT_NE(page.find("fetch(\"/topology\""), std::string::npos);
+}
+
+TEST_F(AdminEndpoint, KeepsAConnectionAliveAcrossRequestsIncludingPipelinedOnes) {
+  int fd = connect_to(rt->admin_port());
+  ASSERT_GE(fd, 0);
+  troupe::test::response_reader responses{fd};
+  std::string first = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::send(fd, first.data(), first.size(), MSG_NOSIGNAL);
+  auto one = responses.next();
+  EXPECT_EQ(one.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << one;
+  EXPECT_NE(one.find("Keep-Alive: "), std::string::npos) << one;
+  // Two more in one write: answered in order on the same connection.
+  std::string two = "GET /topology HTTP/1.1\r\n\r\nHEAD /metrics HTTP/1.1\r\n\r\n";
+  ::send(fd, two.data(), two.size(), MSG_NOSIGNAL);
+  auto topology = responses.next();
+  ASSERT_EQ(topology.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << topology;
+  EXPECT_EQ(nlohmann::json::parse(body_of(topology)).at("format"), "troupe-topology");
+  // HEAD: the GET's headers (its Content-Length included), no body; then the client closes.
+  auto head = responses.next(true);
+  EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head;
+  EXPECT_NE(head.find("text/plain; version=0.0.4"), std::string::npos) << head;
+  ::shutdown(fd, SHUT_WR);
+  EXPECT_EQ(responses.rest(), "");
+  ::close(fd);
 }
 
 #ifdef TROUPE_TOP_PATH
