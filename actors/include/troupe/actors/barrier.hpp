@@ -40,6 +40,8 @@ private:
 
 } // namespace detail
 
+/// An n-party barrier for Troupe actors, the actor form of Tokio's Barrier: reusable, and no
+/// worker blocks while a party waits. Copies share one barrier.
 class barrier {
 public:
   /// A barrier of `parties` arrivals per generation. A barrier of 0 parties behaves as one of 1
@@ -56,6 +58,9 @@ public:
     return state_->generation;
   }
 
+  /// Registers `self`'s arrival. When this completes the generation, every party's `k` runs
+  /// later in its own actor's context, with true for the last to arrive (the leader) only.
+  /// `k` never runs inline, not even for the last arrival. Actor only; no worker blocks.
   template <class Self>
   void arrive(Self* self, std::function<void(bool is_leader)> k) const {
     auto* actor = static_cast<troupe::actor*>(self);

@@ -23,14 +23,21 @@ namespace troupe {
 template <class R>
 class pending {
 public:
+  /// The type of the reply.
   using value_type = R;
+  /// The callback for the reply.
   using on_value = std::function<void(R)>;
+  /// The callback for the error.
   using on_error = std::function<void(caf::error)>;
+  /// Sends the request and arranges for exactly one of the callbacks to run.
   using starter = std::function<void(on_value, on_error)>;
 
+  /// An empty pending reply: then() fails it with caf::sec::invalid_argument.
   pending() = default;
+  /// A pending reply that `start` sends when it is started.
   explicit pending(starter start) : start_(std::move(start)) {}
 
+  /// True until it is started, unless it was made empty.
   [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(start_); }
 
   /// Starts the request; exactly one of the two callbacks runs, once.

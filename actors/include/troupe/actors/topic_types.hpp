@@ -25,9 +25,11 @@ enum class lag_policy {
   backpressure,
 };
 
+/// How a topic is made (make_topic).
 struct topic_options {
-  /// Messages kept for subscribers; a subscriber further behind has lagged.
+  /// Messages kept for subscribers; a subscriber further behind has lagged. Must not be 0.
   std::size_t capacity = 1024;
+  /// What happens when an actor subscriber falls behind. Default: notify_lag.
   lag_policy on_lag = lag_policy::notify_lag;
   /// Registered under this name on the runtime (find_topic); empty: not registered.
   std::string name;
@@ -35,7 +37,7 @@ struct topic_options {
 
 /// Delivered to a subscriber that fell behind: it missed exactly `missed` messages.
 struct lagged {
-  uint64_t missed = 0;
+  uint64_t missed = 0; ///< Messages skipped; the subscriber goes on with the oldest one kept.
 };
 
 enum class topic_errc : uint8_t {
@@ -60,25 +62,39 @@ inline constexpr caf::atom_value topic_error_category = caf::atom("tr_topic");
 /// What happened to a message offered to a mailbox subscriber.
 enum class forward_result { delivered, refused, gone };
 
+/// One subscription of a topic, in topic_metrics::per_subscriber.
 struct subscriber_metrics {
+  /// The subscriber's actor (for a mailbox subscriber: the mailbox's actor).
   caf::actor_id actor = 0;
+  /// Messages handed to it: taken for its handlers, or accepted by its mailbox.
   uint64_t received = 0;
-  /// Messages lost to lag (notify_lag) before this subscriber caught up.
+  /// Messages lost to lag (notify_lag) before this subscriber caught up; for a mailbox
+  /// subscriber, the messages its mailbox refused or dropped.
   uint64_t missed = 0;
-  /// How far behind the newest message it is now.
+  /// How far behind the newest message it is now; 0 for mailbox and CAF actor subscribers.
   uint64_t behind = 0;
 };
 
+/// A snapshot of one topic (topic::metrics()); counters only grow.
 struct topic_metrics {
+  /// topic_options::name; empty for an unregistered topic.
   std::string name;
+  /// The size of the ring (topic_options::capacity).
   std::size_t capacity = 0;
+  /// Current subscriptions of every kind (actors, mailboxes, CAF actors).
   std::size_t subscribers = 0;
+  /// Messages published; a publish refused after close is not counted.
   uint64_t published = 0;
+  /// Of those, the ones published while nobody was subscribed.
   uint64_t published_without_subscribers = 0;
+  /// Messages handed to subscribers, summed over all of them (see
+  /// subscriber_metrics::received).
   uint64_t delivered = 0;
+  /// Subscribers unsubscribed by lag_policy::disconnect.
   uint64_t disconnected = 0;
   /// Closed: publish refuses, subscribers finish what was published before.
   bool closed = false;
+  /// One entry per current subscription.
   std::vector<subscriber_metrics> per_subscriber;
 };
 

@@ -144,6 +144,7 @@ using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
 /// queue_anchor(), and return initialize_actor() from make_behavior().
 class actor : public caf::event_based_actor {
 public:
+  /// Called by CAF's spawn, through the derived class.
   explicit actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
   actor(const actor&) = delete;
   actor& operator=(const actor&) = delete;
@@ -152,6 +153,8 @@ public:
   // -- other sources of messages (actor only)
   // ------------------------------------------------
 
+  /// Adds a stream the actor drains on each run, next to its own queue (a topic subscription,
+  /// say). The source stays until it reports finished() or the actor exits. Actor only.
   void add_source(std::shared_ptr<message_source> src) {
     auto current = sources_.load();
     auto next = std::make_shared<source_list>(current ? *current : source_list{});
@@ -194,6 +197,8 @@ public:
     k->fail(std::move(err));
   }
 
+  /// Requests registered with add_request() that have neither been answered nor failed yet.
+  /// Actor only.
   [[nodiscard]] std::size_t outstanding_requests() const noexcept { return outstanding_.size(); }
 
   // -- ending (actor only)
@@ -226,6 +231,9 @@ public:
     return true;
   }
 
+  /// Runs the actor on a worker (CAF's resumable interface): its replies, message sources and
+  /// queue, up to `max_throughput` each, then CAF's own messages. Called by the scheduler,
+  /// never by users.
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
     const bool was_initialized = initialized_;
     if (initialized_ && !stopping_) {
@@ -314,6 +322,8 @@ protected:
   /// dead_letter). Mailbox actors answer with their own receiver_dead.
   [[nodiscard]] virtual caf::error dead_reply_reason() const;
 
+  /// Forgets outstanding requests, turns queued and later replies into dead letters and
+  /// detaches every message source. Derived classes that override it call this one.
   void on_exit() override {
     // Nobody is left to run the continuations; requests still out are simply
     // forgotten. Replies already queued, and any that arrive later, are dead
@@ -421,7 +431,9 @@ private:
   std::atomic<bool> has_sources_{false};
 
 protected:
+  /// Set by initialize_actor(); until then resume() leaves the work to CAF. Actor only.
   bool initialized_ = false;
+  /// Set by quit(); no handler runs afterwards. Actor only.
   bool stopping_ = false;
 };
 

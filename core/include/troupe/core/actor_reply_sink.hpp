@@ -32,13 +32,17 @@ namespace troupe {
 template <class R>
 class actor_reply_sink final : public reply_sink<R> {
 public:
+  /// `id` is what add_request() returned. Holds a strong reference to `requester` until the
+  /// sink is destroyed.
   actor_reply_sink(actor* requester, uint64_t id)
       : requester_(requester), keep_alive_(requester->ctrl()), id_(id) {}
 
+  /// Posts the value to the requester's reply queue.
   void complete(R value) override {
     requester_->post_reply(std::make_unique<reply_value<R>>(id_, std::move(value)));
   }
 
+  /// Posts the error to the requester's reply queue.
   void fail(caf::error err) override {
     requester_->post_reply(std::make_unique<reply_value<R>>(id_, std::move(err)));
   }
@@ -56,17 +60,23 @@ private:
 template <class R>
 class inline_reply final : public reply_sink<R>, public reply_job {
 public:
+  /// `f` runs with the value, `g` with the error, on the requester. Holds a strong reference
+  /// to `requester` until the reply has run or was discarded.
   inline_reply(actor* requester, std::function<void(R)> f, std::function<void(caf::error)> g)
       : reply_job(0), requester_(requester), keep_alive_(requester->ctrl()),
         on_value_(std::move(f)), on_error_(std::move(g)) {
     this->takes_ownership_ = true;
   }
 
+  /// Stores the value and posts this object to the requester's reply queue, which owns it
+  /// from then on.
   void complete(R value) override {
     result_.emplace(std::move(value));
     requester_->post_reply(std::unique_ptr<reply_job>{this});
   }
 
+  /// Stores the error and posts this object to the requester's reply queue, which owns it
+  /// from then on.
   void fail(caf::error err) override {
     result_.emplace(std::move(err));
     requester_->post_reply(std::unique_ptr<reply_job>{this});

@@ -21,6 +21,7 @@ namespace troupe {
 /// requester.
 class reply_job {
 public:
+  /// `id`: the request's id from actor::add_request, or 0 for a job that runs itself.
   explicit reply_job(uint64_t id) : request_id(id) {}
   virtual ~reply_job() = default;
   /// For replies that carry their own continuation (request_id 0): runs it on the requester.
@@ -29,6 +30,7 @@ public:
   /// no answer to a request (a barrier release). A job with a type that reaches a terminated
   /// requester is reported as a dead letter.
   [[nodiscard]] virtual const char* message_type() const noexcept { return nullptr; }
+  /// The id of the request this job answers; 0 when run() does the work.
   uint64_t request_id;
 };
 
@@ -39,7 +41,9 @@ public:
 class continuation {
 public:
   virtual ~continuation() = default;
+  /// Takes the reply that matched this request's id (a reply_value of the expected type).
   virtual void deliver(reply_job& reply) = 0;
+  /// The request failed without a reply: a send failure or a timeout (actor::fail_request).
   virtual void fail(caf::error err) = 0;
 };
 
@@ -48,10 +52,12 @@ public:
 template <class R>
 class reply_value final : public reply_job {
 public:
+  /// The answer `x` (a value or an error) to the request with id `id`.
   reply_value(uint64_t id, caf::expected<R> x) : reply_job(id), result(std::move(x)) {}
   [[nodiscard]] const char* message_type() const noexcept override {
     return result ? typeid(R).name() : typeid(caf::error).name();
   }
+  /// The answer: the handler's value, or the error it failed the request with.
   caf::expected<R> result;
 };
 
@@ -60,9 +66,11 @@ public:
 template <class R>
 class continuation_of final : public continuation {
 public:
+  /// `f` runs with a value, `g` with an error, both on the requester.
   continuation_of(std::function<void(R)> f, std::function<void(caf::error)> g)
       : on_value_(std::move(f)), on_error_(std::move(g)) {}
 
+  /// Calls the value or the error callback with the reply_value<R>'s result.
   void deliver(reply_job& reply) override {
     auto& result = static_cast<reply_value<R>&>(reply).result;
     if (result)
@@ -71,6 +79,7 @@ public:
       on_error_(std::move(result.error()));
   }
 
+  /// Calls the error callback.
   void fail(caf::error err) override { on_error_(std::move(err)); }
 
 private:

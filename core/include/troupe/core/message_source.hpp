@@ -30,6 +30,7 @@ public:
   virtual ~message_source() = default;
   /// Hands up to `max` items to their handler; returns how many. Runs on the actor.
   virtual std::size_t drain(std::size_t max) = 0;
+  /// Whether drain() would find work now. Any thread; takes the producers' lock.
   [[nodiscard]] virtual bool has_pending() = 0;
   /// The actor terminates: stop feeding it.
   virtual void detach() = 0;

@@ -49,6 +49,7 @@ using reply_t = typename detail::reply_of<T>::type;
 class reply_sink_base {
 public:
   virtual ~reply_sink_base() = default;
+  /// Answers the request with an error. Called through fail_reply(), which handles ownership.
   virtual void fail(caf::error err) = 0;
 
   /// True for sinks that travel on with the answer (they become the reply itself, saving an
@@ -56,12 +57,16 @@ public:
   [[nodiscard]] bool answer_takes_ownership() const noexcept { return takes_ownership_; }
 
 protected:
+  /// Set by sinks that become the reply themselves; see answer_takes_ownership().
   bool takes_ownership_ = false;
 };
 
+/// A reply sink for answers of type R (see reply_t).
 template <class R>
 class reply_sink : public reply_sink_base {
 public:
+  /// Answers the request with a value. Called through complete_reply(), which handles
+  /// ownership.
   virtual void complete(R value) = 0;
 };
 

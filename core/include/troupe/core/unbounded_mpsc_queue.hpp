@@ -170,6 +170,7 @@ public:
     return tail - head;
   }
 
+  /// size() == 0, with the same caveat.
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
   /// Slots in the blocks allocated now (0 for a queue that never received

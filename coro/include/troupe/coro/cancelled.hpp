@@ -21,7 +21,9 @@ namespace troupe::coro {
 /// first_of): the link it shares with the job is read and cleared on the actor only.
 class cancellation {
 public:
+  /// Waits for `token`.
   explicit cancellation(cancellation_token token) : token_(std::move(token)) {}
+  /// Moves the token; only before co_await.
   cancellation(cancellation&& other) noexcept : token_(std::move(other.token_)) {}
   cancellation& operator=(cancellation&&) = delete;
 
@@ -30,8 +32,10 @@ public:
       link_->target = nullptr;
   }
 
+  /// True when the token is already cancelled: no suspension then.
   [[nodiscard]] bool await_ready() const noexcept { return token_.is_cancelled(); }
 
+  /// Registers a callback on the token that wakes the task on its actor.
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> h) {
     auto* self = h.promise().actor();
@@ -44,6 +48,7 @@ public:
         });
   }
 
+  /// Drops the registration and yields caf::unit.
   caf::unit_t await_resume() noexcept {
     registration_ = {};
     return caf::unit;

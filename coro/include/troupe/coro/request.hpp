@@ -38,10 +38,14 @@ namespace troupe::coro {
 template <class Mailbox, class T>
 class mailbox_request final : public detail::reply_target<reply_t<T>> {
 public:
+  /// The value the request yields on success.
   using reply_type = reply_t<T>;
 
+  /// Nothing is sent before co_await. No `timeout` means the request waits for its reply
+  /// without limit.
   mailbox_request(Mailbox dest, T msg, std::optional<std::chrono::nanoseconds> timeout)
       : dest_(std::move(dest)), msg_(std::move(msg)), timeout_(timeout) {}
+  /// Moves the destination, the message and the timeout; only before co_await.
   mailbox_request(mailbox_request&& other) noexcept
       : dest_(std::move(other.dest_)), msg_(std::move(other.msg_)), timeout_(other.timeout_) {}
 
@@ -50,6 +54,8 @@ public:
       k_->detach();
   }
 
+  /// Sends the request from the task's actor and arms the timeout, if any. Does not suspend
+  /// when the send fails at once (the error is the result).
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* host = h.promise().host();
@@ -72,6 +78,7 @@ public:
     return this->suspend(h);
   }
 
+  /// The reply, or the error that ended the request.
   caf::expected<reply_type> await_resume() {
     k_ = nullptr;
     return detail::reply_target<reply_type>::await_resume();
@@ -111,7 +118,10 @@ requires is_one_of_v<T, Ts...>
 template <class R, class Launch>
 class caf_response final : public detail::reply_target<R> {
 public:
+  /// `launch` is called with the task's actor on co_await and returns a handle with
+  /// `then(on_value, on_error)`, such as the one CAF's request() returns.
   explicit caf_response(Launch launch) : launch_(std::move(launch)) {}
+  /// Moves the launcher; only before co_await.
   caf_response(caf_response&& other) noexcept : launch_(std::move(other.launch_)) {}
 
   ~caf_response() {
@@ -119,6 +129,7 @@ public:
       link_->target = nullptr;
   }
 
+  /// Launches the request and registers the response handlers on the task's actor.
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* host = h.promise().host();

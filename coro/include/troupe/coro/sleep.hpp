@@ -17,7 +17,10 @@ namespace troupe::coro {
 /// A timer awaited inside a troupe::task (see sleep_for and sleep_until).
 class timer {
 public:
+  /// A timer for `delay`, counted from the co_await; zero or negative fires at once (still
+  /// through a message to the actor, not inline).
   explicit timer(std::chrono::nanoseconds delay) noexcept : delay_(delay) {}
+  /// Copies the delay only: move a timer before awaiting it, never while it is armed.
   timer(timer&& other) noexcept : delay_(other.delay_) {}
   timer& operator=(timer&&) = delete;
 
@@ -29,8 +32,10 @@ public:
     }
   }
 
+  /// Always suspends.
   [[nodiscard]] bool await_ready() const noexcept { return false; }
 
+  /// Arms the timer: a delayed message to the actor resumes the task in the actor's turn.
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> h) {
     self_ = h.promise().actor();
@@ -43,6 +48,7 @@ public:
                         ::troupe::request_timeout_atom::value, id_, caf::error{});
   }
 
+  /// Yields caf::unit.
   caf::unit_t await_resume() const noexcept { return caf::unit; }
 
 private:
@@ -85,10 +91,13 @@ template <class Rep, class Period>
 /// steady clock, or the test coordinator's clock in deterministic tests).
 class timer_until {
 public:
+  /// A timer for `when`; a time in the past fires at once (still through a message).
   explicit timer_until(caf::actor_clock::time_point when) noexcept : when_(when) {}
 
+  /// Always suspends.
   [[nodiscard]] bool await_ready() const noexcept { return false; }
 
+  /// Arms a timer for the time left until `when`, read from the actor's clock now.
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> h) {
     auto* self = h.promise().actor();
@@ -97,6 +106,7 @@ public:
     inner_->await_suspend(h);
   }
 
+  /// Yields caf::unit.
   caf::unit_t await_resume() const noexcept { return caf::unit; }
 
 private:

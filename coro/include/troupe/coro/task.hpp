@@ -235,14 +235,21 @@ public:
 template <class T>
 class [[nodiscard]] task {
 public:
+  /// Internal: the coroutine promise C++ looks up for functions returning a task.
   using promise_type = detail::task_promise<T>;
+  /// The value the task co_returns and co_await on it yields (void for none).
   using value_type = T;
-  // Recognised by typed mailboxes: a handler returning a task is started, not answered.
+  /// Internal: recognised by typed mailboxes; a handler returning a task is started, not
+  /// answered.
   using async_handler_tag = void;
 
+  /// An empty task (valid() is false); awaiting it throws std::logic_error.
   task() noexcept = default;
+  /// Internal: takes ownership of a frame (the promise creates tasks this way).
   explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+  /// Takes over the frame; `other` is empty afterwards.
   task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  /// Destroys the frame this task holds, then takes over `other`'s.
   task& operator=(task&& other) noexcept {
     if (this != &other) {
       reset();
@@ -254,6 +261,8 @@ public:
   task& operator=(const task&) = delete;
   ~task() { reset(); }
 
+  /// Whether the task holds a coroutine frame (false when default-constructed, moved from or
+  /// released).
   [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(handle_); }
 
   /// Awaiting a task runs it on the awaiting task's actor; yields its value, rethrows its

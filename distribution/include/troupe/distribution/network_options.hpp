@@ -14,11 +14,17 @@ namespace troupe {
 /// (unauthenticated, but encrypted) TLS; with `certificate` and `key`, a node presents them, and
 /// with `cafile` it accepts only peers whose certificate that authority signed.
 struct tls_options {
+  /// Carry connections over TLS instead of Troupe's gate; then network_options::secret must
+  /// stay empty. Default: off.
   bool enabled = false;
-  std::string certificate; // PEM file
-  std::string key;         // PEM file
-  std::string passphrase;  // of the key, if it has one
-  std::string cafile;      // PEM file of trusted authorities
+  /// The node's certificate, a PEM file; set together with `key`, or neither.
+  std::string certificate;
+  /// The certificate's private key, a PEM file.
+  std::string key;
+  /// The key's passphrase, if it has one.
+  std::string passphrase;
+  /// A PEM file of trusted authorities; when set, only peers they signed are accepted.
+  std::string cafile;
 };
 
 /// How a node talks to others. Every node of a system should use the same heartbeat settings:
@@ -60,6 +66,7 @@ struct network_options {
   /// larger one is disconnected (counted as "gate.oversized" in the topology) before anything
   /// is allocated for it.
   size_t max_message_size = size_t{4} << 20;
+  /// TLS instead of the gate; off by default.
   tls_options tls;
 
   /// Names the offending option (distribution_errc::invalid_config).
@@ -80,8 +87,11 @@ struct network_options {
 /// (numbers, strings, vectors of them, ...) need no announcement.
 class network_setup {
 public:
+  /// Starts with `opts` and no announced types.
   explicit network_setup(network_options opts = {}) : options_(std::move(opts)) {}
 
+  /// Announces T under `name` (CAF's add_message_type) when customizer() runs; returns *this
+  /// for chaining.
   template <class T>
   network_setup& announce(std::string name) {
     announcers_.push_back(
@@ -89,7 +99,9 @@ public:
     return *this;
   }
 
+  /// The network options.
   [[nodiscard]] const network_options& options() const noexcept { return options_; }
+  /// The network options, to change before customizer() is taken.
   network_options& options() noexcept { return options_; }
 
   /// Loads CAF's middleman (and its TLS manager when tls.enabled), sets the heartbeat, and

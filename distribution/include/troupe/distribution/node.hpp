@@ -130,6 +130,7 @@ public:
   /// Listening ports, published services and peers (also in runtime::topology()).
   [[nodiscard]] nlohmann::json describe() const { return state_->describe(); }
 
+  /// The runtime the node runs on.
   [[nodiscard]] runtime& rt() const noexcept { return state_->rt(); }
 
   /// Connects to `host`:`port` and asks its registry for `service` (empty: the actor

@@ -33,7 +33,9 @@ namespace troupe {
 template <class... Ts>
 class remote_mailbox {
 public:
+  /// An empty handle; converts to false.
   remote_mailbox() = default;
+  /// Internal: node::lookup and node::connect make handles from the link actor and the address.
   remote_mailbox(caf::actor link, std::string address)
       : link_(std::move(link)), address_(std::move(address)) {}
 
@@ -79,9 +81,10 @@ public:
   /// the handle was made with exit_on_loss (its exit reason is then connection_lost).
   [[nodiscard]] const caf::actor& link() const noexcept { return link_; }
 
-  /// "host:port/service".
+  /// "host:port/service", or "host:port" for a handle from node::connect.
   [[nodiscard]] const std::string& address() const noexcept { return address_; }
 
+  /// True unless the handle is empty. Says nothing about the connection.
   [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(link_); }
 
 private:

@@ -51,7 +51,11 @@ struct remote_topic_options {
 /// (monitor it to hear when the subscription ends).
 template <class T>
 struct remote_topic {
+  /// A local topic that republishes the remote topic's messages: subscribe to it as to any
+  /// topic.
   topic<T> mirror;
+  /// The local actor that receives the messages and publishes them on `mirror`; it exits when
+  /// the subscription ends.
   caf::actor feeder;
 };
 

@@ -40,17 +40,22 @@ private:
 /// thread may call (the actor's wake-up check reads it right after blocking its inbox).
 class coroutine_host {
 public:
+  /// How crash() terminates the actor: the owner's quit, given the actor and the reason.
   using quit_fn = void (*)(::troupe::actor*, caf::error);
 
+  /// The host of `self`, which owns it; `quit` terminates `self` for crash().
   coroutine_host(::troupe::actor* self, quit_fn quit) noexcept : self_(self), quit_(quit) {}
   coroutine_host(const coroutine_host&) = delete;
   coroutine_host& operator=(const coroutine_host&) = delete;
   ~coroutine_host() { destroy_all(); }
 
+  /// The actor the coroutines run on.
   [[nodiscard]] ::troupe::actor* actor() const noexcept { return self_; }
 
   // -- owned frames ----------------------------------------------------------------------------
 
+  /// Takes ownership of a started handler frame: destroy_all() destroys it if it is still
+  /// suspended then.
   void adopt(owned_frame& f) noexcept {
     f.prev_ = nullptr;
     f.next_ = head_;
@@ -61,6 +66,7 @@ public:
     ++owned_;
   }
 
+  /// Gives up a frame that is being destroyed; does nothing for a frame not adopted.
   void release(owned_frame& f) noexcept {
     if (!f.linked_)
       return;
@@ -86,11 +92,14 @@ public:
       head_->destroy_frame(); // unlinks itself
   }
 
+  /// True once destroy_all() ran: the actor is stopping.
   [[nodiscard]] bool stopped() const noexcept { return stopped_; }
 
   // -- sequential handlers ---------------------------------------------------------------------
 
+  /// A sequential coroutine starts holding the queue (coro::sequential); holds nest.
   void hold_queue() noexcept { held_.fetch_add(1, std::memory_order_relaxed); }
+  /// Ends one hold_queue(); the actor takes messages again when no hold is left.
   void release_queue() noexcept { held_.fetch_sub(1, std::memory_order_relaxed); }
 
   /// Whether a sequential coroutine holds the queue. Any thread; a stale answer only costs a

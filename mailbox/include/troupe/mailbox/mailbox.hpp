@@ -50,13 +50,19 @@ inline constexpr bool is_one_of_v = (std::is_same_v<T, Ts> || ...);
 template <class... Ts>
 class mailbox {
 public:
+  /// Internal: the shared queue state behind the handle.
   using core_type = detail::mailbox_core<Ts...>;
+  /// Internal: one queued message with its reply sink (null for a plain send).
   using envelope_type = typename core_type::envelope_type;
 
+  /// An empty handle; converts to false. Assign one from spawn_mailbox before use.
   mailbox() = default;
+  /// Internal: spawn_mailbox builds handles from the core and its actor.
   mailbox(std::shared_ptr<core_type> core, caf::actor owner)
       : core_(std::move(core)), owner_(std::move(owner)) {}
 
+  /// True unless the handle is empty (default-constructed). Says nothing about the actor:
+  /// see is_closed().
   [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
 
   /// Sends from a thread. Under backpressure, blocks until there is room or the mailbox's
@@ -145,6 +151,7 @@ public:
   /// Lets a paused consumer take its queued messages again, in order. Idempotent. Any thread.
   void resume() const { core_->resume(caf::actor_cast<caf::abstract_actor*>(owner_)); }
 
+  /// Whether pause() is in effect. Any thread.
   [[nodiscard]] bool is_paused() const noexcept { return core_->paused(); }
 
   /// Whether the mailbox refuses new messages: closed for senders, or its actor terminated.
@@ -152,11 +159,14 @@ public:
     return core_->closed_for_senders() || core_->closed();
   }
 
+  /// A snapshot of the mailbox's counters. Any thread.
   [[nodiscard]] mailbox_metrics metrics() const { return core_->metrics(); }
 
   /// The CAF actor behind the mailbox, for monitors, links and exit messages.
   [[nodiscard]] const caf::actor& actor() const noexcept { return owner_; }
+  /// The CAF id of that actor.
   [[nodiscard]] caf::actor_id id() const noexcept { return owner_.id(); }
+  /// Internal: the shared queue state.
   [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
 
   /// Pushes a prepared envelope (used by requests). Unless the outcome is accepted or parked,
@@ -168,6 +178,7 @@ public:
                        deadline, std::move(on_enqueued));
   }
 
+  /// Handles are equal when they share one mailbox.
   friend bool operator==(const mailbox& x, const mailbox& y) noexcept { return x.core_ == y.core_; }
 
 private:

@@ -27,22 +27,28 @@ namespace troupe {
 template <class... Ts>
 class mailbox_self : public troupe::actor {
 public:
+  /// Internal: the shared queue state behind the mailbox.
   using core_type = detail::mailbox_core<Ts...>;
 
+  /// Internal: called by CAF's spawn (through spawn_mailbox) with the mailbox's queue state.
   mailbox_self(caf::actor_config& cfg, std::shared_ptr<core_type> core)
       : troupe::actor(cfg), core_(std::move(core)),
         coroutines_(this, [](troupe::actor* self, caf::error reason) {
           static_cast<mailbox_self*>(self)->quit(std::move(reason));
         }) {}
 
+  /// The mailbox's name (mailbox_options::name), or "mailbox" when it has none.
   const char* name() const override {
     return core_->options().name.empty() ? "mailbox" : core_->options().name.c_str();
   }
 
+  /// A snapshot of this actor's mailbox counters.
   [[nodiscard]] mailbox_metrics metrics() const noexcept { return core_->metrics(); }
 
+  /// Internal: the shared queue state.
   [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
 
+  /// Internal: CAF's start hook; returns troupe::actor's behavior.
   caf::behavior make_behavior() override { return initialize_actor(); }
 
   /// Terminates the actor after the current handler (troupe::actor::quit); the
@@ -67,6 +73,8 @@ protected:
   /// Runs the handler for one envelope; answers its reply sink, if any.
   virtual void dispatch(typename core_type::envelope_type& env) = 0;
 
+  /// Destroys suspended coroutines, answers or dead-letters what is left in the mailbox,
+  /// then does troupe::actor::on_exit.
   void on_exit() override {
     // First, while the actor is whole: suspended coroutines run their destructors, which may
     // still use the actor (cancel timers, answer their request with receiver_dead).

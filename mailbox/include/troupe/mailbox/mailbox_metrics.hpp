@@ -11,10 +11,17 @@ namespace troupe {
 /// few messages apart; when the mailbox is quiet, enqueued == processed + depth + dropped_oldest
 /// + dead-lettered ones.
 struct mailbox_metrics {
-  std::size_t capacity = 0; // 0: unbounded
+  /// mailbox_options::capacity; 0: unbounded.
+  std::size_t capacity = 0;
+  /// Messages queued now.
   std::size_t depth = 0;
+  /// The largest depth seen: sampled by the consumer before each message, and never below the
+  /// current depth.
   std::size_t high_water = 0;
+  /// Messages that entered the queue (a parked message once it does), including those
+  /// drop_oldest evicted later.
   std::size_t enqueued = 0;
+  /// Messages handed to a handler (counted just before it runs).
   std::size_t processed = 0;
   /// Discarded by drop_newest or drop_oldest.
   std::size_t dropped = 0;
@@ -22,7 +29,9 @@ struct mailbox_metrics {
   std::size_t rejected = 0;
   /// Actor messages waiting for room under backpressure.
   std::size_t parked = 0;
-  /// Left in the mailbox when its actor terminated.
+  /// Plain messages (not requests) that reached no handler: still queued or parked when the
+  /// actor terminated, parked when the mailbox was closed, or sent after the actor terminated.
+  /// Requests in the same situations fail instead.
   std::size_t dead_letters = 0;
 };
 

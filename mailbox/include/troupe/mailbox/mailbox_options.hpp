@@ -21,6 +21,8 @@ namespace troupe {
 struct mailbox_options {
   /// Messages the mailbox holds at most; 0 means unbounded.
   std::size_t capacity = 0;
+  /// What a full mailbox does with one more message. Default: backpressure, the only policy
+  /// valid with capacity 0.
   overflow_policy overflow = overflow_policy::backpressure;
   /// Messages handled per scheduling of the actor before it yields its worker; 0 takes the
   /// runtime's max_throughput.

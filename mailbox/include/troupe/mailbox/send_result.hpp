@@ -17,6 +17,7 @@ namespace troupe {
 template <class T>
 class send_result {
 public:
+  /// What happened to the message.
   enum class status {
     /// In the mailbox.
     accepted,
@@ -28,9 +29,13 @@ public:
     failed,
   };
 
+  /// The message is in the mailbox.
   static send_result accepted() { return send_result{status::accepted}; }
+  /// The message waits for room (actor sends under backpressure).
   static send_result parked() { return send_result{status::parked}; }
+  /// The mailbox's policy discarded the message.
   static send_result dropped() { return send_result{status::dropped}; }
+  /// The send was refused with `err`; `msg` goes back to the sender through message().
   static send_result failed(caf::error err, T msg) {
     send_result r{status::failed};
     r.error_ = std::move(err);
@@ -41,9 +46,13 @@ public:
   /// True unless the message was refused. A dropped message counts as delivered to the
   /// mailbox's policy, which the user chose.
   explicit operator bool() const noexcept { return status_ != status::failed; }
+  /// The outcome as a status.
   [[nodiscard]] status state() const noexcept { return status_; }
+  /// The message was parked: it enters the mailbox when room frees.
   [[nodiscard]] bool was_parked() const noexcept { return status_ == status::parked; }
+  /// The message was discarded by the overflow policy.
   [[nodiscard]] bool was_dropped() const noexcept { return status_ == status::dropped; }
+  /// Why the send failed (a mailbox_errc); empty unless the status is failed.
   [[nodiscard]] const caf::error& error() const noexcept { return error_; }
   /// The refused message, handed back; empty unless the send failed.
   [[nodiscard]] std::optional<T>& message() noexcept { return message_; }

@@ -35,13 +35,16 @@ namespace troupe {
 template <class T>
 class blocking_future {
 public:
+  /// What get() yields: T, or caf::unit_t for a job returning void.
   using value_type = std::conditional_t<std::is_void_v<T>, caf::unit_t, T>;
 
+  /// Internal: the state the job and the future share; runtime::spawn_blocking makes it.
   struct shared_state {
-    std::mutex mtx;
-    std::condition_variable done;
-    std::optional<caf::expected<value_type>> result;
+    std::mutex mtx;                                  ///< Guards `result`.
+    std::condition_variable done;                    ///< Notified when `result` is set.
+    std::optional<caf::expected<value_type>> result; ///< Empty until the outcome is known.
 
+    /// Stores the outcome and wakes the waiters; only the first call counts.
     void set(caf::expected<value_type> x) {
       {
         std::lock_guard guard{mtx};
@@ -53,6 +56,7 @@ public:
     }
   };
 
+  /// Internal: made by runtime::spawn_blocking.
   explicit blocking_future(std::shared_ptr<shared_state> st) : state_(std::move(st)) {}
 
   /// Waits up to `timeout` and returns a copy of the result or an error.

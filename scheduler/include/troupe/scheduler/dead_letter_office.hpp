@@ -17,6 +17,7 @@ struct dead_letter {
   std::string receiver;
   /// The message's C++ type (mangled name, as typeid reports it).
   std::string message_type;
+  /// Why it reached no handler, e.g. mailbox_errc::receiver_dead or mailbox_errc::closed.
   caf::error reason;
 };
 
@@ -32,6 +33,8 @@ struct dead_letter {
 /// found the dead letter, possibly a scheduler worker: it must be quick and must not block.
 class dead_letter_office {
 public:
+  /// Counts `letter` and passes it to the hook, if one is set. Called by Troupe's mailboxes
+  /// and actors.
   void report(const dead_letter& letter) {
     count_.fetch_add(1, std::memory_order_relaxed);
     std::function<void(const dead_letter&)> hook;
@@ -45,11 +48,14 @@ public:
       hook(letter);
   }
 
+  /// Sets the function called for every later dead letter, replacing the previous one; an
+  /// empty function removes it.
   void set_hook(std::function<void(const dead_letter&)> hook) {
     std::lock_guard guard{mtx_};
     hook_ = std::move(hook);
   }
 
+  /// Dead letters reported so far.
   [[nodiscard]] std::size_t count() const noexcept {
     return count_.load(std::memory_order_relaxed);
   }

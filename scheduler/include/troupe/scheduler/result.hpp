@@ -34,10 +34,13 @@ namespace troupe {
 /// Thrown by result<T>::value() on an error. what() is the rendered error.
 class bad_result_access : public std::exception {
 public:
+  /// Carries `err` and renders it into what().
   explicit bad_result_access(caf::error err)
       : error_(std::move(err)), what_("troupe::result holds an error: " + render(error_)) {}
 
+  /// The typed error the result held.
   [[nodiscard]] const caf::error& error() const noexcept { return error_; }
+  /// "troupe::result holds an error: " and the rendered error (see render()).
   [[nodiscard]] const char* what() const noexcept override { return what_.c_str(); }
 
 private:
@@ -45,12 +48,16 @@ private:
   std::string what_;
 };
 
+/// A value of type T or a typed caf::error: a caf::expected<T> whose value() throws
+/// bad_result_access on an error, where caf::expected's is undefined behaviour.
 template <class T>
 class result : public caf::expected<T> {
 public:
+  /// The caf::expected<T> this type extends; its constructors are inherited.
   using base = caf::expected<T>;
   using base::base;
 
+  /// Converts a caf::expected<T>, implicitly.
   // NOLINTNEXTLINE(google-explicit-constructor): a caf::expected is a result.
   result(base x) noexcept(std::is_nothrow_move_constructible_v<T>) : base(std::move(x)) {}
 
@@ -59,10 +66,14 @@ public:
     check();
     return base::value();
   }
+  /// The value of a const result; throws bad_result_access carrying the error when there is
+  /// none.
   [[nodiscard]] const T& value() const& {
     check();
     return base::value();
   }
+  /// The value of an expiring result, to move from; throws bad_result_access carrying the
+  /// error when there is none.
   [[nodiscard]] T&& value() && {
     check();
     return std::move(base::value());
@@ -79,12 +90,15 @@ private:
 template <>
 class result<void> : public caf::expected<void> {
 public:
+  /// The caf::expected<void> this type extends; its constructors are inherited.
   using base = caf::expected<void>;
   using base::base;
 
+  /// Converts a caf::expected<void>, implicitly.
   // NOLINTNEXTLINE(google-explicit-constructor): a caf::expected is a result.
   result(base x) noexcept : base(std::move(x)) {}
 
+  /// Returns on success; throws bad_result_access carrying the error otherwise.
   void value() const {
     if (!*this)
       throw bad_result_access{this->error()};

@@ -44,15 +44,17 @@ namespace troupe {
 
 /// What a graceful shutdown did.
 struct shutdown_report {
+  /// An actor that shutdown had to kill.
   struct forced_actor {
-    caf::actor_id id = 0;
-    std::string name;
+    caf::actor_id id = 0; ///< The actor's CAF id.
+    std::string name;     ///< Its name when the list was taken; empty if it ended meanwhile.
   };
   /// Actors that were still running at the deadline and were killed.
   std::vector<forced_actor> forced;
   /// Blocking jobs still running at the deadline; their threads were detached.
   std::size_t abandoned_blocking_jobs = 0;
 
+  /// True when nothing had to be killed or abandoned.
   [[nodiscard]] bool clean() const noexcept {
     return forced.empty() && abandoned_blocking_jobs == 0;
   }
@@ -84,6 +86,9 @@ public:
   /// types or load the middleman.
   using caf_customizer = std::function<void(caf::actor_system_config&)>;
 
+  /// Validates `cfg`, lets `customize` adjust CAF's configuration and starts the actor system.
+  /// Throws std::invalid_argument when `cfg` does not validate or another runtime already
+  /// handles signals, std::runtime_error when the admin endpoint cannot listen.
   explicit runtime(runtime_config cfg = {}, caf_customizer customize = {});
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -97,8 +102,11 @@ public:
 
   // -- access --------------------------------------------------------------------------------
 
+  /// The CAF actor system the runtime owns.
   [[nodiscard]] caf::actor_system& system() noexcept { return *system_; }
+  /// The configuration the runtime was started with.
   [[nodiscard]] const runtime_config& config() const noexcept { return cfg_; }
+  /// A snapshot of workers, the blocking pool, live actors, dead letters and uptime.
   [[nodiscard]] runtime_metrics metrics() const;
 
   /// Per-worker scheduler figures (resumes, steals, parks, queue depths) and watchdog reports.
@@ -217,8 +225,10 @@ public:
   /// left and reports them. Queued blocking jobs are answered with runtime_errc::cancelled.
   /// Idempotent: a second call returns an empty report.
   shutdown_report shutdown(std::chrono::milliseconds deadline);
+  /// shutdown(config().shutdown_timeout).
   shutdown_report shutdown() { return shutdown(cfg_.shutdown_timeout); }
 
+  /// True once shutdown() has started (also from the destructor or run_until_stopped()).
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(); }
 
   // -- signals (the guide's ctrl_c) ------------------------------------------------------------

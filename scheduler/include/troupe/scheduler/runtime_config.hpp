@@ -76,12 +76,15 @@ struct config_option {
   std::string_view env;           ///< environment name: "TROUPE_WORKERS"
   std::string_view value;         ///< placeholder of the value: "N", "MS", "B", "PATH"
   std::string_view default_value; ///< the default, as a user reads it: "one per core"
-  std::string_view meaning;
+  std::string_view meaning;       ///< one line for usage(): what the option does
 };
 
+/// The configuration of a runtime: set the fields in code, or let from() read the environment
+/// and argv. Later sources override earlier ones: defaults, code, environment, argv.
 struct runtime_config {
   /// Scheduler worker threads; 0 means "one per hardware thread".
   std::size_t workers = 0;
+  /// multi_thread (the default) or current_thread, which needs `workers` 0 or 1.
   troupe::flavor flavor = flavor::multi_thread;
   /// Messages an actor may handle before it yields its worker to other actors.
   std::size_t max_throughput = 300;
@@ -91,6 +94,7 @@ struct runtime_config {
   std::size_t blocking_queue_capacity = 4096;
   /// Default deadline of a graceful shutdown (runtime::shutdown() and the destructor).
   std::chrono::milliseconds shutdown_timeout{5000};
+  /// Which scheduler runs the actors; Troupe's own by default.
   troupe::scheduler_policy scheduler = scheduler_policy::troupe;
   /// A handler holding a worker longer than this is reported (Troupe's scheduler only); 0: off.
   std::chrono::milliseconds blocked_threshold{100};

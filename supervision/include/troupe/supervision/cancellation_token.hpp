@@ -34,8 +34,11 @@ public:
   /// Unregisters its callback when destroyed (see on_cancel).
   class registration {
   public:
+    /// Holds no callback.
     registration() = default;
+    /// Takes over `other`'s callback; `other` holds none afterwards.
     registration(registration&&) noexcept = default;
+    /// Unregisters the callback held so far, then takes over `other`'s.
     registration& operator=(registration&& other) noexcept;
     registration(const registration&) = delete;
     registration& operator=(const registration&) = delete;
@@ -58,6 +61,7 @@ public:
   /// this thread. Later calls do nothing.
   void cancel() const;
 
+  /// Whether cancel() was called on this token or, for a child token, on an ancestor.
   [[nodiscard]] bool is_cancelled() const noexcept;
 
   /// Runs `fn` when the token is cancelled — at once, on this thread, if it already is.

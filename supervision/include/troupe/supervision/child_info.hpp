@@ -29,13 +29,17 @@ enum class child_state {
 
 /// One row of supervisor::which_children().
 struct child_info {
+  /// The child's id (child_spec::id; for a dynamic child: the template's id and a number).
   std::string id;
   /// The running actor; invalid when the child does not run.
   caf::actor actor;
+  /// Where the child is in its life.
   child_state state = child_state::terminated;
+  /// Its child_spec::restart.
   restart_type restart = restart_type::permanent;
   /// How often this child was started again after its first start.
   uint64_t restarts = 0;
+  /// Whether the child is itself a supervisor (child_spec::is_supervisor).
   bool is_supervisor = false;
 };
 
@@ -45,8 +49,9 @@ struct child_counts {
   std::size_t specs = 0;
   /// Entries with a running actor.
   std::size_t active = 0;
-  /// Entries that are child supervisors / plain workers, running or not.
+  /// Entries that are child supervisors, running or not.
   std::size_t supervisors = 0;
+  /// Entries that are plain workers (not supervisors), running or not.
   std::size_t workers = 0;
 };
 

@@ -43,17 +43,23 @@ public:
   shutdown_policy(std::chrono::milliseconds deadline) noexcept // NOLINT: implicit on purpose
       : deadline_(deadline) {}
 
+  /// OTP's `brutal_kill`: kill at once (exit_reason::kill), without asking first.
   [[nodiscard]] static shutdown_policy brutal_kill() noexcept {
     return shutdown_policy{std::chrono::milliseconds{0}};
   }
+  /// OTP's `infinity`: ask, then wait as long as the child takes; never kill.
   [[nodiscard]] static shutdown_policy infinity() noexcept {
     return shutdown_policy{std::chrono::milliseconds::max()};
   }
 
+  /// True when the deadline is zero (brutal_kill()).
   [[nodiscard]] bool is_brutal_kill() const noexcept { return deadline_.count() == 0; }
+  /// True for infinity() (the deadline is milliseconds::max()).
   [[nodiscard]] bool is_infinity() const noexcept {
     return deadline_ == std::chrono::milliseconds::max();
   }
+  /// How long to wait after the request before killing: 0 for brutal_kill(),
+  /// milliseconds::max() for infinity().
   [[nodiscard]] std::chrono::milliseconds deadline() const noexcept { return deadline_; }
 
 private:
@@ -64,15 +70,22 @@ private:
 /// min(max_delay, initial_delay * multiplier^(n-1)), spread by +-jitter (a fraction). A child
 /// that stayed up for reset_after starts again from initial_delay.
 struct backoff_policy {
+  /// Delay before the first restart in a row. Default 100 ms; must not be negative.
   std::chrono::milliseconds initial_delay{100};
+  /// Upper bound for the delay (before jitter). Default 10 s; must be >= initial_delay.
   std::chrono::milliseconds max_delay{10'000};
+  /// Growth factor from one restart to the next. Default 2.0; must be >= 1.
   double multiplier = 2.0;
+  /// Random spread as a fraction of the delay: 0.1 means +-10%. Default 0.1; in [0, 1].
   double jitter = 0.1;
+  /// A child that ran at least this long before it crashed starts again from initial_delay.
+  /// Default 30 s.
   std::chrono::milliseconds reset_after{30'000};
 };
 
 /// What a child factory gets from its supervisor.
 struct child_context {
+  /// The runtime the supervisor runs in; spawn the child with it.
   runtime& rt;
   /// The child's id in its supervisor (for a dynamic child: the template's id and a number).
   std::string id;
@@ -88,20 +101,25 @@ struct child_context {
 /// supervisor), caf::expected of these, and caf::error.
 class started_child {
 public:
+  /// A started actor.
   started_child(caf::actor actor) : actor_(std::move(actor)) {} // NOLINT: implicit on purpose
 
+  /// A started typed actor.
   template <class... Sigs>
   started_child(const caf::typed_actor<Sigs...>& actor) // NOLINT
       : actor_(caf::actor_cast<caf::actor>(actor)) {}
 
+  /// A Troupe handle with an actor() member, such as mailbox<Ts...> or supervisor.
   template <class Handle>
   requires requires(const Handle& h) {
     { h.actor() } -> std::convertible_to<caf::actor>;
   }
   started_child(const Handle& handle) : actor_(handle.actor()) {} // NOLINT
 
+  /// A failed start: the supervisor reports `error`.
   started_child(caf::error error) : error_(std::move(error)) {} // NOLINT
 
+  /// Converts the value of `result` like the constructors above, or takes its error.
   template <class T>
   started_child(caf::expected<T> result) { // NOLINT
     if (result)
@@ -126,9 +144,13 @@ public:
     return result;
   }
 
+  /// The started actor; invalid after a failed start or ignore().
   [[nodiscard]] const caf::actor& actor() const noexcept { return actor_; }
+  /// Why the start failed; empty (caf::none) otherwise.
   [[nodiscard]] const caf::error& error() const noexcept { return error_; }
+  /// True for ignore().
   [[nodiscard]] bool ignored() const noexcept { return ignored_; }
+  /// The information given to with_info(); empty otherwise.
   [[nodiscard]] const caf::message& info() const noexcept { return info_; }
 
 private:
@@ -142,8 +164,8 @@ private:
 /// child's actor (invalid when its factory declined with started_child::ignore()) and the
 /// extra information its factory gave with started_child::with_info().
 struct child_started {
-  caf::actor actor;
-  caf::message info;
+  caf::actor actor;  ///< The child; invalid when its factory returned started_child::ignore().
+  caf::message info; ///< From started_child::with_info(); empty otherwise.
 };
 
 /// One child of a supervisor.
@@ -162,7 +184,9 @@ struct child_spec {
   /// Spawns the child. Runs on the supervisor (at its start: on the thread that starts it).
   /// A throw or an error fails the start.
   std::function<started_child(const child_context&)> start;
+  /// When the child is restarted after it terminates. Default: permanent.
   restart_type restart = restart_type::permanent;
+  /// How the child is stopped. Default: ask, and kill after 5 s.
   shutdown_policy shutdown = std::chrono::milliseconds{5000};
   /// Optional delay between consecutive restarts of this child.
   std::optional<backoff_policy> backoff;

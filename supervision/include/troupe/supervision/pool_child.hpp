@@ -39,6 +39,7 @@ struct pool_slot {
 template <class Job>
 class supervised_pool {
 public:
+  /// What a job's handler answers (reply_t<Job>).
   using reply_type = reply_t<Job>;
 
   /// The pool of the child's latest start. Errors: supervision_errc::child_not_found (the
@@ -86,9 +87,10 @@ private:
 /// children list as it is.
 template <class Job>
 struct pool_child_spec {
-  child_spec spec;
-  supervised_pool<Job> pool;
+  child_spec spec;           ///< The child for the supervisor's children list.
+  supervised_pool<Job> pool; ///< Reaches the pool of the child's latest start.
 
+  /// The child spec, so that a pool_child_spec can stand in a children list.
   operator child_spec() const { return spec; } // NOLINT: implicit on purpose
 };
 

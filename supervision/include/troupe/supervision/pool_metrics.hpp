@@ -13,11 +13,13 @@ namespace troupe {
 struct pool_metrics {
   /// The pool's name (pool_options::name).
   std::string name;
+  /// Jobs the queues may hold (pool_options::capacity).
   std::size_t capacity = 0;
   /// Jobs waiting in the queues.
   std::size_t queue_depth = 0;
   /// Jobs of actors waiting for room under backpressure (not yet in the queues).
   std::size_t parked = 0;
+  /// Worker slots in use now (pool_options::workers, or the last resize()).
   std::size_t workers = 0;
   /// Per worker slot: 1 while it runs a job.
   std::vector<uint32_t> in_flight;
@@ -37,6 +39,8 @@ struct pool_metrics {
   uint64_t cancelled = 0;
   /// Queue-to-answer latency of sampled jobs (one in 16), in microseconds.
   double latency_p50_us = 0;
+  /// The 99th percentile of the same latency, in microseconds. Both percentiles are bucket
+  /// bounds of a histogram (within about 19%); 0 before the first sample.
   double latency_p99_us = 0;
 };
 

@@ -37,12 +37,14 @@ struct pool_options {
   /// actor gets mailbox_full), fail (mailbox_full), drop_newest (the new job is answered with
   /// mailbox_full and counted), drop_oldest (the oldest waiting job is, and the new one queued).
   overflow_policy overflow = overflow_policy::backpressure;
+  /// Which worker runs a job. Default: balanced.
   dispatch_policy dispatch = dispatch_policy::balanced;
   /// How often a job whose worker crashed on it is run again (on a restarted or another
   /// worker) before it is answered with the crash's reason. 0: never retried.
   std::size_t max_retries = 0;
   /// Restart intensity of the pool's supervisor: at most this many worker crashes per period.
   std::size_t max_restarts = 100;
+  /// The period of max_restarts. Default 1 s.
   std::chrono::milliseconds restart_period{1000};
   /// Jobs run on the runtime's blocking pool rather than on scheduler workers, for jobs that
   /// block or burn CPU; a pool worker then waits for its job without holding a scheduler worker.
@@ -51,6 +53,7 @@ struct pool_options {
   /// Names the offending field (config_errc::out_of_range).
   [[nodiscard]] caf::error validate() const;
 
+  /// The largest `workers` value (also for resize()).
   static constexpr std::size_t max_workers = 256;
 };
 

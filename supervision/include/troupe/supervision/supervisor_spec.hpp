@@ -45,10 +45,12 @@ enum class restart_strategy {
 struct supervisor_spec {
   /// The supervisor actor's name (in errors, the topology and shutdown reports).
   std::string name = "supervisor";
+  /// Which children restart with a failed one. Default: one_for_one.
   restart_strategy strategy = restart_strategy::one_for_one;
   /// At most this many restarts within `period`; one more and the supervisor stops its
   /// children and exits with supervision_errc::restart_intensity_exceeded.
   std::size_t intensity = 1;
+  /// The window `intensity` counts restarts in. Default 5 s; must be positive.
   std::chrono::milliseconds period{5000};
   /// In start order. A dynamic supervisor has exactly one: the template of its children.
   std::vector<child_spec> children;

@@ -85,13 +85,17 @@ caf::error admit_error(admit_outcome outcome);
 template <class Job>
 class worker_pool {
 public:
+  /// What a job's handler answers (reply_t<Job>).
   using reply_type = reply_t<Job>;
+  /// Internal: the shared queue state behind the pool.
   using core_type = detail::pool_core<Job>;
 
   /// How long a thread's submit may wait for room under backpressure, and the job's key for
   /// key_affinity dispatch.
   struct submit_options {
+    /// The job's key; only key_affinity dispatch uses it.
     uint64_t key = 0;
+    /// The longest wait for room under backpressure. Default 30 s.
     std::chrono::milliseconds wait_for_room{30'000};
   };
 
@@ -270,6 +274,7 @@ public:
     return caf::none;
   }
 
+  /// A snapshot of the pool's figures. Any thread.
   [[nodiscard]] pool_metrics metrics() const { return state_->core->metrics(); }
 
   /// The pool's supervisor (dynamic strategy; one child per worker).
