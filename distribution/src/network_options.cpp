@@ -30,8 +30,11 @@ caf::error network_options::validate() const {
   if (bind_address.empty())
     return make_error(distribution_errc::invalid_config, std::string{"bind_address"},
                       std::string{"empty"});
-  if (heartbeat.count() < 0 || connection_timeout.count() < 0)
+  if (heartbeat.count() < 0)
     return make_error(distribution_errc::invalid_config, std::string{"heartbeat"},
+                      std::string{"negative"});
+  if (connection_timeout.count() < 0)
+    return make_error(distribution_errc::invalid_config, std::string{"connection_timeout"},
                       std::string{"negative"});
   if (connection_timeout.count() > 0 && heartbeat.count() == 0)
     return make_error(distribution_errc::invalid_config, std::string{"connection_timeout"},
@@ -39,8 +42,11 @@ caf::error network_options::validate() const {
   if (connection_timeout.count() > 0 && connection_timeout < 2 * heartbeat)
     return make_error(distribution_errc::invalid_config, std::string{"connection_timeout"},
                       std::string{"shorter than two heartbeats"});
-  if (connect_timeout.count() <= 0 || service_timeout.count() <= 0)
+  if (connect_timeout.count() <= 0)
     return make_error(distribution_errc::invalid_config, std::string{"connect_timeout"},
+                      std::string{"not positive"});
+  if (service_timeout.count() <= 0)
+    return make_error(distribution_errc::invalid_config, std::string{"service_timeout"},
                       std::string{"not positive"});
   if (handshake_timeout.count() <= 0)
     return make_error(distribution_errc::invalid_config, std::string{"handshake_timeout"},

@@ -38,8 +38,8 @@ const char* to_string(mailbox_errc code) noexcept {
     return "handler_threw";
   case mailbox_errc::request_timeout:
     return "request_timeout";
-  case mailbox_errc::cancelled:
-    return "cancelled";
+  case mailbox_errc::abandoned:
+    return "abandoned";
   case mailbox_errc::closed:
     return "closed";
   }

@@ -45,10 +45,17 @@ extern "C" void on_stop_signal(int signo) {
   }
 }
 
+// The constructor's error when another runtime owns the signals; create() turns it into a
+// typed error.
+struct signals_taken : std::invalid_argument {
+  signals_taken()
+      : std::invalid_argument("handle_signals: another troupe::runtime already handles signals") {}
+};
+
 void install_signal_handlers(int fd, int dump_fd) {
   int expected = -1;
   if (!signal_pipe.compare_exchange_strong(expected, fd))
-    throw std::invalid_argument("handle_signals: another troupe::runtime already handles signals");
+    throw signals_taken{};
   dump_signal_pipe.store(dump_fd);
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
@@ -254,6 +261,13 @@ troupe::result<std::unique_ptr<runtime>> runtime::create(runtime_config cfg,
     return std::make_unique<runtime>(std::move(cfg), std::move(customize));
   } catch (const detail::admin_listen_error& e) {
     return make_error(runtime_errc::admin_unavailable, std::string{e.what()});
+  } catch (const signals_taken&) {
+    return make_error(config_errc::conflicting_options, std::string{"handle_signals"},
+                      std::string{"another troupe::runtime in this process already handles "
+                                  "signals"});
+  } catch (const std::runtime_error& e) {
+    // The stop and dump pipes, the admin endpoint's epoll instance, a thread: out of resources.
+    return make_error(runtime_errc::io_failed, std::string{"runtime"}, std::string{e.what()});
   }
 }
 

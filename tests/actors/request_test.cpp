@@ -290,6 +290,15 @@ TEST_F(Requests, FirstOfFailsOnlyWhenAllFail) {
   caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
 }
 
+TEST_F(Requests, FirstOfNothingIsAbandonedNotCancelledWork) {
+  // mailbox_errc::abandoned (the caller gave up a wait) is apart from runtime_errc::cancelled
+  // (an executor dropped the work): one name per meaning.
+  auto r = await(first_of(std::vector<pending<int64_t>>{}), 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error(mailbox_errc::abandoned));
+  EXPECT_EQ(std::string{to_string(mailbox_errc::abandoned)}, "abandoned");
+}
+
 TEST_F(Requests, FallbackRunsOnlyAfterThePrimaryFails) {
   auto c = spawn_calc(*rt);
   std::atomic<int> fallbacks{0};

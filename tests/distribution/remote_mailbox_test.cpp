@@ -247,6 +247,23 @@ TEST(node, InvalidOptionsNameTheOption) {
   EXPECT_EQ(opts.validate(), distribution_errc::invalid_config);
 }
 
+TEST(node, EachInvalidDurationIsNamedAsItself) {
+  // validate() once named connect_timeout for a bad service_timeout, heartbeat for a bad
+  // connection_timeout.
+  auto named = [](auto set, const std::string& option) {
+    troupe::network_options opts;
+    set(opts);
+    auto err = opts.validate();
+    EXPECT_EQ(err, distribution_errc::invalid_config) << option;
+    EXPECT_NE(troupe::render(err).find(option), std::string::npos)
+        << option << ": " << troupe::render(err);
+  };
+  named([](auto& o) { o.heartbeat = -1ms; }, "heartbeat");
+  named([](auto& o) { o.connection_timeout = -1ms; }, "connection_timeout");
+  named([](auto& o) { o.connect_timeout = 0ms; }, "connect_timeout");
+  named([](auto& o) { o.service_timeout = 0ms; }, "service_timeout");
+}
+
 TEST(node, AListenerBeyondLoopbackNeedsASecretOrAnExplicitOptOut) {
   troupe::network_options opts;
   opts.bind_address = "0.0.0.0";

@@ -163,6 +163,12 @@ TEST(RuntimeStop, OnlyOneRuntimeAtATimeHandlesSignals) {
   {
     troupe::runtime first{cfg};
     EXPECT_THROW(troupe::runtime{cfg}, std::invalid_argument);
+    // create() never throws: it said so, and threw std::invalid_argument here.
+    auto second = troupe::runtime::create(cfg);
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error(), troupe::config_errc::conflicting_options);
+    EXPECT_NE(troupe::render(second.error()).find("handle_signals"), std::string::npos)
+        << troupe::render(second.error());
   }
   // Released with the first runtime.
   troupe::runtime again{cfg};

@@ -58,6 +58,13 @@ TEST_F(supervisor_test, StartsChildrenInOrderAndListsThem) {
   EXPECT_FALSE(sup.stop());
 }
 
+TEST_F(supervisor_test, AnEmptyHandleTestsFalseAndAStartedOneTrue) {
+  EXPECT_FALSE(troupe::supervisor{});
+  auto sup = start_abc(restart_strategy::one_for_one);
+  EXPECT_TRUE(sup);
+  EXPECT_FALSE(sup.stop());
+}
+
 TEST_F(supervisor_test, StartFailureNamesTheChildAndStopsTheStartedOnes) {
   troupe::child_spec broken;
   broken.id = "broken";

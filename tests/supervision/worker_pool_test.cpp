@@ -122,6 +122,13 @@ TEST_F(worker_pool_test, EveryJobIsAnsweredWithItsResult) {
   EXPECT_TRUE(pool.shutdown(5s).drained);
 }
 
+TEST_F(worker_pool_test, AnEmptyHandleTestsFalseAndASpawnedOneTrue) {
+  EXPECT_FALSE(troupe::worker_pool<work>{});
+  auto pool = pool_of({}, [](work& w) { return w.value; });
+  EXPECT_TRUE(pool);
+  EXPECT_TRUE(pool.shutdown(5s).drained);
+}
+
 TEST_F(worker_pool_test, ExactlyOnceAnswersUnderSeededRandomCrashes) {
   constexpr int n = 2000;
   // Seeded: each job crashes its worker on its first attempt (1 in 10) or always (1 in 50).

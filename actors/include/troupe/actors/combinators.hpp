@@ -116,7 +116,7 @@ pending<std::vector<R>> gather_all_or_fail(std::vector<pending<R>> inputs) {
 }
 
 /// select!: the first value to arrive wins; later replies are discarded. Fails only when every
-/// input failed, with the last error (or cancelled for no inputs).
+/// input failed, with the last error (or mailbox_errc::abandoned for no inputs).
 template <class R>
 pending<R> first_of(std::vector<pending<R>> inputs) {
   return pending<R>{[inputs = std::move(inputs)](auto on_value, auto on_error) mutable {
@@ -132,7 +132,7 @@ pending<R> first_of(std::vector<pending<R>> inputs) {
     st->done = std::move(on_value);
     st->fail = std::move(on_error);
     if (inputs.empty()) {
-      st->fail(make_error(mailbox_errc::cancelled));
+      st->fail(make_error(mailbox_errc::abandoned));
       return;
     }
     for (auto& input : inputs)

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <coroutine>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include <caf/actor_cast.hpp>
@@ -28,7 +29,7 @@ public:
     // Cancelled while armed: drop the table entry now; the timer message finds nothing later.
     if (k_ != nullptr) {
       k_->target_ = nullptr;
-      self_->fail_request(id_, make_error(mailbox_errc::cancelled));
+      self_->fail_request(id_, make_error(mailbox_errc::abandoned));
     }
   }
 

@@ -19,8 +19,11 @@ enum class mailbox_errc : uint8_t {
   handler_threw,
   /// No reply arrived within the request's timeout.
   request_timeout,
-  /// The request was abandoned before its reply (e.g. a fail-fast group failed first).
-  cancelled,
+  /// The requester gave the request up before its reply: a fail-fast group failed first, a
+  /// coroutine's timer was destroyed while armed, first_of got no requests. Not to be confused
+  /// with runtime_errc::cancelled (the work itself was dropped by the pool or runtime that held
+  /// it).
+  abandoned,
   /// The mailbox was closed for senders (mailbox::close): the message was handed back, or, for
   /// a message parked under backpressure when the close came, the request fails with it (a
   /// parked plain message becomes a dead letter with this reason). Final, unlike mailbox_full.

@@ -74,9 +74,11 @@ struct shutdown_report {
 /// Errors: the constructor throws std::invalid_argument naming the bad option when the
 /// configuration does not validate (e.g. an admin address that is not a dotted IPv4 address),
 /// and std::runtime_error when the admin endpoint cannot listen (its port is in use).
-/// runtime::create() never throws those: it returns config_errc (the option and the value) or
-/// runtime_errc::admin_unavailable ("address:port: reason") instead. Prefer create() in
-/// programs that take their options from users.
+/// runtime::create() never throws those: it returns config_errc (the option and the value; also
+/// conflicting_options naming handle_signals when another runtime of the process handles
+/// signals), runtime_errc::admin_unavailable ("address:port: reason"), or runtime_errc::io_failed
+/// when the process is out of descriptors or threads. Prefer create() in programs that take their
+/// options from users.
 ///
 /// Thread safety: every member function may be called from any thread, except that the
 /// destructor must not run concurrently with other calls.

@@ -69,10 +69,14 @@ public:
   /// How long the blocking calls wait for the supervisor's answer.
   static constexpr std::chrono::milliseconds default_timeout{30'000};
 
-  /// An empty handle, with no supervisor behind it; get one from start_supervisor.
+  /// An empty handle (operator bool is false), with no supervisor behind it; get one from
+  /// start_supervisor.
   supervisor() = default;
   /// Internal: start_supervisor makes handles from the runtime and the supervisor's actor.
   supervisor(runtime& rt, caf::actor actor) : rt_(&rt), actor_(std::move(actor)) {}
+
+  /// False for an empty (default-constructed) handle.
+  [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(actor_); }
 
   /// The supervisor's CAF actor, for monitors, links and exit messages.
   [[nodiscard]] const caf::actor& actor() const noexcept { return actor_; }

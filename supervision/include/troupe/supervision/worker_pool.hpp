@@ -99,7 +99,11 @@ public:
     std::chrono::milliseconds wait_for_room{30'000};
   };
 
+  /// An empty handle (operator bool is false); spawn_pool makes real ones.
   worker_pool() = default;
+
+  /// False for an empty (default-constructed) handle.
+  [[nodiscard]] explicit operator bool() const noexcept { return state_ != nullptr; }
 
   /// Submits from a thread and waits for the answer. `timeout` bounds the whole call: the wait
   /// for room under backpressure and the wait for the answer share it.
