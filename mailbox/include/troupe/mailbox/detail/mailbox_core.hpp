@@ -314,7 +314,9 @@ private:
                     std::function<void()> on_enqueued) {
     {
       std::lock_guard guard{park_mtx_};
-      parked_.push_back(parked_envelope{
+      if (!parked_)
+        parked_ = std::make_unique<std::deque<parked_envelope>>();
+      parked_->push_back(parked_envelope{
           std::move(env), caf::actor_cast<caf::strong_actor_ptr>(owner), std::move(on_enqueued)});
       parked_count_.fetch_add(1, std::memory_order_seq_cst);
     }
@@ -364,13 +366,14 @@ private:
   /// Moves parked envelopes into the queue while there is room; any thread.
   void move_parked(caf::execution_unit* ctx) {
     std::unique_lock guard{park_mtx_};
-    while (!parked_.empty()) {
-      auto& front = parked_.front();
+    // fail_parked may take the deque while the lock is released: re-check it each round.
+    while (parked_ && !parked_->empty()) {
+      auto& front = parked_->front();
       if (!bounded_->try_push(front.env))
         return;
       auto owner = std::move(front.owner);
       auto on_enqueued = std::move(front.on_enqueued);
-      parked_.pop_front();
+      parked_->pop_front();
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       guard.unlock();
       accepted(caf::actor_cast<caf::abstract_actor*>(owner), ctx);
@@ -410,14 +413,15 @@ private:
 
   /// Answers every parked envelope with `reason` (requests) or counts it as a dead letter.
   void fail_parked(const caf::error& reason) {
-    std::deque<parked_envelope> parked;
+    std::unique_ptr<std::deque<parked_envelope>> parked;
     {
       std::lock_guard park_guard{park_mtx_};
       parked.swap(parked_);
       parked_count_.store(0, std::memory_order_seq_cst);
     }
-    for (auto& p : parked)
-      answer(std::move(p.env), reason);
+    if (parked)
+      for (auto& p : *parked)
+        answer(std::move(p.env), reason);
   }
 
   /// Answers a request with `reason`, or counts a message as a dead letter.
@@ -434,7 +438,9 @@ private:
   std::unique_ptr<bounded_mpsc_queue<envelope_type>> bounded_;
   std::unique_ptr<locked_ring<envelope_type>> evicting_;
   std::mutex park_mtx_;
-  std::deque<parked_envelope> parked_;
+  // Allocated by the first park (guarded by park_mtx_): an empty std::deque already holds a
+  // 512-byte block, and most mailboxes never park a sender.
+  std::unique_ptr<std::deque<parked_envelope>> parked_;
 };
 
 } // namespace troupe::detail
