@@ -50,17 +50,25 @@ void topology_registry::describe(caf::actor_id id, std::string kind, provider ma
 void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, child_row row) {
   if (off())
     return;
-  if (row.actor != 0) {
-    auto& s = shard_of(row.actor);
-    std::lock_guard guard{s.mtx};
-    if (auto c = s.nodes.find(row.actor); c != s.nodes.end()) {
-      c->second.parent = supervisor;
-      c->second.state = row.state;
-    }
+  // The child's parent and the supervisor's row change together, as one step for a dump: both
+  // shards are locked at once (std::scoped_lock avoids deadlock with a dump's ordered locking).
+  auto& sup = shard_of(supervisor);
+  auto& kid = shard_of(row.actor);
+  auto update = [&] {
+    if (row.actor != 0)
+      if (auto c = kid.nodes.find(row.actor); c != kid.nodes.end()) {
+        c->second.parent = supervisor;
+        c->second.state = row.state;
+      }
+    sup.nodes[supervisor].children[serial] = std::move(row);
+  };
+  if (&kid == &sup) {
+    std::lock_guard guard{sup.mtx};
+    update();
+  } else {
+    std::scoped_lock guard{sup.mtx, kid.mtx};
+    update();
   }
-  auto& s = shard_of(supervisor);
-  std::lock_guard guard{s.mtx};
-  s.nodes[supervisor].children[serial] = std::move(row);
 }
 
 void topology_registry::set_state(caf::actor_id id, std::string state) {
@@ -103,7 +111,7 @@ std::size_t topology_registry::size() const {
 }
 
 const topology_registry::node* topology_registry::find_node(caf::actor_id id) const {
-  auto& nodes = shards_[id % shard_count].nodes;
+  auto& nodes = shard_of(id).nodes;
   auto i = nodes.find(id);
   return i == nodes.end() ? nullptr : &i->second;
 }

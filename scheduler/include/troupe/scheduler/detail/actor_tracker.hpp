@@ -47,6 +47,7 @@ public:
   /// spawned through the runtime), and marks it supervised.
   void adopt(const caf::strong_actor_ptr& actor);
 
+  /// Marks a tracked actor as supervised; unknown ids are ignored.
   void set_supervised(caf::actor_id id);
 
   [[nodiscard]] std::vector<entry> live() const;

@@ -110,6 +110,7 @@ private:
   static constexpr std::size_t shard_count = 16;
 
   shard& shard_of(caf::actor_id id) noexcept { return shards_[id % shard_count]; }
+  const shard& shard_of(caf::actor_id id) const noexcept { return shards_[id % shard_count]; }
   // Only with the shard's lock held (a dump holds them all).
   [[nodiscard]] const node* find_node(caf::actor_id id) const;
 
