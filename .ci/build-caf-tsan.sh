@@ -23,7 +23,7 @@ prefix="${1:-/opt/caf-tsan}"
 jobs="${JOBS:-2}"
 with_io="${CAF_TSAN_IO:-1}"
 stamp="$prefix/.caf-tsan.stamp"
-cxxflags="-std=c++14 -O1 -g -fsanitize=thread -fno-omit-frame-pointer"
+cxxflags="-std=c++14 -O1 -g1 -fsanitize=thread -fno-omit-frame-pointer"
 multiarch_libdir=/usr/lib/x86_64-linux-gnu
 
 log() { printf '[build-caf-tsan] %s\n' "$*" >&2; }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "remote_protocol.hpp"
+#include "troupe/distribution.hpp"
 #include "troupe/troupe.hpp"
 
 #include "command_line.hpp"

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "remote_protocol.hpp"
+#include "troupe/distribution.hpp"
 #include "troupe/troupe.hpp"
 
 #include "command_line.hpp"

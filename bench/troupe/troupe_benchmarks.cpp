@@ -21,6 +21,7 @@
 
 #include "common/bench_report.hpp"
 #include "common/server_process.hpp"
+#include "troupe/distribution.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace troupe::bench;

@@ -1,6 +1,9 @@
 #include "troupe/core/actor.hpp"
 
+#include <algorithm>
+
 #include <caf/sec.hpp>
+#include <caf/system_messages.hpp>
 
 #include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/runtime.hpp"
@@ -9,6 +12,15 @@ namespace troupe {
 
 caf::error actor::dead_reply_reason() const {
   return caf::make_error(caf::sec::request_receiver_down);
+}
+
+void actor::report_unexpected_reply(const reply_job& reply) {
+  const char* type = reply.message_type();
+  if (type == nullptr)
+    return; // not an answer (a barrier release): nobody missed it
+  if (auto* rt = runtime::of(home_system()))
+    rt->dead_letters()->report(
+        dead_letter{name(), type, caf::make_error(caf::sec::unexpected_response)});
 }
 
 void actor::discard_replies() {
@@ -23,6 +35,57 @@ void actor::discard_replies() {
     if (auto* rt = runtime::of(home_system()))
       rt->dead_letters()->report(dead_letter{name(), type, dead_reply_reason()});
   }
+}
+
+void actor::fail_request_after(uint64_t id, caf::timespan timeout, caf::error reason) {
+  auto now = clock().now();
+  if (timeout > detail::request_deadlines::time_point::max() - now)
+    return; // beyond the clock's range: never
+  if (!deadlines_)
+    deadlines_ = std::make_unique<detail::request_deadlines>();
+  deadlines_->add(now + std::max(timeout, caf::timespan{0}), id, std::move(reason));
+  // Answered requests leave their entries until they come due: compact once they are the
+  // majority, so a busy requester with long timeouts holds about as many as it has waiting.
+  if (deadlines_->size() > 2 * outstanding_.size() + 32)
+    deadlines_->compact([this](uint64_t x) { return outstanding_.count(x) != 0; });
+  arm_request_timer();
+}
+
+void actor::arm_request_timer() {
+  while (!deadlines_->empty() && outstanding_.count(deadlines_->earliest().id) == 0)
+    deadlines_->pop_earliest();
+  if (deadlines_->empty())
+    return; // a timer still armed finds nothing due and stops
+  auto due = deadlines_->earliest().due;
+  if (deadlines_->armed && *deadlines_->armed <= due)
+    return;
+  deadlines_->armed = due;
+  // One ordinary timeout per type and actor: CAF replaces a later one and cancels it when the
+  // actor terminates (the clock's reference to the actor goes with it).
+  clock().set_ordinary_timeout(due, this, request_timeout_atom::value, 0);
+}
+
+void actor::on_request_timer() {
+  if (!deadlines_)
+    return;
+  deadlines_->armed.reset();
+  for (auto& expired : deadlines_->take_due(clock().now())) {
+    if (stopping_)
+      return; // nothing runs after quit()
+    fail_request(expired.id, std::move(expired.reason));
+  }
+  if (deadlines_ && !stopping_)
+    arm_request_timer();
+}
+
+caf::invoke_message_result actor::consume(caf::mailbox_element& x) {
+  auto& content = x.content();
+  if (content.match_elements<caf::timeout_msg>() &&
+      content.get_as<caf::timeout_msg>(0).type == request_timeout_atom::value) {
+    on_request_timer();
+    return caf::invoke_message_result::consumed;
+  }
+  return caf::event_based_actor::consume(x);
 }
 
 } // namespace troupe

@@ -46,11 +46,6 @@
 #include "troupe/actors/topic.hpp"
 #include "troupe/actors/watched.hpp"
 
-#include "troupe/distribution/distribution_errc.hpp"
-#include "troupe/distribution/network_options.hpp"
-#include "troupe/distribution/node.hpp"
-#include "troupe/distribution/remote_mailbox.hpp"
-#include "troupe/distribution/remote_topic.hpp"
 #include "troupe/supervision/cancellation_token.hpp"
 #include "troupe/supervision/child_info.hpp"
 #include "troupe/supervision/child_spec.hpp"

@@ -23,9 +23,9 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view k
   auto id = raw->id();
   registry_.add_actor(id, name_of(raw), raw->address(), kind);
   {
-    auto& s = shard_of(id);
+    auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};
-    if (s.live.try_emplace(id, slot{raw->address(), false}).second)
+    if (s.entries.try_emplace(id, slot{raw->address(), false}).second)
       count_.fetch_add(1);
   }
   // attach_functor runs the functor at once when the actor is already gone, so an actor that
@@ -40,9 +40,9 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
   auto id = actor->id();
   bool known = false;
   {
-    auto& s = shard_of(id);
+    auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};
-    known = s.live.count(id) != 0;
+    known = s.entries.count(id) != 0;
   }
   if (!known)
     track(actor);
@@ -52,9 +52,9 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
 void actor_tracker::remove(caf::actor_id id) {
   registry_.remove_actor(id);
   {
-    auto& s = shard_of(id);
+    auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};
-    if (s.live.erase(id) == 0)
+    if (s.entries.erase(id) == 0)
       return;
   }
   if (count_.fetch_sub(1) == 1) {
@@ -65,18 +65,18 @@ void actor_tracker::remove(caf::actor_id id) {
 }
 
 void actor_tracker::set_supervised(caf::actor_id id) {
-  auto& s = shard_of(id);
+  auto& s = live_.of(id);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.live.find(id); i != s.live.end())
+  if (auto i = s.entries.find(id); i != s.entries.end())
     i->second.supervised = true;
 }
 
 std::vector<actor_tracker::entry> actor_tracker::live() const {
   std::vector<entry> result;
   result.reserve(count_.load());
-  for (auto& s : shards_) {
+  for (auto& s : live_.shards()) {
     std::lock_guard guard{s.mtx};
-    for (auto& [id, tracked] : s.live)
+    for (auto& [id, tracked] : s.entries)
       result.push_back(entry{id, {}, tracked.address, tracked.supervised});
   }
   // Names are read outside the locks: an actor that ended meanwhile reports no name.

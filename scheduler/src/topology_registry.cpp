@@ -16,9 +16,9 @@ void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor
                                   std::string_view kind) {
   if (off())
     return;
-  auto& s = shard_of(id);
+  auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  auto& n = s.nodes[id]; // may exist already: described during its construction
+  auto& n = s.entries[id]; // may exist already: described during its construction
   n.name = std::move(name);
   n.addr = std::move(addr);
   if (n.kind.empty())
@@ -29,19 +29,19 @@ void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor
 void topology_registry::remove_actor(caf::actor_id id) {
   if (off())
     return;
-  auto& s = shard_of(id);
+  auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  s.nodes.erase(id);
+  s.entries.erase(id);
 }
 
 void topology_registry::describe(caf::actor_id id, std::string kind, provider mailbox) {
   if (off())
     return;
-  auto& s = shard_of(id);
+  auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
   // Creates the node if the actor is not added yet: an actor may describe itself while it is
   // constructed, before runtime::spawn registers it.
-  auto& n = s.nodes[id];
+  auto& n = s.entries[id];
   n.kind = std::move(kind);
   if (mailbox)
     n.mailbox = std::move(mailbox);
@@ -52,15 +52,15 @@ void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, chi
     return;
   // The child's parent and the supervisor's row change together, as one step for a dump: both
   // shards are locked at once (std::scoped_lock avoids deadlock with a dump's ordered locking).
-  auto& sup = shard_of(supervisor);
-  auto& kid = shard_of(row.actor);
+  auto& sup = nodes_.of(supervisor);
+  auto& kid = nodes_.of(row.actor);
   auto update = [&] {
     if (row.actor != 0)
-      if (auto c = kid.nodes.find(row.actor); c != kid.nodes.end()) {
+      if (auto c = kid.entries.find(row.actor); c != kid.entries.end()) {
         c->second.parent = supervisor;
         c->second.state = row.state;
       }
-    sup.nodes[supervisor].children[serial] = std::move(row);
+    sup.entries[supervisor].children[serial] = std::move(row);
   };
   if (&kid == &sup) {
     std::lock_guard guard{sup.mtx};
@@ -74,18 +74,18 @@ void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, chi
 void topology_registry::set_state(caf::actor_id id, std::string state) {
   if (off())
     return;
-  auto& s = shard_of(id);
+  auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.nodes.find(id); i != s.nodes.end())
+  if (auto i = s.entries.find(id); i != s.entries.end())
     i->second.state = std::move(state);
 }
 
 void topology_registry::remove_child(caf::actor_id supervisor, uint64_t serial) {
   if (off())
     return;
-  auto& s = shard_of(supervisor);
+  auto& s = nodes_.of(supervisor);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.nodes.find(supervisor); i != s.nodes.end())
+  if (auto i = s.entries.find(supervisor); i != s.entries.end())
     i->second.children.erase(serial);
 }
 
@@ -103,15 +103,15 @@ void topology_registry::remove_component(uint64_t token) {
 
 std::size_t topology_registry::size() const {
   std::size_t total = 0;
-  for (auto& s : shards_) {
+  for (auto& s : nodes_.shards()) {
     std::lock_guard guard{s.mtx};
-    total += s.nodes.size();
+    total += s.entries.size();
   }
   return total;
 }
 
 const topology_registry::node* topology_registry::find_node(caf::actor_id id) const {
-  auto& nodes = shard_of(id).nodes;
+  auto& nodes = nodes_.of(id).entries;
   auto i = nodes.find(id);
   return i == nodes.end() ? nullptr : &i->second;
 }
@@ -197,8 +197,8 @@ nlohmann::json topology_registry::dump() const {
   std::vector<caf::strong_actor_ptr> keep_alive;
   std::lock_guard components_guard{components_mtx_};
   std::vector<std::unique_lock<std::mutex>> guards;
-  guards.reserve(shard_count);
-  for (auto& s : shards_)
+  guards.reserve(sharded_by_id<node>::shard_count);
+  for (auto& s : nodes_.shards())
     guards.emplace_back(s.mtx);
   dump_context ctx;
   ctx.now = std::chrono::steady_clock::now();
@@ -218,8 +218,8 @@ nlohmann::json topology_registry::dump() const {
   }
   // Sorted by id, so that dumps of the same system compare equal.
   std::vector<caf::actor_id> ids;
-  for (auto& s : shards_)
-    for (auto& [id, n] : s.nodes)
+  for (auto& s : nodes_.shards())
+    for (auto& [id, n] : s.entries)
       ids.push_back(id);
   keep_alive.reserve(ids.size());
   for (auto id : ids) {

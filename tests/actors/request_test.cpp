@@ -633,6 +633,34 @@ TEST_F(LateReplies, AReplyWithoutTimeoutToATerminatedTroupeActorIsADeadLetter) {
   EXPECT_EQ(letter->reason, mailbox_errc::receiver_dead);
 }
 
+TEST_F(LateReplies, AReplyAfterItsRequestTimedOutIsADeadLetterOfTheLiveRequester) {
+  auto gate = std::make_shared<std::latch>(1);
+  auto c = spawn_calc(*rt, gate);
+  auto timed_out = std::make_shared<std::promise<caf::error>>();
+  mailbox_options opts;
+  opts.name = "requester";
+  auto requester = spawn_mailbox<go>(*rt, opts, [c, timed_out](auto* self) {
+                     return handlers{[self, c, timed_out](go&) {
+                       request(self, c, stall{}, 20ms)
+                           .then([](int64_t) {},
+                                 [timed_out](caf::error e) { timed_out->set_value(std::move(e)); });
+                     }};
+                   }).value();
+  EXPECT_TRUE(requester.send(go{}));
+  auto outcome = timed_out->get_future();
+  ASSERT_EQ(outcome.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(outcome.get(), mailbox_errc::request_timeout);
+  EXPECT_EQ(rt->dead_letters()->count(), 0u) << "nothing is late yet";
+  gate->count_down(); // the answer now reaches a requester that no longer waits for it
+  auto letter = log->first();
+  ASSERT_TRUE(letter) << "the late reply was dropped without a dead letter";
+  EXPECT_EQ(letter->receiver, "requester");
+  EXPECT_EQ(letter->message_type, typeid(int64_t).name());
+  EXPECT_EQ(letter->reason, caf::sec::unexpected_response);
+  caf::anon_send_exit(c.actor(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(requester.actor(), caf::exit_reason::user_shutdown);
+}
+
 TEST_F(LateReplies, AReplyToATerminatedCafActorIsADeadLetter) {
   auto letter = late_reply_after([&](const calc& c) {
     return rt->spawn([c](caf::event_based_actor* self) -> caf::behavior {

@@ -13,6 +13,7 @@
 #include "distribution/wire_types.hpp"
 #include "support/runtime_fixture.hpp"
 #include "support/topology_schema.hpp"
+#include "troupe/distribution.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;

@@ -12,6 +12,7 @@
 
 #include "distribution/wire_types.hpp"
 #include "support/runtime_fixture.hpp"
+#include "troupe/distribution.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
@@ -172,6 +173,96 @@ TEST_F(remote_topic_test, UnknownTopicsAndPayloadMismatchesAreTyped) {
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error(), troupe::distribution_errc::type_mismatch)
       << troupe::render(wrong.error());
+}
+
+/// What a mirror's local subscriber saw before its end notice, and the notice.
+struct until_closed {
+  std::mutex mtx;
+  std::vector<int64_t> values;
+  caf::error notice;
+  std::promise<void> ended;
+};
+
+troupe::mailbox<start> subscriber_until_closed(troupe::runtime& rt, troupe::topic<int64_t> mirror,
+                                               std::shared_ptr<until_closed> out) {
+  auto mb = troupe::spawn_mailbox<start>(rt, {}, [mirror, out](auto* self) {
+              return troupe::handlers{[self, mirror, out](start&) {
+                (void)mirror.subscribe(
+                    self,
+                    [out](const int64_t& v) {
+                      std::lock_guard guard{out->mtx};
+                      out->values.push_back(v);
+                    },
+                    {},
+                    [out](caf::error why) {
+                      std::lock_guard guard{out->mtx};
+                      out->notice = std::move(why);
+                      out->ended.set_value();
+                    });
+              }};
+            }).value();
+  EXPECT_TRUE(mb.send(start{}));
+  troupe::test::eventually([&] { return mirror.metrics().subscribers == 1; });
+  return mb;
+}
+
+TEST_F(remote_topic_test, ClosingTheOwnersTopicClosesTheMirrorAfterEveryMessage) {
+  troupe::runtime server_rt{workers(2), net.customizer()};
+  troupe::runtime client_rt{workers(2), net.customizer()};
+  auto server = troupe::node::start(server_rt, net).value();
+  auto client = troupe::node::start(client_rt, net).value();
+  // Capacities that never drop: what matters is that the close comes after every message.
+  auto events =
+      troupe::make_topic<int64_t>(
+          server_rt, {.capacity = 4096, .on_lag = troupe::lag_policy::notify_lag, .name = "events"})
+          .value();
+  ASSERT_FALSE(troupe::publish_topic(server, events));
+  auto port = server.listen(0).value();
+  auto lost = std::make_shared<std::promise<caf::error>>();
+  troupe::remote_topic_options opts;
+  opts.window = 16; // the forwarder buffers most of the burst when the close comes
+  opts.capacity = 4096;
+  opts.on_lost = [lost](caf::error why) { lost->set_value(std::move(why)); };
+  auto remote = troupe::subscribe_topic<int64_t>(client, "127.0.0.1", port, "events", opts);
+  ASSERT_TRUE(remote) << troupe::render(remote.error());
+  auto out = std::make_shared<until_closed>();
+  auto sub = subscriber_until_closed(client_rt, remote->mirror, out);
+  ASSERT_TRUE(troupe::test::eventually([&] { return events.metrics().subscribers == 1; }));
+  constexpr int64_t n = 2000;
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_TRUE(events.publish(i));
+  ASSERT_TRUE(events.close());
+  auto lost_reason = lost->get_future();
+  ASSERT_EQ(lost_reason.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(lost_reason.get(), troupe::topic_errc::closed);
+  ASSERT_EQ(out->ended.get_future().wait_for(30s), std::future_status::ready);
+  std::lock_guard guard{out->mtx};
+  EXPECT_EQ(out->notice, troupe::topic_errc::closed);
+  ASSERT_EQ(out->values.size(), static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(out->values[static_cast<std::size_t>(i)], i);
+  EXPECT_TRUE(remote->mirror.is_closed());
+  EXPECT_EQ(remote->mirror.publish(int64_t{1}).error(), troupe::topic_errc::closed);
+}
+
+TEST_F(remote_topic_test, SubscribingToAClosedTopicClosesTheMirrorAtOnce) {
+  troupe::runtime server_rt{workers(2), net.customizer()};
+  troupe::runtime client_rt{workers(2), net.customizer()};
+  auto server = troupe::node::start(server_rt, net).value();
+  auto client = troupe::node::start(client_rt, net).value();
+  auto events = troupe::make_topic<int64_t>(server_rt, {.name = "events"}).value();
+  ASSERT_FALSE(troupe::publish_topic(server, events));
+  ASSERT_TRUE(events.close());
+  auto port = server.listen(0).value();
+  auto lost = std::make_shared<std::promise<caf::error>>();
+  troupe::remote_topic_options opts;
+  opts.on_lost = [lost](caf::error why) { lost->set_value(std::move(why)); };
+  auto remote = troupe::subscribe_topic<int64_t>(client, "127.0.0.1", port, "events", opts);
+  ASSERT_TRUE(remote) << troupe::render(remote.error());
+  auto lost_reason = lost->get_future();
+  ASSERT_EQ(lost_reason.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(lost_reason.get(), troupe::topic_errc::closed);
+  EXPECT_TRUE(remote->mirror.is_closed());
 }
 
 } // namespace

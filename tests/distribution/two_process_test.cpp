@@ -17,6 +17,7 @@
 #include "distribution/wire_types.hpp"
 #include "support/child_process.hpp"
 #include "support/runtime_fixture.hpp"
+#include "troupe/distribution.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;

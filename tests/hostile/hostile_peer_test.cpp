@@ -31,6 +31,7 @@
 #include "support/deadline.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/distribution/detail/gate_handshake.hpp"
+#include "troupe/distribution.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;

@@ -97,37 +97,36 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
 
 /// request() for Troupe actors (the `self` of a mailbox's handlers): the reply comes back
 /// through the actor's own reply queue and is matched to its continuation by id in O(1); a
-/// finite timeout costs one CAF timer message.
+/// finite timeout records a deadline (troupe::actor::fail_request_after).
 template <class... Ts, class T, class Timeout>
 requires is_one_of_v<T, Ts...> pending<reply_t<T>>
 request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout) {
   using R = reply_t<T>;
-  return pending<R>{[self, dest, msg = std::move(msg), timeout](auto on_value,
-                                                                auto on_error) mutable {
-    if constexpr (std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>) {
-      typename mailbox<Ts...>::envelope_type env{
-          std::move(msg),
-          std::make_unique<inline_reply<R>>(self, std::move(on_value), std::move(on_error))};
-      auto outcome =
-          dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
-      if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
-        fail_reply(env.reply, detail::fail_of(outcome));
-      return;
-    }
-    auto id = self->add_request(
-        std::make_unique<continuation_of<R>>(std::move(on_value), std::move(on_error)));
-    typename mailbox<Ts...>::envelope_type env{std::move(msg),
-                                               std::make_unique<actor_reply_sink<R>>(self, id)};
-    auto outcome =
-        dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
-    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
-      self->fail_request(id, detail::fail_of(outcome));
-      return;
-    }
-    if constexpr (!std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>)
-      self->delayed_send(caf::actor_cast<caf::actor>(self), timeout, request_timeout_atom::value,
-                         id, make_error(mailbox_errc::request_timeout));
-  }};
+  return pending<R>{
+      [self, dest, msg = std::move(msg), timeout](auto on_value, auto on_error) mutable {
+        if constexpr (std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>) {
+          typename mailbox<Ts...>::envelope_type env{
+              std::move(msg),
+              std::make_unique<inline_reply<R>>(self, std::move(on_value), std::move(on_error))};
+          auto outcome = dest ? dest.push(env, self->context(), true, {})
+                              : detail::push_outcome::receiver_dead;
+          if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
+            fail_reply(env.reply, detail::fail_of(outcome));
+          return;
+        }
+        auto id = self->add_request(
+            std::make_unique<continuation_of<R>>(std::move(on_value), std::move(on_error)));
+        typename mailbox<Ts...>::envelope_type env{std::move(msg),
+                                                   std::make_unique<actor_reply_sink<R>>(self, id)};
+        auto outcome =
+            dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
+        if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
+          self->fail_request(id, detail::fail_of(outcome));
+          return;
+        }
+        if constexpr (!std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>)
+          self->fail_request_after(id, timeout, make_error(mailbox_errc::request_timeout));
+      }};
 }
 
 /// Like request(), for callers outside actors: the callbacks run on the receiver's thread.

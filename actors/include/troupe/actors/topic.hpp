@@ -152,13 +152,36 @@ public:
   /// Subscribes a plain CAF actor: each message reaches it as a CAF message (so T must be a
   /// type CAF can put in a message). It is unsubscribed when it terminates; until then the
   /// subscription keeps it reachable. When the topic closes the subscription just ends (no
-  /// notice message). Errors: topic_errc::already_subscribed, topic_errc::closed.
+  /// notice message; see with_closed_notice). Errors: topic_errc::already_subscribed,
+  /// topic_errc::closed.
   caf::error subscribe(const caf::actor& subscriber) const {
-    auto id = subscriber.id();
-    auto err = core_->subscribe_forward(id, [subscriber](const T& value) {
-      caf::anon_send(subscriber, value);
-      return forward_result::delivered;
+    return subscribe_actor(subscriber, {});
+  }
+
+  /// As subscribe(subscriber), and when the topic closes the actor also receives
+  /// (topic_closed_atom, caf::error) once, after the last message: the end notice a plain CAF
+  /// actor can handle (the network layer's forwarders pass the close on this way).
+  ///
+  ///   events.subscribe(caf_actor, troupe::with_closed_notice);
+  ///   // in caf_actor's behavior:
+  ///   [](troupe::topic_closed_atom, caf::error& why) { ... }
+  caf::error subscribe(const caf::actor& subscriber, with_closed_notice_t) const {
+    return subscribe_actor(subscriber, [subscriber, topic_name = name()] {
+      caf::anon_send(subscriber, topic_closed_atom::value,
+                     make_error(topic_errc::closed, topic_name));
     });
+  }
+
+private:
+  caf::error subscribe_actor(const caf::actor& subscriber, std::function<void()> on_closed) const {
+    auto id = subscriber.id();
+    auto err = core_->subscribe_forward(
+        id,
+        [subscriber](const T& value) {
+          caf::anon_send(subscriber, value);
+          return forward_result::delivered;
+        },
+        std::move(on_closed));
     if (err)
       return err;
     std::weak_ptr<core_type> weak = core_;
@@ -169,6 +192,7 @@ public:
     return caf::none;
   }
 
+public:
   /// Ends a CAF actor's subscription (no-op when it has none).
   void unsubscribe(const caf::actor& subscriber) const {
     core_->unsubscribe_forward(subscriber.id());

@@ -59,6 +59,15 @@ inline constexpr caf::atom_value topic_error_category = caf::atom("tr_topic");
 [[nodiscard]] caf::error make_error(topic_errc code);
 [[nodiscard]] const char* to_string(topic_errc code) noexcept;
 
+/// The message a plain CAF actor subscribed with_closed_notice receives once when the topic
+/// closes, after the last message: (topic_closed_atom, caf::error) with topic_errc::closed.
+using topic_closed_atom = caf::atom_constant<caf::atom("tr_tclosed")>;
+
+/// Tag for topic<T>::subscribe(actor, with_closed_notice).
+struct with_closed_notice_t {};
+/// Asks topic<T>::subscribe(actor, ...) for the topic_closed_atom message at the close.
+inline constexpr with_closed_notice_t with_closed_notice{};
+
 /// What happened to a message offered to a mailbox subscriber.
 enum class forward_result { delivered, refused, gone };
 

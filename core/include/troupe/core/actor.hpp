@@ -60,8 +60,12 @@
 // posts a reply_job to the requester's reply queue; the requester runs the
 // continuation on its own thread, looked up by id in O(1). A request without
 // timeout skips the table: its sink is the reply (inline_reply). A timed
-// request arms one CAF timer message (request_timeout_atom) that fails the
-// continuation if it still waits; a late reply is dropped.
+// request records its deadline (fail_request_after); the actor keeps one CAF
+// ordinary timeout armed for the earliest deadline, so answered requests cost
+// the clock nothing and a terminated actor leaves no timer behind. When it
+// fires, the requests still waiting fail; a reply that comes after its request
+// timed out (or failed, or was abandoned) is a dead letter (reason
+// caf::sec::unexpected_response).
 //
 // ## Cancellation and lifetime
 //
@@ -112,6 +116,7 @@
 //   }).value();
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -125,18 +130,21 @@
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/execution_unit.hpp>
+#include <caf/invoke_message_result.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
 #include "troupe/core/continuation.hpp"
+#include "troupe/core/detail/request_deadlines.hpp"
 #include "troupe/core/message_source.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
 namespace troupe {
 
-/// The CAF message that fails a still-outstanding request:
-/// (request_timeout_atom, request id, the error to fail it with). request()
-/// sends it to the requester with a delay.
+/// The type of the one CAF ordinary timeout a Troupe actor arms for its request deadlines
+/// (fail_request_after). A message (request_timeout_atom, request id, error) sent to the actor
+/// fails that request at once.
 using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
 
 /// The Troupe actor: see the top of this header. Derived classes (typed
@@ -195,6 +203,23 @@ public:
     auto k = std::move(i->second);
     outstanding_.erase(i);
     k->fail(std::move(err));
+  }
+
+  /// Fails request `id` (from add_request) with `reason` once `timeout` has passed on the actor's
+  /// clock, unless it was answered or failed before. The actor arms at most one clock timer, for
+  /// its earliest deadline: an answered request costs no clock operation, and no timer keeps a
+  /// terminated actor (or what its handlers hold) alive. A timeout beyond the clock's range never
+  /// fires. Actor only.
+  void fail_request_after(uint64_t id, caf::timespan timeout, caf::error reason);
+
+  /// As above, for any std::chrono duration (saturated to caf::timespan). Actor only.
+  template <class Rep, class Period>
+  void fail_request_after(uint64_t id, std::chrono::duration<Rep, Period> timeout,
+                          caf::error reason) {
+    using limit = std::chrono::duration<long double, std::nano>;
+    if (std::chrono::duration_cast<limit>(timeout) >= limit{caf::timespan::max().count()})
+      return; // beyond the clock's range: never
+    fail_request_after(id, std::chrono::duration_cast<caf::timespan>(timeout), std::move(reason));
   }
 
   /// Requests registered with add_request() that have neither been answered nor failed yet.
@@ -322,6 +347,9 @@ protected:
   /// dead_letter). Mailbox actors answer with their own receiver_dead.
   [[nodiscard]] virtual caf::error dead_reply_reason() const;
 
+  /// Takes the timer of fail_request_after() before CAF's own handling of its messages.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+
   /// Forgets outstanding requests, turns queued and later replies into dead letters and
   /// detaches every message source. Derived classes that override it call this one.
   void on_exit() override {
@@ -329,6 +357,7 @@ protected:
     // forgotten. Replies already queued, and any that arrive later, are dead
     // letters (see "Cancellation and lifetime").
     outstanding_.clear();
+    deadlines_.reset(); // CAF drops the armed timer as the actor terminates
     replies_closed_.store(true, std::memory_order_relaxed);
     store_load_barrier(reply_sync_);
     discard_replies();
@@ -382,8 +411,11 @@ private:
         continue;
       }
       auto i = outstanding_.find((*reply)->request_id);
-      if (i == outstanding_.end())
-        continue; // timed out or failed already: the late reply is dropped
+      if (i == outstanding_.end()) {
+        // Timed out, failed or abandoned already: nobody waits for it.
+        report_unexpected_reply(**reply);
+        continue;
+      }
       auto k = std::move(i->second);
       outstanding_.erase(i);
       k->deliver(**reply);
@@ -418,6 +450,10 @@ private:
 
   std::atomic<reply_queue*> replies_{nullptr}; // owned: deleted by ~actor
 
+  /// Reports a reply whose request no longer waits (timed out, failed, abandoned) as a dead
+  /// letter with caf::sec::unexpected_response. Actor only.
+  void report_unexpected_reply(const reply_job& reply);
+
   /// Empties the reply queue of a terminated actor, reporting every answer in it as a dead
   /// letter. Any thread, serialised by discard_mtx_ (the queue has one consumer at a time).
   void discard_replies();
@@ -427,6 +463,13 @@ private:
   std::mutex discard_mtx_;
   std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
   uint64_t last_request_id_ = 0;
+  // Created by the first timed request: most actors never make one.
+  std::unique_ptr<detail::request_deadlines> deadlines_;
+
+  /// Arms the clock timer for the earliest deadline still waiting, unless one armed as early.
+  void arm_request_timer();
+  /// The timer fired: fails the requests whose deadline passed, then re-arms.
+  void on_request_timer();
   std::atomic<std::shared_ptr<const source_list>> sources_;
   std::atomic<bool> has_sources_{false};
 

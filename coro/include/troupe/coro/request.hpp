@@ -71,9 +71,7 @@ public:
       k_ = nullptr; // fail_request completes and frees it
       self->fail_request(id, detail::fail_of(outcome));
     } else if (timeout_) {
-      self->delayed_send(caf::actor_cast<caf::actor>(self), *timeout_,
-                         ::troupe::request_timeout_atom::value, id,
-                         make_error(mailbox_errc::request_timeout));
+      self->fail_request_after(id, *timeout_, make_error(mailbox_errc::request_timeout));
     }
     return this->suspend(h);
   }

@@ -36,7 +36,8 @@ public:
   /// Always suspends.
   [[nodiscard]] bool await_ready() const noexcept { return false; }
 
-  /// Arms the timer: a delayed message to the actor resumes the task in the actor's turn.
+  /// Arms the timer (a deadline of the actor's, see actor::fail_request_after): it resumes the task
+  /// in the actor's turn.
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> h) {
     self_ = h.promise().actor();
@@ -45,8 +46,7 @@ public:
     id_ = self_->add_request(std::move(k));
     waiting_ = h;
     auto delay = delay_.count() > 0 ? delay_ : std::chrono::nanoseconds{0};
-    self_->delayed_send(caf::actor_cast<caf::actor>(self_), delay,
-                        ::troupe::request_timeout_atom::value, id_, caf::error{});
+    self_->fail_request_after(id_, delay, caf::error{});
   }
 
   /// Yields caf::unit.

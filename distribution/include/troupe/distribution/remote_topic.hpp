@@ -7,7 +7,9 @@
 // Between the two, a forwarder on the owner's node keeps a window of messages in flight to the
 // mirror (the mirror acknowledges them as it takes them) and holds at most the topic's
 // capacity more; a mirror that falls further behind loses the oldest and is told exactly how
-// many it missed, as a local subscriber would be (lag_policy::disconnect ends it instead). A
+// many it missed, as a local subscriber would be (lag_policy::disconnect ends it instead).
+// Closing the owner's topic closes every mirror after the messages published before the close
+// (a topic closed before the subscription came closes the mirror at once). A
 // partition is reported on both sides: the mirror's on_lost runs with connection_lost, the
 // owner's forwarder ends and leaves the topic, and both topologies show it.
 
@@ -17,6 +19,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/detail/pretty_type_name.hpp>
@@ -43,7 +46,9 @@ struct remote_topic_options {
   /// Runs on the mirror's actor when the owner dropped messages for it (it fell behind).
   std::function<void(lagged)> on_lag;
   /// Runs on the mirror's actor when the subscription ended: connection_lost (partition, the
-  /// owner's node went away), subscriber_lagged (lag_policy::disconnect).
+  /// owner's node went away), subscriber_lagged (lag_policy::disconnect), topic_errc::closed
+  /// (the owner closed the topic; the mirror is closed too, so its own subscribers read what
+  /// came before the close and then get their closed notice).
   std::function<void(caf::error)> on_lost;
 };
 
@@ -71,6 +76,8 @@ caf::behavior topic_forwarder(caf::event_based_actor* self, topic<T> source, caf
     uint64_t credit = 0;
     std::deque<T> buffer;
     uint64_t missed = 0;
+    // Set when the topic closed: passed on to the mirror once the buffer is delivered.
+    std::optional<caf::error> closed;
   };
   auto st = std::make_shared<state>();
   st->credit = window;
@@ -90,7 +97,21 @@ caf::behavior topic_forwarder(caf::event_based_actor* self, topic<T> source, caf
       node->count(key + ".subscribers_lost", 1);
     self->quit(msg.reason);
   });
-  (void)source.subscribe(caf::actor_cast<caf::actor>(self));
+  // Sends the close on once everything before it reached the mirror, and ends.
+  auto pass_close_on = [self, mirror, st] {
+    if (!st->closed || !st->buffer.empty())
+      return;
+    if (st->missed > 0)
+      self->send(mirror, lagged_atom::value, std::exchange(st->missed, 0));
+    self->send(mirror, closed_atom::value, std::move(*st->closed));
+    self->quit();
+  };
+  if (auto err = source.subscribe(caf::actor_cast<caf::actor>(self), with_closed_notice)) {
+    // Closed before this subscriber came: the mirror closes at once.
+    st->closed = std::move(err);
+    pass_close_on();
+    return {};
+  }
   return {
       [=](T& value) {
         if (st->credit > 0 && st->buffer.empty()) {
@@ -115,6 +136,11 @@ caf::behavior topic_forwarder(caf::event_based_actor* self, topic<T> source, caf
           deliver(st->buffer.front());
           st->buffer.pop_front();
         }
+        pass_close_on();
+      },
+      [=](topic_closed_atom, caf::error& reason) {
+        st->closed = std::move(reason);
+        pass_close_on();
       },
   };
 }
@@ -175,7 +201,15 @@ caf::behavior topic_mirror(caf::event_based_actor* self, topic<T> mirror, remote
         if (opts.on_lag)
           opts.on_lag(lagged{missed});
       },
-      [end](closed_atom, caf::error& reason) { end(std::move(reason), "disconnected"); },
+      [end, mirror](closed_atom, caf::error& reason) {
+        if (reason == topic_errc::closed) {
+          // The owner closed the topic: so does the mirror, once its subscribers read the rest.
+          mirror.close();
+          end(std::move(reason), "closed");
+          return;
+        }
+        end(std::move(reason), "disconnected");
+      },
   };
 }
 

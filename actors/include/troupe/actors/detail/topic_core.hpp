@@ -72,6 +72,10 @@ public:
       dropped.swap(forwards_);
     }
     room_.notify_all(); // a publisher waiting for room fails with closed instead
+    // Outside the lock: every publish that reached them did so under it, before this.
+    for (auto& f : dropped)
+      if (f.on_closed)
+        f.on_closed();
     return true;
   }
 
@@ -114,15 +118,17 @@ public:
 
   /// Subscribes a typed mailbox handle: each message is offered to it without blocking (its own
   /// overflow policy applies; what it refuses is counted as missed). A mailbox whose actor died
-  /// is unsubscribed on the next publish.
-  caf::error subscribe_forward(uint64_t id, std::function<forward_result(const T&)> push) {
+  /// is unsubscribed on the next publish. `on_closed` (optional) runs once if the topic closes
+  /// while the subscription lasts, after every message it was given.
+  caf::error subscribe_forward(uint64_t id, std::function<forward_result(const T&)> push,
+                               std::function<void()> on_closed = {}) {
     std::lock_guard guard{mtx_};
     if (closed_)
       return make_error(topic_errc::closed, opts_.name);
     for (auto& f : forwards_)
       if (f.id == id)
         return make_error(topic_errc::already_subscribed, opts_.name);
-    forwards_.push_back(forward_entry{id, std::move(push), 0, 0});
+    forwards_.push_back(forward_entry{id, std::move(push), std::move(on_closed), 0, 0});
     return caf::none;
   }
 
@@ -326,6 +332,7 @@ private:
   struct forward_entry {
     uint64_t id;
     std::function<forward_result(const T&)> push;
+    std::function<void()> on_closed;
     uint64_t received;
     uint64_t missed;
   };

@@ -14,6 +14,7 @@
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
+#include "troupe/scheduler/detail/sharded_by_id.hpp"
 #include "troupe/scheduler/detail/topology_registry.hpp"
 
 namespace troupe::detail {
@@ -62,17 +63,9 @@ private:
     bool supervised = false;
   };
 
-  struct alignas(64) shard {
-    mutable std::mutex mtx;
-    std::unordered_map<caf::actor_id, slot> live;
-  };
-
-  static constexpr std::size_t shard_count = 16;
-
-  shard& shard_of(caf::actor_id id) noexcept { return shards_[id % shard_count]; }
   void remove(caf::actor_id id);
 
-  std::array<shard, shard_count> shards_;
+  sharded_by_id<slot> live_;
   std::atomic<std::size_t> count_{0};
   std::mutex empty_mtx_; // only for await_empty's wait
   std::condition_variable emptied_;

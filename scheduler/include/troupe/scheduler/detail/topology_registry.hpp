@@ -17,6 +17,8 @@
 #include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
+#include "troupe/scheduler/detail/sharded_by_id.hpp"
+
 namespace troupe::detail {
 
 /// What runtime::topology() is made of: the live actors Troupe knows (spawned through the
@@ -100,22 +102,14 @@ private:
 
   [[nodiscard]] bool off() const noexcept { return !enabled_.load(std::memory_order_relaxed); }
 
-  // Actors are registered on the spawn path: the nodes are split into shards by actor id, each
-  // with its own lock, so that spawns on different workers rarely meet. A dump takes every lock
-  // (components first, then the shards in order); every other call takes one lock at a time.
-  struct alignas(64) shard {
-    mutable std::mutex mtx;
-    std::unordered_map<caf::actor_id, node> nodes;
-  };
-  static constexpr std::size_t shard_count = 16;
-
-  shard& shard_of(caf::actor_id id) noexcept { return shards_[id % shard_count]; }
-  const shard& shard_of(caf::actor_id id) const noexcept { return shards_[id % shard_count]; }
   // Only with the shard's lock held (a dump holds them all).
   [[nodiscard]] const node* find_node(caf::actor_id id) const;
 
   std::atomic<bool> enabled_{true};
-  std::array<shard, shard_count> shards_;
+  // Actors are registered on the spawn path, so the nodes are sharded by actor id. A dump takes
+  // every lock (components first, then the shards in order); every other call takes one lock at
+  // a time, or a child's and its supervisor's shards together (std::scoped_lock).
+  sharded_by_id<node> nodes_;
   mutable std::mutex components_mtx_;
   std::map<uint64_t, component> components_;
   uint64_t next_token_ = 1;
