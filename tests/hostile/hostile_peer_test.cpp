@@ -30,8 +30,8 @@
 #include "distribution/wire_types.hpp"
 #include "support/deadline.hpp"
 #include "support/runtime_fixture.hpp"
-#include "troupe/distribution/detail/gate_handshake.hpp"
 #include "troupe/distribution.hpp"
+#include "troupe/distribution/detail/gate_handshake.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
