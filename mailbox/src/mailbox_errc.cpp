@@ -42,6 +42,12 @@ const char* to_string(mailbox_errc code) noexcept {
     return "abandoned";
   case mailbox_errc::closed:
     return "closed";
+  case mailbox_errc::already_answered:
+    return "already_answered";
+  case mailbox_errc::broken_promise:
+    return "broken_promise";
+  case mailbox_errc::empty_promise:
+    return "empty_promise";
   }
   return "unknown_mailbox_error";
 }

@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "support/dead_letter_log.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
@@ -539,26 +540,7 @@ TEST_F(Requests, AskHasOneDeadlineForRoomAndReply) {
 
 namespace {
 
-// Collects the runtime's dead letters as they are reported (on whatever thread finds them).
-struct dead_letter_log {
-  std::mutex mtx;
-  std::condition_variable changed;
-  std::vector<dead_letter> letters;
-
-  void record(const dead_letter& d) {
-    std::lock_guard guard{mtx};
-    letters.push_back(d);
-    changed.notify_all();
-  }
-
-  /// The first letter, once it arrived (or nullopt after 10 s).
-  std::optional<dead_letter> first() {
-    std::unique_lock guard{mtx};
-    if (!changed.wait_for(guard, 10s, [&] { return !letters.empty(); }))
-      return std::nullopt;
-    return letters.front();
-  }
-};
+using troupe::test::dead_letter_log;
 
 struct go {};
 

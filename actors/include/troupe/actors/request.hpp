@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -129,23 +130,55 @@ request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout)
       }};
 }
 
+namespace detail {
+
+// ask_async(); `gave_up`, when given, travels with the reply sink so that the receiver can see
+// that the caller stopped waiting (response_promise::pending).
+template <class... Ts, class T>
+pending<reply_t<T>> ask_async(const mailbox<Ts...>& dest, T msg,
+                              std::chrono::milliseconds send_timeout,
+                              std::shared_ptr<const std::atomic<bool>> gave_up) {
+  using R = reply_t<T>;
+  return pending<R>{[dest, msg = std::move(msg), send_timeout,
+                     gave_up = std::move(gave_up)](auto on_value, auto on_error) mutable {
+    typename mailbox<Ts...>::envelope_type env{
+        std::move(msg),
+        std::make_unique<detail::callback_sink<R>>(on_value, on_error, std::move(gave_up))};
+    auto outcome =
+        dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
+             : detail::push_outcome::receiver_dead;
+    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
+      on_error(detail::fail_of(outcome));
+  }};
+}
+
+// await(); sets `gave_up` (if any) when the deadline passes first.
+template <class R>
+troupe::result<R> await(pending<R> p, std::chrono::milliseconds timeout,
+                        std::atomic<bool>* gave_up) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The same set-once slot a blocking job's future uses; R is never void here (reply_t).
+  auto st = std::make_shared<typename blocking_future<R>::shared_state>();
+  std::move(p).then([st](R value) { st->set(std::move(value)); },
+                    [st](caf::error err) { st->set(std::move(err)); });
+  std::unique_lock guard{st->mtx};
+  if (!st->done.wait_until(guard, deadline, [&] { return st->result.has_value(); })) {
+    if (gave_up != nullptr)
+      gave_up->store(true, std::memory_order_relaxed);
+    return make_error(mailbox_errc::request_timeout);
+  }
+  return std::move(*st->result);
+}
+
+} // namespace detail
+
 /// Like request(), for callers outside actors: the callbacks run on the receiver's thread.
 /// Usually consumed by await() or a combinator.
 template <class... Ts, class T>
 requires is_one_of_v<T, Ts...> pending<reply_t<T>>
 ask_async(const mailbox<Ts...>& dest, T msg,
           std::chrono::milliseconds send_timeout = std::chrono::seconds{30}) {
-  using R = reply_t<T>;
-  return pending<R>{
-      [dest, msg = std::move(msg), send_timeout](auto on_value, auto on_error) mutable {
-        typename mailbox<Ts...>::envelope_type env{
-            std::move(msg), std::make_unique<detail::callback_sink<R>>(on_value, on_error)};
-        auto outcome =
-            dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
-                 : detail::push_outcome::receiver_dead;
-        if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
-          on_error(detail::fail_of(outcome));
-      }};
+  return detail::ask_async(dest, std::move(msg), send_timeout, nullptr);
 }
 
 /// Starts `p` and blocks the calling thread (never an actor) until its reply or `timeout`.
@@ -155,26 +188,21 @@ ask_async(const mailbox<Ts...>& dest, T msg,
 /// (a late reply is then discarded).
 template <class R>
 troupe::result<R> await(pending<R> p, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  // The same set-once slot a blocking job's future uses; R is never void here (reply_t).
-  auto st = std::make_shared<typename blocking_future<R>::shared_state>();
-  std::move(p).then([st](R value) { st->set(std::move(value)); },
-                    [st](caf::error err) { st->set(std::move(err)); });
-  std::unique_lock guard{st->mtx};
-  if (!st->done.wait_until(guard, deadline, [&] { return st->result.has_value(); }))
-    return make_error(mailbox_errc::request_timeout);
-  return std::move(*st->result);
+  return detail::await(std::move(p), timeout, nullptr);
 }
 
 /// Sends the request from a thread and waits for its reply: oneshot request/response.
 /// `timeout` bounds the whole call: the wait for room in a full mailbox and the wait for the
-/// reply share it.
+/// reply share it. Once the deadline passed, a response_promise for the request reads
+/// pending() == false.
 ///
 ///   troupe::result<int64_t> n = troupe::ask(counter, get_count{}, 1s);
 template <class... Ts, class T>
 requires is_one_of_v<T, Ts...> troupe::result<reply_t<T>> ask(const mailbox<Ts...>& dest, T msg,
                                                               std::chrono::milliseconds timeout) {
-  return await(ask_async(dest, std::move(msg), timeout), timeout);
+  auto gave_up = std::make_shared<std::atomic<bool>>(false);
+  return detail::await(detail::ask_async(dest, std::move(msg), timeout, gave_up), timeout,
+                       gave_up.get());
 }
 
 } // namespace troupe

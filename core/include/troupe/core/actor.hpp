@@ -188,6 +188,13 @@ public:
     wake(current_unit);
   }
 
+  /// Whether a reply posted now would still be taken: true until the actor terminates (on_exit
+  /// closes the reply queue; a later reply is a dead letter). Says nothing about one request:
+  /// whether it timed out is known only on the actor. Any thread; a snapshot.
+  [[nodiscard]] bool accepts_replies() const noexcept {
+    return !replies_closed_.load(std::memory_order_relaxed);
+  }
+
   /// Registers the continuation of a new request; returns its id. Actor only.
   uint64_t add_request(std::unique_ptr<continuation> k) {
     auto id = ++last_request_id_;

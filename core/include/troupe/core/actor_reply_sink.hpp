@@ -47,6 +47,13 @@ public:
     requester_->post_reply(std::make_unique<reply_value<R>>(id_, std::move(err)));
   }
 
+  /// False once the requester terminated. A request that timed out on the requester still
+  /// reads true: only the requester knows its table of outstanding requests (the late answer
+  /// is dropped there, silently).
+  [[nodiscard]] bool requester_waiting() const noexcept override {
+    return requester_->accepts_replies();
+  }
+
 private:
   actor* requester_;
   // The requester's memory stays valid while this reference exists, even after it terminated.
@@ -80,6 +87,11 @@ public:
   void fail(caf::error err) override {
     result_.emplace(std::move(err));
     requester_->post_reply(std::unique_ptr<reply_job>{this});
+  }
+
+  /// False once the requester terminated (it has no timeout to miss).
+  [[nodiscard]] bool requester_waiting() const noexcept override {
+    return requester_->accepts_replies();
   }
 
   [[nodiscard]] const char* message_type() const noexcept override {

@@ -52,6 +52,15 @@ public:
   /// Answers the request with an error. Called through fail_reply(), which handles ownership.
   virtual void fail(caf::error err) = 0;
 
+  /// Whether an answer given now could still reach a waiting requester: a hint, and a snapshot
+  /// (the requester may give up right after). The base answers true, meaning "not known to have
+  /// given up"; a sink that can see its requester (an actor that terminated, a thread whose
+  /// wait timed out) overrides it. An answer to a requester that gave up is never an error for
+  /// the one who answers: it becomes a dead letter or is dropped, as the sink documents.
+  /// Thread safety: any thread, concurrently with the requester, but not with complete() or
+  /// fail() on the same sink.
+  [[nodiscard]] virtual bool requester_waiting() const noexcept { return true; }
+
   /// True for sinks that travel on with the answer (they become the reply itself, saving an
   /// allocation per request): answering hands them their own ownership.
   [[nodiscard]] bool answer_takes_ownership() const noexcept { return takes_ownership_; }

@@ -15,13 +15,15 @@
 #include "troupe/mailbox/detail/mailbox_core.hpp"
 #include "troupe/mailbox/mailbox_closed.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/response_promise.hpp"
 
 namespace troupe {
 
 /// The actor behind a typed mailbox, as its handlers see it: a CAF event-based
 /// actor (so monitors, links, timers and CAF requests work as usual) that takes
 /// its messages from a Troupe queue. Handlers run one at a time, in queue
-/// order.
+/// order. When the actor terminates, its handlers (and the state they capture, response
+/// promises included) are destroyed, after its suspended coroutines.
 ///
 /// Thread safety: use only from inside the actor's own handlers.
 template <class... Ts>
@@ -153,6 +155,15 @@ public:
   }
 
 protected:
+  // The handlers own the user's state, response promises included: destroying them here, as
+  // CAF's stateful actors destroy their state, answers the promises still held with
+  // broken_promise now, not when the last handle to this actor goes (which a promise for this
+  // actor's own request, holding a reference to it, would never let happen).
+  void on_exit() override {
+    super::on_exit();
+    handlers_.reset();
+  }
+
   void dispatch(envelope_type& env) override {
     std::visit([&](auto& msg) { handle(msg, env.reply); }, env.msg);
   }
@@ -175,9 +186,37 @@ protected:
 private:
   template <class T>
   void handle(T& msg, std::unique_ptr<reply_sink_base>& reply) {
-    static_assert(std::is_invocable_v<Handlers&, T&>,
-                  "the handler set has no handler for one of the mailbox's "
-                  "message types");
+    using reply_type = reply_t<T>;
+    if constexpr (std::is_invocable_v<Handlers&, T&, response_promise<reply_type>>) {
+      handle_with_promise(msg, reply);
+    } else {
+      static_assert(std::is_invocable_v<Handlers&, T&>,
+                    "the handler set has no handler for one of the mailbox's message types "
+                    "(a handler that answers later takes (T&, response_promise<reply_t<T>>))");
+      handle_with_result(msg, reply);
+    }
+  }
+
+  // The handler answers through the promise, now or later. This frame keeps a copy: if the
+  // handler throws before any copy answered, the requester gets handler_threw (deliver is a
+  // no-op once answered), not broken_promise or a wait for copies the handler stored.
+  template <class T>
+  void handle_with_promise(T& msg, std::unique_ptr<reply_sink_base>& reply) {
+    using reply_type = reply_t<T>;
+    static_assert(std::is_void_v<std::invoke_result_t<Handlers&, T&, response_promise<reply_type>>>,
+                  "a handler that takes a response_promise answers through it and returns void");
+    response_promise<reply_type> promise{std::move(reply)};
+    try {
+      (*handlers_)(msg, response_promise<reply_type>{promise});
+    } catch (const std::exception& e) {
+      crash(promise, e.what());
+    } catch (...) {
+      crash(promise, "unknown exception");
+    }
+  }
+
+  template <class T>
+  void handle_with_result(T& msg, std::unique_ptr<reply_sink_base>& reply) {
     using result = std::invoke_result_t<Handlers&, T&>;
     using reply_type = reply_t<T>;
     try {
@@ -221,6 +260,13 @@ private:
     auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
     if (reply)
       fail_reply(reply, reason);
+    this->quit(std::move(reason));
+  }
+
+  template <class R>
+  void crash(const response_promise<R>& promise, const char* what) {
+    auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
+    (void)promise.deliver(reason); // already_answered when the handler answered before it threw
     this->quit(std::move(reason));
   }
 

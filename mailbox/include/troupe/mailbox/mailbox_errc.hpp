@@ -28,6 +28,16 @@ enum class mailbox_errc : uint8_t {
   /// a message parked under backpressure when the close came, the request fails with it (a
   /// parked plain message becomes a dead letter with this reason). Final, unlike mailbox_full.
   closed,
+  /// response_promise::deliver on a promise that has already answered (by any of its copies):
+  /// nothing was sent, the first answer stands.
+  already_answered,
+  /// The requester's answer: every copy of the handler's response_promise was destroyed
+  /// without an answer (Tokio's oneshot sender dropped), also when the answering actor
+  /// terminated while holding it.
+  broken_promise,
+  /// response_promise::deliver on a promise that stands for no request: default-constructed or
+  /// moved from.
+  empty_promise,
 };
 
 inline constexpr caf::atom_value mailbox_error_category = caf::atom("tr_mailbox");

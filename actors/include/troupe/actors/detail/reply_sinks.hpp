@@ -25,15 +25,22 @@ namespace troupe::detail {
 template <class R>
 class callback_sink final : public reply_sink<R> {
 public:
-  callback_sink(std::function<void(R)> f, std::function<void(caf::error)> g)
-      : on_value_(std::move(f)), on_error_(std::move(g)) {}
+  // `gave_up`, when given, is set by the caller once it stops waiting (ask()'s deadline passed);
+  // without it the sink cannot know, and requester_waiting() answers true.
+  callback_sink(std::function<void(R)> f, std::function<void(caf::error)> g,
+                std::shared_ptr<const std::atomic<bool>> gave_up = nullptr)
+      : on_value_(std::move(f)), on_error_(std::move(g)), gave_up_(std::move(gave_up)) {}
 
   void complete(R value) override { on_value_(std::move(value)); }
   void fail(caf::error err) override { on_error_(std::move(err)); }
+  [[nodiscard]] bool requester_waiting() const noexcept override {
+    return gave_up_ == nullptr || !gave_up_->load(std::memory_order_relaxed);
+  }
 
 private:
   std::function<void(R)> on_value_;
   std::function<void(caf::error)> on_error_;
+  std::shared_ptr<const std::atomic<bool>> gave_up_;
 };
 
 /// Answers a request of an actor with a CAF response message, so the reply runs in the
@@ -49,6 +56,12 @@ public:
   void complete(R value) override { send(caf::make_message(std::move(value)), typeid(R).name()); }
   void fail(caf::error err) override {
     send(caf::make_message(std::move(err)), typeid(caf::error).name());
+  }
+
+  // False once the requester terminated; a request that timed out on the requester still reads
+  // true (CAF keeps its response handlers to the actor).
+  [[nodiscard]] bool requester_waiting() const noexcept override {
+    return !requester_->mailbox().closed();
   }
 
 private:
