@@ -36,6 +36,7 @@
 #include "troupe/mailbox/mailbox_metrics.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
 #include "troupe/mailbox/overflow_policy.hpp"
+#include "troupe/mailbox/permit.hpp"
 #include "troupe/mailbox/send_result.hpp"
 #include "troupe/mailbox/spawn_mailbox.hpp"
 
