@@ -66,10 +66,11 @@ caf::error mailbox_options::validate() const {
 }
 
 void to_json(nlohmann::json& out, const mailbox_metrics& m) {
-  out = nlohmann::json{
-      {"capacity", m.capacity}, {"depth", m.depth},         {"high_water", m.high_water},
-      {"enqueued", m.enqueued}, {"processed", m.processed}, {"dropped", m.dropped},
-      {"rejected", m.rejected}, {"parked", m.parked},       {"dead_letters", m.dead_letters}};
+  out = nlohmann::json{{"capacity", m.capacity},     {"depth", m.depth},
+                       {"high_water", m.high_water}, {"enqueued", m.enqueued},
+                       {"processed", m.processed},   {"dropped", m.dropped},
+                       {"rejected", m.rejected},     {"parked", m.parked},
+                       {"reserved", m.reserved},     {"dead_letters", m.dead_letters}};
 }
 
 } // namespace troupe

@@ -13,7 +13,9 @@
 
 #include "troupe/mailbox/detail/mailbox_core.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/permit.hpp"
 #include "troupe/mailbox/send_result.hpp"
+#include "troupe/scheduler/result.hpp"
 
 namespace troupe {
 
@@ -43,6 +45,12 @@ inline constexpr bool is_one_of_v = (std::is_same_v<T, Ts> || ...);
 ///   mb.close();                            // job{1} is still handled
 ///   auto r = mb.send(job{2});              // r.error() == mailbox_errc::closed, message back
 ///
+/// Reservations (Tokio's `reserve` / `try_reserve`): a permit holds one slot of a bounded
+/// mailbox, so that the message sent through it later is never refused (troupe::permit).
+///
+///   auto p = mb.reserve(1s);               // waits for a slot, like send(msg, 1s)
+///   if (p) p->send(job{3});                // cannot fail; an unsent permit gives the slot back
+///
 /// Errors: sends return send_result (mailbox_errc::mailbox_full, send_timeout, receiver_dead,
 /// closed); a plain send to a terminated actor is also counted as a dead letter.
 /// Thread safety: every member may be called from any thread; send(self, ...) only from inside
@@ -64,6 +72,8 @@ public:
   /// True unless the handle is empty (default-constructed). Says nothing about the actor:
   /// see is_closed().
   [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
+
+  // -- sending ---------------------------------------------------------------------------------
 
   /// Sends from a thread. Under backpressure, blocks until there is room or the mailbox's
   /// send_timeout passes (then fails with send_timeout and hands the message back).
@@ -130,6 +140,52 @@ public:
     return result;
   }
 
+  // -- reservations ----------------------------------------------------------------------------
+
+  /// Holds one slot for a later send, without blocking: a permit, or an error at once. The slot
+  /// counts against the capacity like a queued message until the permit sends through it or
+  /// is destroyed, so `capacity` outstanding permits make every other send see a full mailbox.
+  /// A reservation never evicts, drops or parks anything: under every overflow policy it is
+  /// granted while queued messages + permits < capacity, and refused with mailbox_full
+  /// otherwise (also while actor messages are parked, which go first). An unbounded mailbox
+  /// grants every reservation at once; its permit holds no slot. Under drop_oldest, a plain
+  /// send that finds the free slots all held by permits evicts the oldest queued message, or
+  /// is dropped itself when none is queued.
+  ///
+  /// Errors: mailbox_errc::mailbox_full, closed (close() was called), receiver_dead (the actor
+  /// terminated). No error is counted in the metrics: there is no message yet.
+  ///
+  /// Thread safety: any thread, and from inside an actor: this is how an actor reserves. An
+  /// actor gets no waiting form (it would block its worker); on mailbox_full it sends with
+  /// send(self, msg, on_sent) instead, which parks the message and runs `on_sent` once it is in.
+  ///
+  ///   if (auto p = mb.try_reserve())
+  ///     p->send(job{1});
+  ///   else if (p.error() == troupe::mailbox_errc::mailbox_full)
+  ///     retry_later();
+  [[nodiscard]] result<permit<Ts...>> try_reserve() const { return reserve_until(false, {}); }
+
+  /// Holds one slot for a later send, blocking the calling thread until a slot frees (a
+  /// message is handled or a permit given back) or `timeout` passes. Waits only under the
+  /// backpressure policy; under drop_newest, drop_oldest and fail it answers at once, like
+  /// try_reserve() (as send(msg, timeout) does not wait under them either).
+  ///
+  /// Errors: mailbox_errc::send_timeout (no slot in time), mailbox_full (non-blocking policy),
+  /// closed (also when close() releases the waiting thread), receiver_dead.
+  ///
+  /// Thread safety: any thread that is not an actor's worker (it blocks); actors use
+  /// try_reserve().
+  [[nodiscard]] result<permit<Ts...>> reserve(std::chrono::milliseconds timeout) const {
+    return reserve_until(true, std::chrono::steady_clock::now() + timeout);
+  }
+
+  /// reserve(timeout) with the mailbox's send_timeout (mailbox_options::send_timeout).
+  [[nodiscard]] result<permit<Ts...>> reserve() const {
+    return reserve(core_->options().send_timeout);
+  }
+
+  // -- closing and pausing -----------------------------------------------------------------------
+
   /// Closes the mailbox for senders; idempotent. Queued messages are still handled, then the
   /// actor sees troupe::mailbox_closed. Sends that start after close() returned fail with
   /// mailbox_errc::closed (a send running concurrently with close() may still be accepted).
@@ -182,6 +238,25 @@ public:
   friend bool operator==(const mailbox& x, const mailbox& y) noexcept { return x.core_ == y.core_; }
 
 private:
+  result<permit<Ts...>> reserve_until(bool wait,
+                                      std::chrono::steady_clock::time_point deadline) const {
+    switch (core_->reserve(wait, deadline)) {
+    case detail::push_outcome::accepted:
+      return permit<Ts...>{core_, owner_};
+    case detail::push_outcome::timeout:
+      return make_error(mailbox_errc::send_timeout);
+    case detail::push_outcome::closed:
+      return make_error(mailbox_errc::closed);
+    case detail::push_outcome::receiver_dead:
+      return make_error(mailbox_errc::receiver_dead);
+    case detail::push_outcome::full:
+    case detail::push_outcome::parked:
+    case detail::push_outcome::dropped:
+      break;
+    }
+    return make_error(mailbox_errc::mailbox_full);
+  }
+
   template <class T>
   send_result<T> finish(envelope_type env, caf::execution_unit* ctx, bool from_actor,
                         std::chrono::steady_clock::time_point deadline,

@@ -29,6 +29,9 @@ struct mailbox_metrics {
   std::size_t rejected = 0;
   /// Actor messages waiting for room under backpressure.
   std::size_t parked = 0;
+  /// Slots held now by permits (mailbox::try_reserve, reserve) and not yet sent through: they
+  /// count against the capacity like queued messages but are not in depth. 0 when unbounded.
+  std::size_t reserved = 0;
   /// Plain messages (not requests) that reached no handler: still queued or parked when the
   /// actor terminated, parked when the mailbox was closed, or sent after the actor terminated.
   /// Requests in the same situations fail instead.

@@ -29,6 +29,17 @@ namespace troupe::detail {
 /// the oldest element is between claiming its slot and writing it, even if later elements are
 /// already written; that producer completes without waiting for anyone, so the element shows up
 /// shortly. size() is a snapshot: exact when no operation is in flight, never above capacity().
+///
+/// Reservations (a typed mailbox's permits): try_reserve() holds a slot without filling it, so
+/// that size() + reserved() stays within capacity() for every later try_push() and
+/// try_reserve(); try_push_reserved() fills a held slot, release_reservation() gives one back.
+/// A held slot is not a position in the ring, so an unfilled reservation never delays the
+/// consumer. Reservations are exact among themselves (one counter, claimed by CAS), but a
+/// try_push() that read the counter just before a try_reserve() raised it may still take the
+/// last free slot: the ring then has no room for the reserved element, try_push_reserved()
+/// reports false and the caller waits for the consumer's next pop (the mailbox parks the
+/// element). Closing that window would need the position and the reservation count in one
+/// word, that is a second read-modify-write on every push.
 template <class T>
 class bounded_mpsc_queue {
   // A move that throws after a slot is claimed would leave a hole that the consumer waits on
@@ -59,8 +70,47 @@ public:
   }
 
   /// Appends `value` by moving from it and returns true, or returns false when the queue is full
-  /// and leaves `value` untouched, so the caller still owns its message.
-  [[nodiscard]] bool try_push(T& value) noexcept {
+  /// (reservations counted) and leaves `value` untouched, so the caller still owns its message.
+  [[nodiscard]] bool try_push(T& value) noexcept { return push_within(value, true); }
+
+  /// Appends `value` into a slot held by try_reserve() and gives that reservation up; returns
+  /// false, leaving `value` and the reservation untouched, only when a racing try_push() took
+  /// the slot (see the class comment). Any thread.
+  [[nodiscard]] bool try_push_reserved(T& value) noexcept {
+    if (!push_within(value, false))
+      return false;
+    // After the push: for a moment the element counts twice (queued and reserved), which can
+    // only make others see the queue fuller than it is, never overfill it.
+    release_reservation();
+    return true;
+  }
+
+  /// Holds one slot for a later try_push_reserved(): returns false when size() + reserved()
+  /// already reaches capacity(). Any thread.
+  [[nodiscard]] bool try_reserve() noexcept {
+    std::size_t held = reserved_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (size() + held >= capacity_)
+        return false;
+      // The CAS orders the reservers among themselves: each one checked the count it raised.
+      if (reserved_.compare_exchange_weak(held, held + 1, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed))
+        return true;
+    }
+  }
+
+  /// Gives back a slot held by try_reserve(). Any thread.
+  void release_reservation() noexcept { reserved_.fetch_sub(1, std::memory_order_acq_rel); }
+
+  /// Slots held by try_reserve() and not yet filled or released: a snapshot. Any thread.
+  [[nodiscard]] std::size_t reserved() const noexcept {
+    return reserved_.load(std::memory_order_relaxed);
+  }
+
+private:
+  // try_push, with reservations counted against the capacity (`count_reserved`) or not (a
+  // reserved push, whose slot is among them).
+  [[nodiscard]] bool push_within(T& value, bool count_reserved) noexcept {
     // Protocol (the order of the steps is what makes the bound and the hand-off safe):
     //  1. Read the position to claim, tail_.
     //  2. If the capacity is below the ring size, compare the position with the consumer's
@@ -74,7 +124,9 @@ public:
     // the checked position, and head_ only grows, so after the claim tail_ - head_ <= capacity_.
     std::size_t pos = tail_.load(std::memory_order_relaxed); // 1
     for (;;) {
-      if (limit_below_ring_) { // 2
+      // Relaxed: a reservation racing this push is not ordered by it (see the class comment).
+      const std::size_t held = count_reserved ? reserved_.load(std::memory_order_relaxed) : 0;
+      if (limit_below_ring_ || held != 0) { // 2
         // Acquire pairs with the consumer's release of head_: the consumer frees a slot (its
         // sequence store) before advancing head_, so a head_ that admits `pos` also makes the
         // freed sequence of pos's slot visible in step 3 and no spurious "full" follows.
@@ -84,7 +136,7 @@ public:
           pos = tail_.load(std::memory_order_relaxed);
           continue;
         }
-        if (static_cast<std::size_t>(used) >= capacity_)
+        if (static_cast<std::size_t>(used) + held >= capacity_)
           return false;
       }
       slot& s = slots_[pos & mask_];
@@ -110,6 +162,7 @@ public:
     }
   }
 
+public:
   /// Removes and returns the oldest element, or nullopt when there is none yet (see the class
   /// comment). Consumer only.
   [[nodiscard]] std::optional<T> try_pop() noexcept {
@@ -206,6 +259,8 @@ private:
 
   // Next position to claim; written by every producer.
   alignas(cache_line_size) std::atomic<std::size_t> tail_{0};
+  // Slots held by try_reserve(); on tail_'s line, which every producer touches anyway.
+  std::atomic<std::size_t> reserved_{0};
   // Next position to pop; written by the consumer only.
   alignas(cache_line_size) std::atomic<std::size_t> head_{0};
 };

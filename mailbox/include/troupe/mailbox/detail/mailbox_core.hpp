@@ -25,6 +25,15 @@
 //    pushing, and a bounded queue fills and applies its overflow policy. resume() clears the
 //    flag, fences and wakes the owner; the owner going idle fences and then reads the flag
 //    (troupe::actor's post-block check), so one of them sees the other.
+//  - Reservations (mailbox::try_reserve / reserve, troupe::permit): a bounded queue holds a
+//    count of reserved slots beside its queued ones, and every push and reservation counts both
+//    against the capacity. A permit's send fills its slot without a capacity check
+//    (push_reserved); a plain push that raced the reservation for the last slot can leave the
+//    ring without room for it (bounded_mpsc_queue's class comment), and then the message parks
+//    like an actor's send and enters at the next pop. Giving a reservation back, and the
+//    moment after a permit's send (its message counted twice for a moment), is freeing room:
+//    the fenced room_freed() of the backpressure rule. A permit of a mailbox closed for
+//    senders, or whose owner terminated, turns its message into a dead letter.
 
 #include <atomic>
 #include <chrono>
@@ -174,7 +183,13 @@ public:
       return accepted(owner, ctx);
     }
     if (evicting_) {
-      if (auto evicted = evicting_->push_evicting(std::move(env))) {
+      std::optional<envelope_type> evicted;
+      if (!evicting_->push_evicting(env, evicted)) {
+        // Every slot is held by a permit: nothing older to evict, so the arriving one goes.
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return push_outcome::dropped;
+      }
+      if (evicted) {
         dropped_.fetch_add(1, std::memory_order_relaxed);
         evicted_.fetch_add(1, std::memory_order_relaxed);
         if (evicted->reply)
@@ -198,7 +213,77 @@ public:
     }
     if (from_actor)
       return park(env, owner, ctx, std::move(on_enqueued));
-    return wait_for_room(env, owner, ctx, deadline);
+    auto outcome = wait_for_room(
+        [&] {
+          return parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env);
+        },
+        deadline);
+    if (outcome == push_outcome::accepted)
+      return accepted(owner, ctx);
+    if (outcome != push_outcome::receiver_dead)
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+    return outcome;
+  }
+
+  // -- reservations (any thread) ---------------------------------------------------------------
+
+  /// Holds one slot for a permit: accepted (held; nothing is held for an unbounded mailbox),
+  /// full, closed or receiver_dead, or, when `wait` and the policy is backpressure, blocks the
+  /// calling thread for room until `deadline` (then timeout).
+  push_outcome reserve(bool wait, std::chrono::steady_clock::time_point deadline) {
+    if (closed_for_senders())
+      return push_outcome::closed;
+    if (closed())
+      return push_outcome::receiver_dead;
+    if (unbounded_ || try_reserve_slot())
+      return push_outcome::accepted;
+    if (!wait || opts_.overflow != overflow_policy::backpressure)
+      return push_outcome::full;
+    return wait_for_room([this] { return try_reserve_slot(); }, deadline);
+  }
+
+  /// Gives back a slot held by reserve() and wakes a waiting sender. Any thread.
+  void release_reservation() {
+    if (evicting_)
+      evicting_->release_reservation();
+    if (!bounded_)
+      return;
+    bounded_->release_reservation();
+    room_freed();
+  }
+
+  /// Enqueues `env` into the slot held by reserve(), without a capacity check: accepted, or
+  /// parked when a racing push took the slot (see the top of this file). On a mailbox closed
+  /// for senders (closed) or whose owner terminated or is gone (`owner` null; receiver_dead)
+  /// the slot is given back and the message becomes a dead letter (a request fails).
+  push_outcome push_reserved(envelope_type& env, caf::abstract_actor* owner,
+                             caf::execution_unit* ctx) {
+    if (owner == nullptr || closed_for_senders() || closed()) {
+      auto outcome = closed_for_senders() ? push_outcome::closed : push_outcome::receiver_dead;
+      release_reservation();
+      answer(std::move(env),
+             make_error(outcome == push_outcome::closed ? mailbox_errc::closed
+                                                        : mailbox_errc::receiver_dead));
+      return outcome;
+    }
+    if (unbounded_) {
+      unbounded_->push(std::move(env));
+      return accepted(owner, ctx);
+    }
+    if (evicting_) {
+      evicting_->push_reserved(std::move(env));
+      return accepted(owner, ctx);
+    }
+    if (bounded_->try_push_reserved(env)) {
+      // The message counted twice until the reservation went: a sender that looked then may
+      // be waiting for the room that is free now.
+      room_freed();
+      return accepted(owner, ctx);
+    }
+    // Parked first, then the slot given back: a later send cannot take it from the message.
+    auto outcome = park(env, owner, ctx, {});
+    release_reservation();
+    return outcome;
   }
 
   // -- consumer (the owning actor) -------------------------------------------------------------
@@ -292,6 +377,7 @@ public:
     m.depth = size();
     m.high_water = std::max(m.high_water, m.depth);
     m.enqueued += m.depth;
+    m.reserved = bounded_ ? bounded_->reserved() : evicting_ ? evicting_->reserved() : 0;
     return m;
   }
 
@@ -333,34 +419,40 @@ private:
     return push_outcome::parked;
   }
 
-  push_outcome wait_for_room(envelope_type& env, caf::abstract_actor* owner,
-                             caf::execution_unit* ctx,
-                             std::chrono::steady_clock::time_point deadline) {
+  // Blocks the calling thread until `take_room()` succeeds (accepted), the mailbox closes, or
+  // `deadline` passes (timeout).
+  template <class TakeRoom>
+  push_outcome wait_for_room(TakeRoom take_room, std::chrono::steady_clock::time_point deadline) {
     std::unique_lock guard{room_mtx_};
     waiters_.fetch_add(1, std::memory_order_seq_cst);
     store_load_barrier(sync_);
-    bool pushed = false;
+    bool taken = false;
     for (;;) {
       if (closed() || closed_for_senders())
         break;
-      if (parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env)) {
-        pushed = true;
+      if (take_room()) {
+        taken = true;
         break;
       }
       if (room_cv_.wait_until(guard, deadline) == std::cv_status::timeout) {
-        if (parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env))
-          pushed = true;
+        taken = take_room();
         break;
       }
     }
     waiters_.fetch_sub(1, std::memory_order_relaxed);
     guard.unlock();
-    if (pushed)
-      return accepted(owner, ctx);
+    if (taken)
+      return push_outcome::accepted;
     if (closed())
       return push_outcome::receiver_dead;
-    rejected_.fetch_add(1, std::memory_order_relaxed);
     return closed_for_senders() ? push_outcome::closed : push_outcome::timeout;
+  }
+
+  // Parked messages go first, as for a send: a reservation does not overtake them.
+  bool try_reserve_slot() {
+    if (evicting_)
+      return evicting_->try_reserve();
+    return parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_reserve();
   }
 
   /// Moves parked envelopes into the queue while there is room; any thread.
