@@ -36,8 +36,8 @@
 #include "troupe/mailbox/mailbox_metrics.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
 #include "troupe/mailbox/overflow_policy.hpp"
-#include "troupe/mailbox/response_promise.hpp"
 #include "troupe/mailbox/permit.hpp"
+#include "troupe/mailbox/response_promise.hpp"
 #include "troupe/mailbox/send_result.hpp"
 #include "troupe/mailbox/spawn_mailbox.hpp"
 
