@@ -14,13 +14,21 @@ caf::error actor::dead_reply_reason() const {
   return caf::make_error(caf::sec::request_receiver_down);
 }
 
-void actor::report_unexpected_reply(const reply_job& reply) {
+namespace {
+
+// A reply nobody will run, reported as a dead letter of `requester` with `reason`.
+void report_dead_reply(actor& requester, const reply_job& reply, caf::error reason) {
   const char* type = reply.message_type();
   if (type == nullptr)
     return; // not an answer (a barrier release): nobody missed it
-  if (auto* rt = runtime::of(home_system()))
-    rt->dead_letters()->report(
-        dead_letter{name(), type, caf::make_error(caf::sec::unexpected_response)});
+  if (auto* rt = runtime::of(requester.home_system()))
+    rt->dead_letters()->report(dead_letter{requester.name(), type, std::move(reason)});
+}
+
+} // namespace
+
+void actor::report_unexpected_reply(const reply_job& reply) {
+  report_dead_reply(*this, reply, caf::make_error(caf::sec::unexpected_response));
 }
 
 void actor::discard_replies() {
@@ -28,13 +36,8 @@ void actor::discard_replies() {
   auto* queue = replies_.load(std::memory_order_acquire);
   if (queue == nullptr)
     return; // nothing ever replied
-  while (auto reply = queue->try_pop()) {
-    const char* type = (*reply)->message_type();
-    if (type == nullptr)
-      continue; // not an answer (a barrier release): nobody missed it
-    if (auto* rt = runtime::of(home_system()))
-      rt->dead_letters()->report(dead_letter{name(), type, dead_reply_reason()});
-  }
+  while (auto reply = queue->try_pop())
+    report_dead_reply(*this, **reply, dead_reply_reason());
 }
 
 void actor::fail_request_after(uint64_t id, caf::timespan timeout, caf::error reason) {

@@ -49,7 +49,7 @@ public:
 
   /// False once the requester terminated. A request that timed out on the requester still
   /// reads true: only the requester knows its table of outstanding requests (the late answer
-  /// is dropped there, silently).
+  /// becomes a dead letter there, reason caf::sec::unexpected_response).
   [[nodiscard]] bool requester_waiting() const noexcept override {
     return requester_->accepts_replies();
   }
