@@ -1,9 +1,10 @@
-// Reads benchmark JSON lines (one result per line, from troupe_benchmarks and caf_benchmarks)
-// on stdin and prints a table of both rates per workload with the troupe/CAF ratio. When a
-// workload ran several times, the table shows the median of each system's rates.
-// Exits non-zero when a line is not a result.
+// Reads benchmark JSON lines (one result per line: troupe_benchmarks, caf_benchmarks and the peer
+// harnesses' "tokio" and "erlang" lines) on stdin and prints one table row per workload: each
+// system's rate, Troupe / raw CAF and Troupe / best peer. When a workload ran several times, the
+// table shows the median of each system's rates. Exits non-zero when a line is not a result.
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -12,18 +13,43 @@
 
 #include <nlohmann/json.hpp>
 
+namespace {
+
+// Column order of the table; a system missing from the input shows as "-".
+constexpr std::array<const char*, 4> systems{"troupe", "caf", "erlang", "tokio"};
+constexpr std::size_t troupe_col = 0;
+constexpr std::size_t caf_col = 1;
+
+double median(std::vector<double> xs) {
+  if (xs.empty())
+    return 0.0;
+  std::sort(xs.begin(), xs.end());
+  auto n = xs.size();
+  return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+}
+
+std::string format_rate(double x) {
+  char buf[32];
+  if (x <= 0)
+    return "-";
+  std::snprintf(buf, sizeof buf, x >= 1e6 ? "%.2fM" : "%.0fk", x >= 1e6 ? x / 1e6 : x / 1e3);
+  return buf;
+}
+
+std::string format_ratio(double num, double den) {
+  if (num <= 0 || den <= 0)
+    return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fx", num / den);
+  return buf;
+}
+
+} // namespace
+
 int main() {
   struct row {
-    std::vector<double> troupe;
-    std::vector<double> caf;
+    std::array<std::vector<double>, systems.size()> rates;
     std::string unit;
-  };
-  auto median = [](std::vector<double> xs) {
-    if (xs.empty())
-      return 0.0;
-    std::sort(xs.begin(), xs.end());
-    auto n = xs.size();
-    return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
   };
   std::map<std::string, row> rows;
   std::vector<std::string> order;
@@ -32,8 +58,14 @@ int main() {
     if (line.empty())
       continue;
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("bench") || !j.contains("rate")) {
+    if (j.is_discarded() || !j.contains("bench") || !j.contains("rate") || !j.contains("system")) {
       std::cerr << "not a benchmark result: " << line << '\n';
+      return 1;
+    }
+    auto system = j["system"].get<std::string>();
+    auto col = std::find(systems.begin(), systems.end(), system);
+    if (col == systems.end()) {
+      std::cerr << "unknown system \"" << system << "\": " << line << '\n';
       return 1;
     }
     auto bench = j["bench"].get<std::string>();
@@ -41,29 +73,29 @@ int main() {
       order.push_back(bench);
     auto& r = rows[bench];
     r.unit = j.value("unit", "");
-    (j["system"] == "troupe" ? r.troupe : r.caf).push_back(j["rate"].get<double>());
+    r.rates[static_cast<std::size_t>(col - systems.begin())].push_back(j["rate"].get<double>());
   }
-  std::printf("| workload | unit | troupe | raw CAF | troupe/CAF | runs |\n"
-              "|---|---|---:|---:|---:|---:|\n");
+  std::printf(
+      "| workload | unit | troupe | raw CAF | Erlang | Tokio | troupe/CAF | troupe/best peer "
+      "| runs |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (auto& name : order) {
-    auto& rr = rows[name];
-    struct {
-      double troupe;
-      double caf;
-    } r{median(rr.troupe), median(rr.caf)};
-    auto fmt = [](double x) {
-      char buf[32];
-      if (x <= 0)
-        return std::string{"-"};
-      std::snprintf(buf, sizeof buf, x >= 1e6 ? "%.2fM" : "%.0fk", x >= 1e6 ? x / 1e6 : x / 1e3);
-      return std::string{buf};
-    };
-    char ratio[32] = "-";
-    if (r.troupe > 0 && r.caf > 0)
-      std::snprintf(ratio, sizeof ratio, "%.2fx", r.troupe / r.caf);
-    std::printf("| %s | %s | %s | %s | %s | %zu |\n", name.c_str(), rr.unit.c_str(),
-                fmt(r.troupe).c_str(), fmt(r.caf).c_str(), ratio,
-                std::max(rr.troupe.size(), rr.caf.size()));
+    auto& r = rows[name];
+    std::array<double, systems.size()> med{};
+    std::size_t runs = 0;
+    for (std::size_t i = 0; i < systems.size(); ++i) {
+      med[i] = median(r.rates[i]);
+      runs = std::max(runs, r.rates[i].size());
+    }
+    // The peers are the systems other than Troupe and the CAF it is built on.
+    double best_peer = 0;
+    for (std::size_t i = caf_col + 1; i < systems.size(); ++i)
+      best_peer = std::max(best_peer, med[i]);
+    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %zu |\n", name.c_str(), r.unit.c_str(),
+                format_rate(med[0]).c_str(), format_rate(med[1]).c_str(),
+                format_rate(med[2]).c_str(), format_rate(med[3]).c_str(),
+                format_ratio(med[troupe_col], med[caf_col]).c_str(),
+                format_ratio(med[troupe_col], best_peer).c_str(), runs);
   }
   return 0;
 }

@@ -24,10 +24,15 @@ install(FILES
   cmake/FindCppHttplib.cmake
   DESTINATION ${troupe_cmake_dir})
 
-# -- pkg-config: troupe.pc for builds that do not use CMake ---------------------------------------
+# -- pkg-config: troupe.pc and troupe-distribution.pc for builds that do not use CMake ------------
+# As with the CMake targets, networking is its own package: `pkg-config troupe` links no CAF
+# networking and no libcrypto; `pkg-config troupe-distribution` adds them (and requires troupe).
 # Libraries in link order: each component before the one it depends on.
 set(troupe_pc_libs "")
 foreach(component IN LISTS troupe_components)
+  if(component STREQUAL "troupe_distribution")
+    continue()
+  endif()
   get_target_property(output_name ${component} OUTPUT_NAME)
   string(PREPEND troupe_pc_libs "-l${output_name} ")
 endforeach()
@@ -37,6 +42,12 @@ file(RELATIVE_PATH troupe_pc_to_prefix "/${troupe_pc_dir}" "/")
 string(REGEX REPLACE "/$" "" troupe_pc_to_prefix "${troupe_pc_to_prefix}")
 configure_file(cmake/troupe.pc.in ${CMAKE_CURRENT_BINARY_DIR}/troupe.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/troupe.pc DESTINATION ${troupe_pc_dir})
+if(TARGET troupe_distribution)
+  get_target_property(troupe_distribution_lib troupe_distribution OUTPUT_NAME)
+  configure_file(cmake/troupe-distribution.pc.in ${CMAKE_CURRENT_BINARY_DIR}/troupe-distribution.pc
+                 @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/troupe-distribution.pc DESTINATION ${troupe_pc_dir})
+endif()
 
 # -- CPack: a Debian package (cd <build> && cpack -G DEB) ----------------------------------------
 set(CPACK_GENERATOR DEB)

@@ -211,10 +211,10 @@ increment_server spawn_increment_server(troupe::runtime& rt) {
 // The client is a Troupe actor: its replies come back through its own reply queue.
 struct start {};
 
-template <class Self>
+template <class Self, class Timeout>
 void rr_next(Self* self, const increment_server& server, std::uint64_t x, std::uint64_t n,
-             const std::shared_ptr<std::promise<std::uint64_t>>& done) {
-  troupe::request(self, server, increment{x}, caf::infinite)
+             Timeout timeout, const std::shared_ptr<std::promise<std::uint64_t>>& done) {
+  troupe::request(self, server, increment{x}, timeout)
       .then(
           [=](std::uint64_t y) {
             check(y == x + 1, "request_response: wrong reply");
@@ -222,21 +222,25 @@ void rr_next(Self* self, const increment_server& server, std::uint64_t x, std::u
               done->set_value(y);
               self->quit();
             } else {
-              rr_next(self, server, y, n, done);
+              rr_next(self, server, y, n, timeout, done);
             }
           },
           [](caf::error) { check(false, "request_response: request failed"); });
 }
 
-void bench_request_response() {
+// `timeout`: caf::infinite for the spec's workload; a finite one measures what a deadline per
+// request costs (request_response_timed).
+template <class Timeout>
+void run_request_response(const char* name, Timeout timeout) {
   const std::uint64_t n = scaled(1'000'000);
   troupe::runtime rt{bench_config()};
   auto server = spawn_increment_server(rt);
   auto done = std::make_shared<std::promise<std::uint64_t>>();
   auto result = done->get_future();
-  auto client = troupe::spawn_mailbox<start>(rt, {}, [server, n, done](auto* self) {
-                  return troupe::handlers{[=](start&) { rr_next(self, server, 0, n, done); }};
-                }).value();
+  auto client =
+      troupe::spawn_mailbox<start>(rt, {}, [server, n, timeout, done](auto* self) {
+        return troupe::handlers{[=](start&) { rr_next(self, server, 0, n, timeout, done); }};
+      }).value();
   allocation_window window;
   stopwatch sw;
   check(static_cast<bool>(client.send(start{})), "request_response: client refused start");
@@ -244,8 +248,17 @@ void bench_request_response() {
   double seconds = sw.seconds();
   check(replies == n, "request_response: wrong number of replies");
   caf::anon_send_exit(server.actor(), caf::exit_reason::user_shutdown);
-  report(system_name, "request_response", n, seconds, "requests/s",
+  report(system_name, name, n, seconds, "requests/s",
          {{"bytes_per_request", allocation_window::per(n)}});
+}
+
+void bench_request_response() {
+  run_request_response("request_response", caf::infinite);
+}
+
+// Every request carries a 5 s deadline (none expires): the cost of the actor's deadline queue.
+void bench_request_response_timed() {
+  run_request_response("request_response_timed", std::chrono::seconds{5});
 }
 
 // The same requests awaited in one coroutine handler: one suspension per request.
@@ -869,6 +882,7 @@ constexpr workload workloads[] = {
     {"ping_pong", bench_ping_pong},
     {"fan_in", bench_fan_in},
     {"request_response", bench_request_response},
+    {"request_response_timed", bench_request_response_timed},
     {"request_response_coro", bench_request_response_coro},
     {"ping_pong_coro", bench_ping_pong_coro},
     {"remote_request_response", bench_remote_request_response},

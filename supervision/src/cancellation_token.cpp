@@ -4,7 +4,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <vector>
+#include <thread>
 
 namespace troupe {
 
@@ -16,6 +16,11 @@ struct cancellation_state {
   std::condition_variable fired;
   uint64_t next_key = 1;
   std::map<uint64_t, std::function<void()>> callbacks;
+  // The callback cancel() is running (0: none) and the thread running it: a registration
+  // destroyed on another thread meanwhile waits for callback_done (as std::stop_callback does).
+  uint64_t running_key = 0;
+  std::thread::id running_thread;
+  std::condition_variable callback_done;
   // A child token's link to its parent; unregisters when the child's state goes away.
   cancellation_token::registration parent_link;
 };
@@ -39,8 +44,12 @@ cancellation_token::registration::~registration() {
 
 void cancellation_token::registration::reset() noexcept {
   if (auto st = state_.lock(); st && key_ != 0) {
-    std::lock_guard guard{st->mtx};
-    st->callbacks.erase(key_);
+    std::unique_lock guard{st->mtx};
+    // Not yet run: erased, it never will. Running on another thread: wait until it returned,
+    // so that nothing it captured is used after this registration is gone. Running on this
+    // thread (the callback drops its own registration): waiting would never end.
+    if (st->callbacks.erase(key_) == 0 && st->running_thread != std::this_thread::get_id())
+      st->callback_done.wait(guard, [&] { return st->running_key != key_; });
   }
   state_.reset();
   key_ = 0;
@@ -48,18 +57,50 @@ void cancellation_token::registration::reset() noexcept {
 
 cancellation_token::cancellation_token() : state_(std::make_shared<detail::cancellation_state>()) {}
 
+namespace {
+
+// Runs the callback cancel() took out of the map, then marks that none runs, also when the
+// callback throws (the exception leaves cancel(); the callbacks not run yet stay registered):
+// a registration waiting for this one must not wait forever. Returns with `guard` locked.
+void run_callback(detail::cancellation_state& st, std::unique_lock<std::mutex>& guard,
+                  std::function<void()>& fn) {
+  struct finish {
+    detail::cancellation_state& st;
+    std::unique_lock<std::mutex>& guard;
+    std::function<void()>& fn;
+    ~finish() {
+      fn = nullptr; // what the callback captured goes before its registration is free
+      guard.lock();
+      st.running_key = 0;
+      st.running_thread = std::thread::id{};
+      st.callback_done.notify_all();
+    }
+  } on_return{st, guard, fn};
+  fn();
+}
+
+} // namespace
+
 void cancellation_token::cancel() const {
-  std::map<uint64_t, std::function<void()>> callbacks;
-  {
-    std::lock_guard guard{state_->mtx};
-    if (state_->cancelled.exchange(true, std::memory_order_acq_rel))
-      return;
-    callbacks.swap(state_->callbacks);
+  auto& st = *state_;
+  std::unique_lock guard{st.mtx};
+  if (st.cancelled.exchange(true, std::memory_order_acq_rel))
+    return;
+  guard.unlock();
+  st.fired.notify_all();
+  guard.lock();
+  // One callback at a time, each taken out of the map before it runs and run outside the lock
+  // (a callback may register on, or cancel, other tokens). Once cancelled no callback is added
+  // (on_cancel runs it at once), so the loop ends.
+  while (!st.callbacks.empty()) {
+    auto first = st.callbacks.begin();
+    st.running_key = first->first;
+    st.running_thread = std::this_thread::get_id();
+    auto fn = std::move(first->second);
+    st.callbacks.erase(first);
+    guard.unlock();
+    run_callback(st, guard, fn);
   }
-  state_->fired.notify_all();
-  // Outside the lock: a callback may register on, or cancel, other tokens.
-  for (auto& [key, fn] : callbacks)
-    fn();
 }
 
 bool cancellation_token::is_cancelled() const noexcept {

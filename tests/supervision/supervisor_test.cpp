@@ -1,5 +1,6 @@
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -628,6 +629,65 @@ TEST(cancellation_token, DroppedRegistrationDoesNotRun) {
   token.cancel();
   EXPECT_EQ(fired, 0);
   EXPECT_TRUE(token.wait_for(0ms));
+}
+
+// As std::stop_callback: a registration dropped on one thread while cancel() runs its callback
+// on another returns only once the callback returned, so the callback never uses what its
+// owner freed after dropping the registration.
+TEST(cancellation_token, DroppingARegistrationWaitsForItsRunningCallback) {
+  troupe::cancellation_token token;
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::atomic<bool> callback_returned{false};
+  auto reg = std::make_unique<troupe::cancellation_token::registration>(token.on_cancel([&] {
+    entered.set_value();
+    release.get_future().wait();
+    callback_returned = true;
+  }));
+  std::thread canceller{[&] { token.cancel(); }};
+  entered.get_future().wait();
+  std::promise<bool> returned_when_dropped;
+  auto dropped = returned_when_dropped.get_future();
+  std::thread dropper{[&] {
+    reg.reset();
+    returned_when_dropped.set_value(callback_returned.load());
+  }};
+  // The dropper must still be waiting: if it returned already, it did not wait. (A slow
+  // dropper thread only delays the check; it cannot make the test fail.)
+  EXPECT_EQ(dropped.wait_for(100ms), std::future_status::timeout)
+      << "the registration was dropped while its callback was still running";
+  release.set_value();
+  EXPECT_TRUE(dropped.get());
+  dropper.join();
+  canceller.join();
+}
+
+// A callback may drop its own registration (and the child token's link does, when the child's
+// state goes with the callback): that must not wait for itself.
+TEST(cancellation_token, ACallbackMayDropItsOwnRegistration) {
+  troupe::cancellation_token token;
+  std::optional<troupe::cancellation_token::registration> reg;
+  int fired = 0;
+  reg.emplace(token.on_cancel([&] {
+    ++fired;
+    reg.reset();
+  }));
+  token.cancel();
+  EXPECT_EQ(fired, 1);
+  EXPECT_FALSE(reg.has_value());
+}
+
+// A throwing callback leaves cancel() with its exception; a registration of a callback that
+// never ran can still be dropped, and the token stays cancelled.
+TEST(cancellation_token, AThrowingCallbackLeavesTheTokenUsable) {
+  troupe::cancellation_token token;
+  std::vector<troupe::cancellation_token::registration> regs;
+  regs.push_back(token.on_cancel([] { throw std::runtime_error("callback failed"); }));
+  regs.push_back(token.on_cancel([] {}));
+  EXPECT_THROW(token.cancel(), std::runtime_error);
+  EXPECT_TRUE(token.is_cancelled());
+  regs.clear(); // must not wait for the callback that threw
+  SUCCEED();
 }
 
 } // namespace

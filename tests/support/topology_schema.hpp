@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace troupe::test {
 
@@ -29,7 +30,9 @@ struct schema_check {
 /// Writes `dump` to a temporary file and validates it. `tree_required`: a dump without a
 /// supervision tree is invalid.
 inline schema_check check_topology_schema(const std::string& dump, bool tree_required) {
-  auto path = ::testing::TempDir() + "topology-schema-check.json";
+  // One file per process: ctest runs other test processes that check their dumps at once.
+  auto path =
+      ::testing::TempDir() + "topology-schema-check-" + std::to_string(::getpid()) + ".json";
   std::ofstream{path} << dump;
   auto command = std::string{TROUPE_SOURCE_DIR} + "/tests/tools/validate_topology.sh " +
                  TROUPE_SOURCE_DIR + "/docs/topology.schema.json " + path +

@@ -89,7 +89,10 @@ public:
     if (!core)
       return;
     typename core_type::envelope_type env{std::move(msg), nullptr};
-    core->push_reserved(env, caf::actor_cast<caf::abstract_actor*>(owner), nullptr);
+    // The owner is gone once the actor terminated: push_reserved then counts a dead letter.
+    // (actor_cast on an empty strong pointer would dereference it.)
+    auto* receiver = owner ? caf::actor_cast<caf::abstract_actor*>(owner) : nullptr;
+    core->push_reserved(env, receiver, nullptr);
   }
 
 private:

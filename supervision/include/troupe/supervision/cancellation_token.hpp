@@ -65,7 +65,10 @@ public:
   [[nodiscard]] bool is_cancelled() const noexcept;
 
   /// Runs `fn` when the token is cancelled — at once, on this thread, if it already is.
-  /// The callback stays registered while the returned registration lives.
+  /// The callback stays registered while the returned registration lives. As with
+  /// std::stop_callback, destroying (or reassigning) the registration guarantees that `fn` does
+  /// not run afterwards: if another thread is running it at that moment, the destructor waits
+  /// until it returned (a callback may destroy its own registration without waiting).
   [[nodiscard]] registration on_cancel(std::function<void()> fn) const;
 
   /// Blocks the calling thread until the token is cancelled or `timeout` passes; returns

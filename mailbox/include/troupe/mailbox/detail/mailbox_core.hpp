@@ -5,12 +5,17 @@
 // (troupe/core/actor.hpp); this file adds the two rules that concern the queue itself:
 //
 //  - Closing: when the actor terminates it sets `closed_`, fences, and empties the queue under
-//    `close_mtx_`: requests are answered with receiver_dead, messages become dead letters. A
+//    the purge lock: requests are answered with receiver_dead, messages become dead letters. A
 //    producer fences after its push and then reads `closed_`; if set, it empties the queue too,
 //    under the same mutex. By the two fences one of them sees the other, so nothing stays behind
 //    unanswered.
 //  - Backpressure: a waiting producer registers (parked_count_ or waiters_), fences and then
 //    re-checks for room; the consumer frees room, fences and then checks for waiters.
+//  - Size: a mailbox is created per actor, and most never see backpressure. What only waiting
+//    threads (mutex and condition variable) and parked actor senders (mutex and queue) need is
+//    allocated by the first of them (get-or-create with a compare-exchange) and freed with the
+//    core; a notifier that finds no block has no one to notify, because a waiter publishes its
+//    block before the fence of its handshake. No member is padded to a cache line.
 //  - Closing for senders (mailbox::close, Tokio's channel close): `sender_closed_` is set once,
 //    then every waiting producer is released (threads woken, parked envelopes failed with
 //    `closed`) and the owner is woken. The owner drains what was queued and, finding the queue
@@ -87,7 +92,7 @@ public:
                     std::size_t default_batch);
   mailbox_core_base(const mailbox_core_base&) = delete;
   mailbox_core_base& operator=(const mailbox_core_base&) = delete;
-  virtual ~mailbox_core_base() = default;
+  virtual ~mailbox_core_base() { delete room_.load(std::memory_order_relaxed); }
 
   [[nodiscard]] const mailbox_options& options() const noexcept { return opts_; }
   [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
@@ -119,29 +124,64 @@ protected:
   /// Empties the queue of a closed mailbox, answering or dead-lettering each envelope.
   virtual void purge_after_close() = 0;
 
+  /// Wakes the threads waiting for room or for the close, if any ever waited.
+  void notify_waiting_threads() {
+    if (auto* room = room_.load(std::memory_order_acquire)) {
+      std::lock_guard guard{room->mtx};
+      room->cv.notify_all();
+    }
+  }
+
+  /// Where threads wait for room: created by the first thread that waits.
+  struct waiting_room {
+    std::mutex mtx;
+    std::condition_variable cv;
+  };
+  waiting_room& room();
+
+  /// The purge lock (the closing rule): one purger at a time. A one-byte lock instead of a
+  /// std::mutex, as it is taken once per actor's life (at termination) and rarely contended.
+  class purge_lock {
+  public:
+    explicit purge_lock(std::atomic<bool>& flag) : flag_(flag) {
+      while (flag_.exchange(true, std::memory_order_acquire))
+        flag_.wait(true, std::memory_order_relaxed);
+    }
+    ~purge_lock() {
+      flag_.store(false, std::memory_order_release);
+      flag_.notify_all();
+    }
+    purge_lock(const purge_lock&) = delete;
+    purge_lock& operator=(const purge_lock&) = delete;
+
+  private:
+    std::atomic<bool>& flag_;
+  };
+
   mailbox_options opts_;
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
-  alignas(64) std::atomic<bool> closed_{false};
+  std::atomic<bool> closed_{false};
   std::atomic<bool> sender_closed_{false};
   std::atomic<bool> paused_{false};
+  std::atomic<bool> purging_{false};
   // Anchor of every handshake of this mailbox (store_load_barrier): push vs. close, push vs.
   // the owner going idle, waiting producers vs. the consumer freeing room.
   std::atomic<uint64_t> sync_{0};
-  alignas(64) std::atomic<std::size_t> dropped_{0};
+  std::atomic<std::size_t> dropped_{0};
   std::atomic<std::size_t> evicted_{0};
   std::atomic<std::size_t> purged_{0};
   std::atomic<std::size_t> rejected_{0};
   std::atomic<std::size_t> dead_letters_{0};
-  alignas(64) std::atomic<std::size_t> processed_{0};
+  std::atomic<std::size_t> processed_{0};
   std::atomic<std::size_t> high_water_{0};
 
-  // Backpressure: actors park their envelopes, threads wait on room_cv_.
-  alignas(64) std::atomic<std::size_t> parked_count_{0};
+  // Backpressure: actors park their envelopes, threads wait in room().
+  std::atomic<std::size_t> parked_count_{0};
   std::atomic<std::size_t> waiters_{0};
-  std::mutex room_mtx_;
-  std::condition_variable room_cv_;
-  std::mutex close_mtx_;
+
+private:
+  std::atomic<waiting_room*> room_{nullptr}; // owned
 };
 
 template <class... Ts>
@@ -160,7 +200,10 @@ public:
       bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(opts_.capacity);
   }
 
-  ~mailbox_core() override { purge(); }
+  ~mailbox_core() override {
+    purge();
+    delete park_.load(std::memory_order_relaxed);
+  }
 
   // -- producers (any thread) ----------------------------------------------------------------
 
@@ -329,10 +372,7 @@ public:
       return;
     store_load_barrier(sync_);
     fail_parked(make_error(mailbox_errc::closed));
-    {
-      std::lock_guard guard{room_mtx_};
-      room_cv_.notify_all();
-    }
+    notify_waiting_threads();
     if (owner != nullptr)
       static_cast<troupe::actor*>(owner)->wake(nullptr);
   }
@@ -353,8 +393,7 @@ public:
     closed_.store(true, std::memory_order_relaxed);
     store_load_barrier(sync_);
     purge();
-    std::lock_guard guard{room_mtx_};
-    room_cv_.notify_all();
+    notify_waiting_threads();
   }
 
   // -- observers -------------------------------------------------------------------------------
@@ -399,10 +438,9 @@ private:
   push_outcome park(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
                     std::function<void()> on_enqueued) {
     {
-      std::lock_guard guard{park_mtx_};
-      if (!parked_)
-        parked_ = std::make_unique<std::deque<parked_envelope>>();
-      parked_->push_back(parked_envelope{
+      auto& block = parking();
+      std::lock_guard guard{block.mtx};
+      block.queue.push_back(parked_envelope{
           std::move(env), caf::actor_cast<caf::strong_actor_ptr>(owner), std::move(on_enqueued)});
       parked_count_.fetch_add(1, std::memory_order_seq_cst);
     }
@@ -423,7 +461,8 @@ private:
   // `deadline` passes (timeout).
   template <class TakeRoom>
   push_outcome wait_for_room(TakeRoom take_room, std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock guard{room_mtx_};
+    auto& waiting = room();
+    std::unique_lock guard{waiting.mtx};
     waiters_.fetch_add(1, std::memory_order_seq_cst);
     store_load_barrier(sync_);
     bool taken = false;
@@ -434,7 +473,7 @@ private:
         taken = true;
         break;
       }
-      if (room_cv_.wait_until(guard, deadline) == std::cv_status::timeout) {
+      if (waiting.cv.wait_until(guard, deadline) == std::cv_status::timeout) {
         taken = take_room();
         break;
       }
@@ -457,15 +496,18 @@ private:
 
   /// Moves parked envelopes into the queue while there is room; any thread.
   void move_parked(caf::execution_unit* ctx) {
-    std::unique_lock guard{park_mtx_};
-    // fail_parked may take the deque while the lock is released: re-check it each round.
-    while (parked_ && !parked_->empty()) {
-      auto& front = parked_->front();
+    auto* block = park_.load(std::memory_order_acquire);
+    if (block == nullptr)
+      return;
+    std::unique_lock guard{block->mtx};
+    // fail_parked may take the queue while the lock is released: re-check it each round.
+    while (!block->queue.empty()) {
+      auto& front = block->queue.front();
       if (!bounded_->try_push(front.env))
         return;
       auto owner = std::move(front.owner);
       auto on_enqueued = std::move(front.on_enqueued);
-      parked_->pop_front();
+      block->queue.pop_front();
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       guard.unlock();
       accepted(caf::actor_cast<caf::abstract_actor*>(owner), ctx);
@@ -479,16 +521,14 @@ private:
     store_load_barrier(sync_);
     if (parked_count_.load(std::memory_order_relaxed) > 0)
       move_parked(nullptr);
-    if (waiters_.load(std::memory_order_relaxed) > 0) {
-      std::lock_guard guard{room_mtx_};
-      room_cv_.notify_all();
-    }
+    if (waiters_.load(std::memory_order_relaxed) > 0)
+      notify_waiting_threads();
   }
 
   void purge_after_close() override { purge(); }
 
   void purge() {
-    std::lock_guard guard{close_mtx_};
+    purge_lock guard{purging_};
     auto answer_queued = [&](envelope_type&& env) {
       purged_.fetch_add(1, std::memory_order_relaxed);
       answer(std::move(env));
@@ -505,15 +545,19 @@ private:
 
   /// Answers every parked envelope with `reason` (requests) or counts it as a dead letter.
   void fail_parked(const caf::error& reason) {
-    std::unique_ptr<std::deque<parked_envelope>> parked;
+    // No block: nothing ever parked, or a sender is parking right now; that sender fences
+    // after parking and then sees the close itself (park).
+    auto* block = park_.load(std::memory_order_acquire);
+    if (block == nullptr)
+      return;
+    std::deque<parked_envelope> parked;
     {
-      std::lock_guard park_guard{park_mtx_};
-      parked.swap(parked_);
+      std::lock_guard guard{block->mtx};
+      parked.swap(block->queue);
       parked_count_.store(0, std::memory_order_seq_cst);
     }
-    if (parked)
-      for (auto& p : *parked)
-        answer(std::move(p.env), reason);
+    for (auto& p : parked)
+      answer(std::move(p.env), reason);
   }
 
   /// Answers a request with `reason`, or counts a message as a dead letter.
@@ -529,10 +573,25 @@ private:
   std::unique_ptr<unbounded_mpsc_queue<envelope_type>> unbounded_;
   std::unique_ptr<bounded_mpsc_queue<envelope_type>> bounded_;
   std::unique_ptr<locked_ring<envelope_type>> evicting_;
-  std::mutex park_mtx_;
-  // Allocated by the first park (guarded by park_mtx_): an empty std::deque already holds a
-  // 512-byte block, and most mailboxes never park a sender.
-  std::unique_ptr<std::deque<parked_envelope>> parked_;
+  // Parked actor senders: allocated by the first park (an empty std::deque alone holds a
+  // 512-byte block, and most mailboxes never park a sender).
+  struct parking_lot {
+    std::mutex mtx;
+    std::deque<parked_envelope> queue;
+  };
+
+  parking_lot& parking() {
+    auto* block = park_.load(std::memory_order_acquire);
+    if (block != nullptr)
+      return *block;
+    auto fresh = std::make_unique<parking_lot>();
+    if (park_.compare_exchange_strong(block, fresh.get(), std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      return *fresh.release();
+    return *block; // another sender created it first
+  }
+
+  std::atomic<parking_lot*> park_{nullptr}; // owned
 };
 
 } // namespace troupe::detail
