@@ -12,15 +12,8 @@ mailbox_core_base::mailbox_core_base(mailbox_options opts,
       batch_(opts_.batch != 0 ? opts_.batch : default_batch) {}
 
 mailbox_core_base::waiting_room& mailbox_core_base::room() {
-  auto* room = room_.load(std::memory_order_acquire);
-  if (room != nullptr)
-    return *room;
   // Published by a read-modify-write before the waiter's fence (see the top of the header).
-  auto fresh = std::make_unique<waiting_room>();
-  if (room_.compare_exchange_strong(room, fresh.get(), std::memory_order_acq_rel,
-                                    std::memory_order_acquire))
-    return *fresh.release();
-  return *room; // another thread created it first
+  return get_or_create(room_);
 }
 
 void mailbox_core_base::count_dead_letter(const char* type_name, const caf::error& reason) {

@@ -73,6 +73,20 @@
 
 namespace troupe::detail {
 
+/// The object `slot` points to, created by the first caller (a compare-exchange decides which
+/// caller's object stays; the others free theirs). For state that most mailboxes never need.
+template <class T>
+T& get_or_create(std::atomic<T*>& slot) {
+  auto* current = slot.load(std::memory_order_acquire);
+  if (current != nullptr)
+    return *current;
+  auto fresh = std::make_unique<T>();
+  if (slot.compare_exchange_strong(current, fresh.get(), std::memory_order_acq_rel,
+                                   std::memory_order_acquire))
+    return *fresh.release();
+  return *current; // another caller created it first
+}
+
 enum class push_outcome {
   accepted,
   parked,
@@ -580,16 +594,7 @@ private:
     std::deque<parked_envelope> queue;
   };
 
-  parking_lot& parking() {
-    auto* block = park_.load(std::memory_order_acquire);
-    if (block != nullptr)
-      return *block;
-    auto fresh = std::make_unique<parking_lot>();
-    if (park_.compare_exchange_strong(block, fresh.get(), std::memory_order_acq_rel,
-                                      std::memory_order_acquire))
-      return *fresh.release();
-    return *block; // another sender created it first
-  }
+  parking_lot& parking() { return get_or_create(park_); }
 
   std::atomic<parking_lot*> park_{nullptr}; // owned
 };
