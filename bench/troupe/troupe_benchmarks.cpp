@@ -714,25 +714,32 @@ void bench_worker_pool() {
     };
     auto feed = std::make_shared<std::function<void()>>();
     std::weak_ptr<std::function<void()>> weak_feed = feed;
-    // One job at a time: on_queued runs once per accepted job, when it is in the queue.
-    *feed = [self, pool, st, n, next, answered, weak_feed] {
-      if (*next >= n)
+    auto on_value = [st, answered](std::uint64_t sum) {
+      st->total.fetch_add(sum, std::memory_order_relaxed);
+      answered();
+    };
+    auto on_error = [st, answered](caf::error) {
+      st->failed.fetch_add(1, std::memory_order_relaxed);
+      answered();
+    };
+    // As a Tokio submitter does with try_send, then send().await on Full: submit while the
+    // queue takes jobs (no on_queued); the job a full queue refuses is submitted again with
+    // on_queued, which parks it and resumes the loop once the queue has taken it.
+    *feed = [self, pool, n, next, on_value, on_error, weak_feed] {
+      while (*next < n) {
+        auto r = pool.submit_async(self, sum_job{*next}, on_value, on_error, {});
+        if (r) {
+          ++*next;
+          continue;
+        }
+        check(r.error() == troupe::mailbox_errc::mailbox_full, "worker_pool: a job was refused");
+        auto parked = pool.submit_async(self, sum_job{(*next)++}, on_value, on_error, [weak_feed] {
+          if (auto f = weak_feed.lock())
+            (*f)();
+        });
+        check(static_cast<bool>(parked), "worker_pool: a job was refused");
         return;
-      auto r = pool.submit_async(
-          self, sum_job{(*next)++},
-          [st, answered](std::uint64_t sum) {
-            st->total.fetch_add(sum, std::memory_order_relaxed);
-            answered();
-          },
-          [st, answered](caf::error) {
-            st->failed.fetch_add(1, std::memory_order_relaxed);
-            answered();
-          },
-          [weak_feed] {
-            if (auto f = weak_feed.lock())
-              (*f)();
-          });
-      check(static_cast<bool>(r), "worker_pool: a job was refused");
+      }
     };
     return troupe::handlers{[feed](feed_jobs&) { (*feed)(); }};
   });

@@ -631,6 +631,68 @@ TEST_F(worker_pool_test, OnQueuedRunsExactlyOncePerAcceptedJobParkedOrNot) {
   pool.shutdown(5s);
 }
 
+// The try_send form of flow control (worker_pool::submit's comment; the benchmark's feeder):
+// without on_queued a full queue refuses the job with mailbox_full and runs neither callback;
+// the refused job submitted again with on_queued parks, and every job is answered once.
+TEST_F(worker_pool_test, WithoutOnQueuedAFullQueueRefusesTheJobAndItCanParkAfterwards) {
+  struct go {};
+  troupe::pool_options opts;
+  opts.workers = 1;
+  opts.capacity = 2;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  // The one worker holds its first job until released: the queue fills.
+  auto pool = pool_of(opts, [released](work& w) {
+    released.wait();
+    return w.value;
+  });
+  struct flow {
+    int refused_at = -1; // only the driver writes these two
+    bool resubmitted_parked = false;
+    std::atomic<int> answered{0};
+    std::atomic<int> errors{0};
+    std::atomic<int> queued_calls{0};
+    std::promise<void> submitted;
+  };
+  auto st = std::make_shared<flow>();
+  auto driver = troupe::spawn_mailbox<go>(*rt, {}, [pool, st](auto* self) {
+                  auto on_value = [st](int) { st->answered.fetch_add(1); };
+                  auto on_error = [st](caf::error) { st->errors.fetch_add(1); };
+                  return troupe::handlers{[self, pool, st, on_value, on_error](go&) {
+                    for (int i = 0; i < 10; ++i) {
+                      auto status = pool.submit_async(self, work{i, i}, on_value, on_error, {});
+                      if (status)
+                        continue;
+                      EXPECT_EQ(status.error(), troupe::mailbox_errc::mailbox_full);
+                      st->refused_at = i;
+                      auto again = pool.submit_async(self, work{i, i}, on_value, on_error,
+                                                     [st] { st->queued_calls.fetch_add(1); });
+                      st->resubmitted_parked =
+                          again && *again == troupe::worker_pool<work>::submit_status::parked;
+                      break;
+                    }
+                    st->submitted.set_value();
+                  }};
+                }).value();
+  (void)driver.send(go{});
+  ASSERT_EQ(st->submitted.get_future().wait_for(10s), std::future_status::ready);
+  // One job in the worker's hands or still queued, two queued: the third or the fourth job
+  // finds the queue full.
+  EXPECT_TRUE(st->refused_at == 2 || st->refused_at == 3) << st->refused_at;
+  EXPECT_TRUE(st->resubmitted_parked);
+  release.set_value();
+  const int expected = st->refused_at + 1;
+  ASSERT_TRUE(troupe::test::eventually([&] { return st->answered.load() == expected; }))
+      << st->answered.load() << " of " << expected << " answered";
+  EXPECT_EQ(st->errors.load(), 0) << "a refused job ran a callback";
+  // on_queued runs on the driver once the parked job entered the queue.
+  EXPECT_TRUE(troupe::test::eventually([&] { return st->queued_calls.load() == 1; }));
+  EXPECT_TRUE(pool.shutdown(5s).drained);
+  EXPECT_EQ(st->answered.load(), expected) << "a job was answered twice";
+  EXPECT_EQ(st->queued_calls.load(), 1);
+  caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
+}
+
 // -- one deadline per thread-side submit ------------------------------------------------------
 // A pool of one worker with a queue of one, the worker blocked in its handler: a thread's
 // submit waits for room, and its one timeout covers that wait and the wait for the answer.

@@ -176,6 +176,12 @@ public:
   ///
   /// The status says which case happened (accepted at once, or parked).
   ///
+  /// With an empty `on_queued` nothing runs later and a full queue refuses the job
+  /// (`mailbox_full`, neither callback runs), as Tokio's `try_send`. A submitter may loop so
+  /// while there is room and resubmit the refused job with `on_queued`, which parks it and
+  /// resumes the loop: one message turn per full queue instead of one per job (bench/troupe's
+  /// worker_pool feeds so).
+  ///
   /// Errors: as submit_async (not shutting_down under backpressure: the job parks).
   template <class Self, class OnValue, class OnError>
   troupe::result<submit_status> submit(Self* self, Job job, OnValue on_value, OnError on_error,
