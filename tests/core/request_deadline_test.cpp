@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "support/adder.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
@@ -18,22 +19,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct increment {
-  int64_t x = 0;
-  using reply_type = int64_t;
-};
+using troupe::test::increment;
 
 class request_deadlines : public troupe::test::runtime_fixture {
 protected:
-  troupe::mailbox<increment> spawn_adder() {
-    return troupe::spawn_mailbox<increment>(*rt, {},
-                                            [](auto*) {
-                                              return troupe::handlers{
-                                                  [](increment& m) { return m.x + 1; },
-                                              };
-                                            })
-        .value();
-  }
+  troupe::mailbox<increment> spawn_adder() { return troupe::test::spawn_adder(*rt); }
 };
 
 // Set when the actor's state (its body's captures) is destroyed.

@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "support/adder.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
@@ -19,22 +20,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct increment {
-  int64_t x = 0;
-  using reply_type = int64_t;
-};
+using troupe::test::increment;
 
 class spawn_actor_test : public troupe::test::runtime_fixture {
 protected:
-  troupe::mailbox<increment> spawn_adder() {
-    return troupe::spawn_mailbox<increment>(*rt, {},
-                                            [](auto*) {
-                                              return troupe::handlers{
-                                                  [](increment& m) { return m.x + 1; },
-                                              };
-                                            })
-        .value();
-  }
+  troupe::mailbox<increment> spawn_adder() { return troupe::test::spawn_adder(*rt); }
 
   // Waits for the DOWN message of `who` and returns its exit reason.
   caf::error exit_reason_of(const caf::actor& who) {

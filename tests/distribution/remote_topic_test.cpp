@@ -41,22 +41,44 @@ struct seen {
 
 struct start {};
 
-troupe::mailbox<start> subscriber(troupe::runtime& rt, troupe::topic<int64_t> mirror,
-                                  std::shared_ptr<seen> out, int64_t final_value) {
-  auto mb = troupe::spawn_mailbox<start>(rt, {}, [mirror, out, final_value](auto* self) {
-              return troupe::handlers{[self, mirror, out, final_value](start&) {
-                (void)mirror.subscribe(
-                    self, [out, final_value](const int64_t& v) { out->add(v, final_value); },
-                    [out](troupe::lagged l) {
-                      std::lock_guard guard{out->mtx};
-                      out->local_missed += l.missed;
-                    });
-              }};
+// A mailbox actor on `rt` that subscribes to `mirror` when it starts (`subscribe(self)` makes the
+// subscription); returns once the mirror counts it.
+template <class Subscribe>
+troupe::mailbox<start> spawn_subscriber(troupe::runtime& rt, troupe::topic<int64_t> mirror,
+                                        Subscribe subscribe) {
+  auto mb = troupe::spawn_mailbox<start>(rt, {}, [subscribe](auto* self) {
+              return troupe::handlers{[self, subscribe](start&) { subscribe(self); }};
             }).value();
   EXPECT_TRUE(mb.send(start{}));
   troupe::test::eventually([&] { return mirror.metrics().subscribers == 1; });
   return mb;
 }
+
+troupe::mailbox<start> subscriber(troupe::runtime& rt, troupe::topic<int64_t> mirror,
+                                  std::shared_ptr<seen> out, int64_t final_value) {
+  return spawn_subscriber(rt, mirror, [mirror, out, final_value](auto* self) {
+    (void)mirror.subscribe(
+        self, [out, final_value](const int64_t& v) { out->add(v, final_value); },
+        [out](troupe::lagged l) {
+          std::lock_guard guard{out->mtx};
+          out->local_missed += l.missed;
+        });
+  });
+}
+
+// Both nodes of a test, the owner's (server) and the subscriber's (client).
+struct two_nodes {
+  explicit two_nodes(troupe::network_setup& net, std::size_t client_workers = 2)
+      : server_rt{workers(2), net.customizer()}, client_rt{workers(client_workers),
+                                                           net.customizer()},
+        server{troupe::node::start(server_rt, net).value()},
+        client{troupe::node::start(client_rt, net).value()} {}
+
+  troupe::runtime server_rt;
+  troupe::runtime client_rt;
+  troupe::node server;
+  troupe::node client;
+};
 
 class remote_topic_test : public ::testing::Test {
 protected:
@@ -64,10 +86,8 @@ protected:
 };
 
 TEST_F(remote_topic_test, ASubscriberOnAnotherNodeGetsEveryMessageInOrder) {
-  troupe::runtime server_rt{workers(2), net.customizer()};
-  troupe::runtime client_rt{workers(2), net.customizer()};
-  auto server = troupe::node::start(server_rt, net).value();
-  auto client = troupe::node::start(client_rt, net).value();
+  two_nodes nodes{net};
+  auto& [server_rt, client_rt, server, client] = nodes;
   auto events =
       troupe::make_topic<int64_t>(
           server_rt, {.capacity = 64, .on_lag = troupe::lag_policy::notify_lag, .name = "events"})
@@ -104,10 +124,8 @@ TEST_F(remote_topic_test, ASubscriberOnAnotherNodeGetsEveryMessageInOrder) {
 }
 
 TEST_F(remote_topic_test, AStalledRemoteSubscriberLagsByExactlyWhatTheBoundDropped) {
-  troupe::runtime server_rt{workers(2), net.customizer()};
-  troupe::runtime client_rt{workers(1), net.customizer()};
-  auto server = troupe::node::start(server_rt, net).value();
-  auto client = troupe::node::start(client_rt, net).value();
+  two_nodes nodes{net, 1};
+  auto& [server_rt, client_rt, server, client] = nodes;
   auto events =
       troupe::make_topic<int64_t>(
           server_rt, {.capacity = 8, .on_lag = troupe::lag_policy::notify_lag, .name = "events"})
@@ -155,10 +173,8 @@ TEST_F(remote_topic_test, AStalledRemoteSubscriberLagsByExactlyWhatTheBoundDropp
 }
 
 TEST_F(remote_topic_test, UnknownTopicsAndPayloadMismatchesAreTyped) {
-  troupe::runtime server_rt{workers(2), net.customizer()};
-  troupe::runtime client_rt{workers(2), net.customizer()};
-  auto server = troupe::node::start(server_rt, net).value();
-  auto client = troupe::node::start(client_rt, net).value();
+  two_nodes nodes{net};
+  auto& [server_rt, client_rt, server, client] = nodes;
   auto events =
       troupe::make_topic<int64_t>(
           server_rt, {.capacity = 1024, .on_lag = troupe::lag_policy::notify_lag, .name = "events"})
@@ -185,32 +201,25 @@ struct until_closed {
 
 troupe::mailbox<start> subscriber_until_closed(troupe::runtime& rt, troupe::topic<int64_t> mirror,
                                                std::shared_ptr<until_closed> out) {
-  auto mb = troupe::spawn_mailbox<start>(rt, {}, [mirror, out](auto* self) {
-              return troupe::handlers{[self, mirror, out](start&) {
-                (void)mirror.subscribe(
-                    self,
-                    [out](const int64_t& v) {
-                      std::lock_guard guard{out->mtx};
-                      out->values.push_back(v);
-                    },
-                    {},
-                    [out](caf::error why) {
-                      std::lock_guard guard{out->mtx};
-                      out->notice = std::move(why);
-                      out->ended.set_value();
-                    });
-              }};
-            }).value();
-  EXPECT_TRUE(mb.send(start{}));
-  troupe::test::eventually([&] { return mirror.metrics().subscribers == 1; });
-  return mb;
+  return spawn_subscriber(rt, mirror, [mirror, out](auto* self) {
+    (void)mirror.subscribe(
+        self,
+        [out](const int64_t& v) {
+          std::lock_guard guard{out->mtx};
+          out->values.push_back(v);
+        },
+        {},
+        [out](caf::error why) {
+          std::lock_guard guard{out->mtx};
+          out->notice = std::move(why);
+          out->ended.set_value();
+        });
+  });
 }
 
 TEST_F(remote_topic_test, ClosingTheOwnersTopicClosesTheMirrorAfterEveryMessage) {
-  troupe::runtime server_rt{workers(2), net.customizer()};
-  troupe::runtime client_rt{workers(2), net.customizer()};
-  auto server = troupe::node::start(server_rt, net).value();
-  auto client = troupe::node::start(client_rt, net).value();
+  two_nodes nodes{net};
+  auto& [server_rt, client_rt, server, client] = nodes;
   // Capacities that never drop: what matters is that the close comes after every message.
   auto events =
       troupe::make_topic<int64_t>(
@@ -246,10 +255,8 @@ TEST_F(remote_topic_test, ClosingTheOwnersTopicClosesTheMirrorAfterEveryMessage)
 }
 
 TEST_F(remote_topic_test, SubscribingToAClosedTopicClosesTheMirrorAtOnce) {
-  troupe::runtime server_rt{workers(2), net.customizer()};
-  troupe::runtime client_rt{workers(2), net.customizer()};
-  auto server = troupe::node::start(server_rt, net).value();
-  auto client = troupe::node::start(client_rt, net).value();
+  two_nodes nodes{net};
+  auto& [server_rt, client_rt, server, client] = nodes;
   auto events = troupe::make_topic<int64_t>(server_rt, {.name = "events"}).value();
   ASSERT_FALSE(troupe::publish_topic(server, events));
   ASSERT_TRUE(events.close());

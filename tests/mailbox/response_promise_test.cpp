@@ -134,8 +134,25 @@ public:
     runtime_fixture::TearDown();
   }
 
+  /// Checks that the box holds `n` requests, all still pending, and answers them with `value`.
+  void release_held(int64_t n, int64_t value) {
+    ASSERT_TRUE(holds(b, n));
+    EXPECT_EQ(census_of(b).pending, n);
+    EXPECT_EQ(ask(b, release{value, {}}, 10s).value().answered, n);
+  }
+
   box b;
 };
+
+namespace {
+
+// The requester's answer arrives and is `value`.
+void expect_answer(std::future<int64_t>& answer, int64_t value) {
+  ASSERT_EQ(answer.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(answer.get(), value);
+}
+
+} // namespace
 
 // -- answering later -----------------------------------------------------------------------
 
@@ -305,13 +322,9 @@ TEST_F(ResponsePromise, ATroupeActorsRequestsGetTheLateAnswer) {
                      }};
                    }).value();
   ASSERT_TRUE(requester.send(start{}));
-  ASSERT_TRUE(holds(b, 2));
-  EXPECT_EQ(census_of(b).pending, 2);
-  EXPECT_EQ(ask(b, release{9, {}}, 10s).value().answered, 2);
-  ASSERT_EQ(timed_answer.wait_for(10s), std::future_status::ready);
-  ASSERT_EQ(untimed_answer.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(timed_answer.get(), 9);
-  EXPECT_EQ(untimed_answer.get(), 9);
+  ASSERT_NO_FATAL_FAILURE(release_held(2, 9));
+  ASSERT_NO_FATAL_FAILURE(expect_answer(timed_answer, 9));
+  ASSERT_NO_FATAL_FAILURE(expect_answer(untimed_answer, 9));
   caf::anon_send_exit(requester.actor(), caf::exit_reason::user_shutdown);
 }
 
@@ -326,11 +339,8 @@ TEST_F(ResponsePromise, ACoroutinesRequestGetsTheLateAnswer) {
                      }};
                    }).value();
   ASSERT_TRUE(requester.send(start{}));
-  ASSERT_TRUE(holds(b, 1));
-  EXPECT_EQ(census_of(b).pending, 1);
-  EXPECT_EQ(ask(b, release{11, {}}, 10s).value().answered, 1);
-  ASSERT_EQ(answer.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(answer.get(), 11);
+  ASSERT_NO_FATAL_FAILURE(release_held(1, 11));
+  ASSERT_NO_FATAL_FAILURE(expect_answer(answer, 11));
   caf::anon_send_exit(requester.actor(), caf::exit_reason::user_shutdown);
 }
 
@@ -343,11 +353,8 @@ TEST_F(ResponsePromise, ACafActorsRequestGetsTheLateAnswer) {
         .then([out](int64_t v) { out->set_value(v); }, [out](caf::error) { out->set_value(-1); });
     return {[](caf::ok_atom) {}};
   });
-  ASSERT_TRUE(holds(b, 1));
-  EXPECT_EQ(census_of(b).pending, 1);
-  EXPECT_EQ(ask(b, release{13, {}}, 10s).value().answered, 1);
-  ASSERT_EQ(answer.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(answer.get(), 13);
+  ASSERT_NO_FATAL_FAILURE(release_held(1, 13));
+  ASSERT_NO_FATAL_FAILURE(expect_answer(answer, 13));
   caf::anon_send_exit(requester, caf::exit_reason::user_shutdown);
 }
 

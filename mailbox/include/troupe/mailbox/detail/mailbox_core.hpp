@@ -61,6 +61,7 @@
 #include <caf/message_id.hpp>
 
 #include "troupe/core/actor.hpp"
+#include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/envelope.hpp"
@@ -153,32 +154,15 @@ protected:
   };
   waiting_room& room();
 
-  /// The purge lock (the closing rule): one purger at a time. A one-byte lock instead of a
-  /// std::mutex, as it is taken once per actor's life (at termination) and rarely contended.
-  class purge_lock {
-  public:
-    explicit purge_lock(std::atomic<bool>& flag) : flag_(flag) {
-      while (flag_.exchange(true, std::memory_order_acquire))
-        flag_.wait(true, std::memory_order_relaxed);
-    }
-    ~purge_lock() {
-      flag_.store(false, std::memory_order_release);
-      flag_.notify_all();
-    }
-    purge_lock(const purge_lock&) = delete;
-    purge_lock& operator=(const purge_lock&) = delete;
-
-  private:
-    std::atomic<bool>& flag_;
-  };
-
   mailbox_options opts_;
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
   std::atomic<bool> closed_{false};
   std::atomic<bool> sender_closed_{false};
   std::atomic<bool> paused_{false};
-  std::atomic<bool> purging_{false};
+  // The purge lock (the closing rule): one purger at a time. One byte instead of a std::mutex:
+  // it is taken about once per actor's life (at termination) and rarely contended.
+  spin_lock purge_mtx_;
   // Anchor of every handshake of this mailbox (store_load_barrier): push vs. close, push vs.
   // the owner going idle, waiting producers vs. the consumer freeing room.
   std::atomic<uint64_t> sync_{0};
@@ -542,7 +526,7 @@ private:
   void purge_after_close() override { purge(); }
 
   void purge() {
-    purge_lock guard{purging_};
+    std::lock_guard guard{purge_mtx_};
     auto answer_queued = [&](envelope_type&& env) {
       purged_.fetch_add(1, std::memory_order_relaxed);
       answer(std::move(env));

@@ -55,12 +55,12 @@
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/reply_sink.hpp"
+#include "troupe/core/spin_lock.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 #include "troupe/supervision/detail/latency_histogram.hpp"
 #include "troupe/supervision/detail/mpmc_ring.hpp"
-#include "troupe/supervision/detail/spin_lock.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
 #include "troupe/supervision/pool_options.hpp"
 

@@ -7,12 +7,14 @@
 #include <immintrin.h>
 #endif
 
-namespace troupe::detail {
+namespace troupe {
 
-/// A lock for critical sections of a few dozen instructions that several threads hit millions
-/// of times a second (a pool's queues): contention spins briefly in user space instead of
-/// sleeping in the kernel as std::mutex does, then yields so a preempted holder can finish.
-/// Meets Lockable, so std::lock_guard and std::condition_variable_any work with it.
+/// A one-byte lock for short critical sections: contention spins briefly in user space instead
+/// of sleeping in the kernel as std::mutex does, then yields so a preempted holder can finish.
+/// Used where a pool's queues are hit millions of times a second, and where a lock is taken
+/// about once per object (a mailbox's purge at its actor's end) and a 40-byte std::mutex per
+/// actor would cost more than it saves. Meets Lockable, so std::lock_guard and
+/// std::condition_variable_any work with it.
 ///
 /// Thread safety: any thread. Memory ordering: unlock() releases, lock() acquires.
 class spin_lock {
@@ -47,4 +49,4 @@ private:
   std::atomic<bool> locked_{false};
 };
 
-} // namespace troupe::detail
+} // namespace troupe
