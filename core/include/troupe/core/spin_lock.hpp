@@ -19,6 +19,7 @@ namespace troupe {
 /// Thread safety: any thread. Memory ordering: unlock() releases, lock() acquires.
 class spin_lock {
 public:
+  /// Takes the lock, spinning and then yielding while another thread holds it.
   void lock() noexcept {
     for (;;) {
       if (!locked_.exchange(true, std::memory_order_acquire))
@@ -32,11 +33,13 @@ public:
     }
   }
 
+  /// Takes the lock if it is free; returns whether it did. Never waits.
   bool try_lock() noexcept {
     return !locked_.load(std::memory_order_relaxed) &&
            !locked_.exchange(true, std::memory_order_acquire);
   }
 
+  /// Releases the lock. Only the holder calls it.
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
 private:
