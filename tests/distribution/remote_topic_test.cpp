@@ -268,7 +268,8 @@ TEST_F(remote_topic_test, SubscribingToAClosedTopicClosesTheMirrorAtOnce) {
   ASSERT_TRUE(remote) << troupe::render(remote.error());
   auto lost_reason = lost->get_future();
   ASSERT_EQ(lost_reason.wait_for(30s), std::future_status::ready);
-  EXPECT_EQ(lost_reason.get(), troupe::topic_errc::closed);
+  auto why = lost_reason.get();
+  EXPECT_EQ(why, troupe::topic_errc::closed) << troupe::render(why);
   EXPECT_TRUE(remote->mirror.is_closed());
 }
 

@@ -78,6 +78,8 @@ caf::behavior topic_forwarder(caf::event_based_actor* self, topic<T> source, caf
     uint64_t missed = 0;
     // Set when the topic closed: passed on to the mirror once the buffer is delivered.
     std::optional<caf::error> closed;
+    // The close went to the mirror: this actor now only waits for the mirror to end.
+    bool end_sent = false;
   };
   auto st = std::make_shared<state>();
   st->credit = window;
@@ -92,25 +94,27 @@ caf::behavior topic_forwarder(caf::event_based_actor* self, topic<T> source, caf
   self->monitor(mirror);
   // A mirror that went away (its node, or the connection) ends this subscription.
   const auto key = "topic:" + source.name();
-  self->set_down_handler([self, node, key](caf::down_msg& msg) {
+  self->set_down_handler([self, node, key, st](caf::down_msg& msg) {
     if (msg.reason == caf::exit_reason::remote_link_unreachable)
       node->count(key + ".subscribers_lost", 1);
-    self->quit(msg.reason);
+    // After the end went out, the mirror ending is the expected finish, not a failure.
+    self->quit(st->end_sent ? caf::error{} : msg.reason);
   });
-  // Sends the close on once everything before it reached the mirror, and ends.
+  // Sends the close on once everything before it reached the mirror. This actor then stays
+  // until the mirror ends (the down handler above): ending here could let the mirror see this
+  // actor go (a down message from its node's proxy) before the close, and report a loss.
   auto pass_close_on = [self, mirror, st] {
-    if (!st->closed || !st->buffer.empty())
+    if (!st->closed || !st->buffer.empty() || st->end_sent)
       return;
     if (st->missed > 0)
       self->send(mirror, lagged_atom::value, std::exchange(st->missed, 0));
     self->send(mirror, closed_atom::value, std::move(*st->closed));
-    self->quit();
+    st->end_sent = true;
   };
   if (auto err = source.subscribe(caf::actor_cast<caf::actor>(self), with_closed_notice)) {
     // Closed before this subscriber came: the mirror closes at once.
     st->closed = std::move(err);
     pass_close_on();
-    return {};
   }
   return {
       [=](T& value) {
