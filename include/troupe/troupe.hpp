@@ -65,4 +65,5 @@
 #include "troupe/coro/sleep.hpp"
 #include "troupe/coro/spawn_blocking.hpp"
 #include "troupe/coro/task.hpp"
+#include "troupe/coro/task_actor.hpp"
 #include "troupe/coro/version.hpp"
