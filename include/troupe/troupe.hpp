@@ -61,9 +61,11 @@
 
 #include "troupe/coro/cancelled.hpp"
 #include "troupe/coro/gather.hpp"
+#include "troupe/coro/join_handle.hpp"
 #include "troupe/coro/request.hpp"
 #include "troupe/coro/sleep.hpp"
 #include "troupe/coro/spawn_blocking.hpp"
 #include "troupe/coro/task.hpp"
 #include "troupe/coro/task_actor.hpp"
+#include "troupe/coro/task_scope.hpp"
 #include "troupe/coro/version.hpp"

@@ -26,6 +26,7 @@
 #include <utility>
 #include <variant>
 
+#include "troupe/coro/detail/start_body.hpp"
 #include "troupe/coro/task.hpp"
 #include "troupe/mailbox/handlers.hpp"
 #include "troupe/mailbox/mailbox_actor.hpp"
@@ -183,19 +184,6 @@ auto inbox_handlers(std::shared_ptr<State> st, std::index_sequence<I, Is...>) {
   };
   return handlers{std::move(mine), std::move(rest)};
 }
-
-/// Starts the body once the actor runs (it cannot run inside make_behavior, before the actor
-/// is initialized); destroyed unstarted when the actor stops first.
-class start_body final : public reply_job {
-public:
-  start_body(task<void> body, coroutine_host& host)
-      : reply_job(0), body_(std::move(body)), host_(&host) {}
-  void run() override { start_async_handler<caf::unit_t>(std::move(body_), *host_, nullptr); }
-
-private:
-  task<void> body_;
-  coroutine_host* host_;
-};
 
 /// Runs the user's body, then stops the actor normally. Holds `body` in its own frame, so a
 /// coroutine lambda's captures outlive the coroutine they feed.
