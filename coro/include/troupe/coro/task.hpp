@@ -65,6 +65,12 @@ namespace detail {
 template <class T>
 class task_promise;
 
+/// What a job root (start_async_job) is told when it finishes; dropped with an unfinished frame.
+class job_completion_base {
+public:
+  virtual ~job_completion_base() = default;
+};
+
 class task_promise_base : public owned_frame {
 public:
   task_promise_base() = default;
@@ -118,6 +124,7 @@ public:
   void* root_context_ = nullptr;
   std::size_t branch_index_ = 0;
   std::unique_ptr<reply_sink_base> reply_;
+  std::unique_ptr<job_completion_base> job_done_; // a job root's completion
   std::exception_ptr exception_;
   bool holds_queue_ = false;
 };
@@ -341,6 +348,48 @@ std::coroutine_handle<> finish_handler(task_promise_base& base) noexcept {
   return std::noop_coroutine();
 }
 
+template <class R, class Done>
+class job_completion final : public job_completion_base {
+public:
+  explicit job_completion(Done done) : done_(std::move(done)) {}
+  void operator()(caf::expected<R> outcome, std::optional<std::string> threw) {
+    done_(std::move(outcome), std::move(threw));
+  }
+
+private:
+  Done done_;
+};
+
+/// Finishes a job task: destroys its frame, then tells its completion the outcome.
+template <class R, class T, class Done>
+std::coroutine_handle<> finish_job(task_promise_base& base) noexcept {
+  auto& p = static_cast<task_promise<T>&>(base);
+  auto done = std::move(p.job_done_);
+  auto h = std::coroutine_handle<task_promise<T>>::from_promise(p);
+  std::optional<std::string> threw;
+  caf::expected<R> outcome{make_error(mailbox_errc::handler_threw)}; // set below
+  if (p.exception_) {
+    threw = what_of(p.exception_);
+    outcome = make_error(mailbox_errc::handler_threw, *threw);
+  } else if constexpr (std::is_void_v<T>) {
+    if constexpr (std::is_same_v<R, caf::unit_t>)
+      outcome = caf::unit;
+    else
+      outcome = make_error(mailbox_errc::handler_threw, std::string{"handler returned no reply"});
+  } else if constexpr (caf::detail::is_expected<T>::value) {
+    auto& r = *p.value_;
+    if (r)
+      outcome = R(std::move(*r));
+    else
+      outcome = std::move(r.error());
+  } else {
+    outcome = R(std::move(*p.value_));
+  }
+  h.destroy();
+  (*static_cast<job_completion<R, Done>*>(done.get()))(std::move(outcome), std::move(threw));
+  return std::noop_coroutine();
+}
+
 } // namespace detail
 
 /// Starts a handler task on its actor (called by a typed mailbox's dispatch). Runs it until its
@@ -359,6 +408,27 @@ void start_async_handler(task<T> t, coroutine_host& host,
   p.host_ = &host;
   p.reply_ = std::move(reply);
   p.on_root_done_ = &detail::finish_handler<R, T>;
+  host.adopt(p);
+  h.resume();
+}
+
+/// Starts a task as a job on its actor (called by a pool worker whose handler is a coroutine):
+/// runs it until its first suspension; when it finishes, `done(outcome, threw)` runs on the
+/// actor with caf::expected<R> and, when an exception escaped, its message. A frame destroyed
+/// unfinished (the actor stopped) never calls `done`.
+template <class R, class T, class Done>
+void start_async_job(task<T> t, coroutine_host& host, Done done) {
+  auto h = t.release();
+  if (!h) {
+    done(caf::expected<R>{make_error(mailbox_errc::handler_threw,
+                                     std::string{"handler returned an empty task"})},
+         std::optional<std::string>{"handler returned an empty task"});
+    return;
+  }
+  auto& p = h.promise();
+  p.host_ = &host;
+  p.job_done_ = std::make_unique<detail::job_completion<R, Done>>(std::move(done));
+  p.on_root_done_ = &detail::finish_job<R, T, Done>;
   host.adopt(p);
   h.resume();
 }

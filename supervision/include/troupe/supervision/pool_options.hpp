@@ -48,6 +48,7 @@ struct pool_options {
   std::chrono::milliseconds restart_period{1000};
   /// Jobs run on the runtime's blocking pool rather than on scheduler workers, for jobs that
   /// block or burn CPU; a pool worker then waits for its job without holding a scheduler worker.
+  /// Not for coroutine handlers (they run on their worker and await coro::spawn_blocking).
   bool run_on_blocking_pool = false;
 
   /// Names the offending field (config_errc::out_of_range).

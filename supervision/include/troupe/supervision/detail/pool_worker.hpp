@@ -15,6 +15,7 @@
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/reply_sink.hpp"
+#include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
@@ -25,7 +26,9 @@ namespace troupe::detail {
 /// first, then the shared one). It takes a few jobs at a time, runs each through its handler
 /// and answers it. A handler that throws crashes the worker: the job is put back for a retry
 /// or answered with handler_threw, the jobs it had taken but not started go back to the front
-/// of the queue, and the pool's supervisor restarts the worker.
+/// of the queue, and the pool's supervisor restarts the worker. A handler may be a coroutine
+/// (it returns a troupe::task): the worker then takes no other job until that task finished,
+/// so each worker still runs one job at a time.
 template <class Job, class Handler>
 class pool_worker final : public troupe::actor {
 public:
@@ -38,7 +41,10 @@ public:
               factory make_handler)
       : troupe::actor(cfg), core_(std::move(core)), shared_core_(core_.get()), slot_(slot),
         make_handler_(std::move(make_handler)),
-        name_(core_->options().name + ".worker" + std::to_string(slot)) {}
+        name_(core_->options().name + ".worker" + std::to_string(slot)),
+        coroutines_(this, [](troupe::actor* self, caf::error reason) {
+          static_cast<pool_worker*>(self)->stop(std::move(reason));
+        }) {}
 
   const char* name() const override { return name_.c_str(); }
 
@@ -98,6 +104,8 @@ protected:
     // Stopped from outside (the pool or its supervisor stops) rather than crashed or retired:
     // the pool closes, and its last worker answers what is left.
     bool pool_stopping = !crashed_ && !retired_;
+    // A coroutine job still suspended: its frame goes first (its RAII may use the worker).
+    coroutines_.destroy_all();
     if (blocking_job_ && blocking_job_->reply) {
       // Stopped while its job ran on the blocking pool: the result would reach nobody.
       core_->finished(slot_, *blocking_job_, false);
@@ -114,18 +122,28 @@ protected:
   }
 
 private:
+  static constexpr bool coroutine_handler = requires {
+    typename std::invoke_result_t<Handler&, Job&>::async_handler_tag;
+  };
+
   void run(entry& e) {
     core_->started(slot_);
-    if (core_->options().run_on_blocking_pool) {
-      run_blocking(std::move(e));
-      return;
-    }
-    try {
-      answer(e, (*handler_)(e.job));
-    } catch (const std::exception& ex) {
-      crash(std::move(e), ex.what());
-    } catch (...) {
-      crash(std::move(e), "unknown exception");
+    if constexpr (coroutine_handler) {
+      // Runs on the worker: a coroutine awaits blocking work itself (coro::spawn_blocking), so
+      // run_on_blocking_pool does not apply to it.
+      run_async(std::move(e));
+    } else {
+      if (core_->options().run_on_blocking_pool) {
+        run_blocking(std::move(e));
+        return;
+      }
+      try {
+        answer(e, (*handler_)(e.job));
+      } catch (const std::exception& ex) {
+        crash(std::move(e), ex.what());
+      } catch (...) {
+        crash(std::move(e), "unknown exception");
+      }
     }
   }
 
@@ -145,7 +163,7 @@ private:
 
   // The job runs on a blocking-pool thread; this worker waits (holding no scheduler worker)
   // for the completion, which comes back as a CAF response and runs here.
-  void run_blocking(entry e) {
+  void run_blocking(entry e) requires(!coroutine_handler) {
     struct outcome {
       std::optional<std::invoke_result_t<Handler&, Job&>> value;
       std::string crash;
@@ -184,6 +202,25 @@ private:
               core_->finished(slot_, *job, false);
               fail_reply(job->reply, std::move(err));
             });
+  }
+
+  // The handler is a coroutine: the worker waits for it like for a blocking job, and the
+  // outcome arrives on this actor (start_async_job is found next to troupe::task).
+  void run_async(entry e) {
+    auto job = std::make_shared<entry>(std::move(e));
+    waiting_ = true;
+    blocking_job_ = job;
+    start_async_job<reply_type>(
+        (*handler_)(job->job), coroutines_,
+        [this, job](caf::expected<reply_type> outcome, std::optional<std::string> threw) {
+          waiting_ = false;
+          waiting_flag_.store(false, std::memory_order_relaxed);
+          blocking_job_.reset();
+          if (threw)
+            crash(std::move(*job), threw->c_str());
+          else
+            answer(*job, std::move(outcome));
+        });
   }
 
   void crash(entry e, const char* what) {
@@ -229,6 +266,7 @@ private:
   std::atomic<std::size_t> batched_{0};
   bool crashed_ = false;
   bool retired_ = false;
+  coroutine_host coroutines_; // the coroutine job running on this worker, if any
 };
 
 } // namespace troupe::detail
