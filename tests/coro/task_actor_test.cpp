@@ -198,6 +198,58 @@ TEST_F(task_actor_test, AStopWhileSuspendedDestroysTheBodyAndNothingResumesLater
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
 }
 
+TEST_F(task_actor_test, ASelectBetweenTheInboxATimerAndATokenLosesNoMessage) {
+  cancellation_token stop;
+  auto log = std::make_shared<std::vector<std::string>>();
+  auto ticked = std::make_shared<std::promise<void>>();
+  auto ticked_future = ticked->get_future();
+  auto box =
+      spawn_task_actor<get, put>(*rt, {}, [stop, log, ticked](inbox<get, put>& in) -> task<void> {
+        int ticks = 0;
+        std::map<int, int> values;
+        for (;;) {
+          auto next =
+              co_await coro::first_of(in.recv(), coro::sleep_for(1ms), coro::cancelled(stop));
+          if (next.index() == 2) {
+            log->push_back("cancelled");
+            co_return;
+          }
+          if (next.index() == 1) {
+            // The recv that lost the race gave its turn back: nothing was taken.
+            if (++ticks == 3)
+              ticked->set_value();
+            continue;
+          }
+          auto& m = std::get<0>(next);
+          if (!m)
+            co_return;
+          if (auto* p = m->get_if<put>()) {
+            values[p->key] = p->value;
+            log->push_back("put " + std::to_string(p->key));
+          } else {
+            m->promise<get>().deliver(values[m->get_if<get>()->key]);
+          }
+        }
+      }).value();
+  ASSERT_EQ(ticked_future.wait_for(10s), std::future_status::ready);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(box.send(put{i, i + 100}));
+  auto r = ask(box, get{19}, 5s);
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_EQ(*r, 119);
+  caf::scoped_actor waiter{sys()};
+  waiter->monitor(box.actor());
+  stop.cancel();
+  caf::error reason = caf::make_error(caf::sec::runtime_error, "no down message");
+  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                  caf::after(std::chrono::seconds{10}) >> [] {});
+  EXPECT_FALSE(reason) << to_string(reason);
+  ASSERT_EQ(log->size(), 21u);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ((*log)[static_cast<std::size_t>(i)], "put " + std::to_string(i));
+  EXPECT_EQ(log->back(), "cancelled");
+}
+
 TEST_F(task_actor_test, ASupervisedTaskActorThatCrashedRunsItsBodyAgain) {
   struct slot {
     std::mutex mtx;

@@ -114,26 +114,45 @@ public:
 
   /// Awaits the next message of the mailbox, in mailbox order. Yields it, or an empty optional
   /// once the mailbox was closed (mailbox::close) and everything queued before was taken.
+  /// Cancel-safe: in a coro::first_of that another branch wins, no message is lost.
   [[nodiscard]] auto recv() noexcept { return recv_awaiter{st_}; }
 
   /// The actor the body runs on: for requests, timers, quit(), the mailbox's metrics.
   [[nodiscard]] mailbox_self<Ts...>* self() const noexcept { return st_->self; }
 
 private:
-  struct recv_awaiter {
-    detail::inbox_state<Ts...>* st;
+  // Cancel-safe (a loser of coro::first_of): destroyed while still waiting, it takes the hold
+  // back, so no message is handed to a frame that is gone; the next recv gets it.
+  class recv_awaiter {
+  public:
+    explicit recv_awaiter(detail::inbox_state<Ts...>* st) noexcept : st_(st) {}
+    recv_awaiter(recv_awaiter&& other) noexcept : st_(other.st_) {}
+    recv_awaiter(const recv_awaiter&) = delete;
+    recv_awaiter& operator=(const recv_awaiter&) = delete;
+    recv_awaiter& operator=(recv_awaiter&&) = delete;
+    ~recv_awaiter() {
+      if (me_ && st_->waiting == me_) {
+        st_->waiting = {};
+        st_->self->coroutines().hold_queue();
+      }
+    }
 
-    [[nodiscard]] bool await_ready() const noexcept { return st->handed || st->closed; }
+    [[nodiscard]] bool await_ready() const noexcept { return st_->handed || st_->closed; }
 
     void await_suspend(std::coroutine_handle<> h) noexcept {
-      st->waiting = h;
-      st->self->coroutines().release_queue(); // the dispatch may hand over the next message
+      me_ = h;
+      st_->waiting = h;
+      st_->self->coroutines().release_queue(); // the dispatch may hand over the next message
     }
 
     std::optional<received<Ts...>> await_resume() noexcept {
       // The hand-over took the hold again; it stays while the body works on the message.
-      return std::exchange(st->handed, std::nullopt);
+      return std::exchange(st_->handed, std::nullopt);
     }
+
+  private:
+    detail::inbox_state<Ts...>* st_;
+    std::coroutine_handle<> me_;
   };
 
   detail::inbox_state<Ts...>* st_;
