@@ -307,6 +307,37 @@ TEST_F(coro_readers, UnsubscribingEndsTheReaderAfterWhatItHadBuffered) {
   EXPECT_EQ(result_of(done), "1,2,unsubscribed");
 }
 
+TEST_F(coro_readers, AReaderDoesNotKeepTheTopicOpenWhenItsLastPublisherHandleGoes) {
+  auto t = make_topic<int>(*rt, options_of(8)).value();
+  weak_topic<int> weak{t};
+  auto subscribed = std::make_shared<signal>();
+  auto box = keep(spawn_reader(*rt, [weak, subscribed](auto* self) -> task<std::string> {
+    auto publisher = weak.upgrade();
+    if (!publisher)
+      co_return "gone before subscribing";
+    auto reader = coro::subscribe(self, publisher);
+    publisher = topic<int>{}; // from here on the test's handle is the only one
+    if (!reader)
+      co_return "subscribe: " + end_name(reader.error());
+    subscribed->fire();
+    std::string out;
+    for (;;) {
+      auto ev = co_await reader->recv();
+      out += show(ev);
+      if (!ev)
+        break;
+      out += ",";
+    }
+    co_return out;
+  }));
+  auto done = start(box);
+  ASSERT_TRUE(subscribed->wait());
+  EXPECT_EQ(t.publish(1).subscribers(), 1u);
+  t = topic<int>{}; // the last publisher handle: the topic closes
+  EXPECT_EQ(result_of(done), "1,closed");
+  EXPECT_FALSE(weak.upgrade());
+}
+
 TEST_F(coro_readers, DestroyingTheReaderUnsubscribesAndLetsTheActorSubscribeAgain) {
   auto t = make_topic<int>(*rt, options_of(8)).value();
   auto box = keep(spawn_reader(*rt, [t](auto* self) -> task<std::string> {
