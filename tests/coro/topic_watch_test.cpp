@@ -128,6 +128,9 @@ std::string show(const caf::expected<int>& v) {
 }
 
 class coro_readers : public test::runtime_fixture {
+public:
+  explicit coro_readers(runtime_config cfg = default_config()) : runtime_fixture(std::move(cfg)) {}
+
 protected:
   void TearDown() override {
     for (auto& a : spawned_)
@@ -523,7 +526,17 @@ TEST_F(coro_readers, AnArrivalThatLostAFirstOfStillCountsForItsGeneration) {
 
 // -- affinity -------------------------------------------------------------------------------
 
-TEST_F(coro_readers, EveryResumptionRunsInTheReadingActorsTurn) {
+class coro_reader_affinity : public coro_readers, public ::testing::WithParamInterface<int> {
+public:
+  static runtime_config with_workers(int n) {
+    auto cfg = default_config();
+    cfg.workers = static_cast<std::size_t>(n);
+    return cfg;
+  }
+  coro_reader_affinity() : coro_readers(with_workers(GetParam())) {}
+};
+
+TEST_P(coro_reader_affinity, EveryResumptionRunsInTheReadingActorsTurn) {
   constexpr int messages = 200;
   constexpr int rounds = 20;
   auto t = make_topic<int>(*rt, options_of(1024)).value();
@@ -598,5 +611,7 @@ TEST_F(coro_readers, EveryResumptionRunsInTheReadingActorsTurn) {
   for (auto& id : pr->resume_threads)
     EXPECT_EQ(pr->foreign_threads.count(id), 0u) << "a resumption ran on a foreign thread";
 }
+
+INSTANTIATE_TEST_SUITE_P(Workers, coro_reader_affinity, ::testing::Values(1, 2, 8));
 
 } // namespace

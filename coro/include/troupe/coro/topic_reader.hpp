@@ -96,7 +96,10 @@ private:
 /// the exact count, then the oldest message kept (as the topic does for a subscriber that fell
 /// out of its ring; both losses add up in one notice). The end (closed, unsubscribed,
 /// subscriber_lagged) comes after every buffered event. Buffered messages are copies (the
-/// callbacks see the topic's shared payload only while they run), as Tokio's recv clones.
+/// callbacks see the topic's shared payload only while they run), as Tokio's recv clones: T
+/// must be copyable. Under lag_policy::backpressure the topic waits for the reader's actor to
+/// take the messages, not for its recv: beyond the capacity the reader's buffer still drops
+/// the oldest and reports lagged{n}.
 ///
 /// Example:
 ///
