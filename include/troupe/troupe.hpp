@@ -47,6 +47,7 @@
 #include "troupe/actors/request.hpp"
 #include "troupe/actors/topic.hpp"
 #include "troupe/actors/watched.hpp"
+#include "troupe/actors/weak_topic.hpp"
 
 #include "troupe/supervision/cancellation_token.hpp"
 #include "troupe/supervision/child_info.hpp"
@@ -59,6 +60,7 @@
 #include "troupe/supervision/supervisor_spec.hpp"
 #include "troupe/supervision/worker_pool.hpp"
 
+#include "troupe/coro/arrive.hpp"
 #include "troupe/coro/cancelled.hpp"
 #include "troupe/coro/gather.hpp"
 #include "troupe/coro/join_handle.hpp"
@@ -68,4 +70,6 @@
 #include "troupe/coro/task.hpp"
 #include "troupe/coro/task_actor.hpp"
 #include "troupe/coro/task_scope.hpp"
+#include "troupe/coro/topic_reader.hpp"
 #include "troupe/coro/version.hpp"
+#include "troupe/coro/watch_reader.hpp"

@@ -21,6 +21,7 @@
 
 using namespace troupe;
 using namespace std::chrono_literals;
+using test::affinity_probe;
 using test::live_counter;
 using test::probe;
 using test::release_atom;
@@ -282,29 +283,6 @@ TEST_F(coro_awaitables, FirstOfResumesWithTheWinnerAndCancelsTheLosers) {
 struct ping {};
 struct run_all {
   using reply_type = std::string;
-};
-
-// Every segment of a handler (plain, or a coroutine between two co_awaits) marks the actor
-// busy; two overlapping segments, or a resumption on a foreign thread, count as violations.
-struct affinity_probe {
-  std::atomic<bool> busy{false};
-  std::atomic<int> overlaps{0};
-  std::mutex mtx;
-  std::set<std::thread::id> handler_threads;
-  std::set<std::thread::id> resume_threads;
-  std::set<std::thread::id> foreign_threads; // the blocking pool's, the test's
-
-  void enter(bool resumed) {
-    if (busy.exchange(true))
-      overlaps.fetch_add(1);
-    std::lock_guard guard{mtx};
-    (resumed ? resume_threads : handler_threads).insert(std::this_thread::get_id());
-  }
-  void leave() { busy.store(false); }
-  void foreign() {
-    std::lock_guard guard{mtx};
-    foreign_threads.insert(std::this_thread::get_id());
-  }
 };
 
 class coro_affinity : public test::runtime_fixture, public ::testing::WithParamInterface<int> {

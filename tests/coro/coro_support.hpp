@@ -1,10 +1,13 @@
 #pragma once
 
 // Shared pieces of the coroutine tests: a gate actor that answers requests only when released,
-// a counter of live RAII objects, and a mailbox whose handlers are coroutines.
+// a counter of live RAII objects, and a probe of where and when an actor's code runs.
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -60,6 +63,29 @@ public:
 
 private:
   live_counter* c_;
+};
+
+// Every segment of a handler (plain, or a coroutine between two co_awaits) marks the actor
+// busy; two overlapping segments, or a resumption on a foreign thread, count as violations.
+struct affinity_probe {
+  std::atomic<bool> busy{false};
+  std::atomic<int> overlaps{0};
+  std::mutex mtx;
+  std::set<std::thread::id> handler_threads;
+  std::set<std::thread::id> resume_threads;
+  std::set<std::thread::id> foreign_threads; // the blocking pool's, the test's
+
+  void enter(bool resumed) {
+    if (busy.exchange(true))
+      overlaps.fetch_add(1);
+    std::lock_guard guard{mtx};
+    (resumed ? resume_threads : handler_threads).insert(std::this_thread::get_id());
+  }
+  void leave() { busy.store(false); }
+  void foreign() {
+    std::lock_guard guard{mtx};
+    foreign_threads.insert(std::this_thread::get_id());
+  }
 };
 
 } // namespace troupe::test

@@ -61,6 +61,9 @@
 
 namespace troupe {
 
+template <class T>
+class weak_topic;
+
 /// A publisher handle of a topic carrying T (see the top of this header). Copies share the topic
 /// and each counts as a publisher handle; the last one gone closes it.
 template <class T>
@@ -220,6 +223,8 @@ public:
   [[nodiscard]] const topic_options& options() const noexcept { return core_->options(); }
 
 private:
+  friend class weak_topic<T>; // downgrades without counting as a publisher
+
   std::shared_ptr<core_type> core_;
 };
 
