@@ -421,6 +421,53 @@ void bench_fan_out_gather() {
   report(system_name, "fan_out_gather", n, seconds, "replies/s", {{"fan_out", gather_width}});
 }
 
+// fan_out_gather in coroutine form: one task handler sends each round's requests together and
+// awaits them with coro::gather over a vector (join_all).
+void bench_fan_out_gather_coro() {
+  const std::uint64_t rounds = std::max<std::uint64_t>(1, scaled(1'000'000) / gather_width);
+  const std::uint64_t n = rounds * gather_width;
+  troupe::runtime rt{bench_config()};
+  std::vector<increment_server> workers;
+  for (std::uint64_t i = 0; i < gather_width; ++i)
+    workers.push_back(spawn_increment_server(rt));
+  auto done = std::make_shared<std::promise<std::uint64_t>>();
+  auto result = done->get_future();
+  auto client = troupe::spawn_mailbox<start>(rt, {}, [workers, rounds, done](auto* self) {
+                  return troupe::handlers{[=](start) -> troupe::task<> {
+                    std::uint64_t total = 0;
+                    using ask = decltype(troupe::coro::request(workers[0], increment{0},
+                                                               caf::infinite));
+                    for (std::uint64_t round = 0; round < rounds; ++round) {
+                      const std::uint64_t base = round * gather_width;
+                      std::vector<ask> asks;
+                      asks.reserve(gather_width);
+                      for (std::uint64_t i = 0; i < gather_width; ++i)
+                        asks.push_back(
+                            troupe::coro::request(workers[i], increment{base + i}, caf::infinite));
+                      auto replies = co_await troupe::coro::gather(std::move(asks));
+                      std::uint64_t sum = 0;
+                      for (auto& r : replies) {
+                        check(static_cast<bool>(r), "fan_out_gather_coro: a request failed");
+                        sum += *r;
+                      }
+                      check(sum == gather_width * base + gather_width * (gather_width + 1) / 2,
+                            "fan_out_gather_coro: wrong sum of gathered replies");
+                      total += replies.size();
+                    }
+                    done->set_value(total);
+                    self->quit();
+                  }};
+                }).value();
+  stopwatch sw;
+  check(static_cast<bool>(client.send(start{})), "fan_out_gather_coro: client refused start");
+  auto replies = await_done(result, "fan_out_gather_coro: never finished");
+  double seconds = sw.seconds();
+  check(replies == n, "fan_out_gather_coro: wrong number of replies");
+  for (auto& w : workers)
+    caf::anon_send_exit(w.actor(), caf::exit_reason::user_shutdown);
+  report(system_name, "fan_out_gather_coro", n, seconds, "replies/s", {{"fan_out", gather_width}});
+}
+
 // -- spawn -------------------------------------------------------------------------------------
 // One actor spawns n typed mailbox actors (as users write them: troupe::spawn_mailbox) from a
 // single handler (no window); each tells its spawner it started and then stays alive, idle.
@@ -892,6 +939,7 @@ constexpr workload workloads[] = {
     {"request_response_timed", bench_request_response_timed},
     {"request_response_coro", bench_request_response_coro},
     {"ping_pong_coro", bench_ping_pong_coro},
+    {"fan_out_gather_coro", bench_fan_out_gather_coro},
     {"remote_request_response", bench_remote_request_response},
     {"fan_out_gather", bench_fan_out_gather},
     {"spawn", bench_spawn},
