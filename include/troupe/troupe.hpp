@@ -62,6 +62,7 @@
 #include "troupe/coro/cancelled.hpp"
 #include "troupe/coro/gather.hpp"
 #include "troupe/coro/request.hpp"
+#include "troupe/coro/send.hpp"
 #include "troupe/coro/sleep.hpp"
 #include "troupe/coro/spawn_blocking.hpp"
 #include "troupe/coro/task.hpp"
