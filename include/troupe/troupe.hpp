@@ -65,5 +65,6 @@
 #include "troupe/coro/send.hpp"
 #include "troupe/coro/sleep.hpp"
 #include "troupe/coro/spawn_blocking.hpp"
+#include "troupe/coro/submit.hpp"
 #include "troupe/coro/task.hpp"
 #include "troupe/coro/version.hpp"
