@@ -80,7 +80,7 @@ public:
       auto r = result_type::failed(reason, std::get<T>(std::move(back.msg)));
       if (reason == mailbox_errc::receiver_dead)
         core->count_dead_letter(typeid(T).name(), reason); // as a send that finds it dead
-      self->post_reply(std::make_unique<wake>(l, std::move(r), std::move(core)));
+      self->post_reply(std::make_unique<wake>(l, std::move(r), core));
     };
     switch (
         dest_.push(env, self->context(), true, {}, std::move(on_enqueued), std::move(on_failed))) {
