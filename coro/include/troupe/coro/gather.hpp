@@ -1,10 +1,11 @@
 #pragma once
 
 // Concurrency inside one task: gather (join!), gather_all_or_fail (try_join!) and first_of
-// (select!). Each input (a troupe::task or any awaitable of this component) runs as a branch:
-// a child frame on the same actor, started at once, so the inputs' requests and timers are in
-// flight together. Branches are resumed by their own wake-ups, always in the actor's turn;
-// the group resumes the awaiting task when it is decided.
+// (select!), over a fixed list of inputs, and gather and gather_all_or_fail over a std::vector
+// of inputs of one type (Tokio's join_all / try_join_all). Each input (a troupe::task or any
+// awaitable of this component) runs as a branch: a child frame on the same actor, started at once,
+// so the inputs' requests and timers are in flight together. Branches are resumed by their own
+// wake-ups, always in the actor's turn; the group resumes the awaiting task when it is decided.
 //
 // Cancellation: a branch that is no longer needed (the losers of first_of, the rest of a
 // failed gather_all_or_fail) is destroyed at once: its awaitables detach (a late reply is
@@ -19,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -267,6 +269,118 @@ private:
   std::size_t winner_ = 0;
 };
 
+/// The runtime-sized group: the branches of a std::vector of inputs of one type.
+template <class T>
+class vector_group_base : public branch_group {
+public:
+  explicit vector_group_base(std::vector<task<T>> ts) : tasks_(std::move(ts)) {}
+  vector_group_base(vector_group_base&& other) noexcept : tasks_(std::move(other.tasks_)) {}
+
+  [[nodiscard]] bool await_ready() const noexcept { return tasks_.empty(); }
+
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    auto* host = h.promise().host();
+    waiting_ = h;
+    left_ = tasks_.size();
+    starting_ = true;
+    for (std::size_t i = 0; i < tasks_.size() && !decided_; ++i)
+      if (tasks_[i].valid())
+        start(tasks_[i], i, host);
+    starting_ = false;
+    if (decided_ || left_ == 0) {
+      waiting_ = {};
+      return false;
+    }
+    return true;
+  }
+
+protected:
+  task_promise<T>& promise_of(std::size_t i) noexcept { return tasks_[i].handle().promise(); }
+
+  /// Destroys every branch but `keep` (cancellation of the rest).
+  void cancel_others(std::size_t keep) noexcept {
+    for (std::size_t i = 0; i < tasks_.size(); ++i)
+      if (i != keep)
+        tasks_[i] = {};
+  }
+
+  void rethrow_any() {
+    for (auto& t : tasks_)
+      if (t.valid())
+        if (auto ex = t.handle().promise().exception_)
+          std::rethrow_exception(ex);
+  }
+
+  std::vector<task<T>> tasks_;
+  std::size_t left_ = 0;
+};
+
+template <class T>
+class gather_vector_awaiter final : public vector_group_base<T> {
+public:
+  using vector_group_base<T>::vector_group_base;
+
+  std::coroutine_handle<> on_branch_done(std::size_t) noexcept override {
+    if (--this->left_ == 0)
+      return this->wake();
+    return std::noop_coroutine();
+  }
+
+  std::vector<T> await_resume() {
+    this->rethrow_any();
+    std::vector<T> out;
+    out.reserve(this->tasks_.size());
+    for (std::size_t i = 0; i < this->tasks_.size(); ++i)
+      out.push_back(std::move(*this->promise_of(i).value_));
+    return out;
+  }
+};
+
+template <class T>
+class all_or_fail_vector_awaiter final : public vector_group_base<T> {
+public:
+  using value_type = typename expected_value<T>::type;
+  using result_type = caf::expected<std::vector<value_type>>;
+  using vector_group_base<T>::vector_group_base;
+
+  std::coroutine_handle<> on_branch_done(std::size_t index) noexcept override {
+    auto& p = this->promise_of(index);
+    if (p.exception_ || !*p.value_) {
+      this->decided_ = true;
+      failed_ = index;
+      this->cancel_others(index);
+      return this->wake();
+    }
+    if (--this->left_ == 0)
+      return this->wake();
+    return std::noop_coroutine();
+  }
+
+  result_type await_resume() {
+    this->rethrow_any();
+    if (failed_)
+      return std::move(this->promise_of(*failed_).value_->error());
+    std::vector<value_type> out;
+    out.reserve(this->tasks_.size());
+    for (std::size_t i = 0; i < this->tasks_.size(); ++i)
+      out.push_back(std::move(**this->promise_of(i).value_));
+    return out;
+  }
+
+private:
+  std::optional<std::size_t> failed_;
+};
+
+template <class A>
+std::vector<task<awaited_t<A>>> as_branches(std::vector<A> inputs) {
+  std::vector<task<awaited_t<A>>> out;
+  out.reserve(inputs.size());
+  for (auto& a : inputs)
+    out.push_back(as_branch(std::move(a)));
+  return out;
+}
+
 } // namespace troupe::detail
 
 namespace troupe::coro {
@@ -301,6 +415,43 @@ template <class... As>
 [[nodiscard]] auto gather_all_or_fail(As... inputs) {
   return detail::all_or_fail_awaiter<detail::awaited_t<As>...>{
       detail::as_branch(std::move(inputs))...};
+}
+
+/// join_all: gather over a runtime-sized collection of inputs of one type (tasks or
+/// awaitables). All run concurrently on the awaiting task's actor; yields a std::vector with
+/// each input's result in input order once all are done (for requests, one caf::expected per
+/// input). An empty vector yields an empty vector at once.
+///
+/// Example:
+///
+///   std::vector<troupe::coro::mailbox_request<shard_box, get>> asks;
+///   for (auto& s : shards)
+///     asks.push_back(troupe::coro::request(s, get{key}, 1s));
+///   std::vector<caf::expected<int64_t>> counts = co_await troupe::coro::gather(std::move(asks));
+///
+/// Errors: none of its own; an exception thrown by an input is rethrown once all are done.
+/// Thread safety: co_await only inside a troupe::task.
+template <class A>
+[[nodiscard]] auto gather(std::vector<A> inputs) {
+  return detail::gather_vector_awaiter<detail::awaited_t<A>>{
+      detail::as_branches(std::move(inputs))};
+}
+
+/// try_join_all: gather_all_or_fail over a runtime-sized collection of inputs that yield
+/// caf::expected<V>; yields caf::expected<std::vector<V>> in input order. The first error
+/// wins: the other inputs are cancelled at once (late replies dropped and counted, timers
+/// released) and it is returned. An empty vector yields an empty vector at once.
+///
+/// Example:
+///
+///   auto all = co_await troupe::coro::gather_all_or_fail(std::move(asks));
+///   if (!all) co_return all.error();
+///
+/// Thread safety: co_await only inside a troupe::task.
+template <class A>
+[[nodiscard]] auto gather_all_or_fail(std::vector<A> inputs) {
+  return detail::all_or_fail_vector_awaiter<detail::awaited_t<A>>{
+      detail::as_branches(std::move(inputs))};
 }
 
 /// select!: runs the inputs concurrently and yields the first to finish as a std::variant

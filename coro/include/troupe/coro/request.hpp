@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <coroutine>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <caf/duration.hpp>
 #include <caf/expected.hpp>
 
+#include "troupe/actors/pending.hpp"
 #include "troupe/coro/detail/actor_core.hpp"
 #include "troupe/coro/detail/reply_target.hpp"
 #include "troupe/coro/task.hpp"
@@ -168,6 +170,80 @@ template <class R, class Timeout, class... Xs>
                       args);
   };
   return caf_response<R, decltype(launch)>{std::move(launch)};
+}
+
+/// A request in the callback form (a troupe::pending<R> that the task's actor starts) awaited
+/// inside a troupe::task; see the request() overload for remote mailboxes.
+template <class R, class Launch>
+class pending_response final : public detail::reply_target<R> {
+public:
+  /// `launch` is called with the task's actor on co_await and returns the pending<R>, whose
+  /// callbacks run on that actor.
+  explicit pending_response(Launch launch) : launch_(std::move(launch)) {}
+  /// Moves the launcher; only before co_await.
+  pending_response(pending_response&& other) noexcept : launch_(std::move(other.launch_)) {}
+  pending_response& operator=(pending_response&&) = delete;
+
+  ~pending_response() {
+    if (link_)
+      link_->target = nullptr;
+  }
+
+  /// Starts the request; its answer completes the target on the actor (or finds it gone).
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) {
+    auto* host = h.promise().host();
+    link_ = std::make_shared<detail::target_link<R>>();
+    link_->target = this;
+    link_->host = host;
+    launch_(host->actor())
+        .then([link = link_](R x) { link->complete(std::move(x)); },
+              [link = link_](caf::error err) { link->complete(std::move(err)); });
+    return this->suspend(h);
+  }
+
+private:
+  Launch launch_;
+  std::shared_ptr<detail::target_link<R>> link_;
+};
+
+/// A handle whose request(self, msg, timeout) gives a troupe::pending reply that runs its
+/// callbacks on `self`, such as troupe::remote_mailbox (component distribution, which the
+/// coroutines do not depend on: the handle is recognised by this shape).
+template <class Remote, class T>
+concept callback_requester = requires(const Remote& dest, ::troupe::actor* self, T msg) {
+  {
+    dest.request(self, std::move(msg), std::chrono::milliseconds{1})
+    } -> std::same_as<pending<reply_t<T>>>;
+};
+
+/// Sends the request `msg` to a remote mailbox (troupe::remote_mailbox, from node::lookup or
+/// node::connect) from the awaiting task's actor and yields its reply as
+/// caf::expected<reply_t<T>>, with the same errors as remote_mailbox::request (CAF's timeout
+/// and a receiver that went down are translated as there).
+///
+/// Example:
+///
+///   troupe::task<void> quote(troupe::remote_mailbox<get_quote> prices) {
+///     get_quote q{"ACME"};
+///     caf::expected<double> p = co_await troupe::coro::request(prices, q, 1s);
+///     if (!p) { /* p.error(): request_timeout, node_down, connection_lost, ... */ }
+///   }
+///
+/// Errors: mailbox_errc::request_timeout, receiver_dead, the handler's error,
+/// distribution_errc::node_down (the node cannot be reached) and connection_lost (the
+/// connection dropped while the request was out).
+///
+/// Thread safety: co_await only inside a troupe::task; the task resumes on its own actor.
+template <class Remote, class T, class Rep, class Period>
+requires callback_requester<Remote, T>
+[[nodiscard]] auto request(const Remote& dest, T msg, std::chrono::duration<Rep, Period> timeout) {
+  auto launch = [dest, msg = std::move(msg),
+                 timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout)](
+                    ::troupe::actor* self) mutable {
+    return dest.request(self, std::move(msg), timeout);
+  };
+  return pending_response<reply_t<T>, decltype(launch)>{std::move(launch)};
 }
 
 } // namespace troupe::coro

@@ -225,13 +225,16 @@ public:
   /// Internal: the shared queue state.
   [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
 
-  /// Pushes a prepared envelope (used by requests). Unless the outcome is accepted or parked,
-  /// `env` stays with the caller.
+  /// Internal: pushes a prepared envelope (used by requests and coroutine sends). Unless the
+  /// outcome is accepted or parked, `env` stays with the caller. A parked envelope runs
+  /// `on_enqueued` once it is in the queue, or, if the mailbox closes or its actor terminates
+  /// first, goes to `on_failed` when set (else it becomes a dead letter; a request fails).
   detail::push_outcome push(envelope_type& env, caf::execution_unit* ctx, bool from_actor,
                             std::chrono::steady_clock::time_point deadline,
-                            std::function<void()> on_enqueued = {}) const {
+                            std::function<void()> on_enqueued = {},
+                            typename core_type::parked_failure on_failed = {}) const {
     return core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), ctx, from_actor,
-                       deadline, std::move(on_enqueued));
+                       deadline, std::move(on_enqueued), std::move(on_failed));
   }
 
   /// Handles are equal when they share one mailbox.

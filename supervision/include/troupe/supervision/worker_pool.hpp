@@ -209,6 +209,19 @@ public:
         std::move(on_queued), key);
   }
 
+  /// Internal (troupe::coro::submit): queues `job` from inside a Troupe actor, its answer going
+  /// to `reply`. Under backpressure a full queue parks the job, in submit order, instead of
+  /// refusing it; nothing is told when it enters the queue (the answer is what the submitter
+  /// waits for). Returns the error, with `reply` destroyed unanswered, when the job was refused.
+  /// Thread safety: only from inside the actor running on `ctx`.
+  caf::error submit_parking_request(caf::execution_unit* ctx, Job job,
+                                    std::unique_ptr<reply_sink<reply_type>> reply,
+                                    uint64_t key = 0) const {
+    typename core_type::entry e{std::move(job), std::move(reply)};
+    std::function<void()> no_notice;
+    return detail::admit_error(state_->core->push(e, key, ctx, false, {}, &no_notice));
+  }
+
 private:
   template <class OnValue, class OnError>
   caf::error submit_until(Job job, OnValue on_value, OnError on_error, uint64_t key,

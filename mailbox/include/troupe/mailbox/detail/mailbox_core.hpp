@@ -186,6 +186,8 @@ template <class... Ts>
 class mailbox_core final : public mailbox_core_base {
 public:
   using envelope_type = envelope<Ts...>;
+  /// Takes back a parked message that the close or the owner's end failed (see push()).
+  using parked_failure = std::function<void(envelope_type&&, const caf::error&)>;
 
   mailbox_core(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
                std::size_t default_batch)
@@ -208,9 +210,12 @@ public:
   /// Pushes `env` for `owner`. `sender` is the sending actor when called from inside one (it
   /// is never blocked), nullptr for a thread, which blocks until `deadline` under
   /// backpressure. Unless the outcome is accepted or parked, `env` stays with the caller.
+  /// For a parked envelope, `on_enqueued` runs once it is in the queue, and `on_failed`, when
+  /// set, gets it back if the close or the owner's end fails it first (instead of the dead
+  /// letter or the failed request); either runs once, on the thread that decided.
   push_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
                     bool from_actor, std::chrono::steady_clock::time_point deadline,
-                    std::function<void()> on_enqueued = {}) {
+                    std::function<void()> on_enqueued = {}, parked_failure on_failed = {}) {
     // Closed for senders first: once closed, a send keeps failing with `closed` (the message
     // handed back), also after the owner stopped.
     if (closed_for_senders()) {
@@ -253,7 +258,7 @@ public:
       break;
     }
     if (from_actor)
-      return park(env, owner, ctx, std::move(on_enqueued));
+      return park(env, owner, ctx, std::move(on_enqueued), std::move(on_failed));
     auto outcome = wait_for_room(
         [&] {
           return parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env);
@@ -322,7 +327,7 @@ public:
       return accepted(owner, ctx);
     }
     // Parked first, then the slot given back: a later send cannot take it from the message.
-    auto outcome = park(env, owner, ctx, {});
+    auto outcome = park(env, owner, ctx, {}, {});
     release_reservation();
     return outcome;
   }
@@ -424,6 +429,8 @@ private:
     caf::strong_actor_ptr owner;
     // Runs once the envelope is in the queue (on the thread that moved it there).
     std::function<void()> on_enqueued;
+    // Takes the envelope back when it fails instead (on the thread that failed it).
+    parked_failure on_failed;
   };
 
   // No counter here: `enqueued` is derived in metrics(), which keeps a read-modify-write on a
@@ -434,12 +441,13 @@ private:
   }
 
   push_outcome park(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
-                    std::function<void()> on_enqueued) {
+                    std::function<void()> on_enqueued, parked_failure on_failed) {
     {
       auto& block = parking();
       std::lock_guard guard{block.mtx};
-      block.queue.push_back(parked_envelope{
-          std::move(env), caf::actor_cast<caf::strong_actor_ptr>(owner), std::move(on_enqueued)});
+      block.queue.push_back(parked_envelope{std::move(env),
+                                            caf::actor_cast<caf::strong_actor_ptr>(owner),
+                                            std::move(on_enqueued), std::move(on_failed)});
       parked_count_.fetch_add(1, std::memory_order_seq_cst);
     }
     store_load_barrier(sync_);
@@ -554,8 +562,12 @@ private:
       parked.swap(block->queue);
       parked_count_.store(0, std::memory_order_seq_cst);
     }
-    for (auto& p : parked)
-      answer(std::move(p.env), reason);
+    for (auto& p : parked) {
+      if (p.on_failed)
+        p.on_failed(std::move(p.env), reason);
+      else
+        answer(std::move(p.env), reason);
+    }
   }
 
   /// Answers a request with `reason`, or counts a message as a dead letter.
