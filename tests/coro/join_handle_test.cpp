@@ -137,6 +137,10 @@ struct await_task {
   using reply_type = int;
 };
 
+struct run_scope {
+  using reply_type = std::string;
+};
+
 TEST_F(join_handle_test, ATaskAwaitsAHandleAndResumesOnItsOwnActor) {
   auto frames = std::make_shared<live_counter>();
   auto resumed = std::make_shared<std::atomic<int>>(0);
@@ -158,11 +162,52 @@ TEST_F(join_handle_test, ATaskAwaitsAHandleAndResumesOnItsOwnActor) {
   caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
 }
 
-// -- task_scope ------------------------------------------------------------------------------
+TEST_F(join_handle_test, AWaitThatLosesASelectKeepsTheHandle) {
+  auto frames = std::make_shared<live_counter>();
+  auto resumed = std::make_shared<std::atomic<int>>(0);
+  auto box = spawn_mailbox<await_task>(*rt, {}, [&](auto*) {
+               return handlers{[this, frames, resumed](await_task) -> task<int> {
+                 auto h = spawn_task(*rt, gated(frames, resumed)).value();
+                 auto first = co_await coro::first_of(h.wait(), coro::sleep_for(1ms));
+                 if (first.index() != 1 || !h || h.finished())
+                   co_return -1; // the timer must win, and the handle stay usable
+                 caf::anon_send(gate, release_atom::value);
+                 auto r = co_await h.wait(); // the same handle, awaited again
+                 co_return r ? *r : -2;
+               }};
+             }).value();
+  auto r = ask(box, await_task{}, 10s);
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_EQ(*r, 5);
+  caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
+}
 
-struct run_scope {
-  using reply_type = std::string;
-};
+TEST_F(join_handle_test, ASecondJoinOfAScopeWhileOneWaitsIsRefused) {
+  auto frames = std::make_shared<live_counter>();
+  auto resumed = std::make_shared<std::atomic<int>>(0);
+  auto box = spawn_mailbox<run_scope>(*rt, {}, [&](auto*) {
+               return handlers{[this, frames, resumed](run_scope) -> task<std::string> {
+                 task_scope scope{*rt};
+                 (void)scope.spawn(gated(frames, resumed));
+                 auto second_join = [&scope]() -> task<std::string> {
+                   try {
+                     co_await scope.join();
+                     co_return "joined";
+                   } catch (const std::logic_error&) {
+                     co_return "refused";
+                   }
+                 };
+                 auto both = co_await coro::first_of(scope.join(), second_join());
+                 co_return both.index() == 1 ? std::get<1>(both) : std::string{"first join won"};
+               }};
+             }).value();
+  auto r = ask(box, run_scope{}, 10s);
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_EQ(*r, "refused");
+  caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
+}
+
+// -- task_scope ------------------------------------------------------------------------------
 
 TEST_F(join_handle_test, AScopeJoinsEveryChildAndTheirValuesAreReadyAfterwards) {
   auto box = spawn_mailbox<run_scope>(*rt, {}, [&](auto*) {

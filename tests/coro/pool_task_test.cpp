@@ -111,6 +111,34 @@ TEST_F(pool_task_test, AThrowingTaskIsRetriedOnARestartedWorker) {
   failing.shutdown(5s);
 }
 
+// A handler that throws while making its task (before the coroutine runs) crashes its worker
+// like a throwing plain handler: the job gets handler_threw, the pool goes on.
+task<int> square_later(square job) {
+  co_await coro::sleep_for(10us);
+  co_return job.x* job.x;
+}
+
+TEST_F(pool_task_test, AHandlerThatThrowsBeforeItsTaskRunsCrashesOnlyItsWorker) {
+  pool_options opts;
+  opts.workers = 1;
+  auto pool = spawn_pool<square>(*rt, opts, [](std::size_t) {
+                return [](square job) -> task<int> {
+                  if (job.x < 0)
+                    throw std::runtime_error("negative before the task");
+                  return square_later(job);
+                };
+              }).value();
+  auto bad = pool.submit(square{-1}, 10s);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), mailbox_errc::handler_threw);
+  EXPECT_NE(to_string(bad.error()).find("negative before the task"), std::string::npos);
+  auto good = pool.submit(square{7}, 10s);
+  ASSERT_TRUE(good) << to_string(good.error());
+  EXPECT_EQ(*good, 49);
+  EXPECT_EQ(pool.metrics().restarts, 1u);
+  pool.shutdown(5s);
+}
+
 TEST_F(pool_task_test, AShutdownCancelsASuspendedJobAndFreesItsFrame) {
   auto gate = rt->spawn(test::gate_actor);
   auto frames = std::make_shared<live_counter>();

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -110,6 +111,14 @@ public:
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
+    // As co_await on an empty task: an empty input would never report, so the group would
+    // never finish.
+    std::apply(
+        [](auto&... t) {
+          if ((!t.valid() || ...))
+            throw std::logic_error("troupe::coro: an empty troupe::task among a group's inputs");
+        },
+        tasks_);
     auto* host = h.promise().host();
     waiting_ = h;
     left_ = sizeof...(Ts);
@@ -280,6 +289,11 @@ public:
 
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
+    // As co_await on an empty task: an empty input would never report, so the group would
+    // never finish.
+    for (auto& t : tasks_)
+      if (!t.valid())
+        throw std::logic_error("troupe::coro: an empty troupe::task among a group's inputs");
     auto* host = h.promise().host();
     waiting_ = h;
     left_ = tasks_.size();

@@ -131,6 +131,12 @@ public:
 
   /// An empty handle (operator bool is false).
   join_handle() = default;
+  /// Takes over `other`'s task; `other` is empty afterwards.
+  join_handle(join_handle&& other) noexcept = default;
+  /// Detaches the task this handle had, then takes over `other`'s.
+  join_handle& operator=(join_handle&& other) noexcept = default;
+  join_handle(const join_handle&) = delete;
+  join_handle& operator=(const join_handle&) = delete;
   /// Internal: made by spawn_task.
   join_handle(std::shared_ptr<detail::join_state<value_type>> st, caf::actor runner)
       : st_(std::move(st)), runner_(std::move(runner)) {}
@@ -166,8 +172,18 @@ public:
   /// The actor that runs the task: monitor or link it like any actor.
   [[nodiscard]] const caf::actor& actor() const noexcept { return runner_; }
 
-  /// Awaits the outcome inside a troupe::task; the task resumes on its own actor.
+  /// Awaits the outcome inside a troupe::task and consumes the handle; the task resumes on its
+  /// own actor. In a coro::first_of that another branch wins, the handle is gone with the
+  /// branch (the task runs on, detached): use wait() there.
   auto operator co_await() && noexcept { return awaiter{std::move(*this)}; }
+
+  /// Awaits the outcome without giving up the handle until it is in (Tokio's `&mut handle` in
+  /// select!): a wait that loses a coro::first_of leaves the handle as it was, to await, join or
+  /// abort later. The handle must outlive the wait.
+  ///
+  /// Example: `auto r = co_await coro::first_of(h.wait(), coro::sleep_for(1s));
+  ///           if (r.index() == 1) h.abort();`
+  [[nodiscard]] auto wait() & noexcept { return awaiter{this}; }
 
 private:
   caf::expected<value_type> take() {
@@ -176,27 +192,30 @@ private:
     return st->take();
   }
 
+  // Owns the handle (co_await std::move(h)) or borrows it (h.wait()).
   class awaiter {
   public:
-    explicit awaiter(join_handle h) : h_(std::move(h)) {}
-    awaiter(awaiter&&) noexcept = default;
+    explicit awaiter(join_handle h) : owned_(std::move(h)), h_(&owned_) {}
+    explicit awaiter(join_handle* h) noexcept : h_(h) {}
+    awaiter(awaiter&& other) noexcept
+        : owned_(std::move(other.owned_)), h_(other.h_ == &other.owned_ ? &owned_ : other.h_) {}
     awaiter(const awaiter&) = delete;
     awaiter& operator=(const awaiter&) = delete;
     awaiter& operator=(awaiter&&) = delete;
     ~awaiter() {
       if (link_)
         link_->waiting = {};
-      if (h_.st_)
-        h_.st_->remove_waker(waker_id_);
+      if (h_->st_)
+        h_->st_->remove_waker(waker_id_);
     }
 
-    [[nodiscard]] bool await_ready() const { return !h_.st_ || h_.st_->done(); }
+    [[nodiscard]] bool await_ready() const { return !h_->st_ || h_->st_->done(); }
 
     template <class Promise>
     bool await_suspend(std::coroutine_handle<Promise> h) {
       link_ = std::make_shared<detail::wake_link>();
       link_->waiting = h;
-      waker_id_ = h_.st_->add_waker(detail::make_waker(h.promise().actor(), link_));
+      waker_id_ = h_->st_->add_waker(detail::make_waker(h.promise().actor(), link_));
       if (waker_id_ != 0)
         return true;
       link_->waiting = {}; // finished meanwhile: go on at once
@@ -205,13 +224,15 @@ private:
 
     caf::expected<value_type> await_resume() {
       link_ = nullptr;
-      if (!h_.st_)
+      waker_id_ = 0;
+      if (!h_->st_)
         return caf::make_error(caf::sec::invalid_argument, std::string{"empty join_handle"});
-      return h_.take();
+      return h_->take();
     }
 
   private:
-    join_handle h_;
+    join_handle owned_;
+    join_handle* h_;
     std::shared_ptr<detail::wake_link> link_;
     uint64_t waker_id_ = 0;
   };

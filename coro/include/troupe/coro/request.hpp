@@ -220,7 +220,8 @@ concept callback_requester = requires(const Remote& dest, ::troupe::actor* self,
 /// Sends the request `msg` to a remote mailbox (troupe::remote_mailbox, from node::lookup or
 /// node::connect) from the awaiting task's actor and yields its reply as
 /// caf::expected<reply_t<T>>, with the same errors as remote_mailbox::request (CAF's timeout
-/// and a receiver that went down are translated as there).
+/// and a receiver that went down are translated as there). The timeout is rounded up to whole
+/// milliseconds (the remote handle's unit).
 ///
 /// Example:
 ///
@@ -238,11 +239,9 @@ concept callback_requester = requires(const Remote& dest, ::troupe::actor* self,
 template <class Remote, class T, class Rep, class Period>
 requires callback_requester<Remote, T>
 [[nodiscard]] auto request(const Remote& dest, T msg, std::chrono::duration<Rep, Period> timeout) {
-  auto launch = [dest, msg = std::move(msg),
-                 timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout)](
-                    ::troupe::actor* self) mutable {
-    return dest.request(self, std::move(msg), timeout);
-  };
+  auto launch =
+      [dest, msg = std::move(msg), timeout = std::chrono::ceil<std::chrono::milliseconds>(timeout)](
+          ::troupe::actor* self) mutable { return dest.request(self, std::move(msg), timeout); };
   return pending_response<reply_t<T>, decltype(launch)>{std::move(launch)};
 }
 

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -114,7 +115,8 @@ public:
 
   /// Awaits the next message of the mailbox, in mailbox order. Yields it, or an empty optional
   /// once the mailbox was closed (mailbox::close) and everything queued before was taken.
-  /// Cancel-safe: in a coro::first_of that another branch wins, no message is lost.
+  /// Cancel-safe: in a coro::first_of that another branch wins, no message is lost. One recv at
+  /// a time: a second one while the first waits throws std::logic_error.
   [[nodiscard]] auto recv() noexcept { return recv_awaiter{st_}; }
 
   /// The actor the body runs on: for requests, timers, quit(), the mailbox's metrics.
@@ -139,7 +141,10 @@ private:
 
     [[nodiscard]] bool await_ready() const noexcept { return st_->handed || st_->closed; }
 
-    void await_suspend(std::coroutine_handle<> h) noexcept {
+    void await_suspend(std::coroutine_handle<> h) {
+      // A second recv while one waits would release the hold twice and lose the first waiter.
+      if (st_->waiting)
+        throw std::logic_error("troupe::inbox: recv() while another recv() of it waits");
       me_ = h;
       st_->waiting = h;
       st_->self->coroutines().release_queue(); // the dispatch may hand over the next message
@@ -235,7 +240,9 @@ task<void> run_body(Body body, inbox<Ts...>& in) {
 ///       })).value();
 ///
 /// Pitfalls: a body that never calls recv keeps every message waiting (the mailbox fills up and
-/// its overflow policy applies). The body holds its mailbox between two recv calls, so a
+/// its overflow policy applies). `co_await coro::sequential` has no place in a body (it already
+/// holds its mailbox between two recv calls): its hold would last until the body ends, so recv
+/// would wait forever. The body holds its mailbox between two recv calls, so a
 /// request it sends to itself waits until it next calls recv.
 template <class... Ts, class Body>
 requires std::is_invocable_r_v<task<void>, Body&, inbox<Ts...>&> auto task_actor(Body body) {

@@ -1,18 +1,21 @@
 #pragma once
 
-// A task group: tasks spawned through a scope never outlive it, and the first failure cancels
-// the rest (Tokio's JoinSet dropped on exit, try_join's early return).
+// A task group: tasks spawned through a scope are aborted when it ends, and the first failure
+// cancels the rest (Tokio's JoinSet dropped on exit, try_join's early return).
 //
 // Protocol: each child's completion (on whatever thread completes it) updates the scope's shared
 // count under its lock; the first child that fails records its error and aborts every sibling;
 // the awaiting parent is woken on its own actor (detail::make_waker) once nothing is left to
 // wait for. The scope's destructor aborts children still running, so a parent that returns,
-// throws or is stopped (its frame destroyed with its actor) takes its children with it.
+// throws or is stopped (its frame destroyed with its actor) takes its children with it. An
+// abort is an exit message, as Tokio's abort is a request: a child in the middle of a turn (or
+// waiting for spawn_blocking work) finishes that turn first; nothing of it runs after.
 
 #include <coroutine>
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -33,18 +36,25 @@ struct scope_state {
   std::mutex mtx;
   std::size_t running = 0;
   caf::error first_error;
-  std::vector<caf::actor> runners;
-  join_state_base::waker parent; // the awaiting join, if any
+  std::vector<caf::actor> runners; // the children still running
+  join_state_base::waker parent;   // the awaiting join, if any
 
-  void child_done(const caf::error& err) {
+  void child_done(caf::actor_id id, const caf::error& err) {
     std::vector<caf::actor> to_abort;
+    caf::actor finished; // released outside the lock
     join_state_base::waker to_wake;
     {
       std::lock_guard guard{mtx};
       --running;
+      for (auto i = runners.begin(); i != runners.end(); ++i)
+        if (i->id() == id) {
+          finished = std::move(*i);
+          runners.erase(i);
+          break;
+        }
       if (err && !first_error) {
         first_error = err;
-        to_abort = runners; // the failed one is gone already; the exit is a no-op for it
+        to_abort = runners;
       }
       if (running == 0 || first_error)
         to_wake = std::exchange(parent, nullptr);
@@ -58,11 +68,14 @@ struct scope_state {
 
 } // namespace detail
 
-/// A group of tasks that never outlive it (structured concurrency). spawn() starts a child as
+/// A group of tasks aborted when it ends (structured concurrency). spawn() starts a child as
 /// its own actor (see spawn_task) and hands back its join_handle; join() awaits them all and
 /// yields the first error, after which the siblings are aborted (try_join). The destructor
 /// aborts every child still running: a parent that returns early, throws or is stopped leaves
-/// nothing behind.
+/// nothing running behind (an abort lands after the child's current turn, see the top of this
+/// header). A child's error counts as the group's failure whatever caused it, an abort() of its
+/// own handle (runtime_errc::cancelled) included. After a failure, spawn() refuses with that
+/// error.
 ///
 /// Example:
 ///
@@ -88,27 +101,36 @@ public:
   ~task_scope() { abort_all(); }
 
   /// Spawns `body()` (a callable returning troupe::task<T>) as a child of the scope; the handle
-  /// yields its outcome (at once after join()). Errors: as spawn_task.
+  /// yields its outcome (once join() returned without error, at once). Errors: as spawn_task;
+  /// after a child failed, that child's error.
   template <class Body>
   auto spawn(Body body) -> decltype(spawn_task(std::declval<runtime&>(), std::move(body))) {
+    {
+      std::lock_guard guard{st_->mtx};
+      if (st_->first_error)
+        return st_->first_error;
+    }
     auto h = spawn_task(*rt_, std::move(body));
     if (!h)
       return h;
+    auto actor_id = h->actor().id();
     {
       std::lock_guard guard{st_->mtx};
       ++st_->running;
       st_->runners.push_back(h->actor());
     }
     auto& child = h->state();
-    auto id = child.add_waker([st = st_, c = &child] { st->child_done(c->error()); });
-    if (id == 0) // it finished before the waker was in place
-      st_->child_done(child.error());
+    auto waker_id =
+        child.add_waker([st = st_, c = &child, actor_id] { st->child_done(actor_id, c->error()); });
+    if (waker_id == 0) // it finished before the waker was in place
+      st_->child_done(actor_id, child.error());
     return h;
   }
 
   /// Awaits every child, or the first failure. Yields the first error (the other children are
   /// being aborted then; their outcome is runtime_errc::cancelled unless they finished), or no
-  /// error when every child succeeded.
+  /// error when every child succeeded. One join at a time: a second one while the first waits
+  /// throws std::logic_error.
   [[nodiscard]] auto join() noexcept { return join_awaiter{st_.get()}; }
 
   /// Aborts every child (their outcome: runtime_errc::cancelled unless finished already).
@@ -160,6 +182,11 @@ private:
       if (st_->running == 0 || st_->first_error) {
         link_->waiting = {};
         return false;
+      }
+      if (st_->parent) {
+        link_->waiting = {};
+        link_ = nullptr;
+        throw std::logic_error("troupe::task_scope: join() while another join() waits");
       }
       st_->parent = std::move(w);
       return true;

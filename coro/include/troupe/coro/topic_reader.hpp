@@ -35,6 +35,7 @@
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/actors/weak_topic.hpp"
 #include "troupe/coro/detail/actor_core.hpp"
+#include "troupe/coro/detail/reader_wait.hpp"
 #include "troupe/coro/detail/reply_target.hpp"
 #include "troupe/coro/detail/topic_reader_state.hpp"
 #include "troupe/coro/task.hpp"
@@ -54,38 +55,15 @@ using topic_event = std::variant<T, lagged>;
 
 /// One recv of a topic_reader, awaited inside a troupe::task (see topic_reader::recv).
 template <class T>
-class topic_recv final : public ::troupe::detail::reply_target<topic_event<T>> {
+class topic_recv final
+    : public ::troupe::detail::reader_wait<::troupe::detail::topic_reader_state<T>,
+                                           topic_event<T>> {
 public:
-  /// Internal: topic_reader::recv makes it.
+  /// Internal: made by the reader.
   topic_recv(std::shared_ptr<::troupe::detail::topic_reader_state<T>> state, ::troupe::actor* owner)
-      : state_(std::move(state)), owner_(owner) {}
-  /// Only before co_await (first_of moves its inputs into branches).
-  topic_recv(topic_recv&& other) noexcept : state_(std::move(other.state_)), owner_(other.owner_) {}
-  topic_recv& operator=(topic_recv&&) = delete;
-
-  ~topic_recv() {
-    if (state_) // step 3: cancelled while waiting, it took nothing
-      state_->stop_waiting(this);
-  }
-
-  /// Ready when an event or the end is buffered: taken without suspending.
-  [[nodiscard]] bool await_ready() {
-    this->result_ = state_->take();
-    return this->result_.has_value();
-  }
-
-  /// Waits for the next callback of the subscription.
-  template <class Promise>
-  bool await_suspend(std::coroutine_handle<Promise> h) {
-    if (h.promise().actor() != owner_)
-      throw std::logic_error("troupe::coro::topic_reader: recv() awaited on another actor");
-    state_->wait(this);
-    return this->suspend(h);
-  }
-
-private:
-  std::shared_ptr<::troupe::detail::topic_reader_state<T>> state_;
-  ::troupe::actor* owner_;
+      : ::troupe::detail::reader_wait<::troupe::detail::topic_reader_state<T>, topic_event<T>>(
+            std::move(state), owner,
+            "troupe::coro::topic_reader: recv() awaited on another actor") {}
 };
 
 /// A topic subscription of one Troupe actor, read with `co_await reader.recv()` (Tokio's

@@ -24,6 +24,7 @@
 #include "troupe/actors/watched.hpp"
 #include "troupe/actors/watched_errc.hpp"
 #include "troupe/coro/detail/actor_core.hpp"
+#include "troupe/coro/detail/reader_wait.hpp"
 #include "troupe/coro/detail/reply_target.hpp"
 #include "troupe/coro/detail/watch_reader_state.hpp"
 #include "troupe/coro/task.hpp"
@@ -32,40 +33,15 @@ namespace troupe::coro {
 
 /// One changed() of a watch_reader, awaited inside a troupe::task (see watch_reader::changed).
 template <class T>
-class watch_changed final : public ::troupe::detail::reply_target<T> {
+class watch_changed final
+    : public ::troupe::detail::reader_wait<::troupe::detail::watch_reader_state<T>, T> {
 public:
-  /// Internal: watch_reader::changed makes it.
+  /// Internal: made by the reader.
   watch_changed(std::shared_ptr<::troupe::detail::watch_reader_state<T>> state,
                 ::troupe::actor* owner)
-      : state_(std::move(state)), owner_(owner) {}
-  /// Only before co_await (first_of moves its inputs into branches).
-  watch_changed(watch_changed&& other) noexcept
-      : state_(std::move(other.state_)), owner_(other.owner_) {}
-  watch_changed& operator=(watch_changed&&) = delete;
-
-  ~watch_changed() {
-    if (state_) // step 3: cancelled while waiting, it took nothing
-      state_->stop_waiting(this);
-  }
-
-  /// Ready when a value not yet taken, or the end, is there: taken without suspending.
-  [[nodiscard]] bool await_ready() {
-    this->result_ = state_->take();
-    return this->result_.has_value();
-  }
-
-  /// Waits for the next callback of the reading.
-  template <class Promise>
-  bool await_suspend(std::coroutine_handle<Promise> h) {
-    if (h.promise().actor() != owner_)
-      throw std::logic_error("troupe::coro::watch_reader: changed() awaited on another actor");
-    state_->wait(this);
-    return this->suspend(h);
-  }
-
-private:
-  std::shared_ptr<::troupe::detail::watch_reader_state<T>> state_;
-  ::troupe::actor* owner_;
+      : ::troupe::detail::reader_wait<::troupe::detail::watch_reader_state<T>, T>(
+            std::move(state), owner,
+            "troupe::coro::watch_reader: changed() awaited on another actor") {}
 };
 
 /// One Troupe actor's reading of a watched value, awaited with `co_await reader.changed()`

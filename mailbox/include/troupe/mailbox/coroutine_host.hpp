@@ -100,7 +100,12 @@ public:
   /// A sequential coroutine starts holding the queue (coro::sequential); holds nest.
   void hold_queue() noexcept { held_.fetch_add(1, std::memory_order_relaxed); }
   /// Ends one hold_queue(); the actor takes messages again when no hold is left.
-  void release_queue() noexcept { held_.fetch_sub(1, std::memory_order_relaxed); }
+  /// Never below zero: an unbalanced release is ignored rather than holding the queue forever.
+  void release_queue() noexcept {
+    auto n = held_.load(std::memory_order_relaxed);
+    while (n != 0 && !held_.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+    }
+  }
 
   /// Whether a sequential coroutine holds the queue. Any thread; a stale answer only costs a
   /// spurious or a skipped wake-up check while the actor runs elsewhere.

@@ -208,10 +208,22 @@ private:
   // outcome arrives on this actor (start_async_job is found next to troupe::task).
   void run_async(entry e) {
     auto job = std::make_shared<entry>(std::move(e));
+    // Making the task may throw already (copying the job into the frame, a handler that throws
+    // before it returns a task): the same crash as a throwing plain handler.
+    std::optional<std::invoke_result_t<Handler&, Job&>> job_task;
+    try {
+      job_task.emplace((*handler_)(job->job));
+    } catch (const std::exception& ex) {
+      crash(std::move(*job), ex.what());
+      return;
+    } catch (...) {
+      crash(std::move(*job), "unknown exception");
+      return;
+    }
     waiting_ = true;
     blocking_job_ = job;
     start_async_job<reply_type>(
-        (*handler_)(job->job), coroutines_,
+        std::move(*job_task), coroutines_,
         [this, job](caf::expected<reply_type> outcome, std::optional<std::string> threw) {
           waiting_ = false;
           waiting_flag_.store(false, std::memory_order_relaxed);
