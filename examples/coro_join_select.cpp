@@ -8,6 +8,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct square {
@@ -25,12 +27,11 @@ struct run_demo {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  troupe::runtime rt{*cfg};
+  example::command_line cli{
+      argc, argv, "coro_join_select: join, try_join and select in a coroutine handler", {}};
+  if (cli.done())
+    return cli.exit_code();
+  troupe::runtime rt{cli.config()};
   // slow_square answers after 200 ms, without blocking its worker: a coroutine handler too.
   auto squarer = troupe::spawn_mailbox<square, slow_square>(rt, {}, [](auto*) {
                    return troupe::handlers{

@@ -7,6 +7,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct fetch {
@@ -19,12 +21,11 @@ struct report_all {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  troupe::runtime rt{*cfg};
+  example::command_line cli{
+      argc, argv, "coro_sequential: sequential requests and a fallback in a coroutine", {}};
+  if (cli.done())
+    return cli.exit_code();
+  troupe::runtime rt{cli.config()};
   // The primary store knows "a" and "b"; the cache knows everything.
   auto primary = troupe::spawn_mailbox<fetch>(rt, {}, [](auto*) {
                    return troupe::handlers{[](fetch& f) -> caf::expected<std::string> {

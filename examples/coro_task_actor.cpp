@@ -10,6 +10,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct record {
@@ -23,12 +25,11 @@ struct total_of {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  troupe::runtime rt{*cfg};
+  example::command_line cli{
+      argc, argv, "coro_task_actor: a task loop over an inbox, a timer and a token", {}};
+  if (cli.done())
+    return cli.exit_code();
+  troupe::runtime rt{cli.config()};
   troupe::cancellation_token stop;
   auto flushes = std::make_shared<std::atomic<int>>(0);
 

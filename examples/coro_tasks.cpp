@@ -9,6 +9,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct run_demo {
@@ -16,12 +18,11 @@ struct run_demo {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  troupe::runtime rt{*cfg};
+  example::command_line cli{
+      argc, argv, "coro_tasks: spawned tasks, join handles, abort and task scopes", {}};
+  if (cli.done())
+    return cli.exit_code();
+  troupe::runtime rt{cli.config()};
 
   // From a thread: spawn a task and join it with a deadline.
   auto answer = troupe::spawn_task(rt, []() -> troupe::task<int> {

@@ -10,6 +10,8 @@
 
 #include "troupe/troupe.hpp"
 
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 struct thumbnail {
@@ -18,12 +20,11 @@ struct thumbnail {
 };
 
 int main(int argc, char** argv) {
-  auto cfg = troupe::runtime_config::from(argc, argv); // e.g. --workers=2
-  if (!cfg) {
-    std::cerr << troupe::render(cfg.error()) << '\n';
-    return 2;
-  }
-  troupe::runtime rt{*cfg};
+  example::command_line cli{
+      argc, argv, "coro_worker_pool: a pool whose coroutine handler bounds concurrency", {}};
+  if (cli.done())
+    return cli.exit_code();
+  troupe::runtime rt{cli.config()};
   auto running = std::make_shared<std::atomic<int>>(0);
   auto most = std::make_shared<std::atomic<int>>(0);
 

@@ -16,22 +16,11 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::affinity_probe;
-using test::live_counter;
-using test::probe;
-using test::release_atom;
+using namespace troupe::test::coro_names;
 
 namespace {
-
-struct add_one {
-  int64_t x = 0;
-  using reply_type = int64_t;
-};
 
 struct reject {
   using reply_type = int64_t;
@@ -73,64 +62,7 @@ caf::behavior caf_service() {
   };
 }
 
-// Runs `body` as a coroutine handler of a fresh mailbox actor and returns its result. The
-// actor also answers `late_replies` with its count of dropped late replies.
-struct run_body {
-  using reply_type = std::string;
-};
-struct late_replies {
-  using reply_type = uint64_t;
-};
-
-template <class Body>
-mailbox<run_body, late_replies> spawn_runner(runtime& rt, Body body) {
-  return spawn_mailbox<run_body, late_replies>(
-             rt, {},
-             [body](auto* self) {
-               return handlers{
-                   [body](run_body) -> task<std::string> { co_return co_await body(); },
-                   [self](late_replies) { return self->coroutines().late_replies(); },
-               };
-             })
-      .value();
-}
-
-class coro_awaitables : public test::runtime_fixture {
-protected:
-  void TearDown() override {
-    for (auto& a : spawned_)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    runtime_fixture::TearDown();
-  }
-
-  template <class Handle>
-  Handle keep(Handle h) {
-    if constexpr (std::is_same_v<Handle, caf::actor>)
-      spawned_.push_back(h);
-    else
-      spawned_.push_back(h.actor());
-    return h;
-  }
-
-  template <class Body>
-  std::string run(Body body) {
-    auto runner = keep(spawn_runner(*rt, std::move(body)));
-    auto r = ask(runner, run_body{}, 10s);
-    return r ? *r : "ask failed: " + to_string(r.error());
-  }
-
-  std::vector<caf::actor> spawned_;
-};
-
-template <class Runner>
-uint64_t late_count(const Runner& runner) {
-  auto n = ask(runner, late_replies{}, 5s);
-  return n ? *n : 0;
-}
-
-std::string show(const caf::expected<int64_t>& r) {
-  return r ? std::to_string(*r) : to_string(r.error());
-}
+class coro_awaitables : public test::coro_fixture {};
 
 // -- requests to typed mailboxes ------------------------------------------------------------
 
@@ -232,7 +164,7 @@ TEST_F(coro_awaitables, GatherAllOrFailReturnsTheFirstErrorAndCancelsTheRest) {
     resumed->fetch_add(1);
     co_return r;
   };
-  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+  auto runner = keep(test::spawn_runner(*rt, [=]() -> task<std::string> {
     auto ok = co_await coro::gather_all_or_fail(coro::request(backend, add_one{1}, 5s),
                                                 coro::request(backend, add_one{2}, 5s));
     auto failed =
@@ -262,7 +194,7 @@ TEST_F(coro_awaitables, FirstOfResumesWithTheWinnerAndCancelsTheLosers) {
     resumed->fetch_add(1);
     co_return r;
   };
-  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+  auto runner = keep(test::spawn_runner(*rt, [=]() -> task<std::string> {
     // The timer wins against an unanswered request.
     auto a = co_await coro::first_of(loser(), coro::sleep_for(5ms));
     // The request wins against a long timer, which is released.
@@ -285,15 +217,7 @@ struct run_all {
   using reply_type = std::string;
 };
 
-class coro_affinity : public test::runtime_fixture, public ::testing::WithParamInterface<int> {
-public:
-  static runtime_config config_with_workers(int n) {
-    auto cfg = default_config();
-    cfg.workers = static_cast<std::size_t>(n);
-    return cfg;
-  }
-  coro_affinity() : runtime_fixture(config_with_workers(GetParam())) {}
-};
+class coro_affinity : public test::with_workers<> {};
 
 TEST_P(coro_affinity, EveryResumptionRunsInTheOwningActorsTurn) {
   auto gate = rt->spawn(test::gate_actor);
@@ -335,27 +259,11 @@ TEST_P(coro_affinity, EveryResumptionRunsInTheOwningActorsTurn) {
                    },
                };
              }).value();
-  auto reply = std::make_shared<std::promise<caf::expected<std::string>>>();
-  auto done = reply->get_future();
-  ask_async(box, run_all{})
-      .then([reply](std::string s) { reply->set_value(std::move(s)); },
-            [reply](caf::error e) { reply->set_value(std::move(e)); });
-  // Other messages keep arriving while the coroutine runs (a few at a time: a flood would only
-  // measure the queue).
-  std::atomic<bool> stop{false};
-  std::thread flood{[&] {
-    while (!stop.load()) {
-      if (box.metrics().depth < 16) {
-        if (!box.send(ping{}))
-          break;
-      } else {
-        std::this_thread::yield();
-      }
-    }
-  }};
+  auto done = test::future_of(ask_async(box, run_all{}));
+  // Other messages keep arriving while the coroutine runs.
+  test::steady_sender flood{box, ping{}};
   auto ready = done.wait_for(30s) == std::future_status::ready;
-  stop.store(true);
-  flood.join();
+  flood.stop();
   ASSERT_TRUE(ready);
   auto out = done.get();
   ASSERT_TRUE(out) << to_string(out.error());
@@ -387,7 +295,7 @@ TEST_F(coro_awaitables, CancellationTokenResumesOnTheActorAndEndsAFirstOf) {
   already.cancel();
   cancellation_token later;
   auto cancel_thread = std::make_shared<std::thread::id>();
-  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+  auto runner = keep(test::spawn_runner(*rt, [=]() -> task<std::string> {
     co_await coro::cancelled(already); // ready at once
     // Cancelled from a foreign thread while the request is unanswered.
     std::thread canceller{[later, cancel_thread] {

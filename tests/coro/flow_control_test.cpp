@@ -15,13 +15,9 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::live_counter;
-using test::probe;
+using namespace troupe::test::coro_names;
 
 namespace {
 
@@ -33,25 +29,6 @@ struct read_items {
 };
 
 using sink_box = mailbox<item, read_items>;
-
-// What the producer did, in order.
-struct journal {
-  std::mutex mtx;
-  std::vector<std::string> lines;
-
-  void add(std::string s) {
-    std::lock_guard guard{mtx};
-    lines.push_back(std::move(s));
-  }
-  std::vector<std::string> snapshot() {
-    std::lock_guard guard{mtx};
-    return lines;
-  }
-  std::size_t size() {
-    std::lock_guard guard{mtx};
-    return lines.size();
-  }
-};
 
 std::string describe(send_result<item>& r) {
   switch (r.state()) {
@@ -115,23 +92,11 @@ producer_box spawn_producer(runtime& rt, sink_box sink, std::shared_ptr<journal>
       .value();
 }
 
-class coro_send : public test::runtime_fixture {
+class coro_send : public test::coro_fixture {
 public:
-  explicit coro_send(runtime_config cfg = default_config()) : runtime_fixture(std::move(cfg)) {}
+  explicit coro_send(runtime_config cfg = default_config()) : coro_fixture(std::move(cfg)) {}
 
 protected:
-  void TearDown() override {
-    for (auto& a : spawned_)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    runtime_fixture::TearDown();
-  }
-
-  template <class Handle>
-  Handle keep(Handle h) {
-    spawned_.push_back(h.actor());
-    return h;
-  }
-
   // A bounded sink, paused and filled with item{0}: every further send finds it full until
   // resume().
   sink_box full_sink(std::size_t capacity = 1) {
@@ -148,18 +113,17 @@ protected:
     return keep(spawn_producer(*rt, std::move(sink), log, frames, resumed));
   }
 
-  caf::error wait_for_exit(const caf::actor& a) {
-    caf::error reason = caf::make_error(caf::sec::runtime_error, "no down message");
-    caf::scoped_actor watcher{sys()};
-    watcher->monitor(a);
-    watcher->receive([&](caf::down_msg& d) { reason = d.reason; }, caf::after(10s) >> [] {});
-    return reason;
+  // A producer whose send of item{1} is parked at a full sink: sets `sink` and `prod`.
+  void park_a_send(sink_box& sink, producer_box& prod) {
+    sink = full_sink();
+    prod = producer(sink);
+    ASSERT_TRUE(prod.send(produce{1}));
+    ASSERT_TRUE(test::eventually([&] { return sink.metrics().parked == 1; }));
   }
 
   std::shared_ptr<journal> log = std::make_shared<journal>();
   std::shared_ptr<live_counter> frames = std::make_shared<live_counter>();
   std::shared_ptr<std::atomic<int>> resumed = std::make_shared<std::atomic<int>>(0);
-  std::vector<caf::actor> spawned_;
 };
 
 // The producer's queue holds `produce` and then `note` before it runs: a send that suspended
@@ -271,10 +235,9 @@ TEST_F(coro_send, RefusedSendsYieldTheirErrorAtOnceWithTheMessageBack) {
 }
 
 TEST_F(coro_send, AParkedSendFailsWithClosedWhenTheMailboxCloses) {
-  auto sink = full_sink();
-  auto prod = producer(sink);
-  ASSERT_TRUE(prod.send(produce{1}));
-  ASSERT_TRUE(test::eventually([&] { return sink.metrics().parked == 1; }));
+  sink_box sink;
+  producer_box prod;
+  ASSERT_NO_FATAL_FAILURE(park_a_send(sink, prod));
   sink.close();
   ASSERT_TRUE(test::eventually([&] { return log->size() == 2; }));
   EXPECT_EQ(log->snapshot()[1],
@@ -283,10 +246,9 @@ TEST_F(coro_send, AParkedSendFailsWithClosedWhenTheMailboxCloses) {
 }
 
 TEST_F(coro_send, AParkedSendFailsWithReceiverDeadWhenTheReceiverStops) {
-  auto sink = full_sink();
-  auto prod = producer(sink);
-  ASSERT_TRUE(prod.send(produce{1}));
-  ASSERT_TRUE(test::eventually([&] { return sink.metrics().parked == 1; }));
+  sink_box sink;
+  producer_box prod;
+  ASSERT_NO_FATAL_FAILURE(park_a_send(sink, prod));
   caf::anon_send_exit(sink.actor(), caf::exit_reason::user_shutdown);
   ASSERT_TRUE(test::eventually([&] { return log->size() == 2; }));
   EXPECT_EQ(log->snapshot()[1],
@@ -297,10 +259,9 @@ TEST_F(coro_send, AParkedSendFailsWithReceiverDeadWhenTheReceiverStops) {
 // nothing resumes, and the message keeps its place (delivered once room frees), as a message
 // of mailbox::send(self, msg, on_sent) does.
 TEST_F(coro_send, AStoppedSenderResumesNothingAndItsParkedMessageIsStillDelivered) {
-  auto sink = full_sink();
-  auto prod = producer(sink);
-  ASSERT_TRUE(prod.send(produce{1}));
-  ASSERT_TRUE(test::eventually([&] { return sink.metrics().parked == 1; }));
+  sink_box sink;
+  producer_box prod;
+  ASSERT_NO_FATAL_FAILURE(park_a_send(sink, prod));
   caf::anon_send_exit(prod.actor(), caf::exit_reason::user_shutdown);
   EXPECT_EQ(wait_for_exit(prod.actor()), caf::exit_reason::user_shutdown);
   EXPECT_EQ(frames->made.load(), 1);
@@ -317,10 +278,9 @@ TEST_F(coro_send, AStoppedSenderResumesNothingAndItsParkedMessageIsStillDelivere
 // As above, but the mailbox closes before room frees: the message comes back to nobody and
 // becomes a dead letter of the mailbox.
 TEST_F(coro_send, AParkedMessageOfAStoppedSenderBecomesADeadLetterWhenRefused) {
-  auto sink = full_sink();
-  auto prod = producer(sink);
-  ASSERT_TRUE(prod.send(produce{1}));
-  ASSERT_TRUE(test::eventually([&] { return sink.metrics().parked == 1; }));
+  sink_box sink;
+  producer_box prod;
+  ASSERT_NO_FATAL_FAILURE(park_a_send(sink, prod));
   caf::anon_send_exit(prod.actor(), caf::exit_reason::user_shutdown);
   EXPECT_EQ(wait_for_exit(prod.actor()), caf::exit_reason::user_shutdown);
   EXPECT_EQ(frames->gone.load(), 1);
@@ -333,12 +293,7 @@ TEST_F(coro_send, AParkedMessageOfAStoppedSenderBecomesADeadLetterWhenRefused) {
 // by the test's thread (a permit given back moves the parked message in on that thread).
 class coro_send_one_worker : public coro_send {
 public:
-  static runtime_config one_worker() {
-    auto cfg = default_config();
-    cfg.workers = 1;
-    return cfg;
-  }
-  coro_send_one_worker() : coro_send(one_worker()) {}
+  coro_send_one_worker() : coro_send(config_with_workers(1)) {}
 };
 
 TEST_F(coro_send_one_worker, TheTaskResumesOnItsActorNotOnTheThreadThatMadeRoom) {

@@ -11,21 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::live_counter;
-using test::probe;
-using test::release_atom;
+using namespace troupe::test::coro_names;
 
 namespace {
-
-struct add_one {
-  int64_t x = 0;
-  using reply_type = int64_t;
-};
 
 using backend_box = mailbox<add_one>;
 
@@ -42,28 +32,12 @@ backend_box spawn_backend(runtime& rt) {
       .value();
 }
 
-struct run_body {
-  using reply_type = std::string;
-};
-struct late_replies {
-  using reply_type = uint64_t;
-};
-
-template <class Body>
-mailbox<run_body, late_replies> spawn_runner(runtime& rt, Body body) {
-  return spawn_mailbox<run_body, late_replies>(
-             rt, {},
-             [body](auto* self) {
-               return handlers{
-                   [body](run_body) -> task<std::string> { co_return co_await body(); },
-                   [self](late_replies) { return self->coroutines().late_replies(); },
-               };
-             })
-      .value();
-}
-
-std::string show(const caf::expected<int64_t>& r) {
-  return r ? std::to_string(*r) : to_string(r.error());
+// "r1;r2;...;": each result of a group in input order.
+std::string show_each(const std::vector<caf::expected<int64_t>>& results) {
+  std::string out;
+  for (auto& r : results)
+    out += show(r) + ";";
+  return out;
 }
 
 // Waits for the gate, then yields `value`: the branch that finishes last.
@@ -92,41 +66,17 @@ task<caf::expected<int64_t>> held(caf::actor gate, std::shared_ptr<live_counter>
   co_return r ? caf::expected<int64_t>{*r} : caf::expected<int64_t>{r.error()};
 }
 
-class coro_join_all : public test::runtime_fixture {
-protected:
-  void TearDown() override {
-    for (auto& a : spawned_)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    runtime_fixture::TearDown();
-  }
-
-  template <class Handle>
-  Handle keep(Handle h) {
-    if constexpr (std::is_same_v<Handle, caf::actor>)
-      spawned_.push_back(h);
-    else
-      spawned_.push_back(h.actor());
-    return h;
-  }
-
-  std::vector<caf::actor> spawned_;
-};
+class coro_join_all : public test::coro_fixture {};
 
 TEST_F(coro_join_all, GatherOverAVectorYieldsEachResultInInputOrder) {
   auto backend = keep(spawn_backend(*rt));
-  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+  auto out = run([=]() -> task<std::string> {
     std::vector<coro::mailbox_request<backend_box, add_one>> asks;
     for (int64_t x : {4, -1, 9, 0})
       asks.push_back(coro::request(backend, add_one{x}, 5s));
-    auto results = co_await coro::gather(std::move(asks));
-    std::string out;
-    for (auto& r : results)
-      out += show(r) + ";";
-    co_return out;
-  }));
-  auto out = ask(runner, run_body{}, 10s);
-  ASSERT_TRUE(out);
-  EXPECT_EQ(*out, "5;" + to_string(caf::make_error(caf::sec::invalid_argument)) + ";10;1;");
+    co_return show_each(co_await coro::gather(std::move(asks)));
+  });
+  EXPECT_EQ(out, "5;" + to_string(caf::make_error(caf::sec::invalid_argument)) + ";10;1;");
 }
 
 // The first inputs finish last (they wait for the gate that the last input opens): the results
@@ -134,36 +84,28 @@ TEST_F(coro_join_all, GatherOverAVectorYieldsEachResultInInputOrder) {
 TEST_F(coro_join_all, ResultsKeepInputOrderWhenInputsFinishInReverse) {
   auto backend = keep(spawn_backend(*rt));
   auto gate = keep(rt->spawn(test::gate_actor));
-  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+  auto out = run([=]() -> task<std::string> {
     std::vector<task<caf::expected<int64_t>>> branches;
     branches.push_back(after_gate(gate, 100));
     branches.push_back(after_gate(gate, 200));
     branches.push_back(then_release(backend, gate, 2));
-    auto results = co_await coro::gather(std::move(branches));
-    std::string out;
-    for (auto& r : results)
-      out += show(r) + ";";
-    co_return out;
-  }));
-  auto out = ask(runner, run_body{}, 10s);
-  ASSERT_TRUE(out);
-  EXPECT_EQ(*out, "100;200;3;");
+    co_return show_each(co_await coro::gather(std::move(branches)));
+  });
+  EXPECT_EQ(out, "100;200;3;");
 }
 
 TEST_F(coro_join_all, AnEmptyVectorYieldsAnEmptyResultAtOnce) {
-  auto runner = keep(spawn_runner(*rt, []() -> task<std::string> {
+  auto out = run([]() -> task<std::string> {
     auto none = co_await coro::gather(std::vector<task<caf::expected<int64_t>>>{});
     auto all = co_await coro::gather_all_or_fail(std::vector<task<caf::expected<int64_t>>>{});
     co_return std::to_string(none.size()) + "|" + (all ? std::to_string(all->size()) : "error");
-  }));
-  auto out = ask(runner, run_body{}, 10s);
-  ASSERT_TRUE(out);
-  EXPECT_EQ(*out, "0|0");
+  });
+  EXPECT_EQ(out, "0|0");
 }
 
 TEST_F(coro_join_all, AllOrFailYieldsTheValuesInInputOrder) {
   auto backend = keep(spawn_backend(*rt));
-  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+  auto values = run([=]() -> task<std::string> {
     std::vector<coro::mailbox_request<backend_box, add_one>> asks;
     for (int64_t x = 0; x < 6; ++x)
       asks.push_back(coro::request(backend, add_one{x * 10}, 5s));
@@ -174,10 +116,8 @@ TEST_F(coro_join_all, AllOrFailYieldsTheValuesInInputOrder) {
     for (auto v : *all)
       out += std::to_string(v) + ";";
     co_return out;
-  }));
-  auto out = ask(runner, run_body{}, 10s);
-  ASSERT_TRUE(out);
-  EXPECT_EQ(*out, "1;11;21;31;41;51;");
+  });
+  EXPECT_EQ(values, "1;11;21;31;41;51;");
 }
 
 // A failing input ends the group with its error; the held inputs are destroyed at once (their
@@ -187,7 +127,7 @@ TEST_F(coro_join_all, AllOrFailReturnsTheFirstErrorAndCancelsTheRest) {
   auto gate = keep(rt->spawn(test::gate_actor));
   auto frames = std::make_shared<live_counter>();
   auto resumed = std::make_shared<std::atomic<int>>(0);
-  auto runner = keep(spawn_runner(*rt, [=]() -> task<std::string> {
+  auto runner = keep(test::spawn_runner(*rt, [=]() -> task<std::string> {
     std::vector<task<caf::expected<int64_t>>> branches;
     branches.push_back(held(gate, frames, resumed));
     branches.push_back(then_release(backend, caf::actor{}, -5)); // fails
@@ -201,10 +141,7 @@ TEST_F(coro_join_all, AllOrFailReturnsTheFirstErrorAndCancelsTheRest) {
   EXPECT_EQ(frames->made.load(), 2);
   EXPECT_EQ(frames->gone.load(), 2);
   caf::anon_send(gate, release_atom::value);
-  EXPECT_TRUE(test::eventually([&] {
-    auto n = ask(runner, late_replies{}, 5s);
-    return n && *n == 2;
-  }));
+  EXPECT_TRUE(test::eventually([&] { return late_count(runner) == 2; }));
   EXPECT_EQ(resumed->load(), 0);
 }
 

@@ -13,25 +13,15 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::live_counter;
-using test::probe;
-using test::release_atom;
+using namespace troupe::test::coro_names;
 
 namespace {
 
-class join_handle_test : public test::runtime_fixture {
+class join_handle_test : public test::coro_fixture {
 public:
-  caf::actor gate = rt->spawn(test::gate_actor);
-
-  void TearDown() override {
-    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
-    runtime_fixture::TearDown();
-  }
+  caf::actor gate = keep(rt->spawn(test::gate_actor));
 
   // A task that waits for the gate (forever, unless released), counting its frame.
   auto gated(std::shared_ptr<live_counter> frames, std::shared_ptr<std::atomic<int>> resumed) {
@@ -43,10 +33,10 @@ public:
     };
   }
 
-  // Answers after everything sent to the gate before it: nothing queued there is still unseen.
-  void sync_with_gate() {
-    caf::scoped_actor self{sys()};
-    self->request(gate, 5s, 0).receive([](int) {}, [](caf::error&) {});
+  // The gate's held replies are sent: nothing they would resume may have run.
+  void expect_nothing_resumes_after_the_release(const std::atomic<int>& resumed) {
+    test::release_gate_and_sync(sys(), gate);
+    EXPECT_EQ(resumed.load(), 0);
   }
 };
 
@@ -55,15 +45,12 @@ TEST_F(join_handle_test, JoinFromAThreadYieldsTheValueAndTheTaskActorEnds) {
              co_await coro::sleep_for(1ms);
              co_return 42;
            }).value();
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(h.actor());
+  test::exit_watch watch{sys(), h.actor()};
   auto r = h.join(10s);
   ASSERT_TRUE(r) << to_string(r.error());
   EXPECT_EQ(*r, 42);
   EXPECT_FALSE(h); // the outcome is handed out once
-  caf::error reason = caf::make_error(caf::sec::runtime_error, "no down message");
-  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
+  auto reason = watch.exit_reason();
   EXPECT_FALSE(reason) << to_string(reason);
 }
 
@@ -90,16 +77,12 @@ TEST_F(join_handle_test, AThrowingBodyYieldsHandlerThrewAndCrashesItsActor) {
              co_await coro::sleep_for(1ms);
              throw std::runtime_error("task exploded");
            }).value();
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(h.actor());
+  test::exit_watch watch{sys(), h.actor()};
   auto r = h.join(10s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), mailbox_errc::handler_threw);
   EXPECT_NE(to_string(r.error()).find("task exploded"), std::string::npos);
-  caf::error reason;
-  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
-  EXPECT_EQ(reason, mailbox_errc::handler_threw);
+  EXPECT_EQ(watch.exit_reason(), mailbox_errc::handler_threw);
 }
 
 TEST_F(join_handle_test, AbortDestroysTheSuspendedTaskAndYieldsCancelled) {
@@ -117,9 +100,7 @@ TEST_F(join_handle_test, AbortDestroysTheSuspendedTaskAndYieldsCancelled) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), runtime_errc::cancelled);
   EXPECT_EQ(frames->gone.load(), 1);
-  caf::anon_send(gate, release_atom::value);
-  sync_with_gate();
-  EXPECT_EQ(resumed->load(), 0);
+  expect_nothing_resumes_after_the_release(*resumed);
 }
 
 TEST_F(join_handle_test, AKilledTaskYieldsCancelled) {
@@ -135,10 +116,6 @@ TEST_F(join_handle_test, AKilledTaskYieldsCancelled) {
 
 struct await_task {
   using reply_type = int;
-};
-
-struct run_scope {
-  using reply_type = std::string;
 };
 
 TEST_F(join_handle_test, ATaskAwaitsAHandleAndResumesOnItsOwnActor) {
@@ -165,167 +142,138 @@ TEST_F(join_handle_test, ATaskAwaitsAHandleAndResumesOnItsOwnActor) {
 TEST_F(join_handle_test, AWaitThatLosesASelectKeepsTheHandle) {
   auto frames = std::make_shared<live_counter>();
   auto resumed = std::make_shared<std::atomic<int>>(0);
-  auto box = spawn_mailbox<await_task>(*rt, {}, [&](auto*) {
-               return handlers{[this, frames, resumed](await_task) -> task<int> {
-                 auto h = spawn_task(*rt, gated(frames, resumed)).value();
-                 auto first = co_await coro::first_of(h.wait(), coro::sleep_for(1ms));
-                 if (first.index() != 1 || !h || h.finished())
-                   co_return -1; // the timer must win, and the handle stay usable
-                 caf::anon_send(gate, release_atom::value);
-                 auto r = co_await h.wait(); // the same handle, awaited again
-                 co_return r ? *r : -2;
-               }};
-             }).value();
-  auto r = ask(box, await_task{}, 10s);
-  ASSERT_TRUE(r) << to_string(r.error());
-  EXPECT_EQ(*r, 5);
-  caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
+  auto out = run([this, frames, resumed]() -> task<std::string> {
+    auto h = spawn_task(*rt, gated(frames, resumed)).value();
+    auto first = co_await coro::first_of(h.wait(), coro::sleep_for(1ms));
+    if (first.index() != 1 || !h || h.finished())
+      co_return "the timer must win and the handle stay usable";
+    caf::anon_send(gate, release_atom::value);
+    auto r = co_await h.wait(); // the same handle, awaited again
+    co_return show(r);
+  });
+  EXPECT_EQ(out, "5");
 }
 
 TEST_F(join_handle_test, ASecondJoinOfAScopeWhileOneWaitsIsRefused) {
   auto frames = std::make_shared<live_counter>();
   auto resumed = std::make_shared<std::atomic<int>>(0);
-  auto box = spawn_mailbox<run_scope>(*rt, {}, [&](auto*) {
-               return handlers{[this, frames, resumed](run_scope) -> task<std::string> {
-                 task_scope scope{*rt};
-                 (void)scope.spawn(gated(frames, resumed));
-                 auto second_join = [&scope]() -> task<std::string> {
-                   try {
-                     co_await scope.join();
-                     co_return "joined";
-                   } catch (const std::logic_error&) {
-                     co_return "refused";
-                   }
-                 };
-                 auto both = co_await coro::first_of(scope.join(), second_join());
-                 co_return both.index() == 1 ? std::get<1>(both) : std::string{"first join won"};
-               }};
-             }).value();
-  auto r = ask(box, run_scope{}, 10s);
-  ASSERT_TRUE(r) << to_string(r.error());
-  EXPECT_EQ(*r, "refused");
-  caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
+  auto out = run([this, frames, resumed]() -> task<std::string> {
+    task_scope scope{*rt};
+    (void)scope.spawn(gated(frames, resumed));
+    auto second_join = [&scope]() -> task<std::string> {
+      try {
+        co_await scope.join();
+        co_return "joined";
+      } catch (const std::logic_error&) {
+        co_return "refused";
+      }
+    };
+    auto both = co_await coro::first_of(scope.join(), second_join());
+    co_return both.index() == 1 ? std::get<1>(both) : std::string{"first join won"};
+  });
+  EXPECT_EQ(out, "refused");
 }
 
 // -- task_scope ------------------------------------------------------------------------------
+//
+// Each scope lives in the body of a runner actor's coroutine handler (test::spawn_runner): the
+// scope's parent.
 
 TEST_F(join_handle_test, AScopeJoinsEveryChildAndTheirValuesAreReadyAfterwards) {
-  auto box = spawn_mailbox<run_scope>(*rt, {}, [&](auto*) {
-               return handlers{[this](run_scope) -> task<std::string> {
-                 task_scope scope{*rt};
-                 std::vector<join_handle<int>> hs;
-                 for (int i = 1; i <= 5; ++i)
-                   hs.push_back(scope
-                                    .spawn([i]() -> task<int> {
-                                      co_await coro::sleep_for(std::chrono::microseconds{i * 100});
-                                      co_return i* i;
-                                    })
-                                    .value());
-                 auto err = co_await scope.join();
-                 if (err)
-                   co_return "error: " + to_string(err);
-                 std::string out = std::to_string(scope.running());
-                 for (auto& h : hs) {
-                   if (!h.finished())
-                     co_return "not finished";
-                   auto v = co_await std::move(h);
-                   out += " " + (v ? std::to_string(*v) : to_string(v.error()));
-                 }
-                 co_return out;
-               }};
-             }).value();
-  auto r = ask(box, run_scope{}, 10s);
-  ASSERT_TRUE(r) << to_string(r.error());
-  EXPECT_EQ(*r, "0 1 4 9 16 25");
-  caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
+  auto joined = run([this]() -> task<std::string> {
+    task_scope scope{*rt};
+    std::vector<join_handle<int>> hs;
+    for (int i = 1; i <= 5; ++i)
+      hs.push_back(scope
+                       .spawn([i]() -> task<int> {
+                         co_await coro::sleep_for(std::chrono::microseconds{i * 100});
+                         co_return i* i;
+                       })
+                       .value());
+    auto err = co_await scope.join();
+    if (err)
+      co_return "error: " + to_string(err);
+    std::string out = std::to_string(scope.running());
+    for (auto& h : hs) {
+      if (!h.finished())
+        co_return "not finished";
+      auto v = co_await std::move(h);
+      out += " " + show(v);
+    }
+    co_return out;
+  });
+  EXPECT_EQ(joined, "0 1 4 9 16 25");
 }
 
 TEST_F(join_handle_test, TheFirstFailureEndsTheJoinAndCancelsTheSiblings) {
   auto frames = std::make_shared<live_counter>();
   auto resumed = std::make_shared<std::atomic<int>>(0);
-  auto box = spawn_mailbox<run_scope>(*rt, {}, [&](auto*) {
-               return handlers{[this, frames, resumed](run_scope) -> task<std::string> {
-                 task_scope scope{*rt};
-                 auto slow1 = scope.spawn(gated(frames, resumed)).value();
-                 auto slow2 = scope.spawn(gated(frames, resumed)).value();
-                 auto failing = scope
-                                    .spawn([]() -> task<caf::expected<int>> {
-                                      co_await coro::sleep_for(1ms);
-                                      co_return make_error(mailbox_errc::mailbox_full);
-                                    })
-                                    .value();
-                 auto err = co_await scope.join();
-                 std::string out = err == mailbox_errc::mailbox_full ? "mailbox_full" : "other";
-                 // The siblings were aborted: their outcome is cancelled.
-                 for (auto* h : {&slow1, &slow2}) {
-                   auto v = co_await std::move(*h);
-                   out += v ? std::string{" value"}
-                            : (v.error() == runtime_errc::cancelled ? " cancelled" : " other");
-                 }
-                 co_return out;
-               }};
-             }).value();
-  auto r = ask(box, run_scope{}, 10s);
+  auto box = keep(test::spawn_runner(*rt, [this, frames, resumed]() -> task<std::string> {
+    task_scope scope{*rt};
+    auto slow1 = scope.spawn(gated(frames, resumed)).value();
+    auto slow2 = scope.spawn(gated(frames, resumed)).value();
+    auto failing = scope
+                       .spawn([]() -> task<caf::expected<int>> {
+                         co_await coro::sleep_for(1ms);
+                         co_return make_error(mailbox_errc::mailbox_full);
+                       })
+                       .value();
+    auto err = co_await scope.join();
+    std::string out = err == mailbox_errc::mailbox_full ? "mailbox_full" : "other";
+    // The siblings were aborted: their outcome is cancelled.
+    for (auto* h : {&slow1, &slow2}) {
+      auto v = co_await std::move(*h);
+      out += v ? std::string{" value"}
+               : (v.error() == runtime_errc::cancelled ? " cancelled" : " other");
+    }
+    co_return out;
+  }));
+  auto r = ask(box, run_body{}, 10s);
   ASSERT_TRUE(r) << to_string(r.error());
   EXPECT_NE(r->find("mailbox_full"), std::string::npos) << *r;
   EXPECT_NE(r->find(" cancelled cancelled"), std::string::npos) << *r;
   EXPECT_EQ(frames->made.load(), 2);
   EXPECT_EQ(frames->gone.load(), 2);
-  caf::anon_send(gate, release_atom::value);
-  sync_with_gate();
-  EXPECT_EQ(resumed->load(), 0);
-  caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
+  expect_nothing_resumes_after_the_release(*resumed);
 }
 
 TEST_F(join_handle_test, NothingOutlivesAScopeWhoseParentReturnedEarly) {
   auto frames = std::make_shared<live_counter>();
   auto resumed = std::make_shared<std::atomic<int>>(0);
   auto runners = std::make_shared<std::vector<caf::actor>>();
-  auto box = spawn_mailbox<run_scope>(*rt, {}, [&](auto*) {
-               return handlers{[this, frames, resumed, runners](run_scope) -> task<std::string> {
-                 task_scope scope{*rt};
-                 for (int i = 0; i < 3; ++i) {
-                   auto h = scope.spawn(gated(frames, resumed)).value();
-                   runners->push_back(h.actor());
-                 }
-                 co_return "left early"; // no join: the scope aborts the three children
-               }};
-             }).value();
-  auto r = ask(box, run_scope{}, 10s);
+  auto box = keep(test::spawn_runner(*rt, [this, frames, resumed, runners]() -> task<std::string> {
+    task_scope scope{*rt};
+    for (int i = 0; i < 3; ++i) {
+      auto h = scope.spawn(gated(frames, resumed)).value();
+      runners->push_back(h.actor());
+    }
+    co_return "left early"; // no join: the scope aborts the three children
+  }));
+  auto r = ask(box, run_body{}, 10s);
   ASSERT_TRUE(r);
-  caf::scoped_actor waiter{sys()};
+  test::exit_watch watch{sys()};
   for (auto& a : *runners)
-    waiter->monitor(a);
+    watch.monitor(a);
   int downs = 0;
   for (int i = 0; i < 3; ++i)
-    waiter->receive([&](caf::down_msg&) { ++downs; },
-                    caf::after(std::chrono::seconds{10}) >> [] {});
+    downs += watch.next_down() ? 1 : 0;
   EXPECT_EQ(downs, 3);
   EXPECT_EQ(frames->gone.load(), frames->made.load());
-  caf::anon_send(gate, release_atom::value);
-  sync_with_gate();
-  EXPECT_EQ(resumed->load(), 0);
-  caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
+  expect_nothing_resumes_after_the_release(*resumed);
 }
 
 TEST_F(join_handle_test, StoppingTheParentWhileItJoinsCancelsTheChildren) {
   auto frames = std::make_shared<live_counter>();
   auto resumed = std::make_shared<std::atomic<int>>(0);
   auto runners = std::make_shared<std::vector<caf::actor>>();
-  auto box = spawn_mailbox<run_scope>(*rt, {}, [&](auto*) {
-               return handlers{[this, frames, resumed, runners](run_scope) -> task<std::string> {
-                 task_scope scope{*rt};
-                 for (int i = 0; i < 2; ++i)
-                   runners->push_back(scope.spawn(gated(frames, resumed)).value().actor());
-                 auto err = co_await scope.join(); // never: the parent is stopped first
-                 co_return to_string(err);
-               }};
-             }).value();
-  auto reply = std::make_shared<std::promise<caf::expected<std::string>>>();
-  auto done = reply->get_future();
-  ask_async(box, run_scope{})
-      .then([reply](std::string s) { reply->set_value(std::move(s)); },
-            [reply](caf::error e) { reply->set_value(std::move(e)); });
+  auto box = keep(test::spawn_runner(*rt, [this, frames, resumed, runners]() -> task<std::string> {
+    task_scope scope{*rt};
+    for (int i = 0; i < 2; ++i)
+      runners->push_back(scope.spawn(gated(frames, resumed)).value().actor());
+    auto err = co_await scope.join(); // never: the parent is stopped first
+    co_return to_string(err);
+  }));
+  auto done = test::future_of(ask_async(box, run_body{}));
   ASSERT_TRUE(test::eventually([&] { return frames->made.load() == 2; }));
   caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
   ASSERT_EQ(done.wait_for(10s), std::future_status::ready);
@@ -333,9 +281,7 @@ TEST_F(join_handle_test, StoppingTheParentWhileItJoinsCancelsTheChildren) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), mailbox_errc::receiver_dead);
   ASSERT_TRUE(test::eventually([&] { return frames->gone.load() == 2; }));
-  caf::anon_send(gate, release_atom::value);
-  sync_with_gate();
-  EXPECT_EQ(resumed->load(), 0);
+  expect_nothing_resumes_after_the_release(*resumed);
 }
 
 } // namespace

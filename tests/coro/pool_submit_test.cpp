@@ -14,13 +14,9 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::live_counter;
-using test::probe;
+using namespace troupe::test::coro_names;
 
 namespace {
 
@@ -50,34 +46,14 @@ struct work_log {
   }
 };
 
-// What the submitting tasks got, in order.
-struct journal {
-  std::mutex mtx;
-  std::vector<std::string> lines;
-
-  void add(std::string s) {
-    std::lock_guard guard{mtx};
-    lines.push_back(std::move(s));
-  }
-  std::vector<std::string> snapshot() {
-    std::lock_guard guard{mtx};
-    return lines;
-  }
-};
-
-std::string show(const caf::expected<int>& r) {
-  return r ? std::to_string(*r) : to_string(r.error());
-}
-
 struct feed {
   int value = 0;
 };
 
-class coro_submit : public test::runtime_fixture {
+class coro_submit : public test::coro_fixture {
 protected:
   void TearDown() override {
-    for (auto& a : spawned_)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    stop_kept();
     work->open_gate();
     if (pool_)
       pool_.shutdown(5s);
@@ -120,9 +96,10 @@ protected:
         job{100}, [](int) {}, [](caf::error) {}));
   }
 
-  // Each `feed` runs a task that submits job{value} and journals "<value> -> <answer>".
+  // Each `feed` runs a task that submits job{value} and journals "<value> -> <answer>" (what
+  // the submitting tasks got, in order).
   mailbox<feed> spawn_submitter(worker_pool<job> pool) {
-    auto box =
+    return keep(
         spawn_mailbox<feed>(*rt, {}, [pool, log = log, frames = frames, resumed = resumed](auto*) {
           return handlers{[=](feed f) -> task<void> {
             probe alive{*frames};
@@ -131,9 +108,7 @@ protected:
             resumed->fetch_add(1);
             log->add(std::to_string(f.value) + " -> " + show(r));
           }};
-        }).value();
-    spawned_.push_back(box.actor());
-    return box;
+        }).value());
   }
 
   std::shared_ptr<work_log> work = std::make_shared<work_log>();
@@ -141,7 +116,6 @@ protected:
   std::shared_ptr<live_counter> frames = std::make_shared<live_counter>();
   std::shared_ptr<std::atomic<int>> resumed = std::make_shared<std::atomic<int>>(0);
   worker_pool<job> pool_;
-  std::vector<caf::actor> spawned_;
 };
 
 TEST_F(coro_submit, SubmitYieldsTheJobsAnswerOrItsTypedError) {
@@ -161,7 +135,7 @@ TEST_F(coro_submit, SubmitYieldsTheJobsAnswerOrItsTypedError) {
                     out->set_value(show(a) + "|" + kind);
                   }};
                 }).value();
-  spawned_.push_back(runner.actor());
+  keep(runner);
   ASSERT_TRUE(runner.send(go{}));
   auto fut = out->get_future();
   ASSERT_EQ(fut.wait_for(10s), std::future_status::ready);
@@ -213,10 +187,9 @@ TEST_F(coro_submit, AStoppedSubmitterResumesNothingAndItsJobStillRuns) {
   auto box = spawn_submitter(pool);
   ASSERT_TRUE(box.send(feed{1}));
   ASSERT_TRUE(test::eventually([&] { return pool.metrics().parked == 1; }));
-  caf::scoped_actor watcher{sys()};
-  watcher->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
-  watcher->receive([](caf::down_msg&) {}, caf::after(10s) >> [] { ADD_FAILURE() << "no down"; });
+  EXPECT_TRUE(watch.next_down()) << "no down";
   EXPECT_EQ(frames->made.load(), 1);
   EXPECT_EQ(frames->gone.load(), 1);
   work->open_gate();

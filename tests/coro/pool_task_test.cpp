@@ -12,14 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::live_counter;
-using test::probe;
-using test::release_atom;
+using namespace troupe::test::coro_names;
 
 namespace {
 
@@ -51,11 +46,10 @@ TEST_F(pool_task_test, EveryJobIsAnsweredOnceWithItsTasksValueAndWorkersRunOneJo
   constexpr int n = 200;
   std::vector<std::future<caf::expected<int>>> answers;
   for (int i = 0; i < n; ++i) {
-    auto pr = std::make_shared<std::promise<caf::expected<int>>>();
-    answers.push_back(pr->get_future());
-    auto err = pool.submit_async(
-        square{i % 10 == 9 ? -1 : i}, [pr](int v) { pr->set_value(v); },
-        [pr](caf::error e) { pr->set_value(std::move(e)); });
+    test::reply_future<int> answer;
+    answers.push_back(std::move(answer.future));
+    auto err =
+        pool.submit_async(square{i % 10 == 9 ? -1 : i}, answer.on_value(), answer.on_error());
     ASSERT_FALSE(err) << to_string(err);
   }
   for (int i = 0; i < n; ++i) {
@@ -153,11 +147,9 @@ TEST_F(pool_task_test, AShutdownCancelsASuspendedJobAndFreesItsFrame) {
                   co_return r ? *r : -1;
                 };
               }).value();
-  auto pr = std::make_shared<std::promise<caf::expected<int>>>();
-  auto answer = pr->get_future();
-  ASSERT_FALSE(pool.submit_async(
-      square{3}, [pr](int v) { pr->set_value(v); },
-      [pr](caf::error e) { pr->set_value(std::move(e)); }));
+  test::reply_future<int> reply;
+  auto answer = std::move(reply.future);
+  ASSERT_FALSE(pool.submit_async(square{3}, reply.on_value(), reply.on_error()));
   ASSERT_TRUE(test::eventually([&] { return frames->made.load() == 1; }));
   auto report = pool.shutdown(100ms);
   EXPECT_FALSE(report.drained);
@@ -166,9 +158,7 @@ TEST_F(pool_task_test, AShutdownCancelsASuspendedJobAndFreesItsFrame) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), runtime_errc::cancelled);
   EXPECT_EQ(frames->gone.load(), 1);
-  caf::anon_send(gate, release_atom::value);
-  caf::scoped_actor sync{sys()};
-  sync->request(gate, 5s, 0).receive([](int) {}, [](caf::error&) {});
+  test::release_gate_and_sync(sys(), gate);
   EXPECT_EQ(resumed->load(), 0);
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
 }

@@ -17,14 +17,9 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::live_counter;
-using test::probe;
-using test::release_atom;
+using namespace troupe::test::coro_names;
 
 namespace {
 
@@ -110,14 +105,11 @@ TEST_F(task_actor_test, ClosingTheMailboxEndsTheLoopAfterTheLastMessageAndTheAct
         co_await store_body(log)(in);
         finished->store(true);
       }).value();
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   ASSERT_TRUE(box.send(put{1, 1}));
   ASSERT_TRUE(box.send(put{2, 2}));
   box.close();
-  caf::error reason = caf::make_error(caf::sec::runtime_error, "no down message");
-  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
+  auto reason = watch.exit_reason();
   EXPECT_FALSE(reason) << to_string(reason);
   EXPECT_TRUE(finished->load());
   EXPECT_EQ(*log, (std::vector<std::string>{"put 1", "put 2"}));
@@ -130,12 +122,9 @@ TEST_F(task_actor_test, TheActorStopsNormallyWhenTheBodyReturns) {
                auto first = co_await in.recv(); // one message, then done
                (void)first;
              }).value();
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   ASSERT_TRUE(box.send(put{1, 1}));
-  caf::error reason = caf::make_error(caf::sec::runtime_error, "no down message");
-  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
+  auto reason = watch.exit_reason();
   EXPECT_FALSE(reason) << to_string(reason);
 }
 
@@ -145,14 +134,11 @@ TEST_F(task_actor_test, AnExceptionEscapingTheBodyCrashesTheActorWithHandlerThre
                (void)m; // dropped unanswered by the throw below: broken_promise
                throw std::runtime_error("body exploded");
              }).value();
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   auto r = ask(box, get{1}, 5s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), mailbox_errc::broken_promise);
-  caf::error reason;
-  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
+  auto reason = watch.exit_reason();
   EXPECT_EQ(reason, mailbox_errc::handler_threw);
   EXPECT_NE(to_string(reason).find("body exploded"), std::string::npos);
 }
@@ -171,29 +157,19 @@ TEST_F(task_actor_test, AStopWhileSuspendedDestroysTheBodyAndNothingResumesLater
                  promise.deliver(r ? *r : -1);
                }
              }).value();
-  auto reply = std::make_shared<std::promise<caf::expected<int>>>();
-  auto done = reply->get_future();
-  ask_async(box, get{1})
-      .then([reply](int x) { reply->set_value(x); },
-            [reply](caf::error e) { reply->set_value(std::move(e)); });
+  auto done = test::future_of(ask_async(box, get{1}));
   // The body took the request and waits for the gate: the mailbox is empty, the frame alive.
   ASSERT_TRUE(test::eventually([&] { return frames->made.load() == 1; }));
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
-  bool down = false;
-  waiter->receive([&](caf::down_msg&) { down = true; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
-  ASSERT_TRUE(down);
+  ASSERT_TRUE(watch.next_down()) << "no down message";
   EXPECT_EQ(frames->gone.load(), 1);
   ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
   auto r = done.get();
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error() == mailbox_errc::broken_promise || r.error() == mailbox_errc::receiver_dead)
       << to_string(r.error());
-  caf::anon_send(gate, release_atom::value);
-  auto sync = caf::scoped_actor{sys()};
-  sync->request(gate, 5s, 0).receive([](int) {}, [](caf::error&) {});
+  test::release_gate_and_sync(sys(), gate);
   EXPECT_EQ(resumed->load(), 0);
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
 }
@@ -237,12 +213,9 @@ TEST_F(task_actor_test, ASelectBetweenTheInboxATimerAndATokenLosesNoMessage) {
   auto r = ask(box, get{19}, 5s);
   ASSERT_TRUE(r) << to_string(r.error());
   EXPECT_EQ(*r, 119);
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   stop.cancel();
-  caf::error reason = caf::make_error(caf::sec::runtime_error, "no down message");
-  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
+  auto reason = watch.exit_reason();
   EXPECT_FALSE(reason) << to_string(reason);
   ASSERT_EQ(log->size(), 21u);
   for (int i = 0; i < 20; ++i)
@@ -251,19 +224,14 @@ TEST_F(task_actor_test, ASelectBetweenTheInboxATimerAndATokenLosesNoMessage) {
 }
 
 TEST_F(task_actor_test, ASupervisedTaskActorThatCrashedRunsItsBodyAgain) {
-  struct slot {
-    std::mutex mtx;
-    std::optional<mailbox<get>> current;
-    std::atomic<int> starts{0};
-  };
-  auto latest = std::make_shared<slot>();
+  auto latest = std::make_shared<test::latest_child<mailbox<get>>>();
   auto bodies = std::make_shared<std::atomic<int>>(0);
   supervisor_spec spec;
   spec.name = "task_actor_sup";
   child_spec worker;
   worker.id = "looper";
   worker.start = [latest, bodies](const child_context& ctx) -> started_child {
-    auto mb = spawn_task_actor<get>(ctx.rt, {}, [bodies](inbox<get>& in) -> task<void> {
+    return latest->record(spawn_task_actor<get>(ctx.rt, {}, [bodies](inbox<get>& in) -> task<void> {
       bodies->fetch_add(1);
       while (auto m = co_await in.recv()) {
         auto& g = std::get<get>(m->message());
@@ -271,29 +239,19 @@ TEST_F(task_actor_test, ASupervisedTaskActorThatCrashedRunsItsBodyAgain) {
           throw std::runtime_error("negative key");
         m->promise<get>().deliver(g.key * 2);
       }
-    });
-    if (!mb)
-      return mb.error();
-    std::lock_guard guard{latest->mtx};
-    latest->current = *mb;
-    latest->starts.fetch_add(1);
-    return *mb;
+    }));
   };
   spec.children.push_back(std::move(worker));
   auto sup = start_supervisor(*rt, std::move(spec));
   ASSERT_TRUE(sup) << render(sup.error());
-  auto current = [&] {
-    std::lock_guard guard{latest->mtx};
-    return *latest->current;
-  };
-  auto first = current();
+  auto first = latest->get();
   auto ok = ask(first, get{21}, 5s);
   ASSERT_TRUE(ok);
   EXPECT_EQ(*ok, 42);
   auto bad = ask(first, get{-1}, 5s);
   ASSERT_FALSE(bad);
   ASSERT_TRUE(test::eventually([&] { return latest->starts.load() == 2; }));
-  auto again = ask(current(), get{5}, 5s);
+  auto again = ask(latest->get(), get{5}, 5s);
   ASSERT_TRUE(again) << to_string(again.error());
   EXPECT_EQ(*again, 10);
   EXPECT_EQ(bodies->load(), 2);
@@ -306,51 +264,23 @@ TEST_F(task_actor_test, ASupervisedTaskActorThatCrashedRunsItsBodyAgain) {
 
 // Every step of the body runs in the actor's turn: never two at once, never on a foreign
 // thread, with 1, 2 and 8 workers.
-class task_actor_affinity : public test::runtime_fixture,
-                            public ::testing::WithParamInterface<int> {
-public:
-  static runtime_config config_with_workers(int n) {
-    auto cfg = default_config();
-    cfg.workers = static_cast<std::size_t>(n);
-    return cfg;
-  }
-  task_actor_affinity() : runtime_fixture(config_with_workers(GetParam())) {}
-};
+class task_actor_affinity : public test::with_workers<> {};
 
 TEST_P(task_actor_affinity, EveryStepOfTheBodyRunsOnTheActor) {
-  struct probe_state {
-    std::atomic<bool> busy{false};
-    std::atomic<int> overlaps{0};
-    std::mutex mtx;
-    std::set<std::thread::id> threads;
-    std::set<std::thread::id> foreign;
-    void enter() {
-      if (busy.exchange(true))
-        overlaps.fetch_add(1);
-      std::lock_guard guard{mtx};
-      threads.insert(std::this_thread::get_id());
-    }
-    void leave() { busy.store(false); }
-  };
-  auto pr = std::make_shared<probe_state>();
-  {
-    std::lock_guard guard{pr->mtx};
-    pr->foreign.insert(std::this_thread::get_id());
-  }
+  // Every step of the body is a resumption of its coroutine.
+  auto pr = std::make_shared<affinity_probe>();
+  pr->foreign();
   auto box = spawn_task_actor<get, put>(*rt, {}, [pr](inbox<get, put>& in) -> task<void> {
                int total = 0;
                while (auto m = co_await in.recv()) {
-                 pr->enter(), pr->leave();
+                 pr->enter(true), pr->leave();
                  if (auto* p = m->get_if<put>()) {
                    total += p->value;
                    co_await coro::sleep_for(10us);
-                   pr->enter(), pr->leave();
-                   auto mark_foreign = [pr] {
-                     std::lock_guard guard{pr->mtx};
-                     pr->foreign.insert(std::this_thread::get_id());
-                   };
+                   pr->enter(true), pr->leave();
+                   auto mark_foreign = [pr] { pr->foreign(); };
                    co_await coro::spawn_blocking(mark_foreign);
-                   pr->enter(), pr->leave();
+                   pr->enter(true), pr->leave();
                  } else {
                    m->promise<get>().deliver(total);
                  }
@@ -369,10 +299,10 @@ TEST_P(task_actor_affinity, EveryStepOfTheBodyRunsOnTheActor) {
   EXPECT_EQ(*sum, 100);
   EXPECT_EQ(pr->overlaps.load(), 0);
   std::lock_guard guard{pr->mtx};
-  for (auto& id : pr->threads)
-    EXPECT_EQ(pr->foreign.count(id), 0u) << "a step of the body ran on a foreign thread";
+  for (auto& id : pr->resume_threads)
+    EXPECT_EQ(pr->foreign_threads.count(id), 0u) << "a step of the body ran on a foreign thread";
   if (GetParam() == 1) {
-    EXPECT_EQ(pr->threads.size(), 1u);
+    EXPECT_EQ(pr->resume_threads.size(), 1u);
   }
   caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
 }

@@ -12,21 +12,11 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::live_counter;
-using test::probe;
-using test::release_atom;
+using namespace troupe::test::coro_names;
 
 namespace {
-
-struct add_one {
-  int64_t x = 0;
-  using reply_type = int64_t;
-};
 
 struct twice_plus_one {
   int64_t x = 0;
@@ -134,11 +124,7 @@ logger_box spawn_logger(runtime& rt, caf::actor gate) {
 TEST_F(coro_handler, ReentrantByDefaultTheActorHandlesOtherMessagesWhileSuspended) {
   auto gate = rt->spawn(test::gate_actor);
   auto box = spawn_logger(*rt, gate);
-  auto slow_reply = std::make_shared<std::promise<bool>>();
-  auto slow_done = slow_reply->get_future();
-  ask_async(box, slow{false})
-      .then([slow_reply](caf::unit_t) { slow_reply->set_value(true); },
-            [slow_reply](caf::error) { slow_reply->set_value(false); });
+  auto slow_done = test::future_of(ask_async(box, slow{false}));
   // Answered while `slow` waits for the gate, which the test has not released yet.
   ASSERT_TRUE(ask(box, quick{}, 5s));
   caf::anon_send(gate, release_atom::value);
@@ -154,12 +140,8 @@ TEST_F(coro_handler, ReentrantByDefaultTheActorHandlesOtherMessagesWhileSuspende
 TEST_F(coro_handler, SequentialHandlerHoldsTheMailboxUntilItFinishes) {
   auto gate = rt->spawn(test::gate_actor);
   auto box = spawn_logger(*rt, gate);
-  auto quick_reply = std::make_shared<std::promise<bool>>();
-  auto quick_done = quick_reply->get_future();
   ASSERT_TRUE(box.send(slow{true}));
-  ask_async(box, quick{})
-      .then([quick_reply](caf::unit_t) { quick_reply->set_value(true); },
-            [quick_reply](caf::error) { quick_reply->set_value(false); });
+  auto quick_done = test::future_of(ask_async(box, quick{}));
   caf::anon_send(gate, release_atom::value);
   ASSERT_EQ(quick_done.wait_for(5s), std::future_status::ready);
   auto log = ask(box, get_log{}, 5s);
@@ -189,22 +171,13 @@ TEST_F(coro_handler, StoppedActorDestroysEverySuspendedFrameAndNothingResumes) {
                }};
              }).value();
   std::vector<std::future<caf::expected<int64_t>>> replies;
-  for (int i = 0; i < n; ++i) {
-    auto pr = std::make_shared<std::promise<caf::expected<int64_t>>>();
-    replies.push_back(pr->get_future());
-    ask_async(box, hang{})
-        .then([pr](int64_t x) { pr->set_value(x); },
-              [pr](caf::error e) { pr->set_value(std::move(e)); });
-  }
+  for (int i = 0; i < n; ++i)
+    replies.push_back(test::future_of(ask_async(box, hang{})));
   ASSERT_TRUE(test::eventually([&] { return frames->made.load() == n; }));
   EXPECT_EQ(frames->gone.load(), 0);
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   caf::anon_send_exit(box.actor(), caf::exit_reason::user_shutdown);
-  bool down = false;
-  waiter->receive([&](caf::down_msg&) { down = true; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
-  ASSERT_TRUE(down);
+  ASSERT_TRUE(watch.next_down()) << "no down message";
   EXPECT_EQ(frames->gone.load(), n);
   for (auto& f : replies) {
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
@@ -213,9 +186,7 @@ TEST_F(coro_handler, StoppedActorDestroysEverySuspendedFrameAndNothingResumes) {
     EXPECT_EQ(r.error(), mailbox_errc::receiver_dead);
   }
   // The gate answers now: the actor is gone, nothing may resume.
-  caf::anon_send(gate, release_atom::value);
-  auto sync = caf::scoped_actor{sys()};
-  sync->request(gate, 5s, 0).receive([](int) {}, [](caf::error&) {});
+  test::release_gate_and_sync(sys(), gate);
   EXPECT_EQ(resumed->load(), 0);
   caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
 }
@@ -231,51 +202,34 @@ TEST_F(coro_handler, ExceptionEscapingAHandlerTaskCrashesTheActorWithHandlerThre
                  throw std::runtime_error("exploded on purpose");
                }};
              }).value();
-  caf::scoped_actor waiter{sys()};
-  waiter->monitor(box.actor());
+  test::exit_watch watch{sys(), box.actor()};
   auto r = ask(box, explode{}, 5s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), mailbox_errc::handler_threw);
   EXPECT_NE(to_string(r.error()).find("exploded on purpose"), std::string::npos);
-  caf::error reason;
-  waiter->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                  caf::after(std::chrono::seconds{10}) >> [] {});
+  auto reason = watch.exit_reason();
   EXPECT_EQ(reason, mailbox_errc::handler_threw);
   EXPECT_NE(to_string(reason).find("exploded on purpose"), std::string::npos);
 }
 
 TEST_F(coro_handler, SupervisorRestartsAnActorWhoseHandlerTaskThrew) {
-  struct slot {
-    std::mutex mtx;
-    std::optional<mailbox<explode>> current;
-    std::atomic<int> starts{0};
-  };
-  auto latest = std::make_shared<slot>();
+  auto latest = std::make_shared<test::latest_child<mailbox<explode>>>();
   supervisor_spec spec;
   spec.name = "coro_sup";
   child_spec exploder;
   exploder.id = "exploder";
   exploder.start = [latest](const child_context& ctx) -> started_child {
-    auto mb = spawn_mailbox<explode>(ctx.rt, {}, [](auto*) {
+    return latest->record(spawn_mailbox<explode>(ctx.rt, {}, [](auto*) {
       return handlers{[](explode) -> task<int64_t> {
         co_await coro::sleep_for(1ms);
         throw std::runtime_error("exploded under supervision");
       }};
-    });
-    if (!mb)
-      return mb.error();
-    std::lock_guard guard{latest->mtx};
-    latest->current = *mb;
-    latest->starts.fetch_add(1);
-    return *mb;
+    }));
   };
   spec.children.push_back(std::move(exploder));
   auto sup = start_supervisor(*rt, std::move(spec));
   ASSERT_TRUE(sup) << render(sup.error());
-  auto first = [&] {
-    std::lock_guard guard{latest->mtx};
-    return *latest->current;
-  }();
+  auto first = latest->get();
   auto r = ask(first, explode{}, 5s);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), mailbox_errc::handler_threw);

@@ -17,24 +17,14 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
-#include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
 
-using namespace troupe;
-using namespace std::chrono_literals;
-using test::affinity_probe;
-using test::live_counter;
-using test::probe;
-using test::release_atom;
+using namespace troupe::test::coro_names;
 
 namespace {
 
 // -- the actor under test -------------------------------------------------------------------
 
-// Runs the test's body as a coroutine handler.
-struct run_body {
-  using reply_type = std::string;
-};
 // A plain handler: the flood of the affinity test.
 struct ping {};
 // Holds the actor's worker until released: lets a topic overtake a subscriber on purpose.
@@ -47,6 +37,7 @@ struct peek {
   using reply_type = uint64_t;
 };
 
+// run_body (coro_support.hpp) runs the test's body as a coroutine handler.
 using reader_box = mailbox<run_body, ping, hold, peek>;
 
 // What a body lets the test see of its reader, read on the actor by `peek`. The body sets it
@@ -127,34 +118,14 @@ std::string show(const caf::expected<int>& v) {
   return v ? std::to_string(*v) : end_name(v.error());
 }
 
-class coro_readers : public test::runtime_fixture {
+class coro_readers : public test::coro_fixture {
 public:
-  explicit coro_readers(runtime_config cfg = default_config()) : runtime_fixture(std::move(cfg)) {}
+  explicit coro_readers(runtime_config cfg = default_config()) : coro_fixture(std::move(cfg)) {}
 
 protected:
-  void TearDown() override {
-    for (auto& a : spawned_)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    runtime_fixture::TearDown();
-  }
-
-  template <class Handle>
-  Handle keep(Handle h) {
-    if constexpr (std::is_same_v<Handle, caf::actor>)
-      spawned_.push_back(h);
-    else
-      spawned_.push_back(h.actor());
-    return h;
-  }
-
   // Starts the body without waiting for it.
   static std::future<caf::expected<std::string>> start(const reader_box& box) {
-    auto reply = std::make_shared<std::promise<caf::expected<std::string>>>();
-    auto result = reply->get_future();
-    ask_async(box, run_body{})
-        .then([reply](std::string s) { reply->set_value(std::move(s)); },
-              [reply](caf::error e) { reply->set_value(std::move(e)); });
-    return result;
+    return test::future_of(ask_async(box, run_body{}));
   }
 
   static std::string result_of(std::future<caf::expected<std::string>>& f) {
@@ -182,9 +153,20 @@ protected:
     return m.published == published && m.per_subscriber.size() == 1 &&
            m.per_subscriber[0].behind == 0;
   }
-
-  std::vector<caf::actor> spawned_;
 };
+
+// "1,2,closed": what the reader yields until its end notice, that included.
+task<std::string> read_to_end(coro::topic_reader<int>& reader) {
+  std::string out;
+  for (;;) {
+    auto ev = co_await reader.recv();
+    out += show(ev);
+    if (!ev)
+      break;
+    out += ",";
+  }
+  co_return out;
+}
 
 // -- topics ---------------------------------------------------------------------------------
 
@@ -197,15 +179,9 @@ TEST_F(coro_readers, RecvYieldsMessagesInPublishOrderThenTheCloseAgainAndAgain) 
       co_return "subscribe: " + end_name(made.error());
     auto reader = std::move(*made); // a moved reader keeps the subscription
     subscribed->fire();
-    std::string out;
-    for (;;) {
-      auto ev = co_await reader.recv();
-      out += show(ev) + ",";
-      if (!ev)
-        break;
-    }
+    auto out = co_await read_to_end(reader);
     auto again = co_await reader.recv();
-    co_return out + show(again);
+    co_return out + "," + show(again);
   }));
   auto done = start(box);
   ASSERT_TRUE(subscribed->wait());
@@ -291,15 +267,7 @@ TEST_F(coro_readers, UnsubscribingEndsTheReaderAfterWhatItHadBuffered) {
     subscribed->fire();
     co_await coro::request_actor<int>(gate, caf::infinite, 0);
     t.unsubscribe(self);
-    std::string out;
-    for (;;) {
-      auto ev = co_await reader->recv();
-      out += show(ev);
-      if (!ev)
-        break;
-      out += ",";
-    }
-    co_return out;
+    co_return co_await read_to_end(*reader);
   }));
   auto done = start(box);
   ASSERT_TRUE(subscribed->wait());
@@ -323,15 +291,7 @@ TEST_F(coro_readers, AReaderDoesNotKeepTheTopicOpenWhenItsLastPublisherHandleGoe
     if (!reader)
       co_return "subscribe: " + end_name(reader.error());
     subscribed->fire();
-    std::string out;
-    for (;;) {
-      auto ev = co_await reader->recv();
-      out += show(ev);
-      if (!ev)
-        break;
-      out += ",";
-    }
-    co_return out;
+    co_return co_await read_to_end(*reader);
   }));
   auto done = start(box);
   ASSERT_TRUE(subscribed->wait());
@@ -526,15 +486,7 @@ TEST_F(coro_readers, AnArrivalThatLostAFirstOfStillCountsForItsGeneration) {
 
 // -- affinity -------------------------------------------------------------------------------
 
-class coro_reader_affinity : public coro_readers, public ::testing::WithParamInterface<int> {
-public:
-  static runtime_config with_workers(int n) {
-    auto cfg = default_config();
-    cfg.workers = static_cast<std::size_t>(n);
-    return cfg;
-  }
-  coro_reader_affinity() : coro_readers(with_workers(GetParam())) {}
-};
+class coro_reader_affinity : public test::with_workers<coro_readers> {};
 
 TEST_P(coro_reader_affinity, EveryResumptionRunsInTheReadingActorsTurn) {
   constexpr int messages = 200;
@@ -582,27 +534,14 @@ TEST_P(coro_reader_affinity, EveryResumptionRunsInTheReadingActorsTurn) {
   auto done = start(box);
   ASSERT_TRUE(subscribed->wait());
   auto partner_done = start(partner);
-  // Plain handlers keep running on the actor meanwhile (a few at a time: a flood would only
-  // measure the queue).
-  std::atomic<bool> stop{false};
-  std::thread flood{[&] {
-    pr->foreign();
-    while (!stop.load()) {
-      if (box.metrics().depth < 16) {
-        if (!box.send(ping{}))
-          break;
-      } else {
-        std::this_thread::yield();
-      }
-    }
-  }};
+  // Plain handlers keep running on the actor meanwhile.
+  test::steady_sender flood{box, ping{}, [pr] { pr->foreign(); }};
   for (int i = 1; i <= messages; ++i) {
     t.publish(i);
     (void)w.set(i);
   }
   auto out = result_of(done);
-  stop.store(true);
-  flood.join();
+  flood.stop();
   EXPECT_EQ(out, std::to_string(messages * (messages + 1) / 2) + "|1");
   EXPECT_EQ(result_of(partner_done), "done");
   EXPECT_EQ(pr->overlaps.load(), 0);

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "coro/coro_support.hpp"
+#include "distribution/client_server_fixture.hpp"
 #include "distribution/wire_types.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/distribution.hpp"
@@ -26,11 +27,7 @@ using troupe::test::slow;
 
 namespace {
 
-troupe::runtime_config two_workers() {
-  troupe::runtime_config cfg;
-  cfg.workers = 2;
-  return cfg;
-}
+using remote_calc = troupe::remote_mailbox<add, slow, explode>;
 
 // add answers, slow waits for `gate` (no sleep: the test opens it), explode throws.
 troupe::mailbox<add, slow, explode> spawn_calc(troupe::runtime& rt, caf::actor gate) {
@@ -49,13 +46,21 @@ troupe::mailbox<add, slow, explode> spawn_calc(troupe::runtime& rt, caf::actor g
       .value();
 }
 
-class remote_coro_test : public ::testing::Test {
+class remote_coro_test : public troupe::test::client_server_fixture {
 protected:
-  troupe::network_setup net = troupe::test::test_network();
-  troupe::runtime server_rt{two_workers(), net.customizer()};
-  troupe::runtime client_rt{two_workers(), net.customizer()};
-  troupe::node server = troupe::node::start(server_rt, net).value();
-  troupe::node client = troupe::node::start(client_rt, net).value();
+  // Publishes a calc mailbox of the server (its slow requests wait for `gate`) and looks it up
+  // from the client; the first error on the way, otherwise.
+  caf::expected<remote_calc> serve_calc(caf::actor gate) {
+    calc = spawn_calc(server_rt, std::move(gate));
+    if (auto err = server.publish("calc", calc))
+      return err;
+    auto port = server.listen(0);
+    if (!port)
+      return port.error();
+    return client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
+  }
+
+  troupe::mailbox<add, slow, explode> calc;
 };
 
 std::string show(const caf::error& err) {
@@ -74,11 +79,7 @@ std::string threw(const caf::expected<caf::unit_t>& r) {
 
 TEST_F(remote_coro_test, ATaskAwaitsRemoteRepliesTypedErrorsAndTimeouts) {
   auto gate = server_rt.spawn(troupe::test::gate_actor);
-  auto calc = spawn_calc(server_rt, gate);
-  ASSERT_FALSE(server.publish("calc", calc));
-  auto port = server.listen(0);
-  ASSERT_TRUE(port) << troupe::render(port.error());
-  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
+  auto remote = serve_calc(gate);
   ASSERT_TRUE(remote) << troupe::render(remote.error());
   struct go {};
   auto out = std::make_shared<std::promise<std::string>>();
@@ -114,11 +115,7 @@ TEST_F(remote_coro_test, ATaskAwaitsRemoteRepliesTypedErrorsAndTimeouts) {
 // server answers, resumes nothing and is dropped and counted on the asking actor.
 TEST_F(remote_coro_test, AnAbandonedRemoteRequestResumesNothingAndItsReplyIsCounted) {
   auto gate = server_rt.spawn(troupe::test::gate_actor);
-  auto calc = spawn_calc(server_rt, gate);
-  ASSERT_FALSE(server.publish("calc", calc));
-  auto port = server.listen(0);
-  ASSERT_TRUE(port) << troupe::render(port.error());
-  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
+  auto remote = serve_calc(gate);
   ASSERT_TRUE(remote) << troupe::render(remote.error());
   struct go {
     using reply_type = std::size_t;
@@ -127,7 +124,7 @@ TEST_F(remote_coro_test, AnAbandonedRemoteRequestResumesNothingAndItsReplyIsCoun
     using reply_type = uint64_t;
   };
   auto resumed = std::make_shared<std::atomic<int>>(0);
-  auto loser = [](troupe::remote_mailbox<add, slow, explode> r,
+  auto loser = [](remote_calc r,
                   std::shared_ptr<std::atomic<int>> count) -> troupe::task<std::string> {
     slow held{0};
     auto v = co_await troupe::coro::request(r, held, 1h);

@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "distribution/client_server_fixture.hpp"
 #include "distribution/wire_types.hpp"
 #include "support/runtime_fixture.hpp"
 #include "support/topology_schema.hpp"
@@ -22,14 +23,9 @@ using troupe::test::add;
 using troupe::test::explode;
 using troupe::test::local_only;
 using troupe::test::slow;
+using troupe::test::two_workers;
 
 namespace {
-
-troupe::runtime_config two_workers() {
-  troupe::runtime_config cfg;
-  cfg.workers = 2;
-  return cfg;
-}
 
 using calc_mailbox = troupe::mailbox<add, slow, explode>;
 
@@ -49,14 +45,7 @@ calc_mailbox spawn_calc(troupe::runtime& rt) {
       .value();
 }
 
-class remote_mailbox_test : public ::testing::Test {
-protected:
-  troupe::network_setup net = troupe::test::test_network();
-  troupe::runtime server_rt{two_workers(), net.customizer()};
-  troupe::runtime client_rt{two_workers(), net.customizer()};
-  troupe::node server = troupe::node::start(server_rt, net).value();
-  troupe::node client = troupe::node::start(client_rt, net).value();
-};
+class remote_mailbox_test : public troupe::test::client_server_fixture {};
 
 TEST_F(remote_mailbox_test, RequestsCrossNodesWithRepliesAndTypedErrors) {
   auto calc = spawn_calc(server_rt);

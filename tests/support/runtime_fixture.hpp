@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -30,6 +31,33 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seco
   return true;
 }
 
+/// Monitors actors from its construction on and hands out their down messages: a test makes it
+/// before the step that should stop an actor, then reads how the actor stopped.
+class exit_watch {
+public:
+  explicit exit_watch(caf::actor_system& sys) : self_{sys} {}
+  exit_watch(caf::actor_system& sys, const caf::actor& a) : self_{sys} { monitor(a); }
+
+  void monitor(const caf::actor& a) { self_->monitor(a); }
+
+  /// The reason of the next down message, or nothing when none came within `timeout`.
+  std::optional<caf::error> next_down(std::chrono::milliseconds timeout = std::chrono::seconds{
+                                          10}) {
+    std::optional<caf::error> reason;
+    self_->receive([&](caf::down_msg& dm) { reason = dm.reason; }, caf::after(timeout) >> [] {});
+    return reason;
+  }
+
+  /// The reason of the next down message; a runtime_error "no down message" when none came in
+  /// time (so that a test expecting a normal stop, an empty reason, fails then).
+  caf::error exit_reason(std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
+    return next_down(timeout).value_or(caf::make_error(caf::sec::runtime_error, "no down message"));
+  }
+
+private:
+  caf::scoped_actor self_;
+};
+
 class runtime_fixture : public ::testing::Test {
 public:
   static runtime_config default_config() {
@@ -37,6 +65,13 @@ public:
     cfg.workers = 2;
     cfg.blocking_threads = 4;
     cfg.shutdown_timeout = std::chrono::seconds{5};
+    return cfg;
+  }
+
+  /// The default configuration with `n` workers (tests that run with 1, 2 and 8).
+  static runtime_config config_with_workers(int n) {
+    auto cfg = default_config();
+    cfg.workers = static_cast<std::size_t>(n);
     return cfg;
   }
 
@@ -54,6 +89,10 @@ public:
   }
 
   caf::actor_system& sys() { return rt->system(); }
+
+  /// How `a` stopped, for an actor whose stop the test already caused (the down message of an
+  /// actor that is gone already still comes, with its reason).
+  caf::error wait_for_exit(const caf::actor& a) { return exit_watch{sys(), a}.exit_reason(); }
 
   std::unique_ptr<runtime> rt;
   std::size_t baseline_live_actors;
