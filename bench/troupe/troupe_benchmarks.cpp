@@ -432,32 +432,31 @@ void bench_fan_out_gather_coro() {
     workers.push_back(spawn_increment_server(rt));
   auto done = std::make_shared<std::promise<std::uint64_t>>();
   auto result = done->get_future();
-  auto client = troupe::spawn_mailbox<start>(rt, {}, [workers, rounds, done](auto* self) {
-                  return troupe::handlers{[=](start) -> troupe::task<> {
-                    std::uint64_t total = 0;
-                    using ask = decltype(troupe::coro::request(workers[0], increment{0},
-                                                               caf::infinite));
-                    for (std::uint64_t round = 0; round < rounds; ++round) {
-                      const std::uint64_t base = round * gather_width;
-                      std::vector<ask> asks;
-                      asks.reserve(gather_width);
-                      for (std::uint64_t i = 0; i < gather_width; ++i)
-                        asks.push_back(
-                            troupe::coro::request(workers[i], increment{base + i}, caf::infinite));
-                      auto replies = co_await troupe::coro::gather(std::move(asks));
-                      std::uint64_t sum = 0;
-                      for (auto& r : replies) {
-                        check(static_cast<bool>(r), "fan_out_gather_coro: a request failed");
-                        sum += *r;
-                      }
-                      check(sum == gather_width * base + gather_width * (gather_width + 1) / 2,
-                            "fan_out_gather_coro: wrong sum of gathered replies");
-                      total += replies.size();
-                    }
-                    done->set_value(total);
-                    self->quit();
-                  }};
-                }).value();
+  auto client =
+      troupe::spawn_mailbox<start>(rt, {}, [workers, rounds, done](auto* self) {
+        return troupe::handlers{[=](start) -> troupe::task<> {
+          std::uint64_t total = 0;
+          using ask = decltype(troupe::coro::request(workers[0], increment{0}, caf::infinite));
+          for (std::uint64_t round = 0; round < rounds; ++round) {
+            const std::uint64_t base = round * gather_width;
+            std::vector<ask> asks;
+            asks.reserve(gather_width);
+            for (std::uint64_t i = 0; i < gather_width; ++i)
+              asks.push_back(troupe::coro::request(workers[i], increment{base + i}, caf::infinite));
+            auto replies = co_await troupe::coro::gather(std::move(asks));
+            std::uint64_t sum = 0;
+            for (auto& r : replies) {
+              check(static_cast<bool>(r), "fan_out_gather_coro: a request failed");
+              sum += *r;
+            }
+            check(sum == gather_width * base + gather_width * (gather_width + 1) / 2,
+                  "fan_out_gather_coro: wrong sum of gathered replies");
+            total += replies.size();
+          }
+          done->set_value(total);
+          self->quit();
+        }};
+      }).value();
   stopwatch sw;
   check(static_cast<bool>(client.send(start{})), "fan_out_gather_coro: client refused start");
   auto replies = await_done(result, "fan_out_gather_coro: never finished");
