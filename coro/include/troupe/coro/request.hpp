@@ -38,7 +38,7 @@ namespace troupe::coro {
 /// A request to a typed mailbox, awaited inside a troupe::task: `co_await` sends it and yields
 /// caf::expected<reply_t<T>> (the reply, or its typed error). See coro::request().
 template <class Mailbox, class T>
-class mailbox_request final : public detail::reply_target<reply_t<T>> {
+class mailbox_request final : public detail::table_target<reply_t<T>> {
 public:
   /// The value the request yields on success.
   using reply_type = reply_t<T>;
@@ -51,44 +51,28 @@ public:
   mailbox_request(mailbox_request&& other) noexcept
       : dest_(std::move(other.dest_)), msg_(std::move(other.msg_)), timeout_(other.timeout_) {}
 
-  ~mailbox_request() {
-    if (k_ != nullptr)
-      k_->detach();
-  }
-
   /// Sends the request from the task's actor and arms the timeout, if any. Does not suspend
   /// when the send fails at once (the error is the result).
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    auto* host = h.promise().host();
-    auto* self = host->actor();
-    auto k = std::make_unique<detail::target_continuation<reply_type>>(this, host);
-    k_ = k.get();
-    auto id = self->add_request(std::move(k));
-    typename Mailbox::envelope_type env{
-        std::move(msg_), std::make_unique<::troupe::actor_reply_sink<reply_type>>(self, id)};
-    auto outcome =
-        dest_ ? dest_.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
-    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
-      k_ = nullptr; // fail_request completes and frees it
-      self->fail_request(id, detail::fail_of(outcome));
-    } else if (timeout_) {
-      self->fail_request_after(id, *timeout_, make_error(mailbox_errc::request_timeout));
-    }
-    return this->suspend(h);
-  }
-
-  /// The reply, or the error that ended the request.
-  caf::expected<reply_type> await_resume() {
-    k_ = nullptr;
-    return detail::reply_target<reply_type>::await_resume();
+    return this->send_and_suspend(
+        h,
+        [this](::troupe::actor* self,
+               std::unique_ptr<::troupe::actor_reply_sink<reply_type>> sink) {
+          typename Mailbox::envelope_type env{std::move(msg_), std::move(sink)};
+          auto outcome = dest_ ? dest_.push(env, self->context(), true, {})
+                               : detail::push_outcome::receiver_dead;
+          if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
+            return detail::fail_of(outcome);
+          return caf::error{};
+        },
+        timeout_);
   }
 
 private:
   Mailbox dest_;
   T msg_;
   std::optional<std::chrono::nanoseconds> timeout_;
-  detail::target_continuation<reply_type>* k_ = nullptr;
 };
 
 /// Sends the request `msg` to `dest` from the awaiting task's actor and yields its reply:
@@ -116,7 +100,7 @@ requires is_one_of_v<T, Ts...>
 /// A CAF request or another CAF response awaited inside a troupe::task (see request_actor and
 /// spawn_blocking).
 template <class R, class Launch>
-class caf_response final : public detail::reply_target<R> {
+class caf_response final : public detail::linked_target<R> {
 public:
   /// `launch` is called with the task's actor on co_await and returns a handle with
   /// `then(on_value, on_error)`, such as the one CAF's request() returns.
@@ -124,33 +108,22 @@ public:
   /// Moves the launcher; only before co_await.
   caf_response(caf_response&& other) noexcept : launch_(std::move(other.launch_)) {}
 
-  ~caf_response() {
-    if (link_)
-      link_->target = nullptr;
-  }
-
   /// Launches the request and registers the response handlers on the task's actor.
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* host = h.promise().host();
-    link_ = std::make_shared<detail::target_link<R>>();
-    link_->target = this;
-    link_->host = host;
-    auto on_error = [link = link_](caf::error& err) {
-      link->complete(detail::translate(std::move(err)));
-    };
+    auto link = this->link_to(host);
+    auto on_error = [link](caf::error& err) { link->complete(detail::translate(std::move(err))); };
     if constexpr (std::is_same_v<R, caf::unit_t>)
-      launch_(host->actor())
-          .then([link = link_] { link->complete(caf::unit); }, std::move(on_error));
+      launch_(host->actor()).then([link] { link->complete(caf::unit); }, std::move(on_error));
     else
       launch_(host->actor())
-          .then([link = link_](R& x) { link->complete(std::move(x)); }, std::move(on_error));
+          .then([link](R& x) { link->complete(std::move(x)); }, std::move(on_error));
     return this->suspend(h);
   }
 
 private:
   Launch launch_;
-  std::shared_ptr<detail::target_link<R>> link_;
 };
 
 /// Sends a CAF request (`xs...`) to the plain CAF actor `dest` and yields its response as
@@ -175,7 +148,7 @@ template <class R, class Timeout, class... Xs>
 /// A request in the callback form (a troupe::pending<R> that the task's actor starts) awaited
 /// inside a troupe::task; see the request() overload for remote mailboxes.
 template <class R, class Launch>
-class pending_response final : public detail::reply_target<R> {
+class pending_response final : public detail::linked_target<R> {
 public:
   /// `launch` is called with the task's actor on co_await and returns the pending<R>, whose
   /// callbacks run on that actor.
@@ -184,27 +157,19 @@ public:
   pending_response(pending_response&& other) noexcept : launch_(std::move(other.launch_)) {}
   pending_response& operator=(pending_response&&) = delete;
 
-  ~pending_response() {
-    if (link_)
-      link_->target = nullptr;
-  }
-
   /// Starts the request; its answer completes the target on the actor (or finds it gone).
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* host = h.promise().host();
-    link_ = std::make_shared<detail::target_link<R>>();
-    link_->target = this;
-    link_->host = host;
+    auto link = this->link_to(host);
     launch_(host->actor())
-        .then([link = link_](R x) { link->complete(std::move(x)); },
-              [link = link_](caf::error err) { link->complete(std::move(err)); });
+        .then([link](R x) { link->complete(std::move(x)); },
+              [link](caf::error err) { link->complete(std::move(err)); });
     return this->suspend(h);
   }
 
 private:
   Launch launch_;
-  std::shared_ptr<detail::target_link<R>> link_;
 };
 
 /// A handle whose request(self, msg, timeout) gives a troupe::pending reply that runs its

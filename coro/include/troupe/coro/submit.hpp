@@ -19,7 +19,7 @@ namespace troupe::coro {
 /// A job submitted to a worker_pool and its answer, awaited inside a troupe::task: `co_await`
 /// yields caf::expected<reply_t<Job>>. See coro::submit().
 template <class Job>
-class pool_submit final : public detail::reply_target<reply_t<Job>> {
+class pool_submit final : public detail::table_target<reply_t<Job>> {
 public:
   /// The value the job's handler answers.
   using reply_type = reply_t<Job>;
@@ -32,42 +32,23 @@ public:
       : pool_(std::move(other.pool_)), job_(std::move(other.job_)), key_(other.key_) {}
   pool_submit& operator=(pool_submit&&) = delete;
 
-  ~pool_submit() {
-    if (k_ != nullptr)
-      k_->detach();
-  }
-
   /// Submits the job from the task's actor, parking it in submit order when the queue is full
   /// under backpressure. Does not suspend when the pool refuses it (the error is the result).
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
-    auto* host = h.promise().host();
-    auto* self = host->actor();
-    auto k = std::make_unique<detail::target_continuation<reply_type>>(this, host);
-    k_ = k.get();
-    auto id = self->add_request(std::move(k));
-    auto err = pool_ ? pool_.submit_parking_request(
-                           self->context(), std::move(job_),
-                           std::make_unique<::troupe::actor_reply_sink<reply_type>>(self, id), key_)
-                     : make_error(mailbox_errc::receiver_dead);
-    if (err) {
-      k_ = nullptr; // fail_request completes and frees it
-      self->fail_request(id, std::move(err));
-    }
-    return this->suspend(h);
-  }
-
-  /// The job's answer, or the error that ended it.
-  caf::expected<reply_type> await_resume() {
-    k_ = nullptr;
-    return detail::reply_target<reply_type>::await_resume();
+    return this->send_and_suspend(
+        h, [this](::troupe::actor* self,
+                  std::unique_ptr<::troupe::actor_reply_sink<reply_type>> sink) {
+          return pool_ ? pool_.submit_parking_request(self->context(), std::move(job_),
+                                                      std::move(sink), key_)
+                       : make_error(mailbox_errc::receiver_dead);
+        });
   }
 
 private:
   worker_pool<Job> pool_;
   Job job_;
   uint64_t key_;
-  detail::target_continuation<reply_type>* k_ = nullptr;
 };
 
 /// Submits `job` to `pool` from the awaiting task's actor and yields its answer as

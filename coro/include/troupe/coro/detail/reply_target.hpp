@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <coroutine>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "troupe/coro/detail/actor_core.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
 
 namespace troupe::detail {
 
@@ -96,6 +98,73 @@ struct target_link {
     }
     std::exchange(target, nullptr)->complete(std::move(x));
   }
+};
+
+/// A target whose answer comes through a target_link (a CAF response handler, a pending<R>'s
+/// callbacks): the link outlives it and finds it gone after its destruction.
+template <class R>
+class linked_target : public reply_target<R> {
+protected:
+  linked_target() = default;
+  linked_target(linked_target&&) noexcept {}
+  ~linked_target() {
+    if (link_)
+      link_->target = nullptr;
+  }
+
+  /// A fresh link to this target on `host`, for the callbacks of the request being launched.
+  std::shared_ptr<target_link<R>> link_to(coroutine_host* host) {
+    link_ = std::make_shared<target_link<R>>();
+    link_->target = this;
+    link_->host = host;
+    return link_;
+  }
+
+private:
+  std::shared_ptr<target_link<R>> link_;
+};
+
+/// A target registered in its actor's table of outstanding requests (a request to a typed
+/// mailbox, a pool submit): the actor completes it in its turn; destroyed before, it detaches.
+template <class R>
+class table_target : public reply_target<R> {
+public:
+  /// The answer, or the error that ended the request.
+  caf::expected<R> await_resume() {
+    k_ = nullptr;
+    return reply_target<R>::await_resume();
+  }
+
+protected:
+  table_target() = default;
+  table_target(table_target&&) noexcept {}
+  ~table_target() {
+    if (k_ != nullptr)
+      k_->detach();
+  }
+
+  /// Registers the request on the task's actor and hands its reply sink to `send(self, sink)`,
+  /// which returns the error of a send that failed at once (none: it is on its way). Fails the
+  /// request with that error, or arms `timeout`; then suspends unless it already completed.
+  template <class Promise, class Send>
+  bool send_and_suspend(std::coroutine_handle<Promise> h, Send&& send,
+                        std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
+    auto* host = h.promise().host();
+    auto* self = host->actor();
+    auto k = std::make_unique<target_continuation<R>>(this, host);
+    k_ = k.get();
+    auto id = self->add_request(std::move(k));
+    if (auto err = send(self, std::make_unique<::troupe::actor_reply_sink<R>>(self, id))) {
+      k_ = nullptr; // fail_request completes and frees it
+      self->fail_request(id, std::move(err));
+    } else if (timeout) {
+      self->fail_request_after(id, *timeout, make_error(mailbox_errc::request_timeout));
+    }
+    return this->suspend(h);
+  }
+
+private:
+  target_continuation<R>* k_ = nullptr;
 };
 
 } // namespace troupe::detail
