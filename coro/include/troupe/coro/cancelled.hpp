@@ -4,10 +4,10 @@
 #include <memory>
 #include <utility>
 
-#include <caf/actor_cast.hpp>
 #include <caf/unit.hpp>
 
 #include "troupe/coro/detail/actor_core.hpp"
+#include "troupe/coro/detail/actor_wake.hpp"
 #include "troupe/coro/task.hpp"
 #include "troupe/supervision/cancellation_token.hpp"
 
@@ -16,9 +16,9 @@ namespace troupe::coro {
 /// Awaits a cancellation_token (see cancelled()).
 ///
 /// Protocol: the token's callback may run on any thread (whoever calls cancel()); it only posts
-/// a job to the awaiting actor's reply queue. The job runs in the actor's turn and resumes the
-/// task there, unless the awaiter is gone by then (destroyed with its task, or the loser of a
-/// first_of): the link it shares with the job is read and cleared on the actor only.
+/// a wake-up to the awaiting actor (detail::make_waker), which resumes the task in the actor's
+/// turn unless the awaiter is gone by then (destroyed with its task, or the loser of a
+/// first_of).
 class cancellation {
 public:
   /// Waits for `token`.
@@ -29,7 +29,7 @@ public:
 
   ~cancellation() {
     if (link_)
-      link_->target = nullptr;
+      link_->waiting = {};
   }
 
   /// True when the token is already cancelled: no suspension then.
@@ -38,14 +38,9 @@ public:
   /// Registers a callback on the token that wakes the task on its actor.
   template <class Promise>
   void await_suspend(std::coroutine_handle<Promise> h) {
-    auto* self = h.promise().actor();
-    link_ = std::make_shared<link>();
-    link_->target = this;
-    waiting_ = h;
-    registration_ = token_.on_cancel(
-        [link = link_, self, keep_alive = caf::actor_cast<caf::strong_actor_ptr>(self)] {
-          self->post_reply(std::make_unique<wake>(link));
-        });
+    link_ = std::make_shared<detail::wake_link>();
+    link_->waiting = h;
+    registration_ = token_.on_cancel(detail::make_waker(h.promise().actor(), link_));
   }
 
   /// Drops the registration and yields caf::unit.
@@ -55,26 +50,9 @@ public:
   }
 
 private:
-  struct link {
-    cancellation* target = nullptr; // actor only
-  };
-
-  class wake final : public ::troupe::reply_job {
-  public:
-    explicit wake(std::shared_ptr<link> l) : ::troupe::reply_job(0), link_(std::move(l)) {}
-    void run() override {
-      if (auto* t = std::exchange(link_->target, nullptr))
-        std::exchange(t->waiting_, {}).resume();
-    }
-
-  private:
-    std::shared_ptr<link> link_;
-  };
-
   cancellation_token token_;
-  std::shared_ptr<link> link_;
+  std::shared_ptr<detail::wake_link> link_;
   cancellation_token::registration registration_;
-  std::coroutine_handle<> waiting_;
 };
 
 /// Suspends the awaiting task until `token` is cancelled (at once if it already is) and yields
