@@ -226,12 +226,17 @@ TEST_F(join_handle_test, TheFirstFailureEndsTheJoinAndCancelsTheSiblings) {
       out += v ? std::string{" value"}
                : (v.error() == runtime_errc::cancelled ? " cancelled" : " other");
     }
+    // After the failure the scope refuses new children with that failure's error.
+    auto late = scope.spawn([]() -> task<int> { co_return 1; });
+    out += late ? " late spawned"
+                : (late.error() == mailbox_errc::mailbox_full ? " late refused" : " late other");
     co_return out;
   }));
   auto r = ask(box, run_body{}, 10s);
   ASSERT_TRUE(r) << to_string(r.error());
   EXPECT_NE(r->find("mailbox_full"), std::string::npos) << *r;
   EXPECT_NE(r->find(" cancelled cancelled"), std::string::npos) << *r;
+  EXPECT_NE(r->find(" late refused"), std::string::npos) << *r;
   EXPECT_EQ(frames->made.load(), 2);
   EXPECT_EQ(frames->gone.load(), 2);
   expect_nothing_resumes_after_the_release(*resumed);
