@@ -35,6 +35,7 @@
 #include "troupe/scheduler/detail/troupe_policy.hpp"
 #include "troupe/scheduler/detail/watchdog.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/event_stream.hpp"
 #include "troupe/scheduler/runtime_config.hpp"
 #include "troupe/scheduler/runtime_metrics.hpp"
 #include "troupe/scheduler/scheduler_metrics.hpp"
@@ -132,6 +133,21 @@ public:
   /// Where messages that reached no handler are counted; see dead_letter_office.
   [[nodiscard]] const std::shared_ptr<dead_letter_office>& dead_letters() const noexcept {
     return dead_letters_;
+  }
+
+  /// The runtime's lifecycle events (actors spawned and exited, restarts, dead letters, blocked
+  /// workers, ...; docs/events.md lists them): subscribe a sink, or publish your own.
+  ///
+  ///   auto sub = rt.events().subscribe([](const troupe::event& e) { log(troupe::to_text(e)); },
+  ///                                    troupe::event_level::warning);
+  ///
+  /// Thread safety: any thread; the stream lives as long as the runtime.
+  [[nodiscard]] event_stream& events() noexcept { return *events_; }
+
+  /// The event stream as a shared pointer, for objects that may outlive the runtime (mailboxes
+  /// keep the dead letter office, which publishes dead letters).
+  [[nodiscard]] const std::shared_ptr<event_stream>& events_ptr() const noexcept {
+    return events_;
   }
 
   /// The runtime that owns `sys`, or nullptr when `sys` is not owned by a troupe::runtime.
@@ -296,7 +312,8 @@ private:
   std::chrono::steady_clock::time_point started_;
   std::atomic<bool> stopping_{false};
   // Declared before the actor system: actors that terminate during the system's teardown
-  // still reach the tracker and the pool.
+  // still reach the tracker and the pool (and the tracker publishes their exits).
+  std::shared_ptr<event_stream> events_ = std::make_shared<event_stream>();
   detail::topology_registry registry_;
   detail::actor_tracker tracker_{registry_};
   std::shared_ptr<detail::blocking_pool> pool_;
