@@ -241,13 +241,18 @@ private:
       return httplib::Server::HandlerResponse::Handled;
     });
     http_.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
+      request view{req.path, {}, req.get_header_value("Last-Event-ID")};
+      for (const auto& [key, value] : req.params)
+        view.query[key] = value;
       response r;
       try {
-        r = handler_(req.path);
+        r = handler_(view);
       } catch (const std::exception& e) {
-        r = {500, "text/plain; charset=utf-8", std::string{e.what()} + "\n"};
+        r = {500, "text/plain; charset=utf-8", std::string{e.what()} + "\n", {}};
       }
       res.status = r.status;
+      if (!r.cache_control.empty())
+        res.set_header("Cache-Control", r.cache_control);
       res.set_content(std::move(r.body), r.content_type.c_str());
     });
     // httplib's own refusals (a malformed request line, a body too large) carry no text.

@@ -1,6 +1,7 @@
 #include "troupe/scheduler/runtime.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -125,6 +126,17 @@ caf::behavior blocking_gateway_actor(caf::event_based_actor* self,
   };
 }
 
+// GET /events: how long an EventSource waits before it asks for the next events.
+constexpr std::chrono::milliseconds event_stream_retry{500};
+
+// A sequence number from a query or a Last-Event-ID header; 0 (every kept event) when absent
+// or malformed.
+std::uint64_t parse_sequence(const std::string& text) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && end == text.data() + text.size() ? value : 0;
+}
+
 } // namespace
 
 void to_json(nlohmann::json& out, const runtime_metrics& m) {
@@ -151,7 +163,8 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
   // First, so that a port that cannot be bound fails the constructor before anything runs.
   if (cfg_.admin_port)
     admin_ = std::make_unique<detail::admin_server>(
-        cfg_.admin_address, *cfg_.admin_port, [this](const std::string& path) {
+        cfg_.admin_address, *cfg_.admin_port, [this](const detail::admin_server::request& req) {
+          const auto& path = req.path;
           detail::admin_server::response r;
           if (path == "/") {
             // The page itself needs no running system; it polls /topology, which may say 503.
@@ -166,12 +179,23 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
           } else if (path == "/metrics") {
             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
             r.body = detail::prometheus_text(topology());
+          } else if (path == "/events") {
+            // Resumes after the reader's last event: ?after=N, or the Last-Event-ID an
+            // EventSource sends when it reconnects.
+            const auto& after =
+                req.query.count("after") ? req.query.at("after") : req.last_event_id;
+            r.content_type = "text/event-stream; charset=utf-8";
+            r.cache_control = "no-store";
+            r.body = backlog_.server_sent_events(parse_sequence(after), event_stream_retry);
           } else {
             r.status = 404;
-            r.body = "not found: try /, /topology or /metrics\n";
+            r.body = "not found: try /, /topology, /metrics or /events\n";
           }
           return r;
         });
+  if (admin_)
+    backlog_subscription_ =
+        events_->subscribe([this](const event& e) { backlog_.add(e); }, event_level::info);
   registry_.set_enabled(cfg_.introspection);
   pool_ =
       std::make_shared<detail::blocking_pool>(cfg_.blocking_threads, cfg_.blocking_queue_capacity);

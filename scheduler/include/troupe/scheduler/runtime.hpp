@@ -31,6 +31,7 @@
 #include "troupe/scheduler/detail/admin_server.hpp"
 #include "troupe/scheduler/detail/blocking_job.hpp"
 #include "troupe/scheduler/detail/blocking_pool.hpp"
+#include "troupe/scheduler/detail/event_backlog.hpp"
 #include "troupe/scheduler/detail/topology_registry.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
 #include "troupe/scheduler/detail/watchdog.hpp"
@@ -146,9 +147,7 @@ public:
 
   /// The event stream as a shared pointer, for objects that may outlive the runtime (mailboxes
   /// keep the dead letter office, which publishes dead letters).
-  [[nodiscard]] const std::shared_ptr<event_stream>& events_ptr() const noexcept {
-    return events_;
-  }
+  [[nodiscard]] const std::shared_ptr<event_stream>& events_ptr() const noexcept { return events_; }
 
   /// The runtime that owns `sys`, or nullptr when `sys` is not owned by a troupe::runtime.
   [[nodiscard]] static runtime* of(caf::actor_system& sys) noexcept;
@@ -314,6 +313,10 @@ private:
   // Declared before the actor system: actors that terminate during the system's teardown
   // still reach the tracker and the pool (and the tracker publishes their exits).
   std::shared_ptr<event_stream> events_ = std::make_shared<event_stream>();
+  // The latest events for the admin endpoint's GET /events (subscribed only with an endpoint),
+  // destroyed after the endpoint that reads it.
+  detail::event_backlog backlog_;
+  event_subscription backlog_subscription_;
   detail::topology_registry registry_;
   detail::actor_tracker tracker_{registry_};
   std::shared_ptr<detail::blocking_pool> pool_;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -31,14 +32,26 @@ public:
 /// write_timeout).
 class admin_server {
 public:
+  /// What a handler sees of a GET (or HEAD) request.
+  struct request {
+    /// The target without its query string.
+    std::string path;
+    /// The query string's parameters (the last value of a repeated one).
+    std::map<std::string, std::string> query;
+    /// The request's Last-Event-ID header (a reconnecting event stream), or empty.
+    std::string last_event_id;
+  };
+
   struct response {
     int status = 200;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body;
+    /// Sent as Cache-Control when not empty.
+    std::string cache_control;
   };
 
-  /// Answers a GET (or HEAD) of `path` (the target without its query string).
-  using handler = std::function<response(const std::string& path)>;
+  /// Answers one request.
+  using handler = std::function<response(const request&)>;
 
   struct limits {
     /// Threads that answer complete requests.

@@ -1,0 +1,39 @@
+#include "troupe/scheduler/detail/event_backlog.hpp"
+
+#include <algorithm>
+
+namespace troupe::detail {
+
+void event_backlog::add(const event& e) {
+  auto json = to_json(e).dump();
+  std::lock_guard guard{mtx_};
+  // Sinks may run concurrently on several threads: keep the order of sequence numbers, which
+  // is the order readers resume from.
+  auto pos = std::upper_bound(events_.begin(), events_.end(), e.sequence,
+                              [](std::uint64_t seq, const kept& k) { return seq < k.sequence; });
+  events_.insert(pos, kept{e.sequence, std::move(json)});
+  if (events_.size() > capacity_) {
+    last_dropped_ = events_.front().sequence;
+    events_.pop_front();
+  }
+}
+
+std::string event_backlog::server_sent_events(std::uint64_t after,
+                                              std::chrono::milliseconds retry) const {
+  std::string out = "retry: " + std::to_string(retry.count()) + "\n\n";
+  std::lock_guard guard{mtx_};
+  auto first = std::upper_bound(events_.begin(), events_.end(), after,
+                                [](std::uint64_t seq, const kept& k) { return seq < k.sequence; });
+  // Sequence numbers skip the events of levels the backlog does not keep, so a gap alone means
+  // nothing; only events dropped for room that the reader had not seen are worth a word.
+  if (after != 0 && after < last_dropped_)
+    out += ": events after " + std::to_string(after) + " up to " + std::to_string(last_dropped_) +
+           " were dropped from the backlog\n\n";
+  for (auto it = first; it != events_.end(); ++it) {
+    out += "id: " + std::to_string(it->sequence) + "\n";
+    out += "data: " + it->json + "\n\n";
+  }
+  return out;
+}
+
+} // namespace troupe::detail
