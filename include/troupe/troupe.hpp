@@ -18,6 +18,7 @@
 #include "troupe/scheduler/runtime_config.hpp"
 #include "troupe/scheduler/runtime_metrics.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
+#include "troupe/scheduler/trace.hpp"
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/actor_reply_sink.hpp"

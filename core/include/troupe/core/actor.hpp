@@ -209,6 +209,7 @@ public:
       return;
     auto k = std::move(i->second);
     outstanding_.erase(i);
+    trace_scope traced{k->trace};
     k->fail(std::move(err));
   }
 
@@ -414,6 +415,7 @@ private:
       if (!reply)
         return;
       if ((*reply)->request_id == 0) {
+        trace_scope traced{(*reply)->trace};
         (*reply)->run(); // a request without timeout: nothing to look up
         continue;
       }
@@ -425,6 +427,7 @@ private:
       }
       auto k = std::move(i->second);
       outstanding_.erase(i);
+      trace_scope traced{k->trace};
       k->deliver(**reply);
     }
   }

@@ -8,6 +8,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "troupe/scheduler/trace.hpp"
+
 namespace troupe {
 
 /// A reply travelling back to a requesting Troupe actor through its reply queue
@@ -32,6 +34,9 @@ public:
   [[nodiscard]] virtual const char* message_type() const noexcept { return nullptr; }
   /// The id of the request this job answers; 0 when run() does the work.
   uint64_t request_id;
+  /// The trace current where the job was made (the answering handler's, which is the
+  /// request's); run() and a matched continuation run with it (see troupe::trace_id).
+  trace_id trace = current_trace();
 };
 
 /// What a requesting Troupe actor does with a reply or a failure; lives in the actor's table of
@@ -45,6 +50,8 @@ public:
   virtual void deliver(reply_job& reply) = 0;
   /// The request failed without a reply: a send failure or a timeout (actor::fail_request).
   virtual void fail(caf::error err) = 0;
+  /// The trace current when the request was made: deliver() and fail() run with it.
+  trace_id trace = current_trace();
 };
 
 /// The reply of a request made by a Troupe actor, on its way back through that actor's reply

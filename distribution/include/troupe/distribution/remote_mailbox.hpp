@@ -48,11 +48,12 @@ public:
     caf::scoped_actor self{link_.home_system()};
     caf::expected<R> out{caf::make_error(caf::sec::invalid_argument)};
     auto on_error = [&](caf::error& err) { out = detail::translate(std::move(err)); };
+    auto trace = current_trace();
     if constexpr (std::is_same_v<R, caf::unit_t>)
-      self->request(link_, timeout, std::move(msg), caf::timespan{timeout})
+      self->request(link_, timeout, std::move(msg), caf::timespan{timeout}, trace)
           .receive([&] { out = caf::unit; }, on_error);
     else
-      self->request(link_, timeout, std::move(msg), caf::timespan{timeout})
+      self->request(link_, timeout, std::move(msg), caf::timespan{timeout}, trace)
           .receive([&](R& value) { out = std::move(value); }, on_error);
     return out;
   }
@@ -63,18 +64,31 @@ public:
                                                              std::chrono::milliseconds timeout)
   const {
     using R = reply_t<T>;
-    return pending<R>{[self, link = link_, msg = std::move(msg), timeout](auto on_value,
-                                                                          auto on_error) mutable {
-      auto fail = [on_error](caf::error& err) mutable {
-        on_error(detail::translate(std::move(err)));
-      };
-      if constexpr (std::is_same_v<R, caf::unit_t>)
-        self->request(link, timeout, std::move(msg), caf::timespan{timeout})
-            .then([on_value]() mutable { on_value(caf::unit); }, std::move(fail));
-      else
-        self->request(link, timeout, std::move(msg), caf::timespan{timeout})
-            .then([on_value](R& value) mutable { on_value(std::move(value)); }, std::move(fail));
-    }};
+    return pending<R>{
+        [self, link = link_, msg = std::move(msg), timeout](auto on_value, auto on_error) mutable {
+          // The reply or the failure runs with the trace the request was made with.
+          auto trace = current_trace();
+          auto fail = [on_error, trace](caf::error& err) mutable {
+            trace_scope traced{trace};
+            on_error(detail::translate(std::move(err)));
+          };
+          if constexpr (std::is_same_v<R, caf::unit_t>)
+            self->request(link, timeout, std::move(msg), caf::timespan{timeout}, trace)
+                .then(
+                    [on_value, trace]() mutable {
+                      trace_scope traced{trace};
+                      on_value(caf::unit);
+                    },
+                    std::move(fail));
+          else
+            self->request(link, timeout, std::move(msg), caf::timespan{timeout}, trace)
+                .then(
+                    [on_value, trace](R& value) mutable {
+                      trace_scope traced{trace};
+                      on_value(std::move(value));
+                    },
+                    std::move(fail));
+        }};
   }
 
   /// The local actor standing for the service: monitor it to hear of a lost connection when

@@ -165,6 +165,7 @@ protected:
   }
 
   void dispatch(envelope_type& env) override {
+    trace_scope traced{env.trace};
     std::visit([&](auto& msg) { handle(msg, env.reply); }, env.msg);
   }
 

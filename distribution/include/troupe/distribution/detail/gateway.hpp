@@ -35,8 +35,14 @@ caf::behavior gateway(caf::event_based_actor* self, std::function<mailbox<Ts...>
             [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
     return rp;
   };
+  // A request that carries its client's trace runs with it (see troupe::trace_id); one
+  // without (an older client) runs untraced.
   return {
       [names](describe_atom) { return names; },
+      [forward](Ts& msg, trace_id trace) {
+        trace_scope traced{trace};
+        return forward(msg);
+      }...,
       [forward](Ts& msg) { return forward(msg); }...,
   };
 }

@@ -76,7 +76,7 @@ private:
 };
 
 /// A link for a mailbox with message types Ts: one forwarding handler per type. Local callers
-/// send (T, timeout) and get T's reply or a typed error.
+/// send (T, timeout, trace) and get T's reply or a typed error; the service gets (T, trace).
 template <class... Ts>
 class remote_link final : public remote_link_base {
 public:
@@ -98,10 +98,10 @@ private:
   template <class T>
   auto forwarder() {
     using R = reply_t<T>;
-    return [this](T& msg, caf::timespan timeout) {
+    return [this](T& msg, caf::timespan timeout, trace_id trace) {
       auto rp = make_response_promise();
       with_service(
-          [this, rp, timeout, msg = std::move(msg)](const caf::actor& service) mutable {
+          [this, rp, timeout, trace, msg = std::move(msg)](const caf::actor& service) mutable {
             auto id = track([rp](caf::error err) mutable { rp.deliver(std::move(err)); });
             auto on_error = [this, rp, id](caf::error& err) mutable {
               if (finish(id)) {
@@ -110,7 +110,7 @@ private:
               }
             };
             if constexpr (std::is_same_v<R, caf::unit_t>) {
-              request(service, timeout, std::move(msg))
+              request(service, timeout, std::move(msg), trace)
                   .then(
                       [this, rp, id]() mutable {
                         if (finish(id))
@@ -118,7 +118,7 @@ private:
                       },
                       std::move(on_error));
             } else {
-              request(service, timeout, std::move(msg))
+              request(service, timeout, std::move(msg), trace)
                   .then(
                       [this, rp, id](R& value) mutable {
                         if (finish(id))

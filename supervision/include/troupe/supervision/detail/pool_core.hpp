@@ -59,6 +59,7 @@
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
+#include "troupe/scheduler/trace.hpp"
 #include "troupe/supervision/detail/latency_histogram.hpp"
 #include "troupe/supervision/detail/mpmc_ring.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
@@ -82,6 +83,8 @@ public:
     uint64_t seq = 0;
     /// When it was queued, for sampled jobs; 0 otherwise.
     int64_t queued_ns = 0;
+    /// The submitter's trace: the handler runs with it (see troupe::trace_id).
+    trace_id trace = current_trace();
   };
 
   explicit pool_core(pool_options opts)

@@ -128,6 +128,7 @@ private:
 
   void run(entry& e) {
     core_->started(slot_);
+    trace_scope traced{e.trace};
     if constexpr (coroutine_handler) {
       // Runs on the worker: a coroutine awaits blocking work itself (coro::spawn_blocking), so
       // run_on_blocking_pool does not apply to it.
