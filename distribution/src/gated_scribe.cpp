@@ -21,7 +21,8 @@ caf::io::receive_policy::config exactly(size_t n) {
 gated_scribe::gated_scribe(caf::io::network::default_multiplexer& mpx,
                            caf::io::network::native_socket fd, gate_role role,
                            std::shared_ptr<gate_settings> settings)
-    : scribe_impl(mpx, fd), settings_(std::move(settings)), handshake_(role, settings_->secret),
+    : scribe(caf::io::network::conn_hdl_from_socket(fd)), stream_(mpx, fd),
+      settings_(std::move(settings)), handshake_(role, settings_->secret),
       id_(settings_->next_id.fetch_add(1)) {}
 
 void gated_scribe::configure_read(caf::io::receive_policy::config config) {
@@ -45,29 +46,64 @@ void gated_scribe::configure_read(caf::io::receive_policy::config config) {
       });
       return;
     }
-    scribe_impl::configure_read(config);
+    configure_stream(config);
     return;
   case phase::closed:
     return;
   }
 }
 
+void gated_scribe::configure_stream(caf::io::receive_policy::config config) {
+  stream_.configure_read(config);
+  if (!launched_) {
+    launched_ = true;
+    stream_.start(this);
+  }
+}
+
+void gated_scribe::ack_writes(bool enable) {
+  stream_.ack_writes(enable);
+}
+
 std::vector<char>& gated_scribe::wr_buf() {
   // BASP writes its handshake as soon as it has the connection; it waits here until the peer
   // is authenticated.
-  return phase_ == phase::handshaking ? held_ : scribe_impl::wr_buf();
+  return phase_ == phase::handshaking ? held_ : stream_.wr_buf();
+}
+
+std::vector<char>& gated_scribe::rd_buf() {
+  return stream_.rd_buf();
 }
 
 void gated_scribe::flush() {
   if (phase_ != phase::handshaking)
-    scribe_impl::flush();
+    stream_.flush_now(this);
 }
 
 void gated_scribe::graceful_shutdown() {
   if (phase_ == phase::handshaking)
     unwatch();
   phase_ = phase::closed;
-  scribe_impl::graceful_shutdown();
+  stream_.graceful_shutdown();
+  detach(&stream_.backend(), false);
+}
+
+uint16_t gated_scribe::port() const {
+  auto x = caf::io::network::remote_port_of_fd(stream_.fd());
+  return x ? *x : 0;
+}
+
+std::string gated_scribe::addr() const {
+  auto x = caf::io::network::remote_addr_of_fd(stream_.fd());
+  return x ? *x : std::string{};
+}
+
+void gated_scribe::add_to_loop() {
+  stream_.activate(this);
+}
+
+void gated_scribe::remove_from_loop() {
+  stream_.passivate();
 }
 
 void gated_scribe::detach_from(caf::io::abstract_broker* ptr) {
@@ -77,7 +113,7 @@ void gated_scribe::detach_from(caf::io::abstract_broker* ptr) {
     unwatch();
     phase_ = phase::closed;
   }
-  scribe_impl::detach_from(ptr);
+  scribe::detach_from(ptr);
 }
 
 bool gated_scribe::consume(caf::execution_unit* ctx, const void* buf, size_t size) {
@@ -94,9 +130,9 @@ bool gated_scribe::consume(caf::execution_unit* ctx, const void* buf, size_t siz
   std::string out;
   auto result = handshake_.on_frame(static_cast<const char*>(buf), size, out);
   if (!out.empty()) {
-    auto& wb = scribe_impl::wr_buf();
+    auto& wb = stream_.wr_buf();
     wb.insert(wb.end(), out.begin(), out.end());
-    scribe_impl::flush();
+    stream_.flush_now(this);
   }
   switch (result) {
   case gate_outcome::none:
@@ -127,9 +163,9 @@ void gated_scribe::start() {
   launched_ = true;
   stream_.start(this);
   auto hello = handshake_.hello();
-  auto& wb = scribe_impl::wr_buf();
+  auto& wb = stream_.wr_buf();
   wb.insert(wb.end(), hello.begin(), hello.end());
-  scribe_impl::flush();
+  stream_.flush_now(this);
   if (auto keeper = caf::actor_cast<caf::actor>(settings_->keeper))
     caf::anon_send(keeper, gate_watch_atom::value, caf::intrusive_ptr<gated_scribe>{this});
 }
@@ -140,10 +176,10 @@ void gated_scribe::open() {
   outcome_ = gate_outcome::authenticated;
   settings_->count(gate_outcome::authenticated);
   if (!held_.empty()) {
-    auto& wb = scribe_impl::wr_buf();
+    auto& wb = stream_.wr_buf();
     wb.insert(wb.end(), held_.begin(), held_.end());
     held_ = {};
-    scribe_impl::flush();
+    stream_.flush_now(this);
   }
   if (basp_read_)
     configure_read(*basp_read_);
