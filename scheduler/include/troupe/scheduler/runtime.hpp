@@ -315,9 +315,9 @@ private:
   // still reach the tracker and the pool (and the tracker publishes their exits).
   std::shared_ptr<event_stream> events_ = std::make_shared<event_stream>();
   detail::topology_registry registry_;
-  detail::actor_tracker tracker_{registry_};
+  detail::actor_tracker tracker_{registry_, *events_};
   std::shared_ptr<detail::blocking_pool> pool_;
-  std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>();
+  std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>(events_);
   mutable std::mutex named_mtx_;
   std::map<std::string, std::pair<std::type_index, std::shared_ptr<void>>> named_;
   caf::actor_system_config caf_cfg_;
