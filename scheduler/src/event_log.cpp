@@ -11,14 +11,12 @@
 
 namespace troupe {
 
-event_log::event_log(event_stream& events, std::ostream& out, event_format format,
-                     event_level min)
+event_log::event_log(event_stream& events, std::ostream& out, event_format format, event_level min)
     : out_(&out), format_(format),
       sub_(events.subscribe([this](const event& e) { write(e); }, min)) {}
 
 event_log::event_log(event_stream& events, int fd, event_format format, event_level min)
-    : fd_(fd), format_(format), sub_(events.subscribe([this](const event& e) { write(e); }, min)) {
-}
+    : fd_(fd), format_(format), sub_(events.subscribe([this](const event& e) { write(e); }, min)) {}
 
 result<std::unique_ptr<event_log>> event_log::open(event_stream& events, const std::string& path,
                                                    event_format format, event_level min) {

@@ -10,9 +10,7 @@ namespace troupe::detail {
 
 watchdog::watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold,
                    stuck_callback on_stuck, event_stream* events)
-    : workers_(std::move(workers)),
-      threshold_(threshold),
-      on_stuck_(std::move(on_stuck)),
+    : workers_(std::move(workers)), threshold_(threshold), on_stuck_(std::move(on_stuck)),
       events_(events) {
   thread_ = std::thread{[this] { run(); }};
 }

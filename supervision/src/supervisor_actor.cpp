@@ -12,8 +12,8 @@
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/restart_decision.hpp"
-#include "troupe/supervision/supervision_event_kinds.hpp"
 #include "troupe/supervision/supervision_errc.hpp"
+#include "troupe/supervision/supervision_event_kinds.hpp"
 
 namespace troupe::detail {
 
@@ -450,8 +450,8 @@ caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure,
     return caf::none;
   }
   bool will_retry = retry_on_failure || rec.restart_pending;
-  emit(will_retry ? event_level::warning : event_level::error, event_kinds::child_start_failed,
-       rec, [&](event& e) {
+  emit(will_retry ? event_level::warning : event_level::error, event_kinds::child_start_failed, rec,
+       [&](event& e) {
          auto reason = render(err);
          e.text = "start failed" + std::string{will_retry ? " (will retry): " : ": "} + reason;
          e.fields["reason"] = std::move(reason);

@@ -45,13 +45,13 @@ TEST(EventStream, SubscriberLevelDecidesWhatIsWantedAndDelivered) {
   event_stream events;
   std::vector<event_level> seen;
   {
-    auto sub = events.subscribe([&](const event& e) { seen.push_back(e.level); },
-                                event_level::warning);
+    auto sub =
+        events.subscribe([&](const event& e) { seen.push_back(e.level); }, event_level::warning);
     EXPECT_FALSE(events.wants(event_level::notice));
     EXPECT_TRUE(events.wants(event_level::warning));
     EXPECT_TRUE(events.wants(event_level::error));
-    for (auto level : {event_level::debug, event_level::warning, event_level::info,
-                       event_level::error})
+    for (auto level :
+         {event_level::debug, event_level::warning, event_level::info, event_level::error})
       events.publish(make_event(level));
   }
   EXPECT_EQ(seen, (std::vector{event_level::warning, event_level::error}));
@@ -310,8 +310,8 @@ TEST_F(SchedulerEvents, AnAbnormalExitIsAWarningWithItsReason) {
   });
   auto id = a.id();
   caf::anon_send(a, caf::ok_atom::value);
-  auto exited = log.wait_for(event_kinds::actor_exited,
-                             [id](const event& e) { return e.actor == id; });
+  auto exited =
+      log.wait_for(event_kinds::actor_exited, [id](const event& e) { return e.actor == id; });
   ASSERT_TRUE(exited);
   auto j = to_json(*exited);
   EXPECT_EQ(j.at("level"), "warning");
@@ -323,8 +323,7 @@ TEST_F(SchedulerEvents, AnAbnormalExitIsAWarningWithItsReason) {
 
 TEST_F(SchedulerEvents, DeadLettersArePublished) {
   test::event_recorder log{rt->events()};
-  rt->dead_letters()->report(
-      dead_letter{"jobs", "int", make_error(runtime_errc::cancelled)});
+  rt->dead_letters()->report(dead_letter{"jobs", "int", make_error(runtime_errc::cancelled)});
   auto e = log.wait_for(event_kinds::dead_letter);
   ASSERT_TRUE(e);
   auto j = to_json(*e);

@@ -77,8 +77,8 @@ TEST_F(supervision_events_test, ACrashPublishesTheRestartWithItsCountAndWindow) 
   EXPECT_EQ(j.at("actor"), child(sup, "a").actor.id());
   EXPECT_EQ(restarted->text.rfind("restarted (1 of 5 in 10s): ", 0), 0u) << restarted->text;
   // The old incarnation's end came first, as a warning with the same reason.
-  auto exited = events.wait_for(kinds::actor_exited,
-                                [&](const event& e) { return e.actor == first.id(); });
+  auto exited =
+      events.wait_for(kinds::actor_exited, [&](const event& e) { return e.actor == first.id(); });
   ASSERT_TRUE(exited);
   EXPECT_EQ(exited->level, event_level::warning);
   EXPECT_LT(exited->sequence, restarted->sequence);

@@ -23,9 +23,8 @@ public:
 
   /// The first event of `kind` for which `pred` holds, once it was published (nullopt after
   /// `timeout`).
-  std::optional<event>
-  wait_for(std::string_view kind, std::function<bool(const event&)> pred = {},
-           std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
+  std::optional<event> wait_for(std::string_view kind, std::function<bool(const event&)> pred = {},
+                                std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
     std::unique_lock guard{mtx_};
     std::optional<event> found;
     changed_.wait_for(guard, timeout, [&] {

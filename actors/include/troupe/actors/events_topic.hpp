@@ -43,8 +43,8 @@ struct events_topic_holder {
 /// Errors: topic_errc::name_taken when a topic of another type took the name.
 ///
 /// Thread safety: any thread.
-[[nodiscard]] inline troupe::result<topic<event>> events_topic(runtime& rt,
-                                                               event_level min = event_level::info) {
+[[nodiscard]] inline troupe::result<topic<event>>
+events_topic(runtime& rt, event_level min = event_level::info) {
   using holder = detail::events_topic_holder;
   auto key = "events-topic:" + std::string{to_string(min)};
   auto existing = [&]() -> std::shared_ptr<holder> {

@@ -146,9 +146,7 @@ public:
 
   /// The event stream as a shared pointer, for objects that may outlive the runtime (mailboxes
   /// keep the dead letter office, which publishes dead letters).
-  [[nodiscard]] const std::shared_ptr<event_stream>& events_ptr() const noexcept {
-    return events_;
-  }
+  [[nodiscard]] const std::shared_ptr<event_stream>& events_ptr() const noexcept { return events_; }
 
   /// The runtime that owns `sys`, or nullptr when `sys` is not owned by a troupe::runtime.
   [[nodiscard]] static runtime* of(caf::actor_system& sys) noexcept;

@@ -386,7 +386,6 @@ private:
 
   topic_options opts_;
   std::vector<forward_entry> forwards_;
-  std::shared_ptr<event_stream> events_; // set once, at construction
   mutable std::mutex mtx_;
   std::condition_variable room_; // backpressure: publishers wait for the slowest subscriber
   std::vector<payload> ring_;
@@ -399,6 +398,7 @@ private:
   bool closed_ = false;
   std::atomic<std::size_t> handles_{0};
   std::vector<std::shared_ptr<subscription>> subs_;
+  std::shared_ptr<event_stream> events_; // set once, at construction
 };
 
 } // namespace troupe::detail
