@@ -48,20 +48,20 @@ mailbox<join, hold> spawn_slow_subscriber(runtime& rt, topic<tick> t,
       .value();
 }
 
-void lag_behind(runtime& rt, lag_policy policy, const std::string& name, test::event_recorder&,
-                caf::actor_id* who) {
+// Makes a subscriber of a topic of capacity 4 miss 6 of 10 messages; returns the subscriber.
+mailbox<join, hold> lag_behind(runtime& rt, lag_policy policy, const std::string& name) {
   auto t =
       make_topic<tick>(rt, topic_options{.capacity = 4, .on_lag = policy, .name = name}).value();
   auto release = std::make_shared<std::latch>(1);
   auto entered = std::make_shared<std::latch>(1);
   auto sub = spawn_slow_subscriber(rt, t, release, entered);
-  *who = sub.id();
-  ASSERT_TRUE(sub.send(join{}));
-  ASSERT_TRUE(sub.send(hold{}));
+  EXPECT_TRUE(sub.send(join{}));
+  EXPECT_TRUE(sub.send(hold{}));
   entered->wait(); // subscribed, and now busy
   for (int64_t i = 0; i < 10; ++i)
     t.publish(tick{i});
   release->count_down(); // its next drain finds 6 messages lost
+  return sub;
 }
 
 } // namespace
@@ -70,8 +70,8 @@ using TopicEvents = test::runtime_fixture;
 
 TEST_F(TopicEvents, ALaggingSubscriberIsPublished) {
   test::event_recorder events{rt->events()};
-  caf::actor_id who = 0;
-  lag_behind(*rt, lag_policy::notify_lag, "ticks", events, &who);
+  auto sub = lag_behind(*rt, lag_policy::notify_lag, "ticks");
+  auto who = sub.id();
   auto e = events.wait_for(event_kinds::topic_subscriber_lagged);
   ASSERT_TRUE(e);
   auto j = to_json(*e);
@@ -80,14 +80,13 @@ TEST_F(TopicEvents, ALaggingSubscriberIsPublished) {
   EXPECT_EQ(j.at("name"), "slow-reader");
   EXPECT_EQ(j.at("topic"), "ticks");
   EXPECT_EQ(j.at("lost"), 6);
-  caf::anon_send_exit(caf::actor_cast<caf::actor>(sys().registry().get(who)),
-                      caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
 }
 
 TEST_F(TopicEvents, ADisconnectedSubscriberIsPublished) {
   test::event_recorder events{rt->events()};
-  caf::actor_id who = 0;
-  lag_behind(*rt, lag_policy::disconnect, "strict", events, &who);
+  auto sub = lag_behind(*rt, lag_policy::disconnect, "strict");
+  auto who = sub.id();
   auto e = events.wait_for(event_kinds::topic_subscriber_disconnected);
   ASSERT_TRUE(e);
   auto j = to_json(*e);
@@ -95,8 +94,7 @@ TEST_F(TopicEvents, ADisconnectedSubscriberIsPublished) {
   EXPECT_EQ(j.at("actor"), who);
   EXPECT_EQ(j.at("topic"), "strict");
   EXPECT_EQ(j.at("lost"), 6);
-  caf::anon_send_exit(caf::actor_cast<caf::actor>(sys().registry().get(who)),
-                      caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sub.actor(), caf::exit_reason::user_shutdown);
 }
 
 namespace {
