@@ -29,5 +29,9 @@ foreach(component IN LISTS troupe_components)
   get_target_property(component_dir ${component} SOURCE_DIR)
   list(APPEND troupe_doc_inputs ${component_dir}/include)
 endforeach()
+# The optional spdlog adapter is not a layer component, but its header is public API too.
+if(TARGET troupe_spdlog)
+  list(APPEND troupe_doc_inputs ${PROJECT_SOURCE_DIR}/spdlog/include)
+endif()
 doxygen_add_docs(docs ${troupe_doc_inputs} ${PROJECT_SOURCE_DIR}/README.md
   COMMENT "API reference: ${PROJECT_BINARY_DIR}/docs/html/index.html")

@@ -14,10 +14,13 @@
 // duration or on ctrl-c/SIGTERM the service stops gracefully: intake stops taking jobs, every
 // accepted job is answered and reaches both subscribers, then the tree stops in reverse order.
 // It ends with a summary, writes the topology JSON and exits 0 only if no accepted job was lost
-// and the topology was written.
+// and the topology was written. With event-log, the runtime's lifecycle events (crashes,
+// restarts, retries, ...) are written as they happen: one line of text each, or JSON lines for
+// a path ending in .jsonl; "-" writes them to stderr.
 //
 //   ./service_demo                              6 s, topology to service-topology.json
 //   ./service_demo run-for=20000 topology-out=/tmp/t.json --admin-port=8080 --workers=4
+//   ./service_demo event-log=- event-level=warning
 
 #include <atomic>
 #include <charconv>
@@ -270,6 +273,8 @@ troupe::child_spec subscriber(std::string id, troupe::topic<result> results,
 struct demo_options {
   int64_t run_for_ms = 6000;
   std::string topology_out = "service-topology.json";
+  std::string event_log; // "-": stderr; *.jsonl: JSON lines; empty: none
+  troupe::event_level event_level = troupe::event_level::info;
 };
 
 // Lines from main and from actors, whole.
@@ -292,17 +297,46 @@ int main(int argc, char** argv) {
       "service_demo: a small job-processing service built as an actor system",
       {{"run-for", "MS", "run time before the graceful stop", 6000, 1, 86'400'000},
        example::text("topology-out", "PATH", "where to write the topology at the end",
-                     "service-topology.json")}};
+                     "service-topology.json"),
+       example::text("event-log", "PATH",
+                     "write lifecycle events to PATH (- for stderr; JSON lines for *.jsonl)", ""),
+       example::text("event-level", "LEVEL",
+                     "least severe event written: debug, info, notice, warning or error", "info")}};
   if (cli.done())
     return cli.exit_code();
   auto cfg = &cli.config();
   demo_options opts;
   opts.run_for_ms = cli.integer("run-for");
   opts.topology_out = cli.value("topology-out");
+  opts.event_log = cli.value("event-log");
+  if (auto level = troupe::parse_event_level(cli.value("event-level"))) {
+    opts.event_level = *level;
+  } else {
+    std::cerr << "service_demo: event-level: not a level: " << cli.value("event-level")
+              << " (debug, info, notice, warning, error)\n";
+    return 2;
+  }
   cfg->handle_signals = true;
   if (!cfg->admin_port)
     cfg->admin_port = 0; // a free port on 127.0.0.1
   troupe::runtime rt{*cfg};
+
+  // The event log: subscribed before anything starts, so it sees the whole tree come up.
+  std::unique_ptr<troupe::event_log> event_log;
+  if (opts.event_log == "-") {
+    event_log = std::make_unique<troupe::event_log>(rt.events(), std::cerr,
+                                                    troupe::event_format::text, opts.event_level);
+  } else if (!opts.event_log.empty()) {
+    auto json = opts.event_log.ends_with(".jsonl");
+    auto opened = troupe::event_log::open(
+        rt.events(), opts.event_log, json ? troupe::event_format::json : troupe::event_format::text,
+        opts.event_level);
+    if (!opened) {
+      std::cerr << "service_demo: event-log: " << troupe::render(opened.error()) << '\n';
+      return 1;
+    }
+    event_log = std::move(*opened);
+  }
 
   // The watched config value: jobs per 10 ms tick.
   auto rate = troupe::make_watched<int>(20);

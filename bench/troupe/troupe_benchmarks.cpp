@@ -905,6 +905,54 @@ void bench_introspection() {
          {{"ping_pong_on_over_off", ping_off / ping_on}, {"fan_in_on_over_off", fan_off / fan_on}});
 }
 
+// -- events -----------------------------------------------------------------------------------
+// Troupe only: the spawn/exit path (rt.spawn of an actor that quits at once; the tracker
+// publishes actor.spawned and actor.exited) without a subscriber, where each emit site costs
+// one relaxed load of wants(), and with a counting subscriber at debug level (both events of
+// every actor built, numbered and delivered). Alternating, best of 3 each; checks that the
+// subscriber saw exactly 2 events per actor and that nothing was published without it.
+
+double spawn_exit_seconds(std::uint64_t n, bool subscribed) {
+  troupe::runtime rt{bench_config()};
+  auto counted = std::make_shared<std::atomic<std::uint64_t>>(0);
+  troupe::event_subscription sub;
+  if (subscribed)
+    sub = rt.events().subscribe(
+        [counted](const troupe::event&) { counted->fetch_add(1, std::memory_order_relaxed); },
+        troupe::event_level::debug);
+  auto baseline = rt.system().registry().running();
+  stopwatch sw;
+  for (std::uint64_t i = 0; i < n; ++i)
+    rt.spawn([](caf::event_based_actor* self) { self->quit(); });
+  rt.system().registry().await_running_count_equal(baseline);
+  double seconds = sw.seconds();
+  if (subscribed) {
+    // The last exit events may still be on their way after the registry's count dropped.
+    auto until = std::chrono::steady_clock::now() + 60s;
+    while (counted->load() < 2 * n && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+    seconds = sw.seconds();
+    check(counted->load() == 2 * n, "events: the subscriber missed events");
+  } else {
+    check(rt.events().published() == 0, "events: published without a subscriber");
+  }
+  return seconds;
+}
+
+void bench_events() {
+  const std::uint64_t n = scaled(200'000);
+  double without = 1e9, with = 1e9;
+  for (int round = 0; round < 3; ++round) {
+    without = std::min(without, spawn_exit_seconds(n, false));
+    with = std::min(with, spawn_exit_seconds(n, true));
+  }
+  report(system_name, "events", n, without, "actors/s",
+         {{"with_subscriber_actors_per_s", static_cast<double>(n) / with},
+          {"with_over_without", without / with},
+          {"ns_per_actor_without", without * 1e9 / static_cast<double>(n)},
+          {"ns_per_actor_with", with * 1e9 / static_cast<double>(n)}});
+}
+
 // -- topology_dump ----------------------------------------------------------------------------
 // Troupe only: runtime::topology() of 100,000 live actors (target: under 1 s).
 
@@ -948,6 +996,7 @@ constexpr workload workloads[] = {
     {"worker_pool", bench_worker_pool},
     {"worker_pool_skew", bench_worker_pool_skew},
     {"introspection", bench_introspection},
+    {"events", bench_events},
     {"topology_dump", bench_topology_dump},
     {"idle_cpu", bench_idle_cpu},
 };

@@ -8,6 +8,7 @@
 
 #include "troupe/distribution/detail/connector.hpp"
 #include "troupe/distribution/distribution_errc.hpp"
+#include "troupe/distribution/node_event_kinds.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/runtime.hpp"
 
@@ -20,6 +21,24 @@ std::string where(const link_target& t) {
   if (!t.service.empty())
     out += "/" + t.service;
   return out;
+}
+
+// A node.* event about the link `self` and its peer, when the runtime's stream wants `level`.
+void publish_node_event(caf::event_based_actor& self, node_state& node, const link_target& t,
+                        event_level level, std::string_view kind, std::string text,
+                        nlohmann::json fields) {
+  auto& events = node.rt().events();
+  if (!events.wants(level))
+    return;
+  event e;
+  e.level = level;
+  e.kind = kind;
+  e.actor = self.id();
+  e.name = where(t);
+  e.text = std::move(text);
+  fields["peer"] = e.name;
+  e.fields = std::move(fields);
+  events.publish(std::move(e));
 }
 
 } // namespace
@@ -145,6 +164,11 @@ void remote_link_base::connected(caf::actor service) {
   service_ = std::move(service);
   monitor(service_);
   report("connected");
+  if (node_->rt().events().wants(event_level::info)) {
+    auto peer_node = to_string(service_.node());
+    publish_node_event(*this, *node_, target_, event_level::info, event_kinds::node_connected,
+                       "connected to node " + peer_node, {{"node", peer_node}});
+  }
   for (auto& [op, fail] : std::exchange(waiting_, {}))
     op(service_);
 }
@@ -152,6 +176,12 @@ void remote_link_base::connected(caf::actor service) {
 void remote_link_base::connect_failed(caf::error err) {
   connecting_ = false;
   report("down");
+  if (node_->rt().events().wants(event_level::warning)) {
+    auto reason = render(err);
+    publish_node_event(*this, *node_, target_, event_level::warning,
+                       event_kinds::node_connect_failed, "connection failed: " + reason,
+                       {{"reason", reason}});
+  }
   for (auto& [op, fail] : std::exchange(waiting_, {})) {
     count_failure();
     fail(err);
@@ -163,6 +193,11 @@ void remote_link_base::lost(caf::error reason) {
   service_ = nullptr;
   auto failed = std::exchange(in_flight_, {});
   report("lost");
+  if (node_->rt().events().wants(event_level::warning)) {
+    auto rendered = render(reason);
+    publish_node_event(*this, *node_, target_, event_level::warning, event_kinds::node_lost,
+                       "lost: " + rendered, {{"reason", rendered}});
+  }
   for (auto& [id, fail] : failed) {
     count_failure();
     fail(reason);

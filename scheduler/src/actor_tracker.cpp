@@ -2,7 +2,11 @@
 
 #include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/local_actor.hpp>
+
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/event_kinds.hpp"
 
 namespace troupe::detail {
 
@@ -14,6 +18,10 @@ std::string name_of(caf::abstract_actor* actor) {
   return {};
 }
 
+bool normal_exit(const caf::error& reason) {
+  return !reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown;
+}
+
 } // namespace
 
 void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view kind) {
@@ -21,7 +29,18 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view k
     return;
   auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
   auto id = raw->id();
-  registry_.add_actor(id, name_of(raw), raw->address(), kind);
+  auto name = name_of(raw);
+  if (events_.wants(event_level::debug)) {
+    event e;
+    e.level = event_level::debug;
+    e.kind = event_kinds::actor_spawned;
+    e.actor = id;
+    e.name = name;
+    e.text = "spawned";
+    e.fields = {{"kind", kind.empty() ? std::string_view{"actor"} : kind}};
+    events_.publish(std::move(e));
+  }
+  registry_.add_actor(id, std::move(name), raw->address(), kind);
   {
     auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};
@@ -30,8 +49,29 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view k
   }
   // attach_functor runs the functor at once when the actor is already gone, so an actor that
   // dies between spawn and here is removed again rather than leaked in the table. The tracker
-  // outlives every tracked actor: the runtime destroys the actor system before it.
-  raw->attach_functor([this, id] { remove(id); });
+  // outlives every tracked actor: the runtime destroys the actor system before it. The
+  // functor runs during the actor's cleanup, while `raw` is still alive.
+  raw->attach_functor([this, id, raw](const caf::error& reason) {
+    publish_exit(raw, reason);
+    remove(id);
+  });
+}
+
+void actor_tracker::publish_exit(caf::abstract_actor* actor, const caf::error& reason) {
+  bool normal = normal_exit(reason);
+  auto level = normal ? event_level::info : event_level::warning;
+  // The one load an unobserved exit costs.
+  if (!events_.wants(level))
+    return;
+  event e;
+  e.level = level;
+  e.kind = event_kinds::actor_exited;
+  e.actor = actor->id();
+  e.name = name_of(actor);
+  auto rendered = render(reason);
+  e.text = normal ? "exited: " + rendered : "exited abnormally: " + rendered;
+  e.fields = {{"reason", std::move(rendered)}, {"normal", normal}};
+  events_.publish(std::move(e));
 }
 
 void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {

@@ -251,9 +251,11 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
     for (std::size_t i = 0; i < coord->num_workers(); ++i)
       counters.push_back(&coord->worker_by_id(i)->data().counters);
     watchdog_ = std::make_unique<detail::watchdog>(
-        std::move(counters), cfg_.blocked_threshold, [coord](std::size_t i) {
+        std::move(counters), cfg_.blocked_threshold,
+        [coord](std::size_t i) {
           detail::troupe_policy::rescue(coord->data(), coord->worker_by_id(i)->data());
-        });
+        },
+        events_.get());
   }
   if (cfg_.handle_signals)
     dump_thread_ = std::thread{[this] {

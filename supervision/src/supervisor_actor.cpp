@@ -13,6 +13,7 @@
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/restart_decision.hpp"
 #include "troupe/supervision/supervision_errc.hpp"
+#include "troupe/supervision/supervision_event_kinds.hpp"
 
 namespace troupe::detail {
 
@@ -22,6 +23,13 @@ using stop_deadline_atom = caf::atom_constant<caf::atom("tr_sdline")>;
 using restart_due_atom = caf::atom_constant<caf::atom("tr_rsdue")>;
 
 using clock = std::chrono::steady_clock;
+
+// "5s", "500ms": how an intensity window reads in an event's text.
+std::string format_period(std::chrono::milliseconds period) {
+  if (period.count() % 1000 == 0)
+    return std::to_string(period.count() / 1000) + "s";
+  return std::to_string(period.count()) + "ms";
+}
 
 } // namespace
 
@@ -97,6 +105,19 @@ supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& ne
     rec.spec = child;
     rec.serial = next_serial++;
     if (auto err = start_child_record(rt, rec)) {
+      if (rt.events().wants(event_level::error)) {
+        event e;
+        e.level = event_level::error;
+        e.kind = event_kinds::child_start_failed;
+        e.name = spec.name + "/" + rec.spec.id;
+        auto reason = render(err);
+        e.text = "start failed: " + reason;
+        e.fields = {{"supervisor", spec.name},
+                    {"child", rec.spec.id},
+                    {"reason", std::move(reason)},
+                    {"will_retry", false}};
+        rt.events().publish(std::move(e));
+      }
       started.pop_back();
       // OTP stops the children started so far, last first, before failing the start.
       for (auto i = started.rbegin(); i != started.rend(); ++i) {
@@ -105,6 +126,18 @@ supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& ne
           caf::anon_send_exit(i->actor, caf::exit_reason::user_shutdown);
       }
       return err;
+    }
+    if (rec.actor && rt.events().wants(event_level::info)) {
+      event e;
+      e.level = event_level::info;
+      e.kind = event_kinds::child_started;
+      e.actor = rec.actor.id();
+      e.name = spec.name + "/" + rec.spec.id;
+      e.text = "started";
+      e.fields = {{"supervisor", spec.name},
+                  {"child", rec.spec.id},
+                  {"restart", to_string(rec.spec.restart)}};
+      rt.events().publish(std::move(e));
     }
     // OTP keeps no entry for a temporary child that declined to start.
     if (!rec.actor && rec.spec.restart == restart_type::temporary)
@@ -251,6 +284,7 @@ void supervisor_actor::decide(uint64_t serial, uint64_t generation, caf::error r
   ++rec->consecutive_failures;
   if (!count_restart(*rec, reason))
     return;
+  rec->restart_pending = true;
   switch (strategy_) {
   case restart_strategy::one_for_one:
   case restart_strategy::dynamic:
@@ -266,6 +300,14 @@ void supervisor_actor::decide(uint64_t serial, uint64_t generation, caf::error r
 bool supervisor_actor::count_restart(const child_record& rec, const caf::error& reason) {
   if (window_.record(clock::now()))
     return true;
+  emit(event_level::error, event_kinds::supervisor_gave_up, rec, [&](event& e) {
+    auto rendered = render(reason);
+    e.text = "gave up: more than " + std::to_string(window_.intensity()) + " restarts in " +
+             format_period(window_.period()) + ", the last for: " + rendered + "; escalating";
+    e.fields["reason"] = std::move(rendered);
+    e.fields["intensity"] = window_.intensity();
+    e.fields["period_ms"] = window_.period().count();
+  });
   begin_shutdown(
       make_error(supervision_errc::restart_intensity_exceeded, rec.spec.id, render(reason)));
   return false;
@@ -282,6 +324,7 @@ void supervisor_actor::restart_group(uint64_t failed_serial, bool apply_backoff)
   std::vector<uint64_t> to_stop;
   std::vector<uint64_t> group;
   for (auto i = first; i != children_.end(); ++i) {
+    i->restart_pending = true;
     group.push_back(i->serial);
     if (i->state == child_state::running)
       to_stop.push_back(i->serial);
@@ -387,8 +430,33 @@ caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure,
       monitor(rec.actor);
     }
     publish(rec);
+    if (std::exchange(rec.restart_pending, false))
+      emit(event_level::warning, event_kinds::child_restarted, rec, [&](event& e) {
+        auto reason = rec.last_exit ? render(*rec.last_exit) : std::string{"none"};
+        e.text = "restarted (" + std::to_string(window_.size()) + " of " +
+                 std::to_string(window_.intensity()) + " in " + format_period(window_.period()) +
+                 "): " + reason;
+        e.fields["reason"] = std::move(reason);
+        e.fields["restarts"] = rec.restarts;
+        e.fields["restarts_in_window"] = window_.size();
+        e.fields["intensity"] = window_.intensity();
+        e.fields["period_ms"] = window_.period().count();
+      });
+    else if (rec.actor)
+      emit(event_level::info, event_kinds::child_started, rec, [&](event& e) {
+        e.text = "started";
+        e.fields["restart"] = to_string(rec.spec.restart);
+      });
     return caf::none;
   }
+  bool will_retry = retry_on_failure || rec.restart_pending;
+  emit(will_retry ? event_level::warning : event_level::error, event_kinds::child_start_failed, rec,
+       [&](event& e) {
+         auto reason = render(err);
+         e.text = "start failed" + std::string{will_retry ? " (will retry): " : ": "} + reason;
+         e.fields["reason"] = std::move(reason);
+         e.fields["will_retry"] = will_retry;
+       });
   rec.last_exit = err;
   rec.state = before;
   if (retry_on_failure) {
@@ -406,6 +474,26 @@ void supervisor_actor::book_exit(child_record& rec) {
   rec.actor = nullptr;
   rec.state = child_state::terminated;
   publish(rec);
+}
+
+nlohmann::json supervisor_actor::base_fields(const child_record& rec) const {
+  return {{"supervisor", name_}, {"child", rec.spec.id}};
+}
+
+template <class Make>
+void supervisor_actor::emit(event_level level, std::string_view kind, const child_record& rec,
+                            Make make) {
+  auto& events = rt_.events();
+  if (!events.wants(level))
+    return;
+  event e;
+  e.level = level;
+  e.kind = kind;
+  e.actor = rec.actor ? rec.actor.id() : 0;
+  e.name = name_ + "/" + rec.spec.id;
+  e.fields = base_fields(rec);
+  make(e);
+  events.publish(std::move(e));
 }
 
 void supervisor_actor::publish(const child_record& rec) {
@@ -437,6 +525,7 @@ void supervisor_actor::stop_children(std::vector<uint64_t> serials, bool concurr
       ++batch_->outstanding;
     } else if (rec != nullptr && rec->state == child_state::restarting) {
       rec->state = child_state::terminated;
+      rec->restart_pending = false;
     }
   }
   if (batch_->outstanding == 0)
@@ -448,8 +537,10 @@ void supervisor_actor::stop_next() {
     auto* rec = find_serial(batch_->serials[batch_->next++]);
     if (rec == nullptr)
       continue;
-    if (rec->state == child_state::restarting)
+    if (rec->state == child_state::restarting) {
       rec->state = child_state::terminated; // its pending restart is void now
+      rec->restart_pending = false;
+    }
     if (rec->state != child_state::running)
       continue;
     batch_->outstanding = 1;

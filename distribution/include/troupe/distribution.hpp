@@ -14,5 +14,6 @@
 #include "troupe/distribution/distribution_errc.hpp"
 #include "troupe/distribution/network_options.hpp"
 #include "troupe/distribution/node.hpp"
+#include "troupe/distribution/node_event_kinds.hpp"
 #include "troupe/distribution/remote_mailbox.hpp"
 #include "troupe/distribution/remote_topic.hpp"

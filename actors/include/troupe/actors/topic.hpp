@@ -235,7 +235,7 @@ template <class T>
 troupe::result<topic<T>> make_topic(runtime& rt, topic_options opts) {
   if (opts.capacity == 0)
     return make_error(config_errc::out_of_range, std::string{"capacity"}, std::string{"0"});
-  auto core = std::make_shared<detail::topic_core<T>>(opts);
+  auto core = std::make_shared<detail::topic_core<T>>(opts, rt.events_ptr());
   if (!opts.name.empty()) {
     if (!rt.put_named("topic:" + opts.name, typeid(T), core))
       return make_error(topic_errc::name_taken, opts.name);

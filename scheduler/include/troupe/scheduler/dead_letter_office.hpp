@@ -3,10 +3,15 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include <caf/error.hpp>
+
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/event_kinds.hpp"
+#include "troupe/scheduler/event_stream.hpp"
 
 namespace troupe {
 
@@ -21,7 +26,8 @@ struct dead_letter {
   caf::error reason;
 };
 
-/// Counts dead letters and passes each one to an optional hook. Owned by the runtime and shared
+/// Counts dead letters, passes each one to an optional hook and publishes it as a dead_letter
+/// event (level warning) on the runtime's event stream. Owned by the runtime and shared
 /// with every mailbox, so a mailbox that outlives the runtime can still report.
 ///
 /// Example:
@@ -33,6 +39,12 @@ struct dead_letter {
 /// found the dead letter, possibly a scheduler worker: it must be quick and must not block.
 class dead_letter_office {
 public:
+  /// An office that publishes no events.
+  dead_letter_office() = default;
+
+  /// An office that also publishes each dead letter on `events` (kept alive by the office).
+  explicit dead_letter_office(std::shared_ptr<event_stream> events) : events_(std::move(events)) {}
+
   /// Counts `letter` and passes it to the hook, if one is set. Called by Troupe's mailboxes
   /// and actors.
   void report(const dead_letter& letter) {
@@ -46,6 +58,18 @@ public:
     // deadlock against set_hook().
     if (hook)
       hook(letter);
+    if (events_ && events_->wants(event_level::warning)) {
+      event e;
+      e.level = event_level::warning;
+      e.kind = event_kinds::dead_letter;
+      e.name = letter.receiver;
+      auto reason = render(letter.reason);
+      e.text = "dead letter " + letter.message_type + ": " + reason;
+      e.fields = {{"receiver", letter.receiver},
+                  {"message_type", letter.message_type},
+                  {"reason", std::move(reason)}};
+      events_->publish(std::move(e));
+    }
   }
 
   /// Sets the function called for every later dead letter, replacing the previous one; an
@@ -64,6 +88,7 @@ private:
   std::atomic<std::size_t> count_{0};
   std::mutex mtx_;
   std::function<void(const dead_letter&)> hook_;
+  std::shared_ptr<event_stream> events_;
 };
 
 } // namespace troupe

@@ -318,9 +318,9 @@ private:
   detail::event_backlog backlog_;
   event_subscription backlog_subscription_;
   detail::topology_registry registry_;
-  detail::actor_tracker tracker_{registry_};
+  detail::actor_tracker tracker_{registry_, *events_};
   std::shared_ptr<detail::blocking_pool> pool_;
-  std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>();
+  std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>(events_);
   mutable std::mutex named_mtx_;
   std::map<std::string, std::pair<std::type_index, std::shared_ptr<void>>> named_;
   caf::actor_system_config caf_cfg_;

@@ -330,7 +330,7 @@ public:
     if (opts.name.empty())
       opts.name = "pool";
     auto st = std::make_shared<pool_state>();
-    st->core = std::make_shared<core_type>(opts);
+    st->core = std::make_shared<core_type>(opts, rt.events_ptr());
     child_spec tpl;
     tpl.id = "worker";
     // Transient: a crash restarts the worker; a retiring worker's normal exit does not.

@@ -14,8 +14,10 @@
 
 #include "troupe/actors/detail/require_troupe_actor.hpp"
 #include "troupe/actors/publish_result.hpp"
+#include "troupe/actors/topic_event_kinds.hpp"
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/core/actor.hpp"
+#include "troupe/scheduler/event_stream.hpp"
 
 namespace troupe::detail {
 
@@ -43,7 +45,9 @@ class topic_core : public std::enable_shared_from_this<topic_core<T>> {
 public:
   using payload = std::shared_ptr<const T>;
 
-  explicit topic_core(topic_options opts) : opts_(std::move(opts)), ring_(opts_.capacity) {}
+  /// `events` (may be null) receives the topic's lagging and disconnected subscribers.
+  explicit topic_core(topic_options opts, std::shared_ptr<event_stream> events = nullptr)
+      : opts_(std::move(opts)), ring_(opts_.capacity), events_(std::move(events)) {}
 
   [[nodiscard]] const topic_options& options() const noexcept { return opts_; }
 
@@ -262,6 +266,9 @@ private:
     }
     if (opts_.on_lag == lag_policy::backpressure && !s.batch.empty())
       room_.notify_all();
+    // Published outside the lock: an event sink may publish to a topic itself.
+    if (lost > 0)
+      publish_lag(s, lost, disconnected);
     if (lost > 0 && !disconnected && s.on_lag)
       s.on_lag(lagged{lost});
     std::size_t handled = 0;
@@ -283,6 +290,22 @@ private:
     if (s.on_closed)
       s.on_closed(s.end_reason);
     return handled + 1;
+  }
+
+  void publish_lag(const subscription& s, uint64_t lost, bool disconnected) {
+    auto level = disconnected ? event_level::warning : event_level::notice;
+    if (!events_ || !events_->wants(level))
+      return;
+    event e;
+    e.level = level;
+    e.kind = disconnected ? event_kinds::topic_subscriber_disconnected
+                          : event_kinds::topic_subscriber_lagged;
+    e.actor = s.actor->id();
+    e.name = s.actor->name();
+    e.text = (disconnected ? "disconnected from topic " : "lagged behind topic ") + opts_.name +
+             ", " + std::to_string(lost) + " messages lost";
+    e.fields = {{"topic", opts_.name}, {"lost", lost}};
+    events_->publish(std::move(e));
   }
 
   bool has_pending(subscription& s) {
@@ -375,6 +398,7 @@ private:
   bool closed_ = false;
   std::atomic<std::size_t> handles_{0};
   std::vector<std::shared_ptr<subscription>> subs_;
+  std::shared_ptr<event_stream> events_; // set once, at construction
 };
 
 } // namespace troupe::detail

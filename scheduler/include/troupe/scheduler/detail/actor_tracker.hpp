@@ -16,6 +16,7 @@
 
 #include "troupe/scheduler/detail/sharded_by_id.hpp"
 #include "troupe/scheduler/detail/topology_registry.hpp"
+#include "troupe/scheduler/event_stream.hpp"
 
 namespace troupe::detail {
 
@@ -29,8 +30,10 @@ namespace troupe::detail {
 /// Thread safety: all members may be called from any thread.
 class actor_tracker {
 public:
-  /// Tracked actors also appear in `registry` (the topology) while they live.
-  explicit actor_tracker(topology_registry& registry) : registry_(registry) {}
+  /// Tracked actors also appear in `registry` (the topology) while they live; their starts and
+  /// ends are published on `events` (actor.spawned, actor.exited) when someone listens.
+  actor_tracker(topology_registry& registry, event_stream& events)
+      : registry_(registry), events_(events) {}
 
   struct entry {
     caf::actor_id id = 0;
@@ -64,12 +67,14 @@ private:
   };
 
   void remove(caf::actor_id id);
+  void publish_exit(caf::abstract_actor* actor, const caf::error& reason);
 
   sharded_by_id<slot> live_;
   std::atomic<std::size_t> count_{0};
   std::mutex empty_mtx_; // only for await_empty's wait
   std::condition_variable emptied_;
   topology_registry& registry_;
+  event_stream& events_;
 };
 
 } // namespace troupe::detail

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "troupe/scheduler/detail/troupe_policy.hpp"
+#include "troupe/scheduler/event_stream.hpp"
 #include "troupe/scheduler/scheduler_metrics.hpp"
 
 namespace troupe::detail {
@@ -16,7 +17,7 @@ namespace troupe::detail {
 /// Notices a handler that holds a scheduler worker longer than a threshold: the seed's
 /// "blocking in async code" pitfall, caught at run time. It samples each worker's resume
 /// sequence number; a worker that stays busy in the same resume past the threshold is reported
-/// once (counter, log line on stderr, optional hook).
+/// once (counter, log line on stderr, optional hook, a worker.blocked event).
 ///
 /// Thread safety: set_hook() and reports() may be called from any thread.
 class watchdog {
@@ -26,9 +27,10 @@ public:
   /// sampling period: the scheduler moves the work that waits behind it.
   using stuck_callback = std::function<void(std::size_t worker)>;
 
-  /// `threshold` 0 disables the reports; the stuck callback runs either way.
+  /// `threshold` 0 disables the reports; the stuck callback runs either way. Reports are also
+  /// published on `events` when given (it must outlive the watchdog).
   watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold,
-           stuck_callback on_stuck);
+           stuck_callback on_stuck, event_stream* events = nullptr);
   watchdog(const watchdog&) = delete;
   watchdog& operator=(const watchdog&) = delete;
   ~watchdog();
@@ -42,6 +44,7 @@ private:
   std::vector<worker_counters*> workers_;
   std::chrono::milliseconds threshold_;
   stuck_callback on_stuck_;
+  event_stream* events_;
   std::atomic<uint64_t> reports_{0};
   std::mutex mtx_;
   std::condition_variable stop_cv_;

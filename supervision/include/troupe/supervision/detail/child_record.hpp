@@ -36,6 +36,9 @@ struct child_record {
   /// How its last incarnation ended (an empty error: normally), for the topology; none before
   /// the first end.
   std::optional<caf::error> last_exit;
+  /// Its next start is a restart (decided after an exit, its own or a sibling's): the start
+  /// is then published as supervisor.child_restarted rather than child_started.
+  bool restart_pending = false;
 
   [[nodiscard]] child_info info() const {
     return child_info{spec.id, actor, state, spec.restart, restarts, spec.is_supervisor};

@@ -58,12 +58,14 @@
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/event_stream.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 #include "troupe/scheduler/trace.hpp"
 #include "troupe/supervision/detail/latency_histogram.hpp"
 #include "troupe/supervision/detail/mpmc_ring.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
 #include "troupe/supervision/pool_options.hpp"
+#include "troupe/supervision/supervision_event_kinds.hpp"
 
 namespace troupe::detail {
 
@@ -87,8 +89,10 @@ public:
     trace_id trace = current_trace();
   };
 
-  explicit pool_core(pool_options opts)
-      : opts_(std::move(opts)), active_(opts_.workers), ring_(opts_.capacity) {}
+  /// `events` (may be null) receives the pool's retries and cancellations.
+  explicit pool_core(pool_options opts, std::shared_ptr<event_stream> events = nullptr)
+      : opts_(std::move(opts)), active_(opts_.workers), ring_(opts_.capacity),
+        events_(std::move(events)) {}
 
   ~pool_core() {
     // Every accepted job is answered exactly once: whatever no worker took is cancelled.
@@ -253,7 +257,35 @@ public:
     }
   }
 
-  void count_retry() noexcept { retried_.fetch_add(1, std::memory_order_relaxed); }
+  /// A crashed job goes back to the queue: counts it and publishes pool.job_retried.
+  /// `attempt` is the attempt that failed (from 1).
+  void count_retry(uint32_t attempt, const caf::error& reason) {
+    retried_.fetch_add(1, std::memory_order_relaxed);
+    if (!events_ || !events_->wants(event_level::notice))
+      return;
+    event e;
+    e.level = event_level::notice;
+    e.kind = event_kinds::pool_job_retried;
+    e.name = opts_.name;
+    auto rendered = render(reason);
+    e.text = "job retried after attempt " + std::to_string(attempt) + " failed: " + rendered;
+    e.fields = {{"pool", opts_.name}, {"attempt", attempt}, {"reason", std::move(rendered)}};
+    events_->publish(std::move(e));
+  }
+
+  /// Publishes pool.job_cancelled for `n` jobs answered with runtime_errc::cancelled. Called
+  /// without the pool's locks held.
+  void publish_cancelled(std::size_t n, const char* why) {
+    if (n == 0 || !events_ || !events_->wants(event_level::notice))
+      return;
+    event e;
+    e.level = event_level::notice;
+    e.kind = event_kinds::pool_job_cancelled;
+    e.name = opts_.name;
+    e.text = std::to_string(n) + (n == 1 ? " job" : " jobs") + " cancelled: " + why;
+    e.fields = {{"pool", opts_.name}, {"count", n}, {"reason", why}};
+    events_->publish(std::move(e));
+  }
 
   void started(std::size_t slot) noexcept {
     slots_[slot].in_flight.store(1, std::memory_order_relaxed);
@@ -389,6 +421,7 @@ public:
         fail_reply(e.reply, make_error(runtime_errc::cancelled, std::string{"the pool stopped"}));
     cancelled_.fetch_add(left.size(), std::memory_order_relaxed);
     outstanding_.fetch_sub(left.size(), std::memory_order_seq_cst);
+    publish_cancelled(left.size(), "the pool stopped");
     return left.size();
   }
 
@@ -674,6 +707,7 @@ private:
   };
   std::vector<retired_worker> retired_; // ended workers a reader may still touch
   std::size_t live_ = 0;
+  std::shared_ptr<event_stream> events_;
 };
 
 } // namespace troupe::detail

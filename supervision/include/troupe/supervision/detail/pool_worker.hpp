@@ -111,6 +111,7 @@ protected:
       core_->finished(slot_, *blocking_job_, false);
       fail_reply(blocking_job_->reply,
                  make_error(runtime_errc::cancelled, std::string{"the worker stopped"}));
+      core_->publish_cancelled(1, "the worker stopped while the job ran");
     }
     blocking_job_.reset();
     core_->give_back(slot_, batch_);
@@ -240,7 +241,7 @@ private:
     auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
     if (e.attempts < core_->options().max_retries) {
       ++e.attempts;
-      core_->count_retry();
+      core_->count_retry(e.attempts, reason);
       core_->released(slot_);
       batch_.push_front(std::move(e));
     } else {

@@ -32,8 +32,14 @@ public:
     return false;
   }
 
-  /// The restart times kept (at most intensity + 1).
+  /// The restart times kept (at most intensity + 1): after a record() that returned true, the
+  /// restarts within the period, that one included.
   [[nodiscard]] std::size_t size() const noexcept { return times_.size(); }
+
+  /// The most restarts allowed within period().
+  [[nodiscard]] std::size_t intensity() const noexcept { return intensity_; }
+  /// The window restarts are counted in.
+  [[nodiscard]] std::chrono::milliseconds period() const noexcept { return period_; }
 
 private:
   std::size_t intensity_;

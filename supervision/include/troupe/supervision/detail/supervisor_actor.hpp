@@ -14,6 +14,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 
+#include "troupe/scheduler/event_stream.hpp"
 #include "troupe/supervision/detail/child_record.hpp"
 #include "troupe/supervision/detail/restart_window.hpp"
 #include "troupe/supervision/supervisor_spec.hpp"
@@ -114,6 +115,12 @@ private:
   /// A start by command: answers the promise with the outcome (no retry on failure).
   void start_and_answer(child_record& rec, caf::response_promise& rp);
   void book_exit(child_record& rec);
+  /// Publishes a supervisor.* event about `rec` when the runtime's event stream wants `level`;
+  /// `make` fills in the text and fields only then.
+  template <class Make>
+  void emit(event_level level, std::string_view kind, const child_record& rec, Make make);
+  /// The fields every supervisor event has: "supervisor", "child".
+  [[nodiscard]] nlohmann::json base_fields(const child_record& rec) const;
   /// Shows the child's row in the runtime's topology.
   void publish(const child_record& rec);
   /// Shows this supervisor and all its children (at construction).
