@@ -38,6 +38,7 @@
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/mailbox/mailbox_closed.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/mailbox_event_kinds.hpp"
 #include "troupe/mailbox/mailbox_metrics.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
 #include "troupe/mailbox/overflow_policy.hpp"

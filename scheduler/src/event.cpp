@@ -57,6 +57,8 @@ nlohmann::json to_json(const event& e) {
                         {"actor", e.actor},
                         {"name", e.name},
                         {"text", e.text}};
+  if (e.trace != 0)
+    out["trace"] = format_trace(e.trace);
   if (e.fields.is_object()) {
     for (auto& [key, value] : e.fields.items()) {
       if (out.contains(key))
@@ -84,6 +86,8 @@ std::string to_text(const event& e) {
     out += ' ';
     append_one_line(out, e.text);
   }
+  if (e.trace != 0)
+    out += " trace=" + format_trace(e.trace);
   return out;
 }
 

@@ -177,6 +177,8 @@ event_stream::~event_stream() {
 void event_stream::publish(event e) {
   if (!wants(e.level))
     return;
+  if (e.trace == 0)
+    e.trace = current_trace();
   auto* st = state_.get();
   if (detail::delivering_on_this_thread(st)) {
     // Published from a sink: delivered after the current event (protocol step 3).

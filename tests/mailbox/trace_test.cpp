@@ -3,6 +3,9 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
@@ -200,6 +203,55 @@ TEST_F(Tracing, APoolJobRunsWithItsSubmittersTrace) {
   ASSERT_TRUE(untraced) << render(untraced.error());
   EXPECT_EQ(*untraced, 0u);
   (void)pool->shutdown(5s);
+}
+
+struct boom {
+  using reply_type = int;
+};
+
+TEST_F(Tracing, AHandlersCrashIsAnEventWithTheTraceOfTheRequestThatCausedIt) {
+  std::mutex mtx;
+  std::vector<event> crashes;
+  auto sub = rt->events().subscribe(
+      [&](const event& e) {
+        std::lock_guard guard{mtx};
+        if (e.kind == event_kinds::handler_threw)
+          crashes.push_back(e);
+      },
+      event_level::warning);
+  mailbox_options opts;
+  opts.name = "fragile";
+  auto mb = spawn_mailbox<boom>(*rt, opts, [](auto*) {
+              return handlers{[](boom&) -> int { throw std::runtime_error("kaput"); }};
+            }).value();
+  auto t = new_trace();
+  trace_scope traced{t};
+  auto r = ask(mb, boom{}, 5s);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::handler_threw);
+  // Published before the request is failed: there by the time ask() returns.
+  std::lock_guard guard{mtx};
+  ASSERT_EQ(crashes.size(), 1u);
+  const auto& e = crashes.front();
+  EXPECT_EQ(e.trace, t);
+  EXPECT_EQ(e.actor, mb.actor().id());
+  EXPECT_EQ(e.name, "fragile");
+  EXPECT_EQ(e.level, event_level::warning);
+  auto json = to_json(e);
+  EXPECT_EQ(json.at("trace"), format_trace(t));
+  EXPECT_EQ(json.at("what"), "kaput");
+  EXPECT_EQ(json.at("request"), true);
+  EXPECT_NE(to_text(e).find("trace=" + format_trace(t)), std::string::npos) << to_text(e);
+}
+
+TEST_F(Tracing, AnEventPublishedWithoutATraceHasNone) {
+  event seen;
+  auto sub = rt->events().subscribe([&](const event& e) { seen = e; }, event_level::info);
+  event e;
+  e.kind = "test.untraced";
+  rt->events().publish(e);
+  EXPECT_EQ(seen.trace, 0u);
+  EXPECT_FALSE(to_json(seen).contains("trace"));
 }
 
 } // namespace

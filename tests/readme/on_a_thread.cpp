@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <iostream>
+#include <stdexcept>
+#include <string>
 
 #include <troupe/troupe.hpp>
 

@@ -15,7 +15,9 @@
 #include "troupe/mailbox/detail/mailbox_core.hpp"
 #include "troupe/mailbox/mailbox_closed.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/mailbox_event_kinds.hpp"
 #include "troupe/mailbox/response_promise.hpp"
+#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
 
@@ -258,6 +260,7 @@ private:
   // any) gets handler_threw with the exception's message, which is also the
   // exit reason.
   void crash(std::unique_ptr<reply_sink_base>& reply, const char* what) {
+    report_crash(what, reply != nullptr);
     auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
     if (reply)
       fail_reply(reply, reason);
@@ -266,9 +269,26 @@ private:
 
   template <class R>
   void crash(const response_promise<R>& promise, const char* what) {
+    report_crash(what, true);
     auto reason = make_error(mailbox_errc::handler_threw, std::string{what});
     (void)promise.deliver(reason); // already_answered when the handler answered before it threw
     this->quit(std::move(reason));
+  }
+
+  // Published here, inside the message's trace scope: the later actor.exited and restart
+  // events come from elsewhere, without the trace, and name this actor instead.
+  void report_crash(const char* what, bool request) {
+    auto* rt = runtime::of(this->home_system());
+    if (rt == nullptr || !rt->events().wants(event_level::warning))
+      return;
+    event e;
+    e.level = event_level::warning;
+    e.kind = event_kinds::handler_threw;
+    e.actor = this->id();
+    e.name = this->name();
+    e.text = std::string{"handler threw: "} + what;
+    e.fields = {{"what", what}, {"request", request}};
+    rt->events().publish(std::move(e));
   }
 
   factory make_handlers_;

@@ -9,6 +9,8 @@
 #include <caf/fwd.hpp>
 #include <nlohmann/json.hpp>
 
+#include "troupe/scheduler/trace.hpp"
+
 namespace troupe {
 
 /// How much an operator needs to see an event, from the least to the most severe.
@@ -70,19 +72,24 @@ struct event {
   /// Structured details: an exit reason, restart counts, an intensity window, ... (an object,
   /// or null for none).
   nlohmann::json fields;
+  /// The request trace current where the event happened (troupe::trace_id), so that a failed
+  /// request's error and the events it caused can be tied together; event_stream::publish
+  /// fills it in from current_trace() when it is left at 0.
+  trace_id trace = 0;
 };
 
 /// The event as one flat JSON object: "sequence", "time" (ISO-8601 UTC with milliseconds,
 /// e.g. "2026-12-01T17:40:02.123Z"), "level" (to_string), "kind", "actor", "name", "text",
-/// then every member of `fields` (a member named like one of those is written as
-/// "fields.<name>" instead of overwriting it; fields that are not an object are written under
-/// "fields").
+/// "trace" (format_trace, only when the event has one), then every member of `fields` (a member
+/// named like one of those is written as "fields.<name>" instead of overwriting it; fields that are
+/// not an object are written under "fields").
 [[nodiscard]] nlohmann::json to_json(const event& e);
 
 /// The event as one line for humans, without a line break: time, level, kind, name (when not
 /// empty) and text, separated by spaces, e.g.
 /// "2026-12-01T17:40:02.123Z warning supervisor.child_restarted demo/jobs/worker-1 restarted
-/// (3 of 5 in 5s): handler_threw: boom". Line breaks in the name or text become spaces.
+/// (3 of 5 in 5s): handler_threw: boom", then " trace=<16 hex digits>" when the event has a
+/// trace. Line breaks in the name or text become spaces.
 [[nodiscard]] std::string to_text(const event& e);
 
 /// `t` as ISO-8601 UTC with milliseconds, e.g. "2026-12-01T17:40:02.123Z".
