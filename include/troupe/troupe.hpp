@@ -13,6 +13,8 @@
 #include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/file_write.hpp"
+#include "troupe/scheduler/metric_registry.hpp"
+#include "troupe/scheduler/named_registry.hpp"
 #include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/scheduler/runtime_config.hpp"
