@@ -17,6 +17,8 @@
 #include "troupe/scheduler/event_log.hpp"
 #include "troupe/scheduler/event_stream.hpp"
 #include "troupe/scheduler/file_write.hpp"
+#include "troupe/scheduler/metric_registry.hpp"
+#include "troupe/scheduler/named_registry.hpp"
 #include "troupe/scheduler/result.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/scheduler/runtime_config.hpp"

@@ -86,7 +86,7 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
   }
   if (!known)
     track(actor);
-  set_supervised(id);
+  set_owned(id);
 }
 
 void actor_tracker::remove(caf::actor_id id) {
@@ -104,11 +104,11 @@ void actor_tracker::remove(caf::actor_id id) {
   }
 }
 
-void actor_tracker::set_supervised(caf::actor_id id) {
+void actor_tracker::set_owned(caf::actor_id id) {
   auto& s = live_.of(id);
   std::lock_guard guard{s.mtx};
   if (auto i = s.entries.find(id); i != s.entries.end())
-    i->second.supervised = true;
+    i->second.owned = true;
 }
 
 std::vector<actor_tracker::entry> actor_tracker::live() const {
@@ -117,7 +117,7 @@ std::vector<actor_tracker::entry> actor_tracker::live() const {
   for (auto& s : live_.shards()) {
     std::lock_guard guard{s.mtx};
     for (auto& [id, tracked] : s.entries)
-      result.push_back(entry{id, {}, tracked.address, tracked.supervised});
+      result.push_back(entry{id, {}, tracked.address, tracked.owned});
   }
   // Names are read outside the locks: an actor that ended meanwhile reports no name.
   for (auto& e : result)

@@ -18,6 +18,10 @@ caf::error make_error(runtime_errc code) {
   return caf::error{static_cast<uint8_t>(code), runtime_error_category};
 }
 
+caf::error make_error(named_errc code) {
+  return caf::error{static_cast<uint8_t>(code), named_error_category};
+}
+
 const char* to_string(config_errc code) noexcept {
   switch (code) {
   case config_errc::unknown_option:
@@ -52,6 +56,18 @@ const char* to_string(runtime_errc code) noexcept {
   return "unknown_runtime_error";
 }
 
+const char* to_string(named_errc code) noexcept {
+  switch (code) {
+  case named_errc::name_taken:
+    return "name_taken";
+  case named_errc::not_found:
+    return "not_found";
+  case named_errc::wrong_type:
+    return "wrong_type";
+  }
+  return "unknown_named_error";
+}
+
 namespace {
 
 struct category_entry {
@@ -82,6 +98,9 @@ std::string render(const caf::error& err) {
            render_context(err.context()) + ")";
   if (err.category() == runtime_error_category)
     return std::string{"runtime_error("} + to_string(static_cast<runtime_errc>(err.code())) +
+           render_context(err.context()) + ")";
+  if (err.category() == named_error_category)
+    return std::string{"named_error("} + to_string(static_cast<named_errc>(err.code())) +
            render_context(err.context()) + ")";
   if (err.category() == caf::atom("system"))
     return std::string{"system_error("} + caf::to_string(static_cast<caf::sec>(err.code())) +

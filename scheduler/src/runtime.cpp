@@ -17,6 +17,7 @@
 #include <caf/scheduler/coordinator.hpp>
 
 #include "troupe/scheduler/detail/prometheus_text.hpp"
+#include "troupe/scheduler/detail/topology_sections.hpp"
 #include "troupe/scheduler/detail/troupe_coordinator.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
 #include "troupe/scheduler/detail/viewer_page.hpp"
@@ -98,11 +99,11 @@ void deliver_from_any_thread(const caf::response_promise& rp, caf::message msg) 
 }
 
 caf::behavior blocking_gateway_actor(caf::event_based_actor* self,
-                                     std::shared_ptr<detail::blocking_pool> pool) {
+                                     std::shared_ptr<detail::blocking_pool> jobs) {
   return {
-      [self, pool](detail::blocking_job& job) -> caf::response_promise {
+      [self, jobs](detail::blocking_job& job) -> caf::response_promise {
         auto rp = self->make_response_promise();
-        auto err = pool->submit([rp, run = std::move(job.run)](bool cancelled) mutable {
+        auto err = jobs->submit([rp, run = std::move(job.run)](bool cancelled) mutable {
           caf::message response;
           if (cancelled) {
             response = caf::make_message(make_error(runtime_errc::cancelled));
@@ -178,7 +179,9 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
             r.body = topology().dump(2) + "\n";
           } else if (path == "/metrics") {
             r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-            r.body = detail::prometheus_text(topology());
+            std::vector<std::string> node_sections;
+            auto doc = topology(&node_sections);
+            r.body = detail::prometheus_text(doc, node_sections, metric_families_);
           } else if (path == "/events") {
             // Resumes after the reader's last event: ?after=N, or the Last-Event-ID an
             // EventSource sends when it reconnects.
@@ -197,7 +200,9 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
     backlog_subscription_ =
         events_->subscribe([this](const event& e) { backlog_.add(e); }, event_level::info);
   registry_.set_enabled(cfg_.introspection);
-  pool_ =
+  for (auto section : detail::topology_sections())
+    registry_.declare_section(std::string{section});
+  blocking_ =
       std::make_shared<detail::blocking_pool>(cfg_.blocking_threads, cfg_.blocking_queue_capacity);
   switch (cfg_.scheduler) {
   case scheduler_policy::troupe:
@@ -245,7 +250,7 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
     owners[system_.get()] = this;
   }
   // Hidden: the gateway is infrastructure and must not count as a user's live actor.
-  gateway_ = system_->spawn<caf::hidden>(blocking_gateway_actor, pool_);
+  gateway_ = system_->spawn<caf::hidden>(blocking_gateway_actor, blocking_);
   if (auto* coord = troupe_coordinator()) {
     std::vector<detail::worker_counters*> counters;
     for (std::size_t i = 0; i < coord->num_workers(); ++i)
@@ -471,34 +476,17 @@ void runtime::on_blocked_worker(std::function<void(const blocked_worker_report&)
     watchdog_->set_hook(std::move(hook));
 }
 
-bool runtime::put_named(const std::string& name, std::type_index type,
-                        std::shared_ptr<void> object) {
-  std::lock_guard guard{named_mtx_};
-  return named_.emplace(name, std::make_pair(type, std::move(object))).second;
-}
-
-std::shared_ptr<void> runtime::get_named(const std::string& name, std::type_index type,
-                                         bool* wrong_type) const {
-  std::lock_guard guard{named_mtx_};
-  auto i = named_.find(name);
-  if (wrong_type != nullptr)
-    *wrong_type = i != named_.end() && i->second.first != type;
-  if (i == named_.end() || i->second.first != type)
-    return nullptr;
-  return i->second.second;
-}
-
 runtime_metrics runtime::metrics() const {
   runtime_metrics m;
   m.workers = cfg_.effective_workers();
   m.flavor = cfg_.flavor;
   m.max_throughput = cfg_.max_throughput;
-  auto pool = pool_->snapshot();
+  auto blocking = blocking_->snapshot();
   m.blocking_threads_max = cfg_.blocking_threads;
-  m.blocking_threads = pool.threads;
-  m.blocking_busy = pool.busy;
-  m.blocking_queue_depth = pool.queued;
-  m.blocking_completed = pool.completed;
+  m.blocking_threads = blocking.threads;
+  m.blocking_busy = blocking.busy;
+  m.blocking_queue_depth = blocking.queued;
+  m.blocking_completed = blocking.completed;
   m.live_actors = system_->registry().running();
   m.spawned_actors = tracker_.size();
   m.dead_letters = dead_letters_->count();
@@ -508,7 +496,11 @@ runtime_metrics runtime::metrics() const {
 }
 
 nlohmann::json runtime::topology() const {
-  auto out = registry_.dump();
+  return topology(nullptr);
+}
+
+nlohmann::json runtime::topology(std::vector<std::string>* node_sections) const {
+  auto out = registry_.dump(node_sections);
   out["format"] = "troupe-topology";
   out["version"] = 1;
   nlohmann::json rt = metrics();
@@ -524,10 +516,10 @@ shutdown_report runtime::shutdown(std::chrono::milliseconds deadline) {
   if (stopping_.exchange(true))
     return report;
   auto until = std::chrono::steady_clock::now() + deadline;
-  // Supervised actors are left to their supervisors, which stop them in reverse start order;
-  // asking them here as well would stop a tree in no particular order.
+  // Owned actors are left to their owners, which stop them in their own order (a tree in
+  // reverse start order); asking them here as well would stop a tree in no particular order.
   for (auto& entry : tracker_.live())
-    if (!entry.supervised)
+    if (!entry.owned)
       caf::anon_send_exit(entry.address, caf::exit_reason::user_shutdown);
   if (!tracker_.await_empty(until)) {
     for (auto& entry : tracker_.live()) {
@@ -540,7 +532,7 @@ shutdown_report runtime::shutdown(std::chrono::milliseconds deadline) {
   }
   auto remaining = std::max(until - std::chrono::steady_clock::now(),
                             std::chrono::steady_clock::duration{std::chrono::milliseconds{100}});
-  report.abandoned_blocking_jobs = pool_->shutdown(remaining);
+  report.abandoned_blocking_jobs = blocking_->shutdown(remaining);
   caf::anon_send_exit(gateway_, caf::exit_reason::user_shutdown);
   gateway_ = nullptr;
   return report;

@@ -1,6 +1,8 @@
 #include "troupe/scheduler/detail/topology_registry.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <set>
 #include <unordered_set>
 #include <vector>
 
@@ -8,7 +10,6 @@
 #include <caf/actor_cast.hpp>
 
 #include "troupe/scheduler/detail/actor_relations.hpp"
-#include "troupe/scheduler/errors.hpp"
 
 namespace troupe::detail {
 
@@ -34,7 +35,7 @@ void topology_registry::remove_actor(caf::actor_id id) {
   s.entries.erase(id);
 }
 
-void topology_registry::describe(caf::actor_id id, std::string kind, provider mailbox) {
+void topology_registry::describe(caf::actor_id id, description what) {
   if (off())
     return;
   auto& s = nodes_.of(id);
@@ -42,31 +43,43 @@ void topology_registry::describe(caf::actor_id id, std::string kind, provider ma
   // Creates the node if the actor is not added yet: an actor may describe itself while it is
   // constructed, before runtime::spawn registers it.
   auto& n = s.entries[id];
-  n.kind = std::move(kind);
-  if (mailbox)
-    n.mailbox = std::move(mailbox);
+  n.kind = what.kind;
+  n.section = what.section;
+  n.has_rows = what.has_rows;
+  if (what.details) {
+    n.details_key = what.details_key;
+    n.details = std::move(what.details);
+  }
 }
 
-void topology_registry::set_child(caf::actor_id supervisor, uint64_t serial, child_row row) {
+void topology_registry::describe(caf::actor_id id, std::string_view kind) {
   if (off())
     return;
-  // The child's parent and the supervisor's row change together, as one step for a dump: both
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  s.entries[id].kind = kind;
+}
+
+void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_row row) {
+  if (off())
+    return;
+  // The child's parent and the owner's row change together, as one step for a dump: both
   // shards are locked at once (std::scoped_lock avoids deadlock with a dump's ordered locking).
-  auto& sup = nodes_.of(supervisor);
+  auto& own = nodes_.of(owner);
   auto& kid = nodes_.of(row.actor);
   auto update = [&] {
     if (row.actor != 0)
       if (auto c = kid.entries.find(row.actor); c != kid.entries.end()) {
-        c->second.parent = supervisor;
+        c->second.parent = owner;
         c->second.state = row.state;
       }
-    sup.entries[supervisor].children[serial] = std::move(row);
+    own.entries[owner].children[serial] = std::move(row);
   };
-  if (&kid == &sup) {
-    std::lock_guard guard{sup.mtx};
+  if (&kid == &own) {
+    std::lock_guard guard{own.mtx};
     update();
   } else {
-    std::scoped_lock guard{sup.mtx, kid.mtx};
+    std::scoped_lock guard{own.mtx, kid.mtx};
     update();
   }
 }
@@ -80,19 +93,31 @@ void topology_registry::set_state(caf::actor_id id, std::string state) {
     i->second.state = std::move(state);
 }
 
-void topology_registry::remove_child(caf::actor_id supervisor, uint64_t serial) {
+void topology_registry::remove_child(caf::actor_id owner, uint64_t serial) {
   if (off())
     return;
-  auto& s = nodes_.of(supervisor);
+  // Destroyed outside the lock: a component's details may be anything.
+  std::optional<child_row> removed;
+  auto& s = nodes_.of(owner);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.entries.find(supervisor); i != s.entries.end())
-    i->second.children.erase(serial);
+  if (auto i = s.entries.find(owner); i != s.entries.end())
+    if (auto row = i->second.children.find(serial); row != i->second.children.end()) {
+      removed.emplace(std::move(row->second));
+      i->second.children.erase(row);
+    }
 }
 
-uint64_t topology_registry::add_component(std::string section, std::string name, provider details) {
+void topology_registry::declare_section(std::string name) {
+  std::lock_guard guard{components_mtx_};
+  sections_.insert(std::move(name));
+}
+
+uint64_t topology_registry::add_component(std::string section, std::string name, provider details,
+                                          std::string members_key) {
   std::lock_guard guard{components_mtx_};
   auto token = next_token_++;
-  components_.emplace(token, component{std::move(section), std::move(name), std::move(details)});
+  components_.emplace(token, component{std::move(section), std::move(name), std::move(details),
+                                       std::move(members_key)});
   return token;
 }
 
@@ -124,12 +149,6 @@ struct topology_registry::dump_context {
 };
 
 namespace {
-
-nlohmann::json exit_reason_json(const std::optional<caf::error>& reason) {
-  if (!reason)
-    return nullptr;
-  return *reason ? render(*reason) : std::string{"normal"};
-}
 
 nlohmann::json id_list(const std::vector<caf::actor_id>* ids) {
   auto out = nlohmann::json::array();
@@ -167,18 +186,14 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       {"monitored_by", id_list(rel != nullptr ? &rel->monitored_by : nullptr)},
       {"subscriptions", std::move(subscriptions)},
   };
-  if (n.mailbox)
-    out["mailbox"] = n.mailbox();
-  if (n.kind == "supervisor") {
+  if (n.details)
+    out[std::string{n.details_key}] = n.details();
+  if (n.has_rows) {
     auto children = nlohmann::json::array();
     for (auto& [serial, row] : n.children) {
-      nlohmann::json c{{"id", row.id},
-                       {"state", row.state},
-                       {"restart", row.restart},
-                       {"restarts", row.restarts},
-                       {"last_exit_reason", exit_reason_json(row.last_exit_reason)},
-                       {"supervisor", row.is_supervisor},
-                       {"actor", nullptr}};
+      nlohmann::json c{{"id", row.id}, {"state", row.state}, {"actor", nullptr}};
+      if (row.details)
+        row.details->to_json(c);
       // A row names only an actor that is still registered: no dangling ids, even while
       // children start and crash (the dump holds the lock that both changes take).
       if (row.actor != 0 && depth < 64)
@@ -191,7 +206,7 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
   return out;
 }
 
-nlohmann::json topology_registry::dump() const {
+nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) const {
   // Declared before the lock: the last reference to an actor may go away here, and an actor
   // destroyed that way unregisters itself, which takes the lock.
   std::vector<caf::strong_actor_ptr> keep_alive;
@@ -202,18 +217,20 @@ nlohmann::json topology_registry::dump() const {
     guards.emplace_back(s.mtx);
   dump_context ctx;
   ctx.now = std::chrono::steady_clock::now();
-  nlohmann::json out{{"supervision", nlohmann::json::array()},
-                     {"actors", nlohmann::json::array()},
-                     {"topics", nlohmann::json::array()},
-                     {"pools", nlohmann::json::array()}};
+  nlohmann::json out{{"actors", nlohmann::json::array()}};
+  for (auto& name : sections_)
+    out[name] = nlohmann::json::array();
   for (auto& [token, c] : components_) {
     auto details = c.details ? c.details() : nlohmann::json::object();
     details["name"] = c.name;
-    // A topic's subscribers list the topic among their subscriptions.
-    if (auto per = details.find("per_subscriber"); per != details.end() && per->is_array())
-      for (auto& sub : *per)
-        if (auto actor = sub.find("actor"); actor != sub.end() && actor->is_number_unsigned())
-          ctx.subscriptions[actor->get<caf::actor_id>()].push_back(c.name);
+    // The actors an entry names as its members list the entry among their subscriptions.
+    if (!c.members_key.empty())
+      if (auto members = details.find(c.members_key);
+          members != details.end() && members->is_array())
+        for (auto& member : *members)
+          if (auto actor = member.find("actor");
+              actor != member.end() && actor->is_number_unsigned())
+            ctx.subscriptions[actor->get<caf::actor_id>()].push_back(c.name);
     out[c.section].push_back(std::move(details));
   }
   // Sorted by id, so that dumps of the same system compare equal.
@@ -242,12 +259,20 @@ nlohmann::json topology_registry::dump() const {
   std::sort(ids.begin(), ids.end());
   for (auto& [observer, observed] : ctx.monitors)
     std::sort(observed.begin(), observed.end());
+  std::set<std::string_view> tree_sections;
   for (auto id : ids) {
     auto& n = *find_node(id);
-    // A child whose supervisor already left the registry is shown free-standing.
+    // A child whose owner already left the registry is shown free-standing.
     if (n.parent != 0 && find_node(n.parent) != nullptr)
       continue;
-    out[n.kind == "supervisor" ? "supervision" : "actors"].push_back(node_json(id, n, ctx, 0));
+    if (!n.section.empty())
+      tree_sections.insert(n.section);
+    out[n.section.empty() ? std::string{"actors"} : std::string{n.section}].push_back(
+        node_json(id, n, ctx, 0));
+  }
+  if (node_sections != nullptr) {
+    node_sections->assign(tree_sections.begin(), tree_sections.end());
+    node_sections->emplace_back("actors");
   }
   return out;
 }

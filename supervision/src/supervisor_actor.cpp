@@ -12,6 +12,7 @@
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/restart_decision.hpp"
+#include "troupe/supervision/detail/supervision_introspection.hpp"
 #include "troupe/supervision/supervision_errc.hpp"
 #include "troupe/supervision/supervision_event_kinds.hpp"
 
@@ -66,7 +67,7 @@ caf::error start_child_record(runtime& rt, child_record& rec, caf::message* info
   rec.state = child_state::running;
   rec.started_at = clock::now();
   ++rec.generation;
-  rt.mark_supervised(rec.actor);
+  rt.mark_owned(rec.actor);
   return caf::none;
 }
 
@@ -90,7 +91,12 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, runtime& rt, supervis
 }
 
 void supervisor_actor::publish_all() {
-  rt_.registry().describe(id(), "supervisor");
+  detail::topology_registry::description what;
+  what.kind = "supervisor";
+  what.section = detail::supervision_section;
+  what.has_rows = true;
+  rt_.registry().describe(id(), std::move(what));
+  rt_.metric_families().declare(detail::child_restarts_family);
   for (auto& rec : children_)
     publish(rec);
 }
@@ -501,10 +507,8 @@ void supervisor_actor::publish(const child_record& rec) {
   row.id = rec.spec.id;
   row.actor = rec.actor ? rec.actor.id() : 0;
   row.state = to_string(rec.state);
-  row.restart = to_string(rec.spec.restart);
-  row.restarts = rec.restarts;
-  row.last_exit_reason = rec.last_exit;
-  row.is_supervisor = rec.spec.is_supervisor;
+  row.details = std::make_unique<detail::child_row_details>(rec.spec.restart, rec.restarts,
+                                                            rec.last_exit, rec.spec.is_supervisor);
   rt_.registry().set_child(id(), rec.serial, std::move(row));
 }
 

@@ -48,7 +48,8 @@ events_topic(runtime& rt, event_level min = event_level::info) {
   using holder = detail::events_topic_holder;
   auto key = "events-topic:" + std::string{to_string(min)};
   auto existing = [&]() -> std::shared_ptr<holder> {
-    return std::static_pointer_cast<holder>(rt.get_named(key, typeid(holder)));
+    auto found = rt.named().get<holder>(key);
+    return found ? *found : nullptr;
   };
   if (auto h = existing())
     return h->publisher;
@@ -60,18 +61,20 @@ events_topic(runtime& rt, event_level min = event_level::info) {
   auto core = std::make_shared<detail::topic_core<event>>(opts, nullptr);
   auto h = std::make_shared<holder>();
   h->publisher = topic<event>{core};
-  if (!rt.put_named(key, typeid(holder), h)) {
+  if (rt.named().put(key, h)) {
     // Another thread made it first: use that one.
     if (auto other = existing())
       return other->publisher;
   }
-  if (!rt.put_named("topic:" + opts.name, typeid(event), core))
+  if (rt.named().put("topic:" + opts.name, core))
     return make_error(topic_errc::name_taken, opts.name);
-  rt.registry().add_component("topics", opts.name,
-                              [weak = std::weak_ptr<detail::topic_core<event>>{core}] {
-                                auto c = weak.lock();
-                                return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
-                              });
+  rt.registry().add_component(
+      "topics", opts.name,
+      [weak = std::weak_ptr<detail::topic_core<event>>{core}] {
+        auto c = weak.lock();
+        return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
+      },
+      "per_subscriber");
   // The sink holds the core, not a publisher handle: the holder's handle decides when the topic
   // closes (with the runtime).
   h->feed = rt.events().subscribe(

@@ -237,14 +237,17 @@ troupe::result<topic<T>> make_topic(runtime& rt, topic_options opts) {
     return make_error(config_errc::out_of_range, std::string{"capacity"}, std::string{"0"});
   auto core = std::make_shared<detail::topic_core<T>>(opts, rt.events_ptr());
   if (!opts.name.empty()) {
-    if (!rt.put_named("topic:" + opts.name, typeid(T), core))
+    if (rt.named().put("topic:" + opts.name, core))
       return make_error(topic_errc::name_taken, opts.name);
-    // Named topics live as long as the runtime: they stay in its topology.
-    rt.registry().add_component("topics", opts.name,
-                                [weak = std::weak_ptr<detail::topic_core<T>>{core}] {
-                                  auto c = weak.lock();
-                                  return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
-                                });
+    // Named topics live as long as the runtime: they stay in its topology, and each
+    // subscriber lists the topic among its subscriptions.
+    rt.registry().add_component(
+        "topics", opts.name,
+        [weak = std::weak_ptr<detail::topic_core<T>>{core}] {
+          auto c = weak.lock();
+          return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
+        },
+        "per_subscriber");
   }
   return topic<T>{std::move(core)};
 }
@@ -254,11 +257,12 @@ troupe::result<topic<T>> make_topic(runtime& rt, topic_options opts) {
 /// Errors: topic_errc::no_such_topic, topic_errc::type_mismatch.
 template <class T>
 troupe::result<topic<T>> find_topic(runtime& rt, const std::string& name) {
-  bool wrong_type = false;
-  auto obj = rt.get_named("topic:" + name, typeid(T), &wrong_type);
-  if (!obj)
-    return make_error(wrong_type ? topic_errc::type_mismatch : topic_errc::no_such_topic, name);
-  return topic<T>{std::static_pointer_cast<detail::topic_core<T>>(obj)};
+  auto core = rt.named().get<detail::topic_core<T>>("topic:" + name);
+  if (!core)
+    return make_error(core.error() == named_errc::wrong_type ? topic_errc::type_mismatch
+                                                             : topic_errc::no_such_topic,
+                      name);
+  return topic<T>{std::move(*core)};
 }
 
 } // namespace troupe

@@ -9,6 +9,7 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
+#include "troupe/mailbox/detail/mailbox_introspection.hpp"
 #include "troupe/mailbox/handlers.hpp"
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/mailbox/mailbox_actor.hpp"
@@ -44,11 +45,16 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   auto core = std::make_shared<detail::mailbox_core<Ts...>>(std::move(opts), rt.dead_letters(),
                                                             rt.config().max_throughput);
   auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)});
-  rt.registry().describe(owner.id(), "mailbox",
-                         [weak = std::weak_ptr<detail::mailbox_core<Ts...>>{core}] {
-                           auto c = weak.lock();
-                           return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
-                         });
+  detail::topology_registry::description what;
+  what.kind = "mailbox";
+  what.details_key = detail::mailbox_details_key;
+  what.details = [weak = std::weak_ptr<detail::mailbox_core<Ts...>>{core}] {
+    auto c = weak.lock();
+    return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
+  };
+  rt.registry().describe(owner.id(), std::move(what));
+  // Lock-free once declared: the spawn path pays a few loads.
+  rt.metric_families().declare(detail::mailbox_depth_family);
   return mailbox<Ts...>{std::move(core), caf::actor_cast<caf::actor>(owner)};
 }
 

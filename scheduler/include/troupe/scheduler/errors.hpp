@@ -50,12 +50,30 @@ enum class runtime_errc : uint8_t {
   io_failed,
 };
 
+/// Why a runtime's named registry (runtime::named()) refused. Context: the name; for
+/// wrong_type also the type the name holds and the type asked for.
+enum class named_errc : uint8_t {
+  /// put: the name holds an object already.
+  name_taken = 1,
+  /// get: no object has that name.
+  not_found,
+  /// get: the name holds an object of another type.
+  wrong_type,
+};
+
 /// Category atoms, as they appear in caf::error::category().
 inline constexpr caf::atom_value config_error_category = caf::atom("tr_config");
+/// The category of runtime_errc.
 inline constexpr caf::atom_value runtime_error_category = caf::atom("tr_runtime");
+/// The category of named_errc.
+inline constexpr caf::atom_value named_error_category = caf::atom("tr_named");
 
+/// The error for `code`, without context.
 [[nodiscard]] caf::error make_error(config_errc code);
+/// The error for `code`, without context.
 [[nodiscard]] caf::error make_error(runtime_errc code);
+/// The error for `code`, without context.
+[[nodiscard]] caf::error make_error(named_errc code);
 
 /// Builds an error with context, e.g. `make_error(config_errc::malformed_value, "workers", "x")`.
 template <class Code, class... Ts>
@@ -66,6 +84,8 @@ template <class Code, class... Ts>
 
 [[nodiscard]] const char* to_string(config_errc code) noexcept;
 [[nodiscard]] const char* to_string(runtime_errc code) noexcept;
+/// The code's name, e.g. "wrong_type".
+[[nodiscard]] const char* to_string(named_errc code) noexcept;
 
 /// Renders the context-free part of an error of one category, e.g. "mailbox_full".
 using error_code_renderer = const char* (*)(uint8_t code) noexcept;

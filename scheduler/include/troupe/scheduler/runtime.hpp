@@ -11,7 +11,6 @@
 #include <string>
 #include <thread>
 #include <type_traits>
-#include <typeindex>
 #include <utility>
 #include <vector>
 
@@ -37,6 +36,8 @@
 #include "troupe/scheduler/detail/watchdog.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/event_stream.hpp"
+#include "troupe/scheduler/metric_registry.hpp"
+#include "troupe/scheduler/named_registry.hpp"
 #include "troupe/scheduler/runtime_config.hpp"
 #include "troupe/scheduler/runtime_metrics.hpp"
 #include "troupe/scheduler/scheduler_metrics.hpp"
@@ -120,16 +121,13 @@ public:
   /// config().blocked_threshold. The report is also counted and logged to stderr.
   void on_blocked_worker(std::function<void(const blocked_worker_report&)> hook);
 
-  // -- named objects (topics, watched values) ------------------------------------------------
+  // -- named objects ---------------------------------------------------------------------------
 
-  /// Registers `object` of C++ type `type` under `name`. Returns false when the name is taken.
+  /// Objects that components share by name across this runtime, typed (see named_registry).
   /// Thread safety: any thread.
-  bool put_named(const std::string& name, std::type_index type, std::shared_ptr<void> object);
-
-  /// The object registered under `name` if it has type `type`; nullptr otherwise (with
-  /// `*wrong_type` set when the name exists with another type).
-  [[nodiscard]] std::shared_ptr<void> get_named(const std::string& name, std::type_index type,
-                                                bool* wrong_type = nullptr) const;
+  [[nodiscard]] named_registry& named() noexcept { return named_; }
+  /// Objects that components share by name across this runtime, typed (see named_registry).
+  [[nodiscard]] const named_registry& named() const noexcept { return named_; }
 
   /// Where messages that reached no handler are counted; see dead_letter_office.
   [[nodiscard]] const std::shared_ptr<dead_letter_office>& dead_letters() const noexcept {
@@ -172,20 +170,20 @@ public:
     return handle;
   }
 
-  /// Tells shutdown that `actor` is stopped by its supervisor (in reverse start order, within
-  /// its own deadline) rather than asked directly. Supervisors call this for their children.
-  /// Thread safety: any thread.
-  /// A child that was not spawned through the runtime is adopted: tracked and shown in the
+  /// Tells shutdown that `actor` is owned by another actor that stops it (in its own order,
+  /// within its own deadline), so shutdown does not ask it directly: shutdown asks the owner.
+  /// An actor that was not spawned through the runtime is adopted: tracked and shown in the
   /// topology like the others.
-  void mark_supervised(const caf::actor& actor) {
+  /// Thread safety: any thread.
+  void mark_owned(const caf::actor& actor) {
     tracker_.adopt(caf::actor_cast<caf::strong_actor_ptr>(actor));
   }
 
   // -- topology ------------------------------------------------------------------------------
 
-  /// The live system as JSON: runtime figures, the supervision trees (children in start
-  /// order with state, restarts and last exit reason), free-standing actors, topics, pools and
-  /// dead letters. The format is described in docs/topology.md and docs/topology.schema.json.
+  /// The live system as JSON: runtime figures, the actor trees with their children's rows,
+  /// free-standing actors, the sections components list and dead letters. The format is
+  /// described in docs/topology.md and docs/topology.schema.json.
   ///
   ///   std::cout << rt.topology().dump(2);
   ///
@@ -200,6 +198,10 @@ public:
   /// Where Troupe's components describe what they run (internal; see topology()).
   [[nodiscard]] detail::topology_registry& registry() noexcept { return registry_; }
 
+  /// Where Troupe's components declare the metric families they add to GET /metrics
+  /// (see metric_family).
+  [[nodiscard]] metric_registry& metric_families() noexcept { return metric_families_; }
+
   // -- blocking work ---------------------------------------------------------------------------
 
   /// Runs `fn` on the blocking pool and returns a future for callers outside of actors.
@@ -209,7 +211,7 @@ public:
     using result = std::invoke_result_t<F&>;
     using future = blocking_future<result>;
     auto st = std::make_shared<typename future::shared_state>();
-    auto err = pool_->submit([st, fn = std::move(fn)](bool cancelled) mutable {
+    auto err = blocking_->submit([st, fn = std::move(fn)](bool cancelled) mutable {
       if (cancelled) {
         st->set(make_error(runtime_errc::cancelled));
         return;
@@ -304,6 +306,9 @@ public:
 private:
   std::atomic<uint64_t> topology_dump_failures_{0};
 
+  /// topology(), and the sections holding actor trees (for the metrics walk).
+  [[nodiscard]] nlohmann::json topology(std::vector<std::string>* node_sections) const;
+
   /// The coordinator running Troupe's policy, or nullptr with CAF's policies.
   [[nodiscard]] caf::scheduler::coordinator<detail::troupe_policy>* troupe_coordinator() const;
 
@@ -318,11 +323,11 @@ private:
   detail::event_backlog backlog_;
   event_subscription backlog_subscription_;
   detail::topology_registry registry_;
+  metric_registry metric_families_;
   detail::actor_tracker tracker_{registry_, *events_};
-  std::shared_ptr<detail::blocking_pool> pool_;
+  std::shared_ptr<detail::blocking_pool> blocking_;
   std::shared_ptr<dead_letter_office> dead_letters_ = std::make_shared<dead_letter_office>(events_);
-  mutable std::mutex named_mtx_;
-  std::map<std::string, std::pair<std::type_index, std::shared_ptr<void>>> named_;
+  named_registry named_;
   caf::actor_system_config caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor gateway_;

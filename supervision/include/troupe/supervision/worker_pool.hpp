@@ -22,6 +22,7 @@
 #include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
 #include "troupe/supervision/detail/pool_worker.hpp"
+#include "troupe/supervision/detail/supervision_introspection.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
 #include "troupe/supervision/pool_options.hpp"
 #include "troupe/supervision/supervisor.hpp"
@@ -351,8 +352,9 @@ public:
       return std::move(sup.error());
     st->sup = std::move(*sup);
     st->rt = &rt;
+    detail::declare_pool_families(rt);
     st->topology_token = rt.registry().add_component(
-        "pools", opts.name,
+        detail::pools_section, opts.name,
         [weak = std::weak_ptr<core_type>{st->core}, sup_id = st->sup.actor().id()] {
           auto c = weak.lock();
           if (!c)

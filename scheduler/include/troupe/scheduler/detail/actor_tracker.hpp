@@ -39,20 +39,21 @@ public:
     caf::actor_id id = 0;
     std::string name;
     caf::actor_addr address;
-    /// Stopped by its supervisor, in order, rather than by shutdown's broadcast.
-    bool supervised = false;
+    /// Stopped by the actor that owns it, in that owner's order, rather than by shutdown's
+    /// broadcast.
+    bool owned = false;
   };
 
   /// Registers `actor` and arranges for its removal when it terminates. If the actor has
   /// already terminated, it is never listed.
   void track(const caf::strong_actor_ptr& actor, std::string_view kind = {});
 
-  /// Tracks `actor` unless it is tracked already (a supervisor adopting a child that was not
-  /// spawned through the runtime), and marks it supervised.
+  /// Tracks `actor` unless it is tracked already (an owner adopting a child that was not
+  /// spawned through the runtime), and marks it owned.
   void adopt(const caf::strong_actor_ptr& actor);
 
-  /// Marks a tracked actor as supervised; unknown ids are ignored.
-  void set_supervised(caf::actor_id id);
+  /// Marks a tracked actor as owned (stopped by its owner); unknown ids are ignored.
+  void set_owned(caf::actor_id id);
 
   [[nodiscard]] std::vector<entry> live() const;
   [[nodiscard]] std::size_t size() const noexcept { return count_.load(); }
@@ -63,7 +64,7 @@ public:
 private:
   struct slot {
     caf::actor_addr address;
-    bool supervised = false;
+    bool owned = false;
   };
 
   void remove(caf::actor_id id);

@@ -1,14 +1,21 @@
 #pragma once
 
+#include <span>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "troupe/scheduler/metric_registry.hpp"
+
 namespace troupe::detail {
 
 /// Renders a topology dump (runtime::topology()) as Prometheus' text exposition format
-/// (version 0.0.4): runtime gauges, per-mailbox depths, per-child restart counts, per-pool
-/// figures. Label values are escaped as the format requires.
-[[nodiscard]] std::string prometheus_text(const nlohmann::json& topology);
+/// (version 0.0.4): the runtime's own gauges and dead letters, then every family of `families`
+/// with the samples its sampler reads from the dump. `node_sections` names the top-level
+/// sections that hold actor trees, in walking order (topology_registry::dump). Label values are
+/// escaped as the format requires.
+[[nodiscard]] std::string prometheus_text(const nlohmann::json& topology,
+                                          std::span<const std::string> node_sections,
+                                          const metric_registry& families);
 
 } // namespace troupe::detail
