@@ -120,6 +120,34 @@ TEST(EventStream, ASinkIsNeverCalledAfterItsSubscriptionWasReset) {
   EXPECT_FALSE(events.wants(event_level::debug));
 }
 
+TEST(EventStream, SubscribersComeAndGoWhilePublishersPublish) {
+  event_stream events;
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> delivered{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < 2; ++p)
+    threads.emplace_back([&] {
+      while (!stop.load())
+        events.publish(make_event(event_level::notice));
+    });
+  std::atomic<int> churners_done{0};
+  for (int c = 0; c < 2; ++c)
+    threads.emplace_back([&, c] {
+      for (int i = 0; i < 300; ++i) {
+        auto level = (i + c) % 2 == 0 ? event_level::debug : event_level::warning;
+        auto sub = events.subscribe([&](const event&) { delivered.fetch_add(1); }, level);
+        if (i % 3 == 0)
+          sub = events.subscribe([&](const event&) { delivered.fetch_add(1); });
+      }
+      churners_done.fetch_add(1);
+    });
+  ASSERT_TRUE(test::eventually([&] { return churners_done.load() == 2; }, 60s));
+  stop.store(true);
+  for (auto& t : threads)
+    t.join();
+  EXPECT_FALSE(events.wants(event_level::debug)) << "every subscription is gone";
+}
+
 TEST(EventStream, ASinkMayUnsubscribeItselfAndPublish) {
   event_stream events;
   std::vector<std::string> seen;
