@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/deadline.hpp"
+
 namespace {
 
 using troupe::unbounded_mpsc_queue;
@@ -34,8 +36,16 @@ using cancel_flag = std::atomic<bool>;
 /// longer than `limit`. On expiry `cancelled` is raised so the body's loops can
 /// stop; a body that does not stop within a grace period aborts the process, so
 /// a broken queue fails the run instead of hanging it.
+/// The default limit: the per-test deadline (TROUPE_TEST_DEADLINE_S, raised for sanitizer runs)
+/// less a margin, so that this check, not the whole-binary watchdog, reports a slow run.
+inline std::chrono::seconds concurrent_limit() {
+  auto per_test = troupe::test::default_test_deadline();
+  return per_test > std::chrono::seconds{40} ? per_test - std::chrono::seconds{10}
+                                             : std::chrono::seconds{30};
+}
+
 template <class Body>
-void run_with_deadline(Body body, std::chrono::seconds limit = std::chrono::seconds{30}) {
+void run_with_deadline(Body body, std::chrono::seconds limit = concurrent_limit()) {
   cancel_flag cancelled{false};
   auto done = std::async(std::launch::async, [&] { body(cancelled); });
   if (done.wait_for(limit) == std::future_status::ready) {
