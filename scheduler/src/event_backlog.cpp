@@ -7,11 +7,8 @@ namespace troupe::detail {
 void event_backlog::add(const event& e) {
   auto json = to_json(e).dump();
   std::lock_guard guard{mtx_};
-  // Sinks may run concurrently on several threads: keep the order of sequence numbers, which
-  // is the order readers resume from.
-  auto pos = std::upper_bound(events_.begin(), events_.end(), e.sequence,
-                              [](std::uint64_t seq, const kept& k) { return seq < k.sequence; });
-  events_.insert(pos, kept{e.sequence, std::move(json)});
+  // The stream calls its sinks one at a time in sequence order: appending keeps the order.
+  events_.push_back(kept{e.sequence, std::move(json)});
   if (events_.size() > capacity_) {
     last_dropped_ = events_.front().sequence;
     events_.pop_front();
