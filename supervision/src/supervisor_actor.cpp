@@ -32,6 +32,25 @@ std::string format_period(std::chrono::milliseconds period) {
   return std::to_string(period.count()) + "ms";
 }
 
+// Publishes one event about a child of supervisor `supervisor` when someone listens at
+// `level`: the common subject and fields, then what `make` adds. Used by the supervisor actor
+// and by its initial start, which runs before the actor exists.
+template <class Make>
+void emit_child_event(runtime& rt, event_level level, std::string_view kind,
+                      const std::string& supervisor, const child_record& rec, Make make) {
+  auto& events = rt.events();
+  if (!events.wants(level))
+    return;
+  event e;
+  e.level = level;
+  e.kind = kind;
+  e.actor = rec.actor ? rec.actor.id() : 0;
+  e.name = supervisor + "/" + rec.spec.id;
+  e.fields = {{"supervisor", supervisor}, {"child", rec.spec.id}};
+  make(e);
+  events.publish(std::move(e));
+}
+
 } // namespace
 
 caf::error start_child_record(runtime& rt, child_record& rec, caf::message* info) {
@@ -111,19 +130,13 @@ supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& ne
     rec.spec = child;
     rec.serial = next_serial++;
     if (auto err = start_child_record(rt, rec)) {
-      if (rt.events().wants(event_level::error)) {
-        event e;
-        e.level = event_level::error;
-        e.kind = event_kinds::child_start_failed;
-        e.name = spec.name + "/" + rec.spec.id;
-        auto reason = render(err);
-        e.text = "start failed: " + reason;
-        e.fields = {{"supervisor", spec.name},
-                    {"child", rec.spec.id},
-                    {"reason", std::move(reason)},
-                    {"will_retry", false}};
-        rt.events().publish(std::move(e));
-      }
+      emit_child_event(rt, event_level::error, event_kinds::child_start_failed, spec.name, rec,
+                       [&](event& e) {
+                         auto reason = render(err);
+                         e.text = "start failed: " + reason;
+                         e.fields["reason"] = std::move(reason);
+                         e.fields["will_retry"] = false;
+                       });
       started.pop_back();
       // OTP stops the children started so far, last first, before failing the start.
       for (auto i = started.rbegin(); i != started.rend(); ++i) {
@@ -133,18 +146,12 @@ supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& ne
       }
       return err;
     }
-    if (rec.actor && rt.events().wants(event_level::info)) {
-      event e;
-      e.level = event_level::info;
-      e.kind = event_kinds::child_started;
-      e.actor = rec.actor.id();
-      e.name = spec.name + "/" + rec.spec.id;
-      e.text = "started";
-      e.fields = {{"supervisor", spec.name},
-                  {"child", rec.spec.id},
-                  {"restart", to_string(rec.spec.restart)}};
-      rt.events().publish(std::move(e));
-    }
+    if (rec.actor)
+      emit_child_event(rt, event_level::info, event_kinds::child_started, spec.name, rec,
+                       [&](event& e) {
+                         e.text = "started";
+                         e.fields["restart"] = to_string(rec.spec.restart);
+                       });
     // OTP keeps no entry for a temporary child that declined to start.
     if (!rec.actor && rec.spec.restart == restart_type::temporary)
       started.pop_back();
@@ -482,24 +489,10 @@ void supervisor_actor::book_exit(child_record& rec) {
   publish(rec);
 }
 
-nlohmann::json supervisor_actor::base_fields(const child_record& rec) const {
-  return {{"supervisor", name_}, {"child", rec.spec.id}};
-}
-
 template <class Make>
 void supervisor_actor::emit(event_level level, std::string_view kind, const child_record& rec,
                             Make make) {
-  auto& events = rt_.events();
-  if (!events.wants(level))
-    return;
-  event e;
-  e.level = level;
-  e.kind = kind;
-  e.actor = rec.actor ? rec.actor.id() : 0;
-  e.name = name_ + "/" + rec.spec.id;
-  e.fields = base_fields(rec);
-  make(e);
-  events.publish(std::move(e));
+  emit_child_event(rt_, level, kind, name_, rec, std::move(make));
 }
 
 void supervisor_actor::publish(const child_record& rec) {

@@ -119,8 +119,6 @@ private:
   /// `make` fills in the text and fields only then.
   template <class Make>
   void emit(event_level level, std::string_view kind, const child_record& rec, Make make);
-  /// The fields every supervisor event has: "supervisor", "child".
-  [[nodiscard]] nlohmann::json base_fields(const child_record& rec) const;
   /// Shows the child's row in the runtime's topology.
   void publish(const child_record& rec);
   /// Shows this supervisor and all its children (at construction).
