@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Checks the component layering: scheduler <- core <- mailbox <- actors <- supervision <-
-# distribution. A component may include its own headers and the public headers of components to
-# its left; never another component's detail/ headers, never a component to its right.
+# Checks the component layering: scheduler <- introspection <- runtime <- core <- mailbox <- actors
+# <- supervision <- {distribution, coro}. A component may include its own headers and the public
+# headers of components to its left; never another component's detail/ headers, never a
+# component to its right.
 #
 #   tools/check_layering.sh [source-dir]     (exit 0: clean; 1: violations, listed)
 set -euo pipefail
 root="${1:-$(cd "$(dirname "$0")/.." && pwd)}"
-layers=(scheduler core mailbox actors supervision distribution coro)
+layers=(scheduler introspection runtime core mailbox actors supervision distribution coro)
 
 declare -A rank_of
 for i in "${!layers[@]}"; do
@@ -38,18 +39,20 @@ for component in "${layers[@]}"; do
              --include='*.hpp' --include='*.cpp' --include='*.h' || true)
 done
 
-# The scheduler, the lowest component, names no concept of a component above it: components
-# describe themselves to it (their actors, rows, sections, metric families and named objects)
-# through the introspection seam, so its code and strings say nothing of supervisors, mailboxes,
-# topics or pools. Comments may (they explain who uses a seam), so they are stripped first;
-# string and character literals are kept, so a literal cannot hide the start of a comment. Two
-# words are the scheduler's own: CAF's `mailbox_element` and the scheduler's blocking pool.
+# The three lowest components (scheduling, introspection, the runtime) name no concept of a
+# component above them: components describe themselves (their actors, rows, sections, metric
+# families, named objects and events) through the introspection seam, so their code and strings
+# say nothing of supervisors, mailboxes, topics or pools. Comments may (they explain who uses a
+# seam), so they are stripped first; string and character literals are kept, so a literal cannot
+# hide the start of a comment. Two words are theirs: CAF's `mailbox_element` and the runtime's
+# blocking pool.
 upper_words='supervis|mailbox|topic|pool'
 own_words='mailbox_element|blocking[_ -]pool'
 while IFS= read -r hit; do
-  echo "$hit: the scheduler names a concept of a component above it"
+  echo "$hit: a base component names a concept of a component above it"
   violations=$((violations + 1))
-done < <(find "$root/scheduler" \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' \) -print0 |
+done < <(find "$root/scheduler" "$root/introspection" "$root/runtime" \
+           \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' \) -print0 |
            xargs -0 -r perl -0777 -ne '
              my $file = $ARGV;
              s{("(?:\\.|[^"\\\n])*")|(\x27(?:\\.|[^\x27\\\n])+\x27)|//[^\n]*|/\*.*?\*/}

@@ -5,8 +5,8 @@
 #include <caf/sec.hpp>
 #include <caf/system_messages.hpp>
 
-#include "troupe/scheduler/dead_letter_office.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/dead_letter_office.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace troupe {
 

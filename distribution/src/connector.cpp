@@ -6,8 +6,8 @@
 
 #include "troupe/distribution/detail/gate.hpp"
 #include "troupe/distribution/distribution_errc.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/errors.hpp"
-#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe::detail {
 

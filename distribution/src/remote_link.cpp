@@ -9,8 +9,8 @@
 #include "troupe/distribution/detail/connector.hpp"
 #include "troupe/distribution/distribution_errc.hpp"
 #include "troupe/distribution/node_event_kinds.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/errors.hpp"
-#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe::detail {
 

@@ -1,30 +1,36 @@
 #pragma once
 
 // Everything Troupe offers, in one include. Components can also be included one by one:
-// <troupe/scheduler/...>, <troupe/core/...>, <troupe/mailbox/...>, <troupe/actors/...>,
-// <troupe/supervision/...>, <troupe/coro/...>. CAF comes with it: Troupe actors are CAF actors, and
-// handles such as caf::scoped_actor mix freely.
+// <troupe/scheduler/...>, <troupe/introspection/...>, <troupe/runtime/...>, <troupe/core/...>,
+// <troupe/mailbox/...>, <troupe/actors/...>, <troupe/supervision/...>, <troupe/coro/...>. CAF
+// comes with it: Troupe actors are CAF actors, and handles such as caf::scoped_actor mix freely.
 
 #include <caf/all.hpp>
 
 #include "troupe/version.hpp"
 
-#include "troupe/scheduler/blocking_future.hpp"
-#include "troupe/scheduler/dead_letter_office.hpp"
 #include "troupe/scheduler/errors.hpp"
-#include "troupe/scheduler/event.hpp"
-#include "troupe/scheduler/event_kinds.hpp"
-#include "troupe/scheduler/event_log.hpp"
-#include "troupe/scheduler/event_stream.hpp"
-#include "troupe/scheduler/file_write.hpp"
-#include "troupe/scheduler/metric_registry.hpp"
-#include "troupe/scheduler/named_registry.hpp"
 #include "troupe/scheduler/result.hpp"
-#include "troupe/scheduler/runtime.hpp"
-#include "troupe/scheduler/runtime_config.hpp"
-#include "troupe/scheduler/runtime_metrics.hpp"
+#include "troupe/scheduler/scheduler_metrics.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
-#include "troupe/scheduler/trace.hpp"
+#include "troupe/scheduler/work_stealing.hpp"
+
+#include "troupe/introspection/admin_endpoint.hpp"
+#include "troupe/introspection/event.hpp"
+#include "troupe/introspection/event_log.hpp"
+#include "troupe/introspection/event_stream.hpp"
+#include "troupe/introspection/metric_registry.hpp"
+#include "troupe/introspection/named_registry.hpp"
+#include "troupe/introspection/topology_registry.hpp"
+#include "troupe/introspection/trace.hpp"
+
+#include "troupe/runtime/blocking_future.hpp"
+#include "troupe/runtime/dead_letter_office.hpp"
+#include "troupe/runtime/file_write.hpp"
+#include "troupe/runtime/runtime.hpp"
+#include "troupe/runtime/runtime_config.hpp"
+#include "troupe/runtime/runtime_event_kinds.hpp"
+#include "troupe/runtime/runtime_metrics.hpp"
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/actor_reply_sink.hpp"

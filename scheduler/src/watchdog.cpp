@@ -4,14 +4,12 @@
 #include <cstdio>
 #include <string>
 
-#include "troupe/scheduler/event_kinds.hpp"
-
 namespace troupe::detail {
 
 watchdog::watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold,
-                   stuck_callback on_stuck, event_stream* events)
+                   stuck_callback on_stuck, hook on_report)
     : workers_(std::move(workers)), threshold_(threshold), on_stuck_(std::move(on_stuck)),
-      events_(events) {
+      on_report_(std::move(on_report)) {
   thread_ = std::thread{[this] { run(); }};
 }
 
@@ -85,20 +83,10 @@ void watchdog::run() {
                    "handler is blocking; move the work to spawn_blocking\n",
                    i, static_cast<long long>(report.held_for.count()),
                    static_cast<unsigned long long>(report.actor), report.actor_name.c_str());
+      if (on_report_)
+        on_report_(report);
       if (hook_)
         hook_(report);
-      if (events_ != nullptr && events_->wants(event_level::warning)) {
-        event e;
-        e.level = event_level::warning;
-        e.kind = event_kinds::worker_blocked;
-        e.actor = report.actor;
-        e.name = report.actor_name;
-        e.text = "blocked worker " + std::to_string(i) + " for at least " +
-                 std::to_string(report.held_for.count()) +
-                 " ms: a handler is blocking; move the work to spawn_blocking";
-        e.fields = {{"worker", i}, {"held_ms", report.held_for.count()}};
-        events_->publish(std::move(e));
-      }
     }
   }
 }

@@ -7,8 +7,8 @@
 
 #include <caf/all.hpp>
 
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/errors.hpp"
-#include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/supervisor_actor.hpp"
 #include "troupe/supervision/supervision_errc.hpp"
 

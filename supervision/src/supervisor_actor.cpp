@@ -9,8 +9,8 @@
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/errors.hpp"
-#include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/detail/restart_decision.hpp"
 #include "troupe/supervision/detail/supervision_introspection.hpp"
 #include "troupe/supervision/supervision_errc.hpp"
@@ -110,7 +110,7 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, runtime& rt, supervis
 }
 
 void supervisor_actor::publish_all() {
-  detail::topology_registry::description what;
+  topology_registry::description what;
   what.kind = "supervisor";
   what.section = detail::supervision_section;
   what.has_rows = true;
@@ -496,7 +496,7 @@ void supervisor_actor::emit(event_level level, std::string_view kind, const chil
 }
 
 void supervisor_actor::publish(const child_record& rec) {
-  detail::topology_registry::child_row row;
+  topology_registry::child_row row;
   row.id = rec.spec.id;
   row.actor = rec.actor ? rec.actor.id() : 0;
   row.state = to_string(rec.state);

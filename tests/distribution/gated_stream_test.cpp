@@ -12,7 +12,7 @@
 
 #include "troupe/distribution/detail/gated_stream.hpp"
 #include "troupe/distribution/network_options.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace {
 

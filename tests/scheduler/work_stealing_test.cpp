@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "support/runtime_fixture.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;

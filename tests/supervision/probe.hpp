@@ -15,7 +15,7 @@
 #include <caf/all.hpp>
 
 #include "troupe/mailbox/mailbox_errc.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/supervision/child_spec.hpp"
 
 namespace troupe::test {

@@ -13,7 +13,7 @@
 #include "supervision/probe.hpp"
 #include "supervision/supervisor_fixture.hpp"
 #include "support/event_recorder.hpp"
-#include "troupe/scheduler/event_kinds.hpp"
+#include "troupe/runtime/runtime_event_kinds.hpp"
 #include "troupe/supervision/supervision_event_kinds.hpp"
 #include "troupe/troupe.hpp"
 

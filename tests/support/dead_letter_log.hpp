@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "troupe/scheduler/dead_letter_office.hpp"
+#include "troupe/runtime/dead_letter_office.hpp"
 
 namespace troupe::test {
 

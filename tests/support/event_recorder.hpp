@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "troupe/scheduler/event_stream.hpp"
+#include "troupe/introspection/event_stream.hpp"
 
 namespace troupe::test {
 

@@ -11,7 +11,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace troupe::test {
 

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "troupe/actors/topic.hpp"
-#include "troupe/scheduler/event_stream.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/introspection/event_stream.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace troupe {
 

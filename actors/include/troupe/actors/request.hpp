@@ -20,7 +20,7 @@
 #include "troupe/actors/pending.hpp"
 #include "troupe/core/actor_reply_sink.hpp"
 #include "troupe/mailbox/mailbox.hpp"
-#include "troupe/scheduler/blocking_future.hpp"
+#include "troupe/runtime/blocking_future.hpp"
 #include "troupe/scheduler/result.hpp"
 
 namespace troupe {

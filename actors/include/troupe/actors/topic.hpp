@@ -56,8 +56,8 @@
 #include "troupe/actors/publish_result.hpp"
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/mailbox/mailbox.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/result.hpp"
-#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
 

@@ -8,7 +8,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "troupe/scheduler/trace.hpp"
+#include "troupe/introspection/trace.hpp"
 
 namespace troupe {
 

@@ -10,7 +10,7 @@
 #include <caf/actor_cast.hpp>
 
 #include "troupe/core/actor.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace troupe {
 

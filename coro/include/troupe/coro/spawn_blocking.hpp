@@ -7,7 +7,7 @@
 
 #include "troupe/coro/detail/actor_core.hpp"
 #include "troupe/coro/request.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace troupe::coro {
 

@@ -17,9 +17,9 @@
 #include "troupe/distribution/network_options.hpp"
 #include "troupe/distribution/remote_mailbox.hpp"
 #include "troupe/mailbox/mailbox.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/result.hpp"
-#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
 

@@ -17,7 +17,7 @@
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/mailbox/mailbox_event_kinds.hpp"
 #include "troupe/mailbox/response_promise.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace troupe {
 

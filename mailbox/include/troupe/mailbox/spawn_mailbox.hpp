@@ -14,8 +14,8 @@
 #include "troupe/mailbox/mailbox.hpp"
 #include "troupe/mailbox/mailbox_actor.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/result.hpp"
-#include "troupe/scheduler/runtime.hpp"
 
 namespace troupe {
 
@@ -45,7 +45,7 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   auto core = std::make_shared<detail::mailbox_core<Ts...>>(std::move(opts), rt.dead_letters(),
                                                             rt.config().max_throughput);
   auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)});
-  detail::topology_registry::description what;
+  topology_registry::description what;
   what.kind = "mailbox";
   what.details_key = detail::mailbox_details_key;
   what.details = [weak = std::weak_ptr<detail::mailbox_core<Ts...>>{core}] {

@@ -5,8 +5,8 @@
 
 #include <spdlog/logger.h>
 
-#include "troupe/scheduler/event_log.hpp"
-#include "troupe/scheduler/event_stream.hpp"
+#include "troupe/introspection/event_log.hpp"
+#include "troupe/introspection/event_stream.hpp"
 
 namespace troupe {
 

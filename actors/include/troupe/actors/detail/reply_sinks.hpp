@@ -15,8 +15,8 @@
 
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
-#include "troupe/scheduler/dead_letter_office.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/dead_letter_office.hpp"
+#include "troupe/runtime/runtime.hpp"
 
 namespace troupe::detail {
 

@@ -17,7 +17,7 @@
 #include "troupe/actors/topic_event_kinds.hpp"
 #include "troupe/actors/topic_types.hpp"
 #include "troupe/core/actor.hpp"
-#include "troupe/scheduler/event_stream.hpp"
+#include "troupe/introspection/event_stream.hpp"
 
 namespace troupe::detail {
 

@@ -5,7 +5,7 @@
 #include <variant>
 
 #include "troupe/core/reply_sink.hpp"
-#include "troupe/scheduler/trace.hpp"
+#include "troupe/introspection/trace.hpp"
 
 namespace troupe::detail {
 

@@ -69,7 +69,7 @@
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/mailbox/mailbox_metrics.hpp"
 #include "troupe/mailbox/mailbox_options.hpp"
-#include "troupe/scheduler/dead_letter_office.hpp"
+#include "troupe/runtime/dead_letter_office.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
 namespace troupe::detail {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "troupe/scheduler/metric_registry.hpp"
+#include "troupe/introspection/metric_registry.hpp"
 
 namespace troupe::detail {
 

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "troupe/scheduler/detail/troupe_policy.hpp"
-#include "troupe/scheduler/event_stream.hpp"
 #include "troupe/scheduler/scheduler_metrics.hpp"
 
 namespace troupe::detail {
@@ -17,7 +16,7 @@ namespace troupe::detail {
 /// Notices a handler that holds a scheduler worker longer than a threshold: the seed's
 /// "blocking in async code" pitfall, caught at run time. It samples each worker's resume
 /// sequence number; a worker that stays busy in the same resume past the threshold is reported
-/// once (counter, log line on stderr, optional hook, a worker.blocked event).
+/// once (counter, log line on stderr, the owner's callback, then the optional hook).
 ///
 /// Thread safety: set_hook() and reports() may be called from any thread.
 class watchdog {
@@ -27,10 +26,10 @@ public:
   /// sampling period: the scheduler moves the work that waits behind it.
   using stuck_callback = std::function<void(std::size_t worker)>;
 
-  /// `threshold` 0 disables the reports; the stuck callback runs either way. Reports are also
-  /// published on `events` when given (it must outlive the watchdog).
+  /// `threshold` 0 disables the reports; the stuck callback runs either way. Each report goes
+  /// to `on_report` (may be empty; the runtime publishes it as an event), then to the hook.
   watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold,
-           stuck_callback on_stuck, event_stream* events = nullptr);
+           stuck_callback on_stuck, hook on_report = {});
   watchdog(const watchdog&) = delete;
   watchdog& operator=(const watchdog&) = delete;
   ~watchdog();
@@ -44,7 +43,7 @@ private:
   std::vector<worker_counters*> workers_;
   std::chrono::milliseconds threshold_;
   stuck_callback on_stuck_;
-  event_stream* events_;
+  hook on_report_;
   std::atomic<uint64_t> reports_{0};
   std::mutex mtx_;
   std::condition_variable stop_cv_;

@@ -17,7 +17,7 @@
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
-#include "troupe/scheduler/runtime.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
 
 namespace troupe::detail {

@@ -8,9 +8,9 @@
 #include <caf/error.hpp>
 #include <nlohmann/json.hpp>
 
+#include "troupe/introspection/metric_registry.hpp"
+#include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/errors.hpp"
-#include "troupe/scheduler/metric_registry.hpp"
-#include "troupe/scheduler/runtime.hpp"
 #include "troupe/supervision/child_spec.hpp"
 
 namespace troupe::detail {

@@ -14,7 +14,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 
-#include "troupe/scheduler/event_stream.hpp"
+#include "troupe/introspection/event_stream.hpp"
 #include "troupe/supervision/detail/child_record.hpp"
 #include "troupe/supervision/detail/restart_window.hpp"
 #include "troupe/supervision/supervisor_spec.hpp"

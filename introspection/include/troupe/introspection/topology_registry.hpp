@@ -1,0 +1,173 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_addr.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <nlohmann/json.hpp>
+
+#include "troupe/scheduler/sharded_by_id.hpp"
+
+namespace troupe {
+
+/// What runtime::topology() is made of: the live actors Troupe knows (spawned through the
+/// runtime or adopted by an owner), the ordered child rows an owning actor keeps about its
+/// children, and the named entries components list in their own top-level sections. Components
+/// update it as things happen and describe what only they know (an actor's kind and live
+/// figures, a row's details, a section's entries) through providers that run when a dump is
+/// taken, so a dump reads one consistent snapshot under one lock and never asks an actor
+/// anything. The registry itself names no component.
+///
+/// Thread safety: every member may be called from any thread.
+class topology_registry {
+public:
+  /// Produces live figures (an actor's details, a section entry) as JSON, when dumped.
+  using provider = std::function<nlohmann::json()>;
+
+  /// What a component adds to one child row: rendered only when the topology is dumped, so a
+  /// row that changes often (a restart count) costs a dump nothing until one is taken.
+  class row_details {
+  public:
+    virtual ~row_details() = default;
+    /// Adds the component's fields to `row`, which holds `id`, `state` and `actor` already.
+    virtual void to_json(nlohmann::json& row) const = 0;
+  };
+
+  /// An owning actor's row for one child, in its order (`serial`).
+  struct child_row {
+    /// The child's name in its owner, e.g. a child spec's id.
+    std::string id;
+    /// The running child; 0 while none runs.
+    caf::actor_id actor = 0;
+    /// The child's state as its owner sees it; the child's own node shows it too.
+    std::string state;
+    /// The owner's component's fields; may be null.
+    std::unique_ptr<const row_details> details;
+  };
+
+  /// How a component shows one of its actors. The string views must refer to storage that
+  /// outlives the runtime (string literals): they are kept for as long as the actor lives.
+  struct description {
+    /// What it is ("worker", ...); empty: "actor".
+    std::string_view kind;
+    /// The top-level section that lists it while it has no parent; empty: "actors".
+    std::string_view section;
+    /// Its node lists its child rows (`children`), even while it has none.
+    bool has_rows = false;
+    /// The key under which `details` appears in its node; ignored without `details`.
+    std::string_view details_key;
+    /// Its live figures; empty: the ones given before, if any, are kept.
+    provider details;
+  };
+
+  /// Starts with the top-level sections the dump format requires (docs/topology.schema.json),
+  /// as empty lists until components fill them.
+  topology_registry();
+
+  /// Off: every call below does nothing and dumps list no actors (runtime_config::introspection).
+  void set_enabled(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
+
+  /// Registers a live actor. `kind` names what it is unless it described itself already
+  /// (empty: "actor"); `addr` lets dumps read its links and monitors.
+  void add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
+                 std::string_view kind = {});
+  /// Forgets an actor that terminated.
+  void remove_actor(caf::actor_id id);
+
+  /// Describes actor `id` (see description). May come before add_actor: an actor may describe
+  /// itself while it is constructed.
+  void describe(caf::actor_id id, description what);
+
+  /// Sets actor `id`'s kind, keeping the rest of its description.
+  void describe(caf::actor_id id, std::string_view kind);
+
+  /// Records an owner's row for one child; the child's own node takes the row's state and the
+  /// owner as its parent.
+  void set_child(caf::actor_id owner, uint64_t serial, child_row row);
+  /// Removes an owner's row.
+  void remove_child(caf::actor_id owner, uint64_t serial);
+
+  /// Sets a node's state ("running", "stopping", ...); a child's state comes from its owner's
+  /// row instead (set_child).
+  void set_state(caf::actor_id id, std::string state);
+
+  /// Makes the top-level section `name` part of every dump, as an empty list while nothing is
+  /// in it. Idempotent.
+  void declare_section(std::string name);
+
+  /// Registers an entry named `name` in the top-level section `section`; returns a token for
+  /// remove_component. `details` produces its fields when dumped. With `members_key`, the
+  /// details' list of that name names actors (objects with an `actor` id): each of them lists
+  /// `name` among its `subscriptions`.
+  uint64_t add_component(std::string section, std::string name, provider details,
+                         std::string members_key = {});
+  /// Removes an entry added by add_component.
+  void remove_component(uint64_t token);
+
+  /// The actors, trees and sections as JSON (see docs/topology.md for the format). With
+  /// `node_sections`, also the sections that hold actor trees, in walking order: the
+  /// components' sections by name, then "actors".
+  [[nodiscard]] nlohmann::json dump(std::vector<std::string>* node_sections = nullptr) const;
+
+  /// How many actors are registered.
+  [[nodiscard]] std::size_t size() const;
+
+private:
+  struct node {
+    std::string name;
+    std::string kind;         // empty: "actor"
+    std::string_view section; // empty: "actors"
+    std::string_view details_key;
+    bool has_rows = false;
+    std::string state = "running";
+    caf::actor_addr addr;
+    caf::actor_id parent = 0;
+    std::chrono::steady_clock::time_point started;
+    provider details;
+    std::map<uint64_t, child_row> children; // by the owner's order
+  };
+
+  struct component {
+    std::string section;
+    std::string name;
+    provider details;
+    std::string members_key;
+  };
+
+  // What a dump adds to each node besides the node itself: links, monitors, subscriptions.
+  struct dump_context;
+
+  nlohmann::json node_json(caf::actor_id id, const node& n, const dump_context& ctx,
+                           int depth) const;
+
+  [[nodiscard]] bool off() const noexcept { return !enabled_.load(std::memory_order_relaxed); }
+
+  // Only with the shard's lock held (a dump holds them all).
+  [[nodiscard]] const node* find_node(caf::actor_id id) const;
+
+  std::atomic<bool> enabled_{true};
+  // Actors are registered on the spawn path, so the nodes are sharded by actor id. A dump takes
+  // every lock (components first, then the shards in order); every other call takes one lock at
+  // a time, or a child's and its owner's shards together (std::scoped_lock).
+  sharded_by_id<node> nodes_;
+  mutable std::mutex components_mtx_;
+  std::map<uint64_t, component> components_;
+  std::set<std::string> sections_; // declared, listed even while empty
+  uint64_t next_token_ = 1;
+};
+
+} // namespace troupe

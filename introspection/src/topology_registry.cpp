@@ -1,0 +1,286 @@
+#include "troupe/introspection/topology_registry.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/abstract_actor.hpp>
+#include <caf/actor_cast.hpp>
+
+#include "troupe/introspection/detail/actor_relations.hpp"
+#include "troupe/introspection/detail/topology_sections.hpp"
+
+namespace troupe {
+
+void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
+                                  std::string_view kind) {
+  if (off())
+    return;
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  auto& n = s.entries[id]; // may exist already: described during its construction
+  n.name = std::move(name);
+  n.addr = std::move(addr);
+  if (n.kind.empty())
+    n.kind = kind;
+  n.started = std::chrono::steady_clock::now();
+}
+
+void topology_registry::remove_actor(caf::actor_id id) {
+  if (off())
+    return;
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  s.entries.erase(id);
+}
+
+void topology_registry::describe(caf::actor_id id, description what) {
+  if (off())
+    return;
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  // Creates the node if the actor is not added yet: an actor may describe itself while it is
+  // constructed, before runtime::spawn registers it.
+  auto& n = s.entries[id];
+  n.kind = what.kind;
+  n.section = what.section;
+  n.has_rows = what.has_rows;
+  if (what.details) {
+    n.details_key = what.details_key;
+    n.details = std::move(what.details);
+  }
+}
+
+void topology_registry::describe(caf::actor_id id, std::string_view kind) {
+  if (off())
+    return;
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  s.entries[id].kind = kind;
+}
+
+void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_row row) {
+  if (off())
+    return;
+  // The child's parent and the owner's row change together, as one step for a dump: both
+  // shards are locked at once (std::scoped_lock avoids deadlock with a dump's ordered locking).
+  auto& own = nodes_.of(owner);
+  auto& kid = nodes_.of(row.actor);
+  auto update = [&] {
+    if (row.actor != 0)
+      if (auto c = kid.entries.find(row.actor); c != kid.entries.end()) {
+        c->second.parent = owner;
+        c->second.state = row.state;
+      }
+    own.entries[owner].children[serial] = std::move(row);
+  };
+  if (&kid == &own) {
+    std::lock_guard guard{own.mtx};
+    update();
+  } else {
+    std::scoped_lock guard{own.mtx, kid.mtx};
+    update();
+  }
+}
+
+void topology_registry::set_state(caf::actor_id id, std::string state) {
+  if (off())
+    return;
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  if (auto i = s.entries.find(id); i != s.entries.end())
+    i->second.state = std::move(state);
+}
+
+void topology_registry::remove_child(caf::actor_id owner, uint64_t serial) {
+  if (off())
+    return;
+  // Destroyed outside the lock: a component's details may be anything.
+  std::optional<child_row> removed;
+  auto& s = nodes_.of(owner);
+  std::lock_guard guard{s.mtx};
+  if (auto i = s.entries.find(owner); i != s.entries.end())
+    if (auto row = i->second.children.find(serial); row != i->second.children.end()) {
+      removed.emplace(std::move(row->second));
+      i->second.children.erase(row);
+    }
+}
+
+topology_registry::topology_registry() {
+  for (auto section : detail::topology_sections())
+    sections_.emplace(section);
+}
+
+void topology_registry::declare_section(std::string name) {
+  std::lock_guard guard{components_mtx_};
+  sections_.insert(std::move(name));
+}
+
+uint64_t topology_registry::add_component(std::string section, std::string name, provider details,
+                                          std::string members_key) {
+  std::lock_guard guard{components_mtx_};
+  auto token = next_token_++;
+  components_.emplace(token, component{std::move(section), std::move(name), std::move(details),
+                                       std::move(members_key)});
+  return token;
+}
+
+void topology_registry::remove_component(uint64_t token) {
+  std::lock_guard guard{components_mtx_};
+  components_.erase(token);
+}
+
+std::size_t topology_registry::size() const {
+  std::size_t total = 0;
+  for (auto& s : nodes_.shards()) {
+    std::lock_guard guard{s.mtx};
+    total += s.entries.size();
+  }
+  return total;
+}
+
+const topology_registry::node* topology_registry::find_node(caf::actor_id id) const {
+  auto& nodes = nodes_.of(id).entries;
+  auto i = nodes.find(id);
+  return i == nodes.end() ? nullptr : &i->second;
+}
+
+struct topology_registry::dump_context {
+  std::chrono::steady_clock::time_point now;
+  std::unordered_map<caf::actor_id, detail::actor_relations> relations;
+  std::unordered_map<caf::actor_id, std::vector<caf::actor_id>> monitors; // the inverse
+  std::unordered_map<caf::actor_id, std::vector<std::string>> subscriptions;
+};
+
+namespace {
+
+nlohmann::json id_list(const std::vector<caf::actor_id>* ids) {
+  auto out = nlohmann::json::array();
+  if (ids != nullptr)
+    for (auto id : *ids)
+      out.push_back(id);
+  return out;
+}
+
+template <class Map>
+const typename Map::mapped_type* find_in(const Map& map, caf::actor_id id) {
+  auto i = map.find(id);
+  return i == map.end() ? nullptr : &i->second;
+}
+
+} // namespace
+
+nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
+                                            const dump_context& ctx, int depth) const {
+  auto* rel = find_in(ctx.relations, id);
+  auto subscriptions = nlohmann::json::array();
+  if (auto* names = find_in(ctx.subscriptions, id))
+    for (auto& name : *names)
+      subscriptions.push_back(name);
+  nlohmann::json out{
+      {"id", id},
+      {"name", n.name},
+      {"kind", n.kind.empty() ? std::string{"actor"} : n.kind},
+      {"state", n.state},
+      {"parent", n.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(n.parent)},
+      {"uptime_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now - n.started).count()},
+      {"links", id_list(rel != nullptr ? &rel->links : nullptr)},
+      {"monitors", id_list(find_in(ctx.monitors, id))},
+      {"monitored_by", id_list(rel != nullptr ? &rel->monitored_by : nullptr)},
+      {"subscriptions", std::move(subscriptions)},
+  };
+  if (n.details)
+    out[std::string{n.details_key}] = n.details();
+  if (n.has_rows) {
+    auto children = nlohmann::json::array();
+    for (auto& [serial, row] : n.children) {
+      nlohmann::json c{{"id", row.id}, {"state", row.state}, {"actor", nullptr}};
+      if (row.details)
+        row.details->to_json(c);
+      // A row names only an actor that is still registered: no dangling ids, even while
+      // children start and crash (the dump holds the lock that both changes take).
+      if (row.actor != 0 && depth < 64)
+        if (auto* a = find_node(row.actor))
+          c["actor"] = node_json(row.actor, *a, ctx, depth + 1);
+      children.push_back(std::move(c));
+    }
+    out["children"] = std::move(children);
+  }
+  return out;
+}
+
+nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) const {
+  // Declared before the lock: the last reference to an actor may go away here, and an actor
+  // destroyed that way unregisters itself, which takes the lock.
+  std::vector<caf::strong_actor_ptr> keep_alive;
+  std::lock_guard components_guard{components_mtx_};
+  std::vector<std::unique_lock<std::mutex>> guards;
+  guards.reserve(sharded_by_id<node>::shard_count);
+  for (auto& s : nodes_.shards())
+    guards.emplace_back(s.mtx);
+  dump_context ctx;
+  ctx.now = std::chrono::steady_clock::now();
+  nlohmann::json out{{"actors", nlohmann::json::array()}};
+  for (auto& name : sections_)
+    out[name] = nlohmann::json::array();
+  for (auto& [token, c] : components_) {
+    auto details = c.details ? c.details() : nlohmann::json::object();
+    details["name"] = c.name;
+    // The actors an entry names as its members list the entry among their subscriptions.
+    if (!c.members_key.empty())
+      if (auto members = details.find(c.members_key);
+          members != details.end() && members->is_array())
+        for (auto& member : *members)
+          if (auto actor = member.find("actor");
+              actor != member.end() && actor->is_number_unsigned())
+            ctx.subscriptions[actor->get<caf::actor_id>()].push_back(c.name);
+    out[c.section].push_back(std::move(details));
+  }
+  // Sorted by id, so that dumps of the same system compare equal.
+  std::vector<caf::actor_id> ids;
+  for (auto& s : nodes_.shards())
+    for (auto& [id, n] : s.entries)
+      ids.push_back(id);
+  keep_alive.reserve(ids.size());
+  for (auto id : ids) {
+    auto& n = *find_node(id);
+    auto strong = caf::actor_cast<caf::strong_actor_ptr>(n.addr);
+    if (!strong)
+      continue;
+    auto rel = detail::relations_of(*caf::actor_cast<caf::abstract_actor*>(strong));
+    keep_alive.push_back(std::move(strong));
+    // Only actors of this dump are named, so every id in it resolves; observers outside
+    // Troupe (scoped actors, CAF's own) are left out.
+    auto unknown = [this](caf::actor_id other) { return find_node(other) == nullptr; };
+    std::erase_if(rel.links, unknown);
+    std::erase_if(rel.monitored_by, unknown);
+    for (auto observer : rel.monitored_by)
+      ctx.monitors[observer].push_back(id);
+    if (!rel.links.empty() || !rel.monitored_by.empty())
+      ctx.relations.emplace(id, std::move(rel));
+  }
+  std::sort(ids.begin(), ids.end());
+  for (auto& [observer, observed] : ctx.monitors)
+    std::sort(observed.begin(), observed.end());
+  std::set<std::string_view> tree_sections;
+  for (auto id : ids) {
+    auto& n = *find_node(id);
+    // A child whose owner already left the registry is shown free-standing.
+    if (n.parent != 0 && find_node(n.parent) != nullptr)
+      continue;
+    if (!n.section.empty())
+      tree_sections.insert(n.section);
+    out[n.section.empty() ? std::string{"actors"} : std::string{n.section}].push_back(
+        node_json(id, n, ctx, 0));
+  }
+  if (node_sections != nullptr) {
+    node_sections->assign(tree_sections.begin(), tree_sections.end());
+    node_sections->emplace_back("actors");
+  }
+  return out;
+}
+
+} // namespace troupe

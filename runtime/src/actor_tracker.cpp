@@ -1,0 +1,134 @@
+#include "troupe/runtime/detail/actor_tracker.hpp"
+
+#include <caf/abstract_actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/local_actor.hpp>
+
+#include "troupe/runtime/runtime_event_kinds.hpp"
+#include "troupe/scheduler/errors.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+std::string name_of(caf::abstract_actor* actor) {
+  if (auto* local = dynamic_cast<caf::local_actor*>(actor))
+    return local->name();
+  return {};
+}
+
+bool normal_exit(const caf::error& reason) {
+  return !reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown;
+}
+
+} // namespace
+
+void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view kind) {
+  if (!actor)
+    return;
+  auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
+  auto id = raw->id();
+  auto name = name_of(raw);
+  if (events_.wants(event_level::debug)) {
+    event e;
+    e.level = event_level::debug;
+    e.kind = event_kinds::actor_spawned;
+    e.actor = id;
+    e.name = name;
+    e.text = "spawned";
+    e.fields = {{"kind", kind.empty() ? std::string_view{"actor"} : kind}};
+    events_.publish(std::move(e));
+  }
+  registry_.add_actor(id, std::move(name), raw->address(), kind);
+  {
+    auto& s = live_.of(id);
+    std::lock_guard guard{s.mtx};
+    if (s.entries.try_emplace(id, slot{raw->address(), false}).second)
+      count_.fetch_add(1);
+  }
+  // attach_functor runs the functor at once when the actor is already gone, so an actor that
+  // dies between spawn and here is removed again rather than leaked in the table. The tracker
+  // outlives every tracked actor: the runtime destroys the actor system before it. The
+  // functor runs during the actor's cleanup, while `raw` is still alive.
+  raw->attach_functor([this, id, raw](const caf::error& reason) {
+    publish_exit(raw, reason);
+    remove(id);
+  });
+}
+
+void actor_tracker::publish_exit(caf::abstract_actor* actor, const caf::error& reason) {
+  bool normal = normal_exit(reason);
+  auto level = normal ? event_level::info : event_level::warning;
+  // The one load an unobserved exit costs.
+  if (!events_.wants(level))
+    return;
+  event e;
+  e.level = level;
+  e.kind = event_kinds::actor_exited;
+  e.actor = actor->id();
+  e.name = name_of(actor);
+  auto rendered = render(reason);
+  e.text = normal ? "exited: " + rendered : "exited abnormally: " + rendered;
+  e.fields = {{"reason", std::move(rendered)}, {"normal", normal}};
+  events_.publish(std::move(e));
+}
+
+void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
+  if (!actor)
+    return;
+  auto id = actor->id();
+  bool known = false;
+  {
+    auto& s = live_.of(id);
+    std::lock_guard guard{s.mtx};
+    known = s.entries.count(id) != 0;
+  }
+  if (!known)
+    track(actor);
+  set_owned(id);
+}
+
+void actor_tracker::remove(caf::actor_id id) {
+  registry_.remove_actor(id);
+  {
+    auto& s = live_.of(id);
+    std::lock_guard guard{s.mtx};
+    if (s.entries.erase(id) == 0)
+      return;
+  }
+  if (count_.fetch_sub(1) == 1) {
+    // Taking the lock orders this notify after a waiter's check of the count.
+    std::lock_guard guard{empty_mtx_};
+    emptied_.notify_all();
+  }
+}
+
+void actor_tracker::set_owned(caf::actor_id id) {
+  auto& s = live_.of(id);
+  std::lock_guard guard{s.mtx};
+  if (auto i = s.entries.find(id); i != s.entries.end())
+    i->second.owned = true;
+}
+
+std::vector<actor_tracker::entry> actor_tracker::live() const {
+  std::vector<entry> result;
+  result.reserve(count_.load());
+  for (auto& s : live_.shards()) {
+    std::lock_guard guard{s.mtx};
+    for (auto& [id, tracked] : s.entries)
+      result.push_back(entry{id, {}, tracked.address, tracked.owned});
+  }
+  // Names are read outside the locks: an actor that ended meanwhile reports no name.
+  for (auto& e : result)
+    if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(e.address))
+      e.name = name_of(caf::actor_cast<caf::abstract_actor*>(strong));
+  return result;
+}
+
+bool actor_tracker::await_empty(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock guard{empty_mtx_};
+  return emptied_.wait_until(guard, deadline, [&] { return count_.load() == 0; });
+}
+
+} // namespace troupe::detail

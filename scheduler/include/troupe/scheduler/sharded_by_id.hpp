@@ -1,0 +1,44 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/fwd.hpp>
+
+namespace troupe {
+
+/// A table keyed by actor id, split into shards that each have their own lock, for tables
+/// written on the spawn path (the shutdown tracker, the topology registry): spawns on different
+/// workers rarely meet on one lock. A caller locks a shard's `mtx` around any use of its
+/// `entries`; a walk over every shard (a dump) locks them in order.
+template <class Value>
+class sharded_by_id {
+public:
+  /// One shard, on its own cache line.
+  struct alignas(64) shard {
+    /// Guards `entries`.
+    mutable std::mutex mtx;
+    /// The shard's part of the table.
+    std::unordered_map<caf::actor_id, Value> entries;
+  };
+
+  /// How many shards the table has.
+  static constexpr std::size_t shard_count = 16;
+
+  /// The shard that holds `id`.
+  shard& of(caf::actor_id id) noexcept { return shards_[id % shard_count]; }
+  /// The shard that holds `id`.
+  const shard& of(caf::actor_id id) const noexcept { return shards_[id % shard_count]; }
+
+  /// Every shard, in locking order.
+  std::array<shard, shard_count>& shards() noexcept { return shards_; }
+  /// Every shard, in locking order.
+  const std::array<shard, shard_count>& shards() const noexcept { return shards_; }
+
+private:
+  std::array<shard, shard_count> shards_;
+};
+
+} // namespace troupe

@@ -1,0 +1,281 @@
+// The introspection seam as a component sees it, with no Troupe component above the runtime: a
+// component's metric families appear in /metrics, its row details and actor details in the
+// topology (rendered only when dumped), its sections even while empty, and the typed named
+// registry refuses with typed errors.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/http_client.hpp"
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+// -- a component of this test: gadgets in their own section, owners with rows ----------------
+
+void sample_level(const troupe::metric_family& family, const troupe::metric_source& source,
+                  troupe::sample_writer& out) {
+  out.add({{"gadget", source.entry.value("name", std::string{})}},
+          source.entry.value(std::string{family.field}, json{}));
+}
+
+void sample_load(const troupe::metric_family& family, const troupe::metric_source& source,
+                 troupe::sample_writer& out) {
+  auto load = source.entry.find(std::string{family.field});
+  if (load != source.entry.end())
+    out.add({{"actor", source.path}}, load->value("value", json{}));
+}
+
+void sample_weight(const troupe::metric_family& family, const troupe::metric_source& source,
+                   troupe::sample_writer& out) {
+  out.add({{"owner", source.path}, {"row", source.entry.value("id", std::string{})}},
+          source.entry.value(std::string{family.field}, json{}));
+}
+
+constexpr troupe::metric_family gadget_level{"test_gadget_level",
+                                             troupe::metric_type::gauge,
+                                             "Level of a gadget.",
+                                             troupe::metric_scope::section,
+                                             "gadgets",
+                                             "level",
+                                             &sample_level};
+constexpr troupe::metric_family actor_load{"test_actor_load",
+                                           troupe::metric_type::gauge,
+                                           "Load of an actor.",
+                                           troupe::metric_scope::node,
+                                           {},
+                                           "load",
+                                           &sample_load};
+constexpr troupe::metric_family row_weight{"test_row_weight_total",
+                                           troupe::metric_type::counter,
+                                           "Weight of a row.",
+                                           troupe::metric_scope::row,
+                                           {},
+                                           "weight",
+                                           &sample_weight};
+
+// A row's details that count how often they were rendered.
+class weight_details final : public troupe::topology_registry::row_details {
+public:
+  weight_details(int weight, std::shared_ptr<std::atomic<int>> renders)
+      : weight_(weight), renders_(std::move(renders)) {}
+
+  void to_json(json& row) const override {
+    ++*renders_;
+    row["weight"] = weight_;
+  }
+
+private:
+  int weight_;
+  std::shared_ptr<std::atomic<int>> renders_;
+};
+
+class named_actor : public caf::event_based_actor {
+public:
+  named_actor(caf::actor_config& cfg, std::string name)
+      : caf::event_based_actor(cfg), name_(std::move(name)) {}
+
+  const char* name() const override { return name_.c_str(); }
+
+  caf::behavior make_behavior() override {
+    return {[](int x) { return x; }};
+  }
+
+private:
+  std::string name_;
+};
+
+troupe::runtime_config admin_config() {
+  auto cfg = troupe::test::runtime_fixture::default_config();
+  cfg.admin_port = 0;
+  return cfg;
+}
+
+class introspection_seam_test : public troupe::test::runtime_fixture {
+protected:
+  introspection_seam_test() : runtime_fixture(admin_config()) {}
+
+  void TearDown() override {
+    for (auto& a : actors)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    runtime_fixture::TearDown();
+  }
+
+  // An owner with one row for a child, as a component that owns actors would record it.
+  std::pair<caf::actor, caf::actor> owner_with_child(std::shared_ptr<std::atomic<int>> renders) {
+    auto owner = rt->spawn<named_actor>(std::string{"owner"});
+    auto child = rt->spawn<named_actor>(std::string{"kid"});
+    actors = {owner, child};
+    troupe::topology_registry::description what;
+    what.kind = "owner";
+    what.section = "owners";
+    what.has_rows = true;
+    what.details_key = "load";
+    what.details = [] { return json{{"value", 3}}; };
+    rt->registry().describe(owner.id(), std::move(what));
+    troupe::topology_registry::child_row row;
+    row.id = "c1";
+    row.actor = child.id();
+    row.state = "busy";
+    row.details = std::make_unique<weight_details>(5, std::move(renders));
+    rt->registry().set_child(owner.id(), 1, std::move(row));
+    return {owner, child};
+  }
+
+  std::string metrics_text() {
+    return troupe::test::body_of(
+        troupe::test::http_exchange(rt->admin_port(), "GET /metrics HTTP/1.0\r\n\r\n"));
+  }
+
+  std::vector<caf::actor> actors;
+};
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+TEST_F(introspection_seam_test, AComponentsMetricFamiliesAppearInMetricsInScopeOrderOnceEach) {
+  owner_with_child(std::make_shared<std::atomic<int>>(0));
+  auto g1 = rt->registry().add_component("gadgets", "g1", [] { return json{{"level", 7}}; });
+  auto g2 = rt->registry().add_component("gadgets", "g\"2", [] { return json{{"level", 1.5}}; });
+  // Declared section first: families still print node, row, then section families.
+  rt->metric_families().declare(gadget_level);
+  rt->metric_families().declare(row_weight);
+  rt->metric_families().declare(actor_load);
+  rt->metric_families().declare(row_weight);
+
+  auto text = metrics_text();
+  EXPECT_NE(text.find("# HELP test_actor_load Load of an actor.\n"
+                      "# TYPE test_actor_load gauge\n"
+                      "test_actor_load{actor=\"owner\"} 3\n"
+                      "# HELP test_row_weight_total Weight of a row.\n"
+                      "# TYPE test_row_weight_total counter\n"
+                      "test_row_weight_total{owner=\"owner\",row=\"c1\"} 5\n"
+                      "# HELP test_gadget_level Level of a gadget.\n"
+                      "# TYPE test_gadget_level gauge\n"
+                      "test_gadget_level{gadget=\"g1\"} 7\n"
+                      "test_gadget_level{gadget=\"g\\\"2\"} 1.5\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(count_of(text, "# HELP test_row_weight_total"), 1u) << text;
+  // The runtime's own figures come first, untouched.
+  EXPECT_EQ(text.rfind("# HELP troupe_workers Scheduler worker threads.\n", 0), 0u) << text;
+  rt->registry().remove_component(g1);
+  rt->registry().remove_component(g2);
+  text = metrics_text();
+  EXPECT_NE(text.find("# TYPE test_gadget_level gauge\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("test_gadget_level{"), std::string::npos) << text;
+}
+
+TEST_F(introspection_seam_test, ARowsDetailsAppearInTheDumpRenderedOnlyWhenDumped) {
+  auto renders = std::make_shared<std::atomic<int>>(0);
+  auto [owner, child] = owner_with_child(renders);
+  EXPECT_EQ(renders->load(), 0);
+
+  auto dump = rt->topology();
+  EXPECT_EQ(renders->load(), 1);
+  ASSERT_EQ(dump.at("owners").size(), 1u) << dump.dump(2);
+  auto& node = dump.at("owners")[0];
+  EXPECT_EQ(node.at("kind"), "owner");
+  EXPECT_EQ(node.at("load"), (json{{"value", 3}}));
+  ASSERT_EQ(node.at("children").size(), 1u) << dump.dump(2);
+  auto& row = node.at("children")[0];
+  EXPECT_EQ(row.at("id"), "c1");
+  EXPECT_EQ(row.at("state"), "busy");
+  EXPECT_EQ(row.at("weight"), 5);
+  // The row names its running child, whose node takes the row's state and the owner as parent.
+  EXPECT_EQ(row.at("actor").at("id"), child.id());
+  EXPECT_EQ(row.at("actor").at("parent"), owner.id());
+  EXPECT_EQ(row.at("actor").at("state"), "busy");
+  EXPECT_FALSE(row.at("actor").contains("children"));
+  // The child is not listed free-standing as well.
+  for (auto& a : dump.at("actors"))
+    EXPECT_NE(a.at("id"), child.id()) << dump.dump(2);
+
+  rt->registry().remove_child(owner.id(), 1);
+  dump = rt->topology();
+  EXPECT_EQ(renders->load(), 1);
+  EXPECT_TRUE(dump.at("owners")[0].at("children").empty()) << dump.dump(2);
+}
+
+TEST_F(introspection_seam_test, ABareRuntimesDumpListsTheSectionsTheSchemaRequires) {
+  auto dump = rt->topology();
+  for (auto* section : {"supervision", "actors", "topics", "pools"}) {
+    ASSERT_TRUE(dump.contains(section)) << section << ": " << dump.dump(2);
+    EXPECT_TRUE(dump.at(section).is_array()) << section;
+  }
+  EXPECT_TRUE(dump.at("supervision").empty());
+  EXPECT_TRUE(dump.at("topics").empty());
+  EXPECT_TRUE(dump.at("pools").empty());
+  // A section a component declares is listed while empty too.
+  rt->registry().declare_section("gadgets");
+  EXPECT_EQ(rt->topology().at("gadgets"), json::array());
+}
+
+// -- the typed named registry -------------------------------------------------------------------
+
+struct counter {
+  int n = 0;
+};
+
+TEST(named_registry, AnObjectPutUnderANameIsFoundWithItsType) {
+  troupe::named_registry named;
+  auto hits = std::make_shared<counter>();
+  EXPECT_FALSE(named.put("hits", hits));
+  EXPECT_TRUE(named.contains("hits"));
+  auto found = named.get<counter>("hits");
+  ASSERT_TRUE(found) << troupe::render(found.error());
+  EXPECT_EQ(found->get(), hits.get());
+}
+
+TEST(named_registry, ATakenNameIsRefusedAndKeepsItsObject) {
+  troupe::named_registry named;
+  auto first = std::make_shared<counter>();
+  ASSERT_FALSE(named.put("hits", first));
+  auto err = named.put("hits", std::make_shared<std::string>("other"));
+  EXPECT_EQ(err, troupe::named_errc::name_taken);
+  EXPECT_NE(troupe::render(err).find("hits"), std::string::npos) << troupe::render(err);
+  EXPECT_EQ(named.get<counter>("hits").value().get(), first.get());
+}
+
+TEST(named_registry, AMissingNameIsNotFound) {
+  troupe::named_registry named;
+  auto found = named.get<counter>("nobody");
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error(), troupe::named_errc::not_found);
+  EXPECT_EQ(troupe::render(found.error()), "named_error(not_found: (\"nobody\"))");
+}
+
+TEST(named_registry, AnotherTypeIsWrongTypeNamingBothTypes) {
+  troupe::named_registry named;
+  ASSERT_FALSE(named.put("hits", std::make_shared<int>(3)));
+  auto found = named.get<double>("hits");
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error(), troupe::named_errc::wrong_type);
+  auto text = troupe::render(found.error());
+  EXPECT_NE(text.find("hits"), std::string::npos) << text;
+  EXPECT_NE(text.find("int"), std::string::npos) << text;
+  EXPECT_NE(text.find("double"), std::string::npos) << text;
+  // The right type still finds it.
+  EXPECT_EQ(*named.get<int>("hits").value(), 3);
+}
+
+TEST_F(introspection_seam_test, TheRuntimesNamedRegistryIsSharedByItsUsers) {
+  ASSERT_FALSE(rt->named().put("shared", std::make_shared<counter>()));
+  const troupe::runtime& view = *rt;
+  EXPECT_TRUE(view.named().get<counter>("shared"));
+  EXPECT_EQ(view.named().get<int>("shared").error(), troupe::named_errc::wrong_type);
+}
+
+} // namespace
