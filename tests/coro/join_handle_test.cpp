@@ -212,9 +212,12 @@ TEST_F(join_handle_test, TheFirstFailureEndsTheJoinAndCancelsTheSiblings) {
     task_scope scope{*rt};
     auto slow1 = scope.spawn(gated(frames, resumed)).value();
     auto slow2 = scope.spawn(gated(frames, resumed)).value();
+    // Fails once both siblings are running (a fixed delay lost that race on a loaded machine:
+    // the siblings were cancelled before their first step, and no frame was made).
     auto failing = scope
-                       .spawn([]() -> task<caf::expected<int>> {
-                         co_await coro::sleep_for(1ms);
+                       .spawn([frames]() -> task<caf::expected<int>> {
+                         while (frames->made.load() < 2)
+                           co_await coro::sleep_for(1ms);
                          co_return make_error(mailbox_errc::mailbox_full);
                        })
                        .value();
