@@ -4,45 +4,36 @@ namespace troupe::detail {
 
 namespace {
 
-// A figure of the dump's `runtime` object, named by the family's field.
-void sample_runtime_figure(const metric_family& family, const metric_source& source,
-                           sample_writer& out) {
-  auto runtime = source.entry.find("runtime");
-  if (runtime != source.entry.end() && runtime->is_object())
-    out.add({}, runtime->value(family.field, nlohmann::json{}));
+// One figure of the dump, at the JSON pointer the family's field holds ("/runtime/workers").
+void sample_figure(const metric_family& family, const metric_source& source, sample_writer& out) {
+  out.add({}, source.entry.value(nlohmann::json::json_pointer{std::string{family.field}},
+                                 nlohmann::json{}));
 }
 
-// A top-level figure of the dump, named by the family's field.
-void sample_document_figure(const metric_family& family, const metric_source& source,
-                            sample_writer& out) {
-  out.add({}, source.entry.value(family.field, nlohmann::json{}));
-}
-
-constexpr metric_family runtime_gauge(std::string_view name, std::string_view field,
-                                      std::string_view help) {
-  return {name,  metric_type::gauge,    help, metric_scope::document, {},
-          field, &sample_runtime_figure};
+constexpr metric_family figure(std::string_view name, metric_type type, std::string_view pointer,
+                               std::string_view help) {
+  return {name, type, help, metric_scope::document, {}, pointer, &sample_figure};
 }
 
 constexpr metric_family workers =
-    runtime_gauge("troupe_workers", "workers", "Scheduler worker threads.");
+    figure("troupe_workers", metric_type::gauge, "/runtime/workers", "Scheduler worker threads.");
 constexpr metric_family live_actors =
-    runtime_gauge("troupe_live_actors", "live_actors", "Running actors of the actor system.");
-constexpr metric_family spawned_actors = runtime_gauge("troupe_spawned_actors", "spawned_actors",
-                                                       "Running actors spawned through Troupe.");
+    figure("troupe_live_actors", metric_type::gauge, "/runtime/live_actors",
+           "Running actors of the actor system.");
+constexpr metric_family spawned_actors =
+    figure("troupe_spawned_actors", metric_type::gauge, "/runtime/spawned_actors",
+           "Running actors spawned through Troupe.");
 constexpr metric_family blocking_threads =
-    runtime_gauge("troupe_blocking_threads", "blocking_threads", "Threads of the blocking pool.");
+    figure("troupe_blocking_threads", metric_type::gauge, "/runtime/blocking_threads",
+           "Threads of the blocking pool.");
 constexpr metric_family blocking_busy =
-    runtime_gauge("troupe_blocking_busy", "blocking_busy", "Blocking-pool threads running a job.");
+    figure("troupe_blocking_busy", metric_type::gauge, "/runtime/blocking_busy",
+           "Blocking-pool threads running a job.");
 constexpr metric_family blocking_queue_depth =
-    runtime_gauge("troupe_blocking_queue_depth", "blocking_queue_depth", "Blocking jobs waiting.");
-constexpr metric_family dead_letters{"troupe_dead_letters_total",
-                                     metric_type::counter,
-                                     "Messages that reached no handler.",
-                                     metric_scope::document,
-                                     {},
-                                     "dead_letters",
-                                     &sample_document_figure};
+    figure("troupe_blocking_queue_depth", metric_type::gauge, "/runtime/blocking_queue_depth",
+           "Blocking jobs waiting.");
+constexpr metric_family dead_letters = figure("troupe_dead_letters_total", metric_type::counter,
+                                              "/dead_letters", "Messages that reached no handler.");
 
 } // namespace
 
