@@ -11,11 +11,6 @@ mailbox_core_base::mailbox_core_base(mailbox_options opts,
     : opts_(std::move(opts)), office_(std::move(office)),
       batch_(opts_.batch != 0 ? opts_.batch : default_batch) {}
 
-mailbox_core_base::waiting_room& mailbox_core_base::room() {
-  // Published by a read-modify-write before the waiter's fence (see the top of the header).
-  return get_or_create(room_);
-}
-
 void mailbox_core_base::count_dead_letter(const char* type_name, const caf::error& reason) {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);
   if (office_)
@@ -28,12 +23,8 @@ mailbox_metrics mailbox_core_base::metrics_base() const noexcept {
   m.high_water = high_water_.load(std::memory_order_relaxed);
   m.processed = processed_.load(std::memory_order_relaxed);
   // Every accepted envelope was handled, evicted, purged at close, or is still queued (the
-  // typed core adds the depth).
-  m.enqueued = m.processed + evicted_.load(std::memory_order_relaxed) +
-               purged_.load(std::memory_order_relaxed);
-  m.dropped = dropped_.load(std::memory_order_relaxed);
-  m.rejected = rejected_.load(std::memory_order_relaxed);
-  m.parked = parked_count_.load(std::memory_order_relaxed);
+  // typed core adds the evicted and the depth).
+  m.enqueued = m.processed + purged_.load(std::memory_order_relaxed);
   m.dead_letters = dead_letters_.load(std::memory_order_relaxed);
   return m;
 }

@@ -61,16 +61,18 @@ void to_json(nlohmann::json& out, const pool_metrics& m) {
 
 namespace detail {
 
-caf::error admit_error(admit_outcome outcome) {
+caf::error admit_error(admission_outcome outcome) {
   switch (outcome) {
-  case admit_outcome::accepted:
-  case admit_outcome::parked:
+  case admission_outcome::accepted:
+  case admission_outcome::parked:
     return caf::none;
-  case admit_outcome::full:
+  case admission_outcome::full:
+  case admission_outcome::timeout: // a thread's wait for room ran out: still a full queue
     return make_error(mailbox_errc::mailbox_full);
-  case admit_outcome::dropped_newest:
+  case admission_outcome::dropped:
     return make_error(mailbox_errc::mailbox_full, std::string{"dropped (drop_newest)"});
-  case admit_outcome::closed:
+  case admission_outcome::closed:
+  case admission_outcome::receiver_dead: // a pool has no single receiver; listed for the switch
     return make_error(runtime_errc::shutting_down);
   }
   return caf::none;

@@ -811,3 +811,58 @@ TEST_F(worker_pool_test, ThreadSubmitHasOneDeadlineForRoomAndAnswer) {
   EXPECT_TRUE(report.drained);
   EXPECT_EQ(pool.metrics().completed, 3u) << "job 2 was accepted and answered (to nobody)";
 }
+
+// -- a parked job wakes the worker whose queue it entered ------------------------------------
+// Key affinity, three workers, a queue of one. Worker 0 is held in job A while job B waits in
+// its queue; an actor's job C for key 2 parks. When worker 0 finishes A and takes B, C enters
+// worker 2's queue: worker 2 must be woken for it. (It used to wake the first idle worker,
+// worker 1, which found nothing to do, and C waited forever.)
+TEST_F(worker_pool_test, AParkedJobWakesTheWorkerWhoseQueueItEntered) {
+  struct go {};
+  troupe::pool_options opts;
+  opts.workers = 3;
+  opts.capacity = 1;
+  opts.dispatch = troupe::dispatch_policy::key_affinity;
+  auto started = std::make_shared<std::latch>(1);
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  auto pool = pool_of(opts, [started, released](work& w) {
+    if (w.id == 0) {
+      started->count_down();
+      released.wait();
+    }
+    return w.value;
+  });
+  auto book = std::make_shared<answer_book>(3);
+  submit(pool, book, work{0, 10}, 0);
+  started->wait();
+  submit(pool, book, work{1, 11}, 0); // worker 0's queue: now the pool is full
+  struct flow {
+    std::promise<bool> parked;
+    std::atomic<int> queued_calls{0};
+  };
+  auto st = std::make_shared<flow>();
+  auto driver = troupe::spawn_mailbox<go>(*rt, {}, [pool, st, book](auto* self) {
+                  return troupe::handlers{[self, pool, st, book](go&) {
+                    auto status = pool.submit_async(
+                        self, work{2, 12}, [book](int v) { book->value(2, v); },
+                        [book](caf::error e) { book->error(2, e); },
+                        [st] { st->queued_calls.fetch_add(1); }, 2);
+                    st->parked.set_value(
+                        status && *status == troupe::worker_pool<work>::submit_status::parked);
+                  }};
+                }).value();
+  (void)driver.send(go{});
+  auto parked = st->parked.get_future();
+  ASSERT_EQ(parked.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(parked.get()) << "job C should have found the pool full";
+  release.set_value();
+  ASSERT_TRUE(book->wait_for(3, 10s)) << book->total() << " of 3 jobs answered";
+  for (int id = 0; id < 3; ++id) {
+    EXPECT_EQ(book->values_of(id), 1) << "job " << id;
+    EXPECT_EQ(book->errors_of(id), 0) << "job " << id;
+  }
+  EXPECT_TRUE(troupe::test::eventually([&] { return st->queued_calls.load() == 1; }));
+  EXPECT_TRUE(pool.shutdown(5s).drained);
+  caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
+}

@@ -36,19 +36,19 @@ inline caf::error translate(caf::error err) {
   return err;
 }
 
-inline caf::error fail_of(detail::push_outcome outcome) {
+inline caf::error fail_of(admission_outcome outcome) {
   switch (outcome) {
-  case push_outcome::full:
-  case push_outcome::dropped:
+  case admission_outcome::full:
+  case admission_outcome::dropped:
     return make_error(mailbox_errc::mailbox_full);
-  case push_outcome::timeout:
+  case admission_outcome::timeout:
     return make_error(mailbox_errc::send_timeout);
-  case push_outcome::receiver_dead:
+  case admission_outcome::receiver_dead:
     return make_error(mailbox_errc::receiver_dead);
-  case push_outcome::closed:
+  case admission_outcome::closed:
     return make_error(mailbox_errc::closed);
-  case push_outcome::accepted:
-  case push_outcome::parked:
+  case admission_outcome::accepted:
+  case admission_outcome::parked:
     break;
   }
   return caf::none;
@@ -81,8 +81,8 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
     typename mailbox<Ts...>::envelope_type env{
         std::move(msg), std::make_unique<detail::actor_sink<R>>(self, response_id)};
     auto outcome =
-        dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
-    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
+        dest ? dest.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
+    if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked) {
       on_error(detail::fail_of(outcome));
       return;
     }
@@ -109,9 +109,9 @@ request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout)
           typename mailbox<Ts...>::envelope_type env{
               std::move(msg),
               std::make_unique<inline_reply<R>>(self, std::move(on_value), std::move(on_error))};
-          auto outcome = dest ? dest.push(env, self->context(), true, {})
-                              : detail::push_outcome::receiver_dead;
-          if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
+          auto outcome =
+              dest ? dest.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
+          if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked)
             fail_reply(env.reply, detail::fail_of(outcome));
           return;
         }
@@ -120,8 +120,8 @@ request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout)
         typename mailbox<Ts...>::envelope_type env{std::move(msg),
                                                    std::make_unique<actor_reply_sink<R>>(self, id)};
         auto outcome =
-            dest ? dest.push(env, self->context(), true, {}) : detail::push_outcome::receiver_dead;
-        if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked) {
+            dest ? dest.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
+        if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked) {
           self->fail_request(id, detail::fail_of(outcome));
           return;
         }
@@ -146,8 +146,8 @@ pending<reply_t<T>> ask_async(const mailbox<Ts...>& dest, T msg,
         std::make_unique<detail::callback_sink<R>>(on_value, on_error, std::move(gave_up))};
     auto outcome =
         dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
-             : detail::push_outcome::receiver_dead;
-    if (outcome != detail::push_outcome::accepted && outcome != detail::push_outcome::parked)
+             : admission_outcome::receiver_dead;
+    if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked)
       on_error(detail::fail_of(outcome));
   }};
 }

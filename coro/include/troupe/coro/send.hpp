@@ -84,23 +84,23 @@ public:
     };
     switch (
         dest_.push(env, self->context(), true, {}, std::move(on_enqueued), std::move(on_failed))) {
-    case detail::push_outcome::parked:
+    case admission_outcome::parked:
       waiting_ = h;
       return true;
-    case detail::push_outcome::accepted:
+    case admission_outcome::accepted:
       result_.emplace(result_type::accepted());
       break;
-    case detail::push_outcome::dropped:
+    case admission_outcome::dropped:
       result_.emplace(result_type::dropped());
       break;
-    case detail::push_outcome::full:
-    case detail::push_outcome::timeout: // an actor's send never waits; listed for the switch
+    case admission_outcome::full:
+    case admission_outcome::timeout: // an actor's send never waits; listed for the switch
       result_.emplace(refused(env, mailbox_errc::mailbox_full));
       break;
-    case detail::push_outcome::closed:
+    case admission_outcome::closed:
       result_.emplace(refused(env, mailbox_errc::closed));
       break;
-    case detail::push_outcome::receiver_dead:
+    case admission_outcome::receiver_dead:
       dest_.core()->count_dead_letter(typeid(T).name(), make_error(mailbox_errc::receiver_dead));
       result_.emplace(refused(env, mailbox_errc::receiver_dead));
       break;

@@ -229,10 +229,10 @@ public:
   /// outcome is accepted or parked, `env` stays with the caller. A parked envelope runs
   /// `on_enqueued` once it is in the queue, or, if the mailbox closes or its actor terminates
   /// first, goes to `on_failed` when set (else it becomes a dead letter; a request fails).
-  detail::push_outcome push(envelope_type& env, caf::execution_unit* ctx, bool from_actor,
-                            std::chrono::steady_clock::time_point deadline,
-                            std::function<void()> on_enqueued = {},
-                            typename core_type::parked_failure on_failed = {}) const {
+  admission_outcome push(envelope_type& env, caf::execution_unit* ctx, bool from_actor,
+                         std::chrono::steady_clock::time_point deadline,
+                         std::function<void()> on_enqueued = {},
+                         typename core_type::parked_failure on_failed = {}) const {
     return core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), ctx, from_actor,
                        deadline, std::move(on_enqueued), std::move(on_failed));
   }
@@ -244,17 +244,17 @@ private:
   result<permit<Ts...>> reserve_until(bool wait,
                                       std::chrono::steady_clock::time_point deadline) const {
     switch (core_->reserve(wait, deadline)) {
-    case detail::push_outcome::accepted:
+    case admission_outcome::accepted:
       return permit<Ts...>{core_, owner_};
-    case detail::push_outcome::timeout:
+    case admission_outcome::timeout:
       return make_error(mailbox_errc::send_timeout);
-    case detail::push_outcome::closed:
+    case admission_outcome::closed:
       return make_error(mailbox_errc::closed);
-    case detail::push_outcome::receiver_dead:
+    case admission_outcome::receiver_dead:
       return make_error(mailbox_errc::receiver_dead);
-    case detail::push_outcome::full:
-    case detail::push_outcome::parked:
-    case detail::push_outcome::dropped:
+    case admission_outcome::full:
+    case admission_outcome::parked:
+    case admission_outcome::dropped:
       break;
     }
     return make_error(mailbox_errc::mailbox_full);
@@ -265,22 +265,22 @@ private:
                         std::chrono::steady_clock::time_point deadline,
                         std::function<void()> on_enqueued = {}) const {
     switch (push(env, ctx, from_actor, deadline, std::move(on_enqueued))) {
-    case detail::push_outcome::accepted:
+    case admission_outcome::accepted:
       return send_result<T>::accepted();
-    case detail::push_outcome::parked:
+    case admission_outcome::parked:
       return send_result<T>::parked();
-    case detail::push_outcome::dropped:
+    case admission_outcome::dropped:
       return send_result<T>::dropped();
-    case detail::push_outcome::full:
+    case admission_outcome::full:
       return send_result<T>::failed(make_error(mailbox_errc::mailbox_full),
                                     std::get<T>(std::move(env.msg)));
-    case detail::push_outcome::timeout:
+    case admission_outcome::timeout:
       return send_result<T>::failed(make_error(mailbox_errc::send_timeout),
                                     std::get<T>(std::move(env.msg)));
-    case detail::push_outcome::closed:
+    case admission_outcome::closed:
       return send_result<T>::failed(make_error(mailbox_errc::closed),
                                     std::get<T>(std::move(env.msg)));
-    case detail::push_outcome::receiver_dead:
+    case admission_outcome::receiver_dead:
       break;
     }
     auto reason = make_error(mailbox_errc::receiver_dead);

@@ -52,7 +52,7 @@ private:
   OnError on_error_;
 };
 
-caf::error admit_error(admit_outcome outcome);
+caf::error admit_error(admission_outcome outcome);
 
 } // namespace detail
 
@@ -147,7 +147,7 @@ public:
       typename core_type::entry e{std::move(job),
                                   std::make_unique<actor_reply_sink<reply_type>>(self, id)};
       auto outcome = core->push(e, key, self->context(), false, {});
-      if (outcome != detail::admit_outcome::accepted)
+      if (outcome != admission_outcome::accepted)
         self->fail_request(id, detail::admit_error(outcome));
     }};
   }
@@ -249,11 +249,11 @@ private:
     if (on_queued) {
       // The common case first: room in the queue, and nothing to set up for a wake-up later.
       auto first = state_->core->push(e, key, self->context(), false, {}, nullptr, true);
-      if (first == detail::admit_outcome::accepted) {
+      if (first == admission_outcome::accepted) {
         run_on(self, std::move(on_queued));
         return submit_status::accepted;
       }
-      if (first != detail::admit_outcome::full)
+      if (first != admission_outcome::full)
         return detail::admit_error(first);
       // Full: park. The worker that makes room sends `self` a message that runs on_queued.
       auto response_id = self->new_request_id(caf::message_priority::normal).response_id();
@@ -262,7 +262,7 @@ private:
         sender->enqueue(nullptr, response_id, caf::make_message(), nullptr);
       };
       auto outcome = state_->core->push(e, key, self->context(), false, {}, &notify);
-      if (outcome == detail::admit_outcome::parked) {
+      if (outcome == admission_outcome::parked) {
         // Registered before this handler returns, so before the message can arrive.
         self->add_multiplexed_response_handler(response_id,
                                                caf::behavior{[f = std::move(on_queued)] { f(); }});

@@ -9,13 +9,13 @@
 //    producer fences after its push and then reads `closed_`; if set, it empties the queue too,
 //    under the same mutex. By the two fences one of them sees the other, so nothing stays behind
 //    unanswered.
-//  - Backpressure: a waiting producer registers (parked_count_ or waiters_), fences and then
-//    re-checks for room; the consumer frees room, fences and then checks for waiters.
-//  - Size: a mailbox is created per actor, and most never see backpressure. What only waiting
-//    threads (mutex and condition variable) and parked actor senders (mutex and queue) need is
-//    allocated by the first of them (get-or-create with a compare-exchange) and freed with the
-//    core; a notifier that finds no block has no one to notify, because a waiter publishes its
-//    block before the fence of its handshake. No member is padded to a cache line.
+//  - Backpressure: a bounded queue admits through troupe::bounded_admission (the engine worker
+//    pools share): the overflow policy, parked actor senders, waiting threads and their
+//    handshake live there. The drop_oldest ring evicts by itself and an unbounded queue never
+//    refuses, so those two take their items directly.
+//  - Size: a mailbox is created per actor, and most never see backpressure: what parked senders
+//    and waiting threads need is allocated by the first of them (bounded_admission). No member
+//    is padded to a cache line.
 //  - Closing for senders (mailbox::close, Tokio's channel close): `sender_closed_` is set once,
 //    then every waiting producer is released (threads woken, parked envelopes failed with
 //    `closed`) and the owner is woken. The owner drains what was queued and, finding the queue
@@ -63,6 +63,7 @@
 #include "troupe/core/actor.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
+#include "troupe/mailbox/bounded_admission.hpp"
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/envelope.hpp"
 #include "troupe/mailbox/detail/locked_ring.hpp"
@@ -74,32 +75,6 @@
 
 namespace troupe::detail {
 
-/// The object `slot` points to, created by the first caller (a compare-exchange decides which
-/// caller's object stays; the others free theirs). For state that most mailboxes never need.
-template <class T>
-T& get_or_create(std::atomic<T*>& slot) {
-  auto* current = slot.load(std::memory_order_acquire);
-  if (current != nullptr)
-    return *current;
-  auto fresh = std::make_unique<T>();
-  if (slot.compare_exchange_strong(current, fresh.get(), std::memory_order_acq_rel,
-                                   std::memory_order_acquire))
-    return *fresh.release();
-  return *current; // another caller created it first
-}
-
-enum class push_outcome {
-  accepted,
-  parked,
-  dropped,
-  full,
-  timeout,
-  /// The owner terminated.
-  receiver_dead,
-  /// Closed for senders (mailbox::close).
-  closed,
-};
-
 /// The part of a mailbox core that does not depend on the message types.
 class mailbox_core_base {
 public:
@@ -107,7 +82,7 @@ public:
                     std::size_t default_batch);
   mailbox_core_base(const mailbox_core_base&) = delete;
   mailbox_core_base& operator=(const mailbox_core_base&) = delete;
-  virtual ~mailbox_core_base() { delete room_.load(std::memory_order_relaxed); }
+  virtual ~mailbox_core_base() = default;
 
   [[nodiscard]] const mailbox_options& options() const noexcept { return opts_; }
   [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
@@ -139,21 +114,6 @@ protected:
   /// Empties the queue of a closed mailbox, answering or dead-lettering each envelope.
   virtual void purge_after_close() = 0;
 
-  /// Wakes the threads waiting for room or for the close, if any ever waited.
-  void notify_waiting_threads() {
-    if (auto* room = room_.load(std::memory_order_acquire)) {
-      std::lock_guard guard{room->mtx};
-      room->cv.notify_all();
-    }
-  }
-
-  /// Where threads wait for room: created by the first thread that waits.
-  struct waiting_room {
-    std::mutex mtx;
-    std::condition_variable cv;
-  };
-  waiting_room& room();
-
   mailbox_options opts_;
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
@@ -166,32 +126,27 @@ protected:
   // Anchor of every handshake of this mailbox (store_load_barrier): push vs. close, push vs.
   // the owner going idle, waiting producers vs. the consumer freeing room.
   std::atomic<uint64_t> sync_{0};
-  std::atomic<std::size_t> dropped_{0};
-  std::atomic<std::size_t> evicted_{0};
   std::atomic<std::size_t> purged_{0};
-  std::atomic<std::size_t> rejected_{0};
   std::atomic<std::size_t> dead_letters_{0};
   std::atomic<std::size_t> processed_{0};
   std::atomic<std::size_t> high_water_{0};
-
-  // Backpressure: actors park their envelopes, threads wait in room().
-  std::atomic<std::size_t> parked_count_{0};
-  std::atomic<std::size_t> waiters_{0};
-
-private:
-  std::atomic<waiting_room*> room_{nullptr}; // owned
 };
 
 template <class... Ts>
-class mailbox_core final : public mailbox_core_base {
+class mailbox_core final : public mailbox_core_base,
+                           public bounded_admission<envelope<Ts...>, mailbox_core<Ts...>> {
+  using admission = bounded_admission<envelope<Ts...>, mailbox_core<Ts...>>;
+  friend admission;
+
 public:
   using envelope_type = envelope<Ts...>;
   /// Takes back a parked message that the close or the owner's end failed (see push()).
-  using parked_failure = std::function<void(envelope_type&&, const caf::error&)>;
+  using parked_failure = typename admission::failed_callback;
 
   mailbox_core(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
                std::size_t default_batch)
-      : mailbox_core_base(std::move(opts), std::move(office), default_batch) {
+      : mailbox_core_base(std::move(opts), std::move(office), default_batch),
+        admission(opts_.overflow) {
     if (opts_.capacity == 0)
       unbounded_ = std::make_unique<unbounded_mpsc_queue<envelope_type>>();
     else if (opts_.overflow == overflow_policy::drop_oldest)
@@ -200,10 +155,7 @@ public:
       bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(opts_.capacity);
   }
 
-  ~mailbox_core() override {
-    purge();
-    delete park_.load(std::memory_order_relaxed);
-  }
+  ~mailbox_core() override { purge(); }
 
   // -- producers (any thread) ----------------------------------------------------------------
 
@@ -213,62 +165,40 @@ public:
   /// For a parked envelope, `on_enqueued` runs once it is in the queue, and `on_failed`, when
   /// set, gets it back if the close or the owner's end fails it first (instead of the dead
   /// letter or the failed request); either runs once, on the thread that decided.
-  push_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
-                    bool from_actor, std::chrono::steady_clock::time_point deadline,
-                    std::function<void()> on_enqueued = {}, parked_failure on_failed = {}) {
+  admission_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
+                         bool from_actor, std::chrono::steady_clock::time_point deadline,
+                         std::function<void()> on_enqueued = {}, parked_failure on_failed = {}) {
+    if (bounded_) {
+      auto outcome = this->admit(
+          env, from_actor ? admission_sender::actor : admission_sender::thread, deadline,
+          [&] { return entered_callback(owner, std::move(on_enqueued)); }, std::move(on_failed));
+      if (outcome == admission_outcome::accepted)
+        after_push(owner, ctx);
+      return outcome;
+    }
     // Closed for senders first: once closed, a send keeps failing with `closed` (the message
     // handed back), also after the owner stopped.
-    if (closed_for_senders()) {
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      return push_outcome::closed;
+    if (auto why = stopped(); why != admission_outcome::accepted) {
+      if (why == admission_outcome::closed)
+        this->count_rejected();
+      return why;
     }
-    if (closed())
-      return push_outcome::receiver_dead;
     if (unbounded_) {
       unbounded_->push(std::move(env));
       return accepted(owner, ctx);
     }
-    if (evicting_) {
-      std::optional<envelope_type> evicted;
-      if (!evicting_->push_evicting(env, evicted)) {
-        // Every slot is held by a permit: nothing older to evict, so the arriving one goes.
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        return push_outcome::dropped;
-      }
-      if (evicted) {
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        evicted_.fetch_add(1, std::memory_order_relaxed);
-        if (evicted->reply)
-          fail_reply(evicted->reply, make_error(mailbox_errc::mailbox_full));
-      }
-      return accepted(owner, ctx);
+    std::optional<envelope_type> evicted;
+    if (!evicting_->push_evicting(env, evicted)) {
+      // Every slot is held by a permit: nothing older to evict, so the arriving one goes.
+      this->count_dropped(false);
+      return admission_outcome::dropped;
     }
-    // Parked envelopes go first, so that an actor's later sends never overtake its parked ones.
-    if (parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env))
-      return accepted(owner, ctx);
-    switch (opts_.overflow) {
-    case overflow_policy::drop_newest:
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return push_outcome::dropped;
-    case overflow_policy::fail:
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      return push_outcome::full;
-    case overflow_policy::drop_oldest: // handled by the locked ring above
-    case overflow_policy::backpressure:
-      break;
+    if (evicted) {
+      this->count_dropped(true);
+      if (evicted->reply)
+        fail_reply(evicted->reply, make_error(mailbox_errc::mailbox_full));
     }
-    if (from_actor)
-      return park(env, owner, ctx, std::move(on_enqueued), std::move(on_failed));
-    auto outcome = wait_for_room(
-        [&] {
-          return parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_push(env);
-        },
-        deadline);
-    if (outcome == push_outcome::accepted)
-      return accepted(owner, ctx);
-    if (outcome != push_outcome::receiver_dead)
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-    return outcome;
+    return accepted(owner, ctx);
   }
 
   // -- reservations (any thread) ---------------------------------------------------------------
@@ -276,16 +206,14 @@ public:
   /// Holds one slot for a permit: accepted (held; nothing is held for an unbounded mailbox),
   /// full, closed or receiver_dead, or, when `wait` and the policy is backpressure, blocks the
   /// calling thread for room until `deadline` (then timeout).
-  push_outcome reserve(bool wait, std::chrono::steady_clock::time_point deadline) {
-    if (closed_for_senders())
-      return push_outcome::closed;
-    if (closed())
-      return push_outcome::receiver_dead;
+  admission_outcome reserve(bool wait, std::chrono::steady_clock::time_point deadline) {
+    if (auto why = stopped(); why != admission_outcome::accepted)
+      return why;
     if (unbounded_ || try_reserve_slot())
-      return push_outcome::accepted;
+      return admission_outcome::accepted;
     if (!wait || opts_.overflow != overflow_policy::backpressure)
-      return push_outcome::full;
-    return wait_for_room([this] { return try_reserve_slot(); }, deadline);
+      return admission_outcome::full;
+    return this->wait_for_room([this] { return try_reserve_slot(); }, deadline);
   }
 
   /// Gives back a slot held by reserve() and wakes a waiting sender. Any thread.
@@ -295,21 +223,22 @@ public:
     if (!bounded_)
       return;
     bounded_->release_reservation();
-    room_freed();
+    this->room_freed();
   }
 
   /// Enqueues `env` into the slot held by reserve(), without a capacity check: accepted, or
   /// parked when a racing push took the slot (see the top of this file). On a mailbox closed
   /// for senders (closed) or whose owner terminated or is gone (`owner` null; receiver_dead)
   /// the slot is given back and the message becomes a dead letter (a request fails).
-  push_outcome push_reserved(envelope_type& env, caf::abstract_actor* owner,
-                             caf::execution_unit* ctx) {
+  admission_outcome push_reserved(envelope_type& env, caf::abstract_actor* owner,
+                                  caf::execution_unit* ctx) {
     if (owner == nullptr || closed_for_senders() || closed()) {
-      auto outcome = closed_for_senders() ? push_outcome::closed : push_outcome::receiver_dead;
+      auto outcome =
+          closed_for_senders() ? admission_outcome::closed : admission_outcome::receiver_dead;
       release_reservation();
       answer(std::move(env),
-             make_error(outcome == push_outcome::closed ? mailbox_errc::closed
-                                                        : mailbox_errc::receiver_dead));
+             make_error(outcome == admission_outcome::closed ? mailbox_errc::closed
+                                                             : mailbox_errc::receiver_dead));
       return outcome;
     }
     if (unbounded_) {
@@ -323,11 +252,11 @@ public:
     if (bounded_->try_push_reserved(env)) {
       // The message counted twice until the reservation went: a sender that looked then may
       // be waiting for the room that is free now.
-      room_freed();
+      this->room_freed();
       return accepted(owner, ctx);
     }
     // Parked first, then the slot given back: a later send cannot take it from the message.
-    auto outcome = park(env, owner, ctx, {}, {});
+    auto outcome = this->park_item(env, entered_callback(owner, {}), {});
     release_reservation();
     return outcome;
   }
@@ -356,16 +285,15 @@ public:
       // A waiting sender gets the slot now, not after the batch (whose handlers may take
       // long). The plain loads only make this prompt; the fenced room_freed() after the batch
       // keeps the backpressure handshake correct on its own.
-      if (bounded_ && (parked_count_.load(std::memory_order_relaxed) > 0 ||
-                       waiters_.load(std::memory_order_relaxed) > 0))
-        room_freed();
+      if (bounded_ && this->room_wanted())
+        this->room_freed();
       // Counted before the handler runs, so that a reply implies its request is counted. Only
       // the consumer writes the counter: a plain store, no read-modify-write.
       processed_.store(processed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       f(std::move(*env));
     }
     if (n > 0 && bounded_)
-      room_freed();
+      this->room_freed();
     return n;
   }
 
@@ -374,8 +302,8 @@ public:
     if (sender_closed_.exchange(true, std::memory_order_acq_rel))
       return;
     store_load_barrier(sync_);
-    fail_parked(make_error(mailbox_errc::closed));
-    notify_waiting_threads();
+    this->fail_parked(make_error(mailbox_errc::closed));
+    this->notify_waiting_threads();
     if (owner != nullptr)
       static_cast<troupe::actor*>(owner)->wake(nullptr);
   }
@@ -396,7 +324,7 @@ public:
     closed_.store(true, std::memory_order_relaxed);
     store_load_barrier(sync_);
     purge();
-    notify_waiting_threads();
+    this->notify_waiting_threads();
   }
 
   // -- observers -------------------------------------------------------------------------------
@@ -418,117 +346,63 @@ public:
     auto m = metrics_base();
     m.depth = size();
     m.high_water = std::max(m.high_water, m.depth);
-    m.enqueued += m.depth;
+    // Every accepted envelope was handled, evicted, purged at close, or is still queued.
+    m.enqueued += this->evicted() + m.depth;
+    m.dropped = this->dropped();
+    m.rejected = this->rejected();
+    m.parked = this->parked_count();
     m.reserved = bounded_ ? bounded_->reserved() : evicting_ ? evicting_->reserved() : 0;
     return m;
   }
 
 private:
-  struct parked_envelope {
-    envelope_type env;
-    caf::strong_actor_ptr owner;
-    // Runs once the envelope is in the queue (on the thread that moved it there).
-    std::function<void()> on_enqueued;
-    // Takes the envelope back when it fails instead (on the thread that failed it).
-    parked_failure on_failed;
-  };
+  // -- the queue, as bounded_admission sees it -------------------------------------------------
+
+  bool try_place(envelope_type& env) { return bounded_->try_push(env); }
+
+  // The drop_oldest ring evicts by itself (push()); the engine never asks for it here.
+  std::optional<envelope_type> evict_oldest() { return std::nullopt; }
+
+  void refuse(envelope_type&& env, const caf::error& reason) { answer(std::move(env), reason); }
+
+  [[nodiscard]] admission_outcome stopped() const noexcept {
+    if (closed_for_senders())
+      return admission_outcome::closed;
+    return closed() ? admission_outcome::receiver_dead : admission_outcome::accepted;
+  }
+
+  [[nodiscard]] std::optional<caf::error> parking_refused() const {
+    if (closed_for_senders())
+      return make_error(mailbox_errc::closed);
+    if (closed())
+      return make_error(mailbox_errc::receiver_dead);
+    return std::nullopt;
+  }
+
+  // A parked envelope that entered the queue wakes its owner (held until then), then tells its
+  // sender.
+  typename admission::entered_callback entered_callback(caf::abstract_actor* owner,
+                                                        std::function<void()> on_enqueued) {
+    return [this, keep = caf::actor_cast<caf::strong_actor_ptr>(owner),
+            on_enqueued = std::move(on_enqueued)](caf::execution_unit* ctx) {
+      after_push(caf::actor_cast<caf::abstract_actor*>(keep), ctx);
+      if (on_enqueued)
+        on_enqueued();
+    };
+  }
 
   // No counter here: `enqueued` is derived in metrics(), which keeps a read-modify-write on a
   // line every producer shares off the per-message path.
-  push_outcome accepted(caf::abstract_actor* owner, caf::execution_unit* ctx) {
+  admission_outcome accepted(caf::abstract_actor* owner, caf::execution_unit* ctx) {
     after_push(owner, ctx);
-    return push_outcome::accepted;
-  }
-
-  push_outcome park(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
-                    std::function<void()> on_enqueued, parked_failure on_failed) {
-    {
-      auto& block = parking();
-      std::lock_guard guard{block.mtx};
-      block.queue.push_back(parked_envelope{std::move(env),
-                                            caf::actor_cast<caf::strong_actor_ptr>(owner),
-                                            std::move(on_enqueued), std::move(on_failed)});
-      parked_count_.fetch_add(1, std::memory_order_seq_cst);
-    }
-    store_load_barrier(sync_);
-    // A close for senders that came after our check in push() may have failed the parked
-    // envelopes before ours was added: by the fences, we see its flag and fail ours too.
-    if (closed_for_senders()) {
-      fail_parked(make_error(mailbox_errc::closed));
-      return push_outcome::parked;
-    }
-    // The consumer may have freed room between our failed push and the registration above;
-    // by the fences, either it sees parked_count_ or we see the room.
-    move_parked(ctx);
-    return push_outcome::parked;
-  }
-
-  // Blocks the calling thread until `take_room()` succeeds (accepted), the mailbox closes, or
-  // `deadline` passes (timeout).
-  template <class TakeRoom>
-  push_outcome wait_for_room(TakeRoom take_room, std::chrono::steady_clock::time_point deadline) {
-    auto& waiting = room();
-    std::unique_lock guard{waiting.mtx};
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
-    store_load_barrier(sync_);
-    bool taken = false;
-    for (;;) {
-      if (closed() || closed_for_senders())
-        break;
-      if (take_room()) {
-        taken = true;
-        break;
-      }
-      if (waiting.cv.wait_until(guard, deadline) == std::cv_status::timeout) {
-        taken = take_room();
-        break;
-      }
-    }
-    waiters_.fetch_sub(1, std::memory_order_relaxed);
-    guard.unlock();
-    if (taken)
-      return push_outcome::accepted;
-    if (closed())
-      return push_outcome::receiver_dead;
-    return closed_for_senders() ? push_outcome::closed : push_outcome::timeout;
+    return admission_outcome::accepted;
   }
 
   // Parked messages go first, as for a send: a reservation does not overtake them.
   bool try_reserve_slot() {
     if (evicting_)
       return evicting_->try_reserve();
-    return parked_count_.load(std::memory_order_acquire) == 0 && bounded_->try_reserve();
-  }
-
-  /// Moves parked envelopes into the queue while there is room; any thread.
-  void move_parked(caf::execution_unit* ctx) {
-    auto* block = park_.load(std::memory_order_acquire);
-    if (block == nullptr)
-      return;
-    std::unique_lock guard{block->mtx};
-    // fail_parked may take the queue while the lock is released: re-check it each round.
-    while (!block->queue.empty()) {
-      auto& front = block->queue.front();
-      if (!bounded_->try_push(front.env))
-        return;
-      auto owner = std::move(front.owner);
-      auto on_enqueued = std::move(front.on_enqueued);
-      block->queue.pop_front();
-      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
-      guard.unlock();
-      accepted(caf::actor_cast<caf::abstract_actor*>(owner), ctx);
-      if (on_enqueued)
-        on_enqueued();
-      guard.lock();
-    }
-  }
-
-  void room_freed() {
-    store_load_barrier(sync_);
-    if (parked_count_.load(std::memory_order_relaxed) > 0)
-      move_parked(nullptr);
-    if (waiters_.load(std::memory_order_relaxed) > 0)
-      notify_waiting_threads();
+    return this->parked_count() == 0 && bounded_->try_reserve();
   }
 
   void purge_after_close() override { purge(); }
@@ -546,28 +420,7 @@ private:
       bounded_->drain(answer_queued, all);
     else if (evicting_)
       evicting_->drain(answer_queued, all);
-    fail_parked(make_error(mailbox_errc::receiver_dead));
-  }
-
-  /// Answers every parked envelope with `reason` (requests) or counts it as a dead letter.
-  void fail_parked(const caf::error& reason) {
-    // No block: nothing ever parked, or a sender is parking right now; that sender fences
-    // after parking and then sees the close itself (park).
-    auto* block = park_.load(std::memory_order_acquire);
-    if (block == nullptr)
-      return;
-    std::deque<parked_envelope> parked;
-    {
-      std::lock_guard guard{block->mtx};
-      parked.swap(block->queue);
-      parked_count_.store(0, std::memory_order_seq_cst);
-    }
-    for (auto& p : parked) {
-      if (p.on_failed)
-        p.on_failed(std::move(p.env), reason);
-      else
-        answer(std::move(p.env), reason);
-    }
+    this->fail_parked(make_error(mailbox_errc::receiver_dead));
   }
 
   /// Answers a request with `reason`, or counts a message as a dead letter.
@@ -583,16 +436,6 @@ private:
   std::unique_ptr<unbounded_mpsc_queue<envelope_type>> unbounded_;
   std::unique_ptr<bounded_mpsc_queue<envelope_type>> bounded_;
   std::unique_ptr<locked_ring<envelope_type>> evicting_;
-  // Parked actor senders: allocated by the first park (an empty std::deque alone holds a
-  // 512-byte block, and most mailboxes never park a sender).
-  struct parking_lot {
-    std::mutex mtx;
-    std::deque<parked_envelope> queue;
-  };
-
-  parking_lot& parking() { return get_or_create(park_); }
-
-  std::atomic<parking_lot*> park_{nullptr}; // owned
 };
 
 } // namespace troupe::detail

@@ -8,8 +8,9 @@
 // submitters and workers never contend on a lock on the fast path. Round robin and key
 // affinity use one deque per worker slot under `mtx_`. Jobs that go back to the front (a
 // crashed job's retry, a crashed or retiring worker's unstarted jobs) wait in `front_`, which
-// every worker looks at first. Actors' jobs parked under backpressure wait in `parked_` until
-// a worker makes room.
+// every worker looks at first. Admission (capacity, overflow policy, actors' jobs parked under
+// backpressure, threads waiting for room) is troupe::bounded_admission, the engine typed
+// mailboxes use too; the pool keeps only dispatch, retries and resizing.
 //
 // Wake protocol (the queue actor's, with several consumers):
 //  1. A submitter queues (or parks) a job, then issues the store-load barrier on `anchor`.
@@ -58,6 +59,7 @@
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/introspection/event_stream.hpp"
 #include "troupe/introspection/trace.hpp"
+#include "troupe/mailbox/bounded_admission.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
@@ -69,30 +71,35 @@
 
 namespace troupe::detail {
 
-/// What a submit did with a job.
-enum class admit_outcome { accepted, parked, full, closed, dropped_newest };
+template <class Job>
+struct pool_entry {
+  Job job;
+  std::unique_ptr<reply_sink_base> reply;
+  uint32_t attempts = 0;
+  /// Submit order, for drop_oldest across several queues.
+  uint64_t seq = 0;
+  /// When it was queued, for sampled jobs; 0 otherwise.
+  int64_t queued_ns = 0;
+  /// The dispatch key (key affinity).
+  uint64_t key = 0;
+  /// The submitter's trace: the handler runs with it (see troupe::trace_id).
+  trace_id trace = current_trace();
+};
 
 template <class Job>
-class pool_core {
+class pool_core : public bounded_admission<pool_entry<Job>, pool_core<Job>> {
+  using admission = bounded_admission<pool_entry<Job>, pool_core<Job>>;
+  friend admission;
+
 public:
   using clock = std::chrono::steady_clock;
 
-  struct entry {
-    Job job;
-    std::unique_ptr<reply_sink_base> reply;
-    uint32_t attempts = 0;
-    /// Submit order, for drop_oldest across several queues.
-    uint64_t seq = 0;
-    /// When it was queued, for sampled jobs; 0 otherwise.
-    int64_t queued_ns = 0;
-    /// The submitter's trace: the handler runs with it (see troupe::trace_id).
-    trace_id trace = current_trace();
-  };
+  using entry = pool_entry<Job>;
 
   /// `events` (may be null) receives the pool's retries and cancellations.
   explicit pool_core(pool_options opts, std::shared_ptr<event_stream> events = nullptr)
-      : opts_(std::move(opts)), active_(opts_.workers), ring_(opts_.capacity),
-        events_(std::move(events)) {}
+      : admission(opts.overflow), opts_(std::move(opts)), active_(opts_.workers),
+        ring_(opts_.capacity), events_(std::move(events)) {}
 
   ~pool_core() {
     // Every accepted job is answered exactly once: whatever no worker took is cancelled.
@@ -116,14 +123,32 @@ public:
   ///
   /// `probe`: only try; a full queue returns full without counting a rejection or applying
   /// the overflow policy (the caller then submits again, ready to park).
-  admit_outcome push(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
-                     clock::time_point deadline, std::function<void()>* on_queued = nullptr,
-                     bool probe = false) {
+  admission_outcome push(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
+                         clock::time_point deadline, std::function<void()>* on_queued = nullptr,
+                         bool probe = false) {
     // Counted before it can be taken, so that the count never misses an accepted job while it
     // moves between the ring, the queues, the parked list and a worker's batch.
     outstanding_.fetch_add(1, std::memory_order_seq_cst);
-    auto outcome = admit(e, key, ctx, may_wait, deadline, on_queued, probe);
-    if (outcome != admit_outcome::accepted && outcome != admit_outcome::parked)
+    e.key = key;
+    if (e.seq == 0)
+      stamp(e);
+    admission_outcome outcome;
+    if (probe) {
+      outcome = stopped();
+      if (outcome == admission_outcome::accepted)
+        outcome = this->parked_count() == 0 && try_place(e) ? admission_outcome::accepted
+                                                            : admission_outcome::full;
+    } else {
+      auto who = on_queued != nullptr ? admission_sender::actor
+                 : may_wait           ? admission_sender::thread
+                                      : admission_sender::no_wait;
+      outcome = this->admit(e, who, deadline, [&] { return entered_callback(*on_queued); });
+    }
+    if (outcome == admission_outcome::accepted) {
+      after_push(placed_slot_, ctx);
+      return outcome;
+    }
+    if (outcome != admission_outcome::parked)
       outstanding_.fetch_sub(1, std::memory_order_seq_cst);
     return outcome;
   }
@@ -133,7 +158,8 @@ public:
   /// Takes jobs for `slot` into `out`: a job waiting at the front first; else up to `max` of
   /// its own queue (they are its jobs anyway); else one job of the shared ring — a job taken
   /// but not started would wait behind a slow one while another worker idles.
-  std::size_t take(std::size_t slot, std::deque<entry>& out, std::size_t max) {
+  std::size_t take(std::size_t slot, std::deque<entry>& out, std::size_t max,
+                   caf::execution_unit* ctx = nullptr) {
     std::size_t taken = 0;
     if (front_count_.load(std::memory_order_acquire) > 0 ||
         slots_[slot].queued.load(std::memory_order_acquire) > 0) {
@@ -163,38 +189,19 @@ public:
         taken = 1;
       }
     }
-    if (parked_count_.load(std::memory_order_acquire) > 0)
-      unpark();
-    if (taken > 0 && room_waiters_.load(std::memory_order_relaxed) > 0) {
-      std::lock_guard guard{mtx_};
-      room_.notify_all();
-    }
+    // Room freed: parked jobs move in (their submitters are told) and waiting threads wake.
+    // The barrier inside is the consumer's half of the admission handshake.
+    if (taken > 0 || this->parked_count() > 0)
+      this->room_freed(ctx);
     return taken;
-  }
-
-  /// Runs the notifications of parked jobs that entered the queue and wakes their workers.
-  /// Call after take(), without the lock.
-  void after_take() {
-    if (notice_count_.load(std::memory_order_acquire) == 0)
-      return;
-    std::vector<std::function<void()>> notices;
-    {
-      std::lock_guard guard{mtx_};
-      notices.swap(notices_);
-      notice_count_.store(0, std::memory_order_relaxed);
-    }
-    store_load_barrier(anchor_);
-    wake_any(nullptr);
-    for (auto& notify : notices)
-      if (notify)
-        notify();
   }
 
   /// Whether `slot` has nothing to take. Lock-free: called by the wake protocol.
   [[nodiscard]] bool empty_for(std::size_t slot) const noexcept {
+    // Parked jobs are not looked at: they wait for room, and whoever frees room moves them in
+    // and wakes the worker whose queue took each one (entered_callback).
     return slots_[slot].queued.load(std::memory_order_acquire) == 0 &&
-           front_count_.load(std::memory_order_acquire) == 0 &&
-           parked_count_.load(std::memory_order_acquire) == 0 && ring_.empty();
+           front_count_.load(std::memory_order_acquire) == 0 && ring_.empty();
   }
 
   /// Puts jobs back at the front (a crashed job's retry, a crashed or retiring worker's
@@ -365,9 +372,11 @@ public:
 
   /// New submits are refused from now on (runtime_errc::shutting_down).
   void close() {
-    std::lock_guard guard{mtx_};
-    closed_flag_.store(true, std::memory_order_release);
-    room_.notify_all();
+    closed_flag_.store(true, std::memory_order_seq_cst);
+    store_load_barrier(anchor_);
+    // Threads waiting for room give up (closed); parked jobs stay accepted: the workers drain
+    // them, or cancel_all() answers them.
+    this->notify_waiting_threads();
   }
 
   [[nodiscard]] bool is_closed() const noexcept {
@@ -391,9 +400,11 @@ public:
   /// Answers every queued or parked job with runtime_errc::cancelled; returns how many.
   std::size_t cancel_all() {
     std::deque<entry> left;
+    closed_flag_.store(true, std::memory_order_seq_cst);
+    cancelling_.store(true, std::memory_order_seq_cst);
+    store_load_barrier(anchor_);
     {
       std::lock_guard guard{mtx_};
-      closed_flag_.store(true, std::memory_order_release);
       for (auto& s : slots_) {
         for (auto& e : s.queue)
           left.push_back(std::move(e));
@@ -405,24 +416,18 @@ public:
         left.push_back(std::move(e));
       front_.clear();
       front_count_.store(0, std::memory_order_release);
-      for (auto& p : parked_)
-        left.push_back(std::move(p.e));
-      parked_.clear();
-      parked_count_.store(0, std::memory_order_release);
-      notices_.clear();
-      notice_count_.store(0, std::memory_order_release);
       std::optional<entry> e;
       while (ring_.try_pop(e))
         left.push_back(std::move(*e));
-      room_.notify_all();
     }
+    this->notify_waiting_threads();
+    auto reason = make_error(runtime_errc::cancelled, std::string{"the pool stopped"});
     for (auto& e : left)
-      if (e.reply)
-        fail_reply(e.reply, make_error(runtime_errc::cancelled, std::string{"the pool stopped"}));
-    cancelled_.fetch_add(left.size(), std::memory_order_relaxed);
-    outstanding_.fetch_sub(left.size(), std::memory_order_seq_cst);
-    publish_cancelled(left.size(), "the pool stopped");
-    return left.size();
+      refuse(std::move(e), reason);
+    auto n = left.size() + this->fail_parked(reason);
+    cancelled_.fetch_add(n, std::memory_order_relaxed);
+    publish_cancelled(n, "the pool stopped");
+    return n;
   }
 
   // -- metrics --------------------------------------------------------------------------------
@@ -435,16 +440,16 @@ public:
     {
       std::lock_guard guard{mtx_};
       m.queue_depth = depth();
-      m.parked = parked_.size();
     }
+    m.parked = this->parked_count();
     for (std::size_t i = 0; i < m.workers; ++i)
       m.in_flight.push_back(slots_[i].in_flight.load(std::memory_order_relaxed));
     m.completed = completed_.load(std::memory_order_relaxed);
     m.failed = failed_.load(std::memory_order_relaxed);
     m.retried = retried_.load(std::memory_order_relaxed);
     m.restarts = restarts_.load(std::memory_order_relaxed);
-    m.rejected = rejected_.load(std::memory_order_relaxed);
-    m.dropped = dropped_.load(std::memory_order_relaxed);
+    m.rejected = this->rejected();
+    m.dropped = this->dropped();
     m.cancelled = cancelled_.load(std::memory_order_relaxed);
     m.latency_p50_us = static_cast<double>(latency_.percentile(0.50)) / 1000.0;
     m.latency_p99_us = static_cast<double>(latency_.percentile(0.99)) / 1000.0;
@@ -462,12 +467,6 @@ private:
     std::atomic<std::size_t> queued{0}; // queue.size(), readable without the lock
     std::atomic<uint32_t> in_flight{0};
     uint64_t starts = 0; // guarded by keep_mtx_
-  };
-
-  struct parked_job {
-    entry e;
-    uint64_t key;
-    std::function<void()> notify;
   };
 
   static int64_t now_ns() noexcept {
@@ -490,7 +489,7 @@ private:
     return ring_.size() + own_depth_ + front_count_.load(std::memory_order_acquire);
   }
 
-  void after_push(std::optional<std::size_t> slot, caf::execution_unit* ctx) {
+  void after_push(const std::optional<std::size_t>& slot, caf::execution_unit* ctx) {
     store_load_barrier(anchor_);
     if (slot) {
       wake_slot(*slot, ctx);
@@ -499,125 +498,57 @@ private:
     wake_any(ctx);
   }
 
-  admit_outcome admit(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
-                      clock::time_point deadline, std::function<void()>* on_queued, bool probe) {
-    if (closed_flag_.load(std::memory_order_acquire)) {
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      return admit_outcome::closed;
-    }
-    if (e.seq == 0)
-      stamp(e);
-    if (balanced() && parked_count_.load(std::memory_order_acquire) == 0 && ring_.try_push(e)) {
-      after_push(std::nullopt, ctx);
-      return admit_outcome::accepted;
-    }
-    if (probe && (balanced() || opts_.overflow != overflow_policy::backpressure))
-      return admit_outcome::full;
-    return push_slow(e, key, ctx, may_wait, deadline, on_queued, probe);
-  }
+  // -- the queues, as bounded_admission sees them ------------------------------------------------
 
-  admit_outcome push_slow(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
-                          clock::time_point deadline, std::function<void()>* on_queued,
-                          bool probe) {
-    std::optional<entry> evicted;
-    std::optional<std::size_t> slot;
-    admit_outcome outcome = admit_outcome::accepted;
-    {
-      std::unique_lock guard{mtx_};
-      for (;;) {
-        if (closed_flag_.load(std::memory_order_relaxed)) {
-          rejected_.fetch_add(1, std::memory_order_relaxed);
-          return admit_outcome::closed;
-        }
-        bool parked_before = !parked_.empty();
-        if (!parked_before && try_place(e, key, slot))
-          break;
-        if (opts_.overflow == overflow_policy::backpressure && on_queued != nullptr) {
-          // Behind the parked ones, so that a submitter's jobs keep their order.
-          parked_.push_back(parked_job{std::move(e), key, std::move(*on_queued)});
-          parked_count_.fetch_add(1, std::memory_order_seq_cst);
-          outcome = admit_outcome::parked;
-          break;
-        }
-        if (parked_before && try_place(e, key, slot))
-          break; // threads and non-waiting actors do not queue behind parked jobs
-        switch (opts_.overflow) {
-        case overflow_policy::backpressure:
-          if (!may_wait || clock::now() >= deadline) {
-            if (!probe)
-              rejected_.fetch_add(1, std::memory_order_relaxed);
-            return admit_outcome::full;
-          }
-          room_waiters_.fetch_add(1, std::memory_order_relaxed);
-          // Re-checks now and then as well: workers notify without the lock on their fast path.
-          room_.wait_until(guard, std::min(deadline, clock::now() + std::chrono::milliseconds{1}));
-          room_waiters_.fetch_sub(1, std::memory_order_relaxed);
-          continue;
-        case overflow_policy::fail:
-          rejected_.fetch_add(1, std::memory_order_relaxed);
-          return admit_outcome::full;
-        case overflow_policy::drop_newest:
-          dropped_.fetch_add(1, std::memory_order_relaxed);
-          return admit_outcome::dropped_newest;
-        case overflow_policy::drop_oldest:
-          if (!evicted)
-            evicted = take_oldest();
-          if (try_place(e, key, slot))
-            break;
-          continue;
-        }
-        break;
-      }
-    }
-    if (evicted) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      outstanding_.fetch_sub(1, std::memory_order_seq_cst);
-      fail_reply(evicted->reply, make_error(mailbox_errc::mailbox_full,
-                                            std::string{"dropped for a newer job (drop_oldest)"}));
-    }
-    if (outcome == admit_outcome::parked) {
-      // Room may have freed before a worker saw the parked job: move it in ourselves.
-      unpark();
-      after_take();
-      store_load_barrier(anchor_);
-      wake_any(ctx);
-      return outcome;
-    }
-    after_push(slot, ctx);
-    return admit_outcome::accepted;
-  }
-
-  // Requires mtx_. Queues `e` if there is room; `slot` says whose queue took it (none: the
-  // shared ring).
-  bool try_place(entry& e, uint64_t key, std::optional<std::size_t>& slot) {
+  // Queues `e` if there is room; placed_slot_ says whose queue took it (none: the shared ring).
+  bool try_place(entry& e) {
+    placed_slot_.reset();
     if (balanced())
       return ring_.try_push(e);
+    std::lock_guard guard{mtx_};
     if (depth() >= opts_.capacity)
       return false;
     auto active = std::max<std::size_t>(active_.load(std::memory_order_relaxed), 1);
     auto target = opts_.dispatch == dispatch_policy::round_robin
                       ? next_slot_++ % active
-                      : static_cast<std::size_t>(key % active);
+                      : static_cast<std::size_t>(e.key % active);
     slots_[target].queue.push_back(std::move(e));
     slots_[target].queued.fetch_add(1, std::memory_order_release);
     ++own_depth_;
-    slot = target;
+    placed_slot_ = target;
     return true;
   }
 
-  // Queues parked jobs while there is room (their order is kept) and collects their notices.
-  void unpark() {
-    std::optional<std::size_t> ignored;
+  std::optional<entry> evict_oldest() {
     std::lock_guard guard{mtx_};
-    while (!parked_.empty()) {
-      auto& p = parked_.front();
-      if (!try_place(p.e, p.key, ignored))
-        break;
-      notices_.push_back(std::move(p.notify));
-      parked_.pop_front();
-      parked_count_.fetch_sub(1, std::memory_order_release);
-    }
-    notice_count_.store(notices_.size(), std::memory_order_release);
+    return take_oldest();
+  }
+
+  // A job the pool could not keep (evicted, cancelled while parked): answered with `reason`.
+  void refuse(entry&& e, const caf::error& reason) {
+    if (e.reply)
+      fail_reply(e.reply, reason);
+    outstanding_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  [[nodiscard]] admission_outcome stopped() const noexcept {
+    return is_closed() ? admission_outcome::closed : admission_outcome::accepted;
+  }
+
+  // A closing pool keeps what parked (its workers drain it); only cancel_all() fails it.
+  [[nodiscard]] std::optional<caf::error> parking_refused() const {
+    if (cancelling_.load(std::memory_order_seq_cst))
+      return make_error(runtime_errc::cancelled, std::string{"the pool stopped"});
+    return std::nullopt;
+  }
+
+  // A parked job that entered a queue wakes a worker for it, then tells its submitter.
+  typename admission::entered_callback entered_callback(std::function<void()>& on_queued) {
+    return [this, notify = std::move(on_queued)](caf::execution_unit* ctx) {
+      after_push(placed_slot_, ctx);
+      if (notify)
+        notify();
+    };
   }
 
   // Requires mtx_.
@@ -671,28 +602,25 @@ private:
   mpmc_ring<entry> ring_;
 
   mutable spin_lock mtx_;
-  std::condition_variable_any room_;
   std::condition_variable_any idle_;
   std::deque<entry> front_;
-  std::deque<parked_job> parked_;
-  std::vector<std::function<void()>> notices_;
   std::size_t own_depth_ = 0;
   std::size_t next_slot_ = 0;
+  // The slot whose queue the calling thread's last try_place() filled (none: the shared ring):
+  // read right after the placement, on the same thread, to wake that slot's worker.
+  static inline thread_local std::optional<std::size_t> placed_slot_;
 
   std::atomic<std::size_t> front_count_{0};
-  std::atomic<std::size_t> parked_count_{0};
-  std::atomic<std::size_t> notice_count_{0};
-  std::atomic<std::size_t> room_waiters_{0};
   std::atomic<std::size_t> idle_waiters_{0};
   std::atomic<bool> closed_flag_{false};
+  // Set by cancel_all(): a job that parks from now on is cancelled at once.
+  std::atomic<bool> cancelling_{false};
   std::atomic<uint64_t> submitted_{0};
   std::atomic<uint64_t> anchor_{0};
   std::atomic<uint64_t> completed_{0};
   std::atomic<uint64_t> failed_{0};
   std::atomic<uint64_t> retried_{0};
   std::atomic<uint64_t> restarts_{0};
-  std::atomic<uint64_t> rejected_{0};
-  std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> cancelled_{0};
   // Accepted jobs not answered yet, wherever they are (queued, parked, taken, running); shutdown
   // drains until it is zero.

@@ -79,8 +79,7 @@ protected:
         return;
       }
       if (batch_.empty()) {
-        auto taken = core_->take(slot_, batch_, std::min<size_t>(max - ran, 16));
-        core_->after_take();
+        auto taken = core_->take(slot_, batch_, std::min<size_t>(max - ran, 16), context());
         if (taken == 0)
           return;
       }

@@ -1,0 +1,392 @@
+#pragma once
+
+// # Bounded admission
+//
+// The one engine that decides what happens to an item offered to a full bounded queue: typed
+// mailboxes (their messages) and worker pools (their jobs) both admit through it. The queue
+// itself stays with its owner, which derives from bounded_admission (CRTP) and supplies:
+//
+//   bool try_place(Item&)                          takes the item if there is room
+//   std::optional<Item> evict_oldest()              drop_oldest only: removes the oldest item
+//   void refuse(Item&&, const caf::error&)          answers (a request) or counts an item the
+//                                                  engine could not place
+//   admission_outcome stopped() const              accepted while the queue takes items; else
+//                                                  why not (closed, receiver_dead)
+//   std::optional<caf::error> parking_refused()    after a park: the error that fails what is
+//                                                  parked, if the queue stopped meanwhile
+//   std::atomic<uint64_t>& anchor()                the queue's handshake anchor
+//
+// What the engine owns:
+//
+//  - The overflow policy (troupe::overflow_policy): drop_newest and fail refuse the item and
+//    count it; drop_oldest evicts the oldest item (answered with mailbox_full) and places the new
+//    one; backpressure parks an actor's item and blocks a thread until its deadline.
+//  - Parked items (an actor never blocks its worker): they wait in submit order and enter the
+//    queue, oldest first, as soon as room frees; nothing overtakes them (admit() places nothing
+//    while items are parked). Each runs its `entered` callback once it is in the queue, or goes
+//    to its `failed` callback (or the owner's refuse()) when the queue stops first.
+//  - Waiting threads: they block on a condition variable until room frees, the queue stops or
+//    their deadline passes.
+//  - The handshake that loses no wake-up: a waiting producer registers (parked count or waiter
+//    count), issues the store-load barrier on the anchor and then looks for room again; the
+//    consumer frees room, issues the same barrier (room_freed) and then looks for waiters. By
+//    the two barriers one of them sees the other. Closing is the same: the owner sets its flag,
+//    issues the barrier and then fails what is parked (fail_parked) and wakes the threads
+//    (notify_waiting_threads); a producer that parked issues the barrier and then asks the owner
+//    (parking_refused), so nothing stays parked behind a close.
+//  - Size: what only parked items and waiting threads need is allocated by the first of them
+//    and freed with the engine, so a queue that never fills costs two counters and a pointer.
+//
+// Example (a queue of ints over a std::deque, for illustration):
+//
+//   struct int_queue : troupe::bounded_admission<int, int_queue> {
+//     int_queue() : bounded_admission(troupe::overflow_policy::backpressure) {}
+//     bool try_place(int& i) { ... }
+//     std::optional<int> evict_oldest() { ... }
+//     void refuse(int&&, const caf::error&) {}
+//     troupe::admission_outcome stopped() const { return troupe::admission_outcome::accepted; }
+//     std::optional<caf::error> parking_refused() const { return std::nullopt; }
+//     std::atomic<uint64_t>& anchor() { return anchor_; }
+//     std::atomic<uint64_t> anchor_{0};
+//   };
+//
+// Thread safety: admit(), room_freed(), fail_parked() and notify_waiting_threads() from any
+// thread; the counters are snapshots.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <caf/error.hpp>
+#include <caf/execution_unit.hpp>
+
+#include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/mailbox/overflow_policy.hpp"
+#include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/store_load_barrier.hpp"
+
+namespace troupe {
+
+/// What became of an item offered to a bounded queue.
+enum class admission_outcome {
+  /// In the queue.
+  accepted,
+  /// Waiting for room (an actor's item under backpressure); it enters the queue in order.
+  parked,
+  /// Discarded by the overflow policy (drop_newest; drop_oldest when nothing can be evicted).
+  dropped,
+  /// Refused: the queue is full (overflow_policy::fail, or a sender that does not wait).
+  full,
+  /// A thread's deadline passed before room freed.
+  timeout,
+  /// The consumer is gone (a mailbox's actor terminated).
+  receiver_dead,
+  /// Closed for senders (mailbox::close, a stopping pool).
+  closed,
+};
+
+/// Who offers an item, which decides what backpressure does with it.
+enum class admission_sender {
+  /// An actor: it never blocks its worker, so its item parks.
+  actor,
+  /// A thread: it blocks until there is room or its deadline passed.
+  thread,
+  /// Anyone who does not wait: a full queue refuses the item (full).
+  no_wait,
+};
+
+/// The bounded-admission engine; see the top of this header. `Queue` derives from it.
+template <class Item, class Queue>
+class bounded_admission {
+public:
+  /// Runs once a parked item is in the queue, on the thread that moved it there (the context
+  /// is that thread's scheduler context, or null off a worker).
+  using entered_callback = std::function<void(caf::execution_unit*)>;
+  /// Takes back a parked item that failed (the queue stopped) instead of refuse().
+  using failed_callback = std::function<void(Item&&, const caf::error&)>;
+
+  /// An engine that applies `policy` to items that find the queue full.
+  explicit bounded_admission(overflow_policy policy) noexcept : policy_(policy) {}
+  bounded_admission(const bounded_admission&) = delete;
+  bounded_admission& operator=(const bounded_admission&) = delete;
+
+  /// Frees the parking lot and the waiting room; the owner has failed what was parked.
+  ~bounded_admission() {
+    delete room_.load(std::memory_order_relaxed);
+    delete parking_.load(std::memory_order_relaxed);
+  }
+
+  /// What a full queue does with an arriving item.
+  [[nodiscard]] overflow_policy policy() const noexcept { return policy_; }
+
+  /// Offers `item`. accepted: in the queue (the caller wakes the consumer); parked: it waits,
+  /// and the callback `make_entered()` returned runs once it is in the queue (or `failed`, when
+  /// set, gets it back if the queue stops first); any other outcome leaves `item` with the
+  /// caller. `make_entered` is called only for an item that parks, so the common path builds
+  /// no callback.
+  template <class MakeEntered>
+  admission_outcome admit(Item& item, admission_sender who,
+                          std::chrono::steady_clock::time_point deadline,
+                          MakeEntered&& make_entered, failed_callback failed = {}) {
+    if (auto why = queue().stopped(); why != admission_outcome::accepted) {
+      if (why == admission_outcome::closed)
+        rejected_.fetch_add(1, std::memory_order_relaxed);
+      return why;
+    }
+    // Parked items go first, so that an actor's later items never overtake its parked ones.
+    if (parked_count_.load(std::memory_order_acquire) == 0 && queue().try_place(item))
+      return admission_outcome::accepted;
+    switch (policy_) {
+    case overflow_policy::drop_newest:
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return admission_outcome::dropped;
+    case overflow_policy::fail:
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return admission_outcome::full;
+    case overflow_policy::drop_oldest:
+      return evict_and_place(item);
+    case overflow_policy::backpressure:
+      break;
+    }
+    switch (who) {
+    case admission_sender::actor:
+      return park_item(item, make_entered(), std::move(failed));
+    case admission_sender::no_wait:
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return admission_outcome::full;
+    case admission_sender::thread:
+      break;
+    }
+    auto outcome = wait_for_room(
+        [&] {
+          return parked_count_.load(std::memory_order_acquire) == 0 && queue().try_place(item);
+        },
+        deadline);
+    if (outcome == admission_outcome::timeout || outcome == admission_outcome::closed)
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+    return outcome;
+  }
+
+  /// Blocks the calling thread until `take_room()` succeeds (accepted), the queue stops, or
+  /// `deadline` passes (timeout). For reservations and the like, which take room their own way.
+  template <class TakeRoom>
+  admission_outcome wait_for_room(TakeRoom take_room,
+                                  std::chrono::steady_clock::time_point deadline) {
+    auto& waiting = room();
+    std::unique_lock guard{waiting.mtx};
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    store_load_barrier(queue().anchor());
+    bool taken = false;
+    for (;;) {
+      if (queue().stopped() != admission_outcome::accepted)
+        break;
+      if (take_room()) {
+        taken = true;
+        break;
+      }
+      if (waiting.cv.wait_until(guard, deadline) == std::cv_status::timeout) {
+        taken = queue().stopped() == admission_outcome::accepted && take_room();
+        break;
+      }
+    }
+    waiters_.fetch_sub(1, std::memory_order_relaxed);
+    guard.unlock();
+    if (taken)
+      return admission_outcome::accepted;
+    auto why = queue().stopped();
+    return why == admission_outcome::accepted ? admission_outcome::timeout : why;
+  }
+
+  /// The consumer freed room (or a reservation was given back): moves parked items in while
+  /// there is room and wakes the waiting threads. Any thread; issues the barrier first.
+  void room_freed(caf::execution_unit* ctx = nullptr) {
+    store_load_barrier(queue().anchor());
+    if (parked_count_.load(std::memory_order_relaxed) > 0)
+      move_parked(ctx);
+    if (waiters_.load(std::memory_order_relaxed) > 0)
+      notify_waiting_threads();
+  }
+
+  /// Whether anyone may be waiting for room: a cheap hint (plain loads, no barrier) for a
+  /// consumer that wants to hand room over before its batch ends; room_freed() is the rule.
+  [[nodiscard]] bool room_wanted() const noexcept {
+    return parked_count_.load(std::memory_order_relaxed) > 0 ||
+           waiters_.load(std::memory_order_relaxed) > 0;
+  }
+
+  /// Fails every parked item with `reason` (its failed callback, else the queue's refuse());
+  /// returns how many. The owner sets its stopped flag and issues the barrier first.
+  std::size_t fail_parked(const caf::error& reason) {
+    // No block: nothing ever parked, or a producer is parking right now; that producer issues
+    // the barrier after parking and then sees the stop itself (parking_refused).
+    auto* lot = parking_.load(std::memory_order_acquire);
+    if (lot == nullptr)
+      return 0;
+    std::deque<parked_item> parked;
+    {
+      std::lock_guard guard{lot->mtx};
+      parked.swap(lot->items);
+      parked_count_.store(0, std::memory_order_seq_cst);
+    }
+    for (auto& p : parked) {
+      if (p.failed)
+        p.failed(std::move(p.item), reason);
+      else
+        queue().refuse(std::move(p.item), reason);
+    }
+    return parked.size();
+  }
+
+  /// Wakes the threads waiting for room or for the stop, if any ever waited.
+  void notify_waiting_threads() {
+    if (auto* waiting = room_.load(std::memory_order_acquire)) {
+      std::lock_guard guard{waiting->mtx};
+      waiting->cv.notify_all();
+    }
+  }
+
+  /// Items waiting for room (a snapshot).
+  [[nodiscard]] std::size_t parked_count() const noexcept {
+    return parked_count_.load(std::memory_order_acquire);
+  }
+  /// Items the policy discarded (drop_newest, drop_oldest).
+  [[nodiscard]] std::size_t dropped() const noexcept {
+    return dropped_.load(std::memory_order_relaxed);
+  }
+  /// Queued items drop_oldest evicted for newer ones (also counted in dropped()).
+  [[nodiscard]] std::size_t evicted() const noexcept {
+    return evicted_.load(std::memory_order_relaxed);
+  }
+  /// Items refused: full, timed out, or offered to a closed queue.
+  [[nodiscard]] std::size_t rejected() const noexcept {
+    return rejected_.load(std::memory_order_relaxed);
+  }
+
+protected:
+  /// Parks `item` whatever the policy (a reservation whose slot a racing push took): it
+  /// enters the queue, in order, when room frees.
+  admission_outcome park_item(Item& item, entered_callback entered, failed_callback failed) {
+    {
+      auto& lot = get_or_create(parking_);
+      std::lock_guard guard{lot.mtx};
+      lot.items.push_back(parked_item{std::move(item), std::move(entered), std::move(failed)});
+      parked_count_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    store_load_barrier(queue().anchor());
+    // A stop that came after the check in admit() may have failed the parked items before ours
+    // was added: by the barriers, we see it and fail ours too.
+    if (auto reason = queue().parking_refused()) {
+      fail_parked(*reason);
+      return admission_outcome::parked;
+    }
+    // The consumer may have freed room between our failed try and the registration above; by
+    // the barriers, either it sees parked_count_ or we see the room.
+    move_parked(nullptr);
+    return admission_outcome::parked;
+  }
+
+  /// Counts a refusal the owner decided itself (a closed queue's other paths).
+  void count_rejected() noexcept { rejected_.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts an item the owner discarded itself (its own drop_oldest ring).
+  void count_dropped(bool evicted_one) noexcept {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    if (evicted_one)
+      evicted_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+private:
+  struct parked_item {
+    Item item;
+    entered_callback entered;
+    failed_callback failed;
+  };
+
+  // Allocated by the first parked item (an empty std::deque alone holds a 512-byte block).
+  struct parking_lot {
+    std::mutex mtx;
+    std::deque<parked_item> items;
+  };
+
+  // Allocated by the first waiting thread.
+  struct waiting_room {
+    std::mutex mtx;
+    std::condition_variable cv;
+  };
+
+  Queue& queue() noexcept { return static_cast<Queue&>(*this); }
+  const Queue& queue() const noexcept { return static_cast<const Queue&>(*this); }
+
+  // The object `slot` points to, created by the first caller (a compare-exchange decides whose
+  // object stays; the others free theirs).
+  template <class T>
+  static T& get_or_create(std::atomic<T*>& slot) {
+    auto* current = slot.load(std::memory_order_acquire);
+    if (current != nullptr)
+      return *current;
+    auto fresh = std::make_unique<T>();
+    if (slot.compare_exchange_strong(current, fresh.get(), std::memory_order_acq_rel,
+                                     std::memory_order_acquire))
+      return *fresh.release();
+    return *current; // another caller created it first
+  }
+
+  waiting_room& room() { return get_or_create(room_); }
+
+  admission_outcome evict_and_place(Item& item) {
+    for (;;) {
+      auto oldest = queue().evict_oldest();
+      if (!oldest) {
+        // Nothing to evict (every slot is held, say by a reservation): the arriving one goes.
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return admission_outcome::dropped;
+      }
+      count_dropped(true);
+      queue().refuse(std::move(*oldest),
+                     make_error(mailbox_errc::mailbox_full,
+                                std::string{"dropped for a newer one (drop_oldest)"}));
+      if (queue().try_place(item))
+        return admission_outcome::accepted;
+    }
+  }
+
+  // Moves parked items into the queue while there is room, in order; any thread.
+  void move_parked(caf::execution_unit* ctx) {
+    auto* lot = parking_.load(std::memory_order_acquire);
+    if (lot == nullptr)
+      return;
+    std::unique_lock guard{lot->mtx};
+    // fail_parked may take the items while the lock is released: re-check each round.
+    while (!lot->items.empty()) {
+      auto& front = lot->items.front();
+      if (!queue().try_place(front.item))
+        return;
+      auto entered = std::move(front.entered);
+      lot->items.pop_front();
+      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
+      guard.unlock();
+      if (entered)
+        entered(ctx);
+      guard.lock();
+    }
+  }
+
+  const overflow_policy policy_;
+  std::atomic<std::size_t> parked_count_{0};
+  std::atomic<std::size_t> waiters_{0};
+  std::atomic<std::size_t> dropped_{0};
+  std::atomic<std::size_t> evicted_{0};
+  std::atomic<std::size_t> rejected_{0};
+  std::atomic<parking_lot*> parking_{nullptr}; // owned
+  std::atomic<waiting_room*> room_{nullptr};   // owned
+};
+
+} // namespace troupe
