@@ -138,6 +138,8 @@ public:
       if (outcome == admission_outcome::accepted)
         outcome = this->parked_count() == 0 && try_place(e) ? admission_outcome::accepted
                                                             : admission_outcome::full;
+      else
+        this->count_rejected(); // a submit to a closed pool is a rejection, probing or not
     } else {
       auto who = on_queued != nullptr ? admission_sender::actor
                  : may_wait           ? admission_sender::thread
