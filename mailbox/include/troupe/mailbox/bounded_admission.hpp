@@ -137,11 +137,8 @@ public:
   admission_outcome admit(Item& item, admission_sender who,
                           std::chrono::steady_clock::time_point deadline,
                           MakeEntered&& make_entered, failed_callback failed = {}) {
-    if (auto why = queue().stopped(); why != admission_outcome::accepted) {
-      if (why == admission_outcome::closed)
-        rejected_.fetch_add(1, std::memory_order_relaxed);
+    if (auto why = check_open(); why != admission_outcome::accepted)
       return why;
-    }
     // Parked items go first, so that an actor's later items never overtake its parked ones.
     if (parked_count_.load(std::memory_order_acquire) == 0 && queue().try_place(item))
       return admission_outcome::accepted;
@@ -272,6 +269,15 @@ public:
   }
 
 protected:
+  /// The queue's stopped() outcome, counting an item offered to a closed queue as rejected:
+  /// accepted while the queue takes items. For owners' paths that do not go through admit().
+  admission_outcome check_open() {
+    auto why = queue().stopped();
+    if (why == admission_outcome::closed)
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+    return why;
+  }
+
   /// Parks `item` whatever the policy (a reservation whose slot a racing push took): it
   /// enters the queue, in order, when room frees.
   admission_outcome park_item(Item& item, entered_callback entered, failed_callback failed) {
@@ -294,8 +300,6 @@ protected:
     return admission_outcome::parked;
   }
 
-  /// Counts a refusal the owner decided itself (a closed queue's other paths).
-  void count_rejected() noexcept { rejected_.fetch_add(1, std::memory_order_relaxed); }
   /// Counts an item the owner discarded itself (its own drop_oldest ring).
   void count_dropped(bool evicted_one) noexcept {
     dropped_.fetch_add(1, std::memory_order_relaxed);

@@ -178,11 +178,8 @@ public:
     }
     // Closed for senders first: once closed, a send keeps failing with `closed` (the message
     // handed back), also after the owner stopped.
-    if (auto why = stopped(); why != admission_outcome::accepted) {
-      if (why == admission_outcome::closed)
-        this->count_rejected();
+    if (auto why = this->check_open(); why != admission_outcome::accepted)
       return why;
-    }
     if (unbounded_) {
       unbounded_->push(std::move(env));
       return accepted(owner, ctx);

@@ -134,12 +134,11 @@ public:
       stamp(e);
     admission_outcome outcome;
     if (probe) {
-      outcome = stopped();
+      // A submit to a closed pool is a rejection, probing or not.
+      outcome = this->check_open();
       if (outcome == admission_outcome::accepted)
         outcome = this->parked_count() == 0 && try_place(e) ? admission_outcome::accepted
                                                             : admission_outcome::full;
-      else
-        this->count_rejected(); // a submit to a closed pool is a rejection, probing or not
     } else {
       auto who = on_queued != nullptr ? admission_sender::actor
                  : may_wait           ? admission_sender::thread
