@@ -22,6 +22,7 @@
 #include "troupe/scheduler/result.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
 #include "troupe/supervision/detail/pool_worker.hpp"
+#include "troupe/supervision/detail/recycled_blocks.hpp"
 #include "troupe/supervision/detail/supervision_introspection.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
 #include "troupe/supervision/pool_options.hpp"
@@ -39,9 +40,11 @@ struct pool_shutdown_report {
 
 namespace detail {
 
-/// One allocation per job: the callbacks live in the sink itself.
+/// One allocation per job: the callbacks live in the sink itself, whose block is recycled (the
+/// submitter allocates it, a worker frees it).
 template <class R, class OnValue, class OnError>
-class pool_callback_sink final : public reply_sink<R> {
+class pool_callback_sink final : public reply_sink<R>,
+                                 public recycled_blocks<pool_callback_sink<R, OnValue, OnError>> {
 public:
   pool_callback_sink(OnValue f, OnError g) : on_value_(std::move(f)), on_error_(std::move(g)) {}
   void complete(R value) override { on_value_(std::move(value)); }

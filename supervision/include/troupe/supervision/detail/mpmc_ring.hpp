@@ -31,7 +31,8 @@ public:
   static_assert(std::is_nothrow_move_constructible_v<T>, "values move into and out of cells");
 
   explicit mpmc_ring(std::size_t capacity)
-      : capacity_(capacity), cells_(std::make_unique<cell[]>(capacity)) {
+      : capacity_(capacity), shift_(log2_if_power_of_two(capacity)),
+        cells_(std::make_unique<cell[]>(capacity)) {
     for (std::size_t i = 0; i < capacity_; ++i)
       cells_[i].turn.store(0, std::memory_order_relaxed);
   }
@@ -49,7 +50,7 @@ public:
   bool try_push(T& value) noexcept {
     auto pos = tail_.load(std::memory_order_relaxed);
     for (;;) {
-      auto& c = cells_[pos % capacity_];
+      auto& c = cells_[index(pos)];
       auto free = free_turn(pos);
       auto diff =
           static_cast<int64_t>(c.turn.load(std::memory_order_acquire)) - static_cast<int64_t>(free);
@@ -71,7 +72,7 @@ public:
   bool try_pop(std::optional<T>& out) noexcept {
     auto pos = head_.load(std::memory_order_relaxed);
     for (;;) {
-      auto& c = cells_[pos % capacity_];
+      auto& c = cells_[index(pos)];
       auto published = free_turn(pos) + 1;
       auto diff = static_cast<int64_t>(c.turn.load(std::memory_order_acquire)) -
                   static_cast<int64_t>(published);
@@ -95,7 +96,7 @@ public:
   /// pops concurrently; used after a barrier by the wake protocol.
   [[nodiscard]] bool empty() const noexcept {
     auto pos = head_.load(std::memory_order_acquire);
-    return cells_[pos % capacity_].turn.load(std::memory_order_acquire) != free_turn(pos) + 1;
+    return cells_[index(pos)].turn.load(std::memory_order_acquire) != free_turn(pos) + 1;
   }
 
   /// Values in the ring, approximately while others push and pop.
@@ -108,8 +109,27 @@ public:
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
 private:
+  // A position's cell and lap. A power-of-two capacity (the common case) shifts and masks:
+  // a division costs tens of cycles, and every push and pop needs two.
+  [[nodiscard]] std::size_t index(uint64_t pos) const noexcept {
+    return shift_ >= 0 ? static_cast<std::size_t>(pos & (capacity_ - 1))
+                       : static_cast<std::size_t>(pos % capacity_);
+  }
+  [[nodiscard]] uint64_t lap(uint64_t pos) const noexcept {
+    return shift_ >= 0 ? pos >> shift_ : pos / capacity_;
+  }
+
   // The turn at which the cell of position `pos` is free for its producer.
-  [[nodiscard]] uint64_t free_turn(uint64_t pos) const noexcept { return 2 * (pos / capacity_); }
+  [[nodiscard]] uint64_t free_turn(uint64_t pos) const noexcept { return 2 * lap(pos); }
+
+  static int log2_if_power_of_two(std::size_t n) noexcept {
+    if (n == 0 || (n & (n - 1)) != 0)
+      return -1;
+    int shift = 0;
+    while ((std::size_t{1} << shift) != n)
+      ++shift;
+    return shift;
+  }
 
   struct cell {
     std::atomic<uint64_t> turn{0};
@@ -118,6 +138,7 @@ private:
   };
 
   const std::size_t capacity_;
+  const int shift_; // log2(capacity_), or -1 when it is not a power of two
   std::unique_ptr<cell[]> cells_;
   // Producers and consumers each hammer their own index: keep them off one cache line.
   alignas(64) std::atomic<uint64_t> tail_{0};

@@ -14,12 +14,14 @@
 //
 // Wake protocol (the queue actor's, with several consumers):
 //  1. A submitter queues (or parks) a job, then issues the store-load barrier on `anchor`.
-//  2. Balanced: it wakes the first worker whose inbox is blocked (idle). Round robin and key
-//     affinity: it wakes the job's worker.
-//  3. A worker about to block its inbox issues the same barrier and looks at its queues (its
-//     own, then the shared one) again; it goes on working if it finds a job.
-//  By the two barriers, either a worker sees the job in step 3, or the submitter sees a blocked
-//  worker in step 2 and wakes it, so no job waits while a worker idles.
+//  2. Balanced: it wakes the first worker whose slot says it may be idle (`may_idle`) and whose
+//     inbox is blocked. Round robin and key affinity: it wakes the job's worker, if idle.
+//  3. A worker that ends a turn sets its slot's `may_idle`, blocks its inbox, issues the same
+//     barrier and looks at its queues (its own, then the shared one) again; it goes on working
+//     if it finds a job. It clears `may_idle` when its next turn starts.
+//  By the two barriers, either a worker sees the job in step 3, or the submitter sees its
+//  may_idle hint in step 2 and wakes it, so no job waits while a worker idles. A worker that
+//  runs is never touched by submitters (no reader count, no look at its inbox).
 //
 // Lifetime: a worker slot holds a raw pointer to its current worker actor, which submitters
 // load and wake without a lock; the slot also owns a strong reference to that worker (under
@@ -126,9 +128,7 @@ public:
   admission_outcome push(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
                          clock::time_point deadline, std::function<void()>* on_queued = nullptr,
                          bool probe = false) {
-    // Counted before it can be taken, so that the count never misses an accepted job while it
-    // moves between the ring, the queues, the parked list and a worker's batch.
-    outstanding_.fetch_add(1, std::memory_order_seq_cst);
+    accepted_.fetch_add(1, std::memory_order_seq_cst);
     e.key = key;
     if (e.seq == 0)
       stamp(e);
@@ -150,7 +150,7 @@ public:
       return outcome;
     }
     if (outcome != admission_outcome::parked)
-      outstanding_.fetch_sub(1, std::memory_order_seq_cst);
+      settled_.fetch_add(1, std::memory_order_seq_cst);
     return outcome;
   }
 
@@ -258,7 +258,7 @@ public:
     if (e.queued_ns != 0)
       latency_.record(static_cast<uint64_t>(now_ns() - e.queued_ns));
     (ok ? completed_ : failed_).fetch_add(1, std::memory_order_relaxed);
-    outstanding_.fetch_sub(1, std::memory_order_seq_cst);
+    settled_.fetch_add(1, std::memory_order_seq_cst);
     if (idle_waiters_.load(std::memory_order_relaxed) > 0) {
       std::lock_guard guard{mtx_};
       idle_.notify_all();
@@ -315,6 +315,8 @@ public:
         restarts_.fetch_add(1, std::memory_order_relaxed);
       ++live_;
     }
+    // The previous worker may have crashed while running: the new one starts as may-be-idle.
+    slots_[slot].may_idle.store(true, std::memory_order_seq_cst);
     slots_[slot].worker.store(worker, std::memory_order_seq_cst);
   }
 
@@ -364,7 +366,10 @@ public:
   /// Changes the number of slots that get jobs; slots beyond it retire.
   void set_active(std::size_t n) {
     active_.store(n, std::memory_order_release);
-    // Retiring workers are woken so they notice between two jobs.
+    // Retiring workers are woken so they notice between two jobs. The barrier pairs with an
+    // idling worker's (it looks at retiring() after its own): it sees the change, or this sees
+    // its may_idle hint.
+    store_load_barrier(anchor_);
     for (std::size_t i = n; i < slots_.size(); ++i)
       wake_slot(i, nullptr);
   }
@@ -392,7 +397,7 @@ public:
     idle_waiters_.fetch_add(1, std::memory_order_relaxed);
     bool idle = false;
     // Re-checks now and then as well: workers notify without the lock on their fast path.
-    while (!(idle = outstanding_.load(std::memory_order_seq_cst) == 0) && clock::now() < deadline)
+    while (!(idle = no_job_outstanding()) && clock::now() < deadline)
       idle_.wait_until(guard, std::min(deadline, clock::now() + std::chrono::milliseconds{1}));
     idle_waiters_.fetch_sub(1, std::memory_order_relaxed);
     return idle;
@@ -459,16 +464,41 @@ public:
 
   [[nodiscard]] std::atomic<uint64_t>& anchor() noexcept { return anchor_; }
 
+  /// Wake protocol: `slot`'s worker may go idle after this call (it found nothing, or ran out
+  /// of its throughput). Before its barrier and last look at the queues, so that a submitter
+  /// either sees the hint (and tries to wake it) or the worker sees the job.
+  void may_idle(std::size_t slot) noexcept {
+    slots_[slot].may_idle.store(true, std::memory_order_relaxed);
+  }
+
+  /// `slot`'s worker runs: submitters need not try to wake it.
+  void running(std::size_t slot) noexcept {
+    if (slots_[slot].may_idle.load(std::memory_order_relaxed))
+      slots_[slot].may_idle.store(false, std::memory_order_relaxed);
+  }
+
 private:
-  struct slot_state {
+  // Cache lines apart: what submitters write (readers, queued), what the worker writes per
+  // job (in_flight) and what it writes when it goes idle or runs again (may_idle).
+  struct alignas(64) slot_state {
     std::atomic<troupe::actor*> worker{nullptr};
     std::atomic<uint32_t> readers{0};   // submitters using `worker` now (lifetime protocol)
     caf::strong_actor_ptr owner;        // keeps `worker` alive; guarded by keep_mtx_
+    uint64_t starts = 0;                // guarded by keep_mtx_
     std::deque<entry> queue;            // guarded by mtx_
     std::atomic<std::size_t> queued{0}; // queue.size(), readable without the lock
-    std::atomic<uint32_t> in_flight{0};
-    uint64_t starts = 0; // guarded by keep_mtx_
+    // Whether the worker may be idle (wake protocol). True until it first runs: a stale true
+    // only costs a wake attempt, a stale false would lose a wake-up.
+    alignas(64) std::atomic<bool> may_idle{true};
+    alignas(64) std::atomic<uint32_t> in_flight{0};
   };
+
+  // Idle when every accepted job was settled: settled_ is read first, so that a job accepted
+  // and settled between the two reads cannot hide one still outstanding.
+  [[nodiscard]] bool no_job_outstanding() const noexcept {
+    auto settled = settled_.load(std::memory_order_seq_cst);
+    return accepted_.load(std::memory_order_seq_cst) == settled;
+  }
 
   static int64_t now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch())
@@ -529,7 +559,7 @@ private:
   void refuse(entry&& e, const caf::error& reason) {
     if (e.reply)
       fail_reply(e.reply, reason);
-    outstanding_.fetch_sub(1, std::memory_order_seq_cst);
+    settled_.fetch_add(1, std::memory_order_seq_cst);
   }
 
   [[nodiscard]] admission_outcome stopped() const noexcept {
@@ -583,6 +613,10 @@ private:
   /// Wakes the slot's worker if it has one and it is idle (step 1 of the lifetime protocol).
   bool wake_slot(std::size_t slot, caf::execution_unit* ctx) {
     auto& s = slots_[slot];
+    // After the caller's barrier (see may_idle): a worker that runs needs no wake-up, and its
+    // slot's reader count stays off this thread's path.
+    if (!s.may_idle.load(std::memory_order_relaxed))
+      return false;
     s.readers.fetch_add(1, std::memory_order_seq_cst);
     auto* w = s.worker.load(std::memory_order_seq_cst);
     bool woken = w != nullptr && w->wake(ctx);
@@ -616,17 +650,21 @@ private:
   std::atomic<bool> closed_flag_{false};
   // Set by cancel_all(): a job that parks from now on is cancelled at once.
   std::atomic<bool> cancelling_{false};
-  std::atomic<uint64_t> submitted_{0};
+  // Submitters write submitted_ and accepted_, workers completed_ and settled_: apart, so that
+  // counting a job does not move one cache line back and forth between them.
+  alignas(64) std::atomic<uint64_t> submitted_{0};
+  // Accepted jobs (counted before they can be taken, so that the count never misses one while
+  // it moves between the ring, the queues, the parked list and a worker's batch), and those
+  // answered or refused since: shutdown drains until the two are equal.
+  std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> anchor_{0};
-  std::atomic<uint64_t> completed_{0};
+  alignas(64) std::atomic<uint64_t> completed_{0};
+  std::atomic<uint64_t> settled_{0};
   std::atomic<uint64_t> failed_{0};
   std::atomic<uint64_t> retried_{0};
   std::atomic<uint64_t> restarts_{0};
   std::atomic<uint64_t> cancelled_{0};
-  // Accepted jobs not answered yet, wherever they are (queued, parked, taken, running); shutdown
-  // drains until it is zero.
-  std::atomic<uint64_t> outstanding_{0};
-  latency_histogram latency_;
+  alignas(64) latency_histogram latency_;
 
   std::mutex keep_mtx_;
   std::condition_variable detached_;

@@ -67,9 +67,12 @@ public:
 
 protected:
   void drain_queue(size_t max) override {
+    core_->running(slot_);
     drain_batch(max);
     batched_.store(batch_.size(), std::memory_order_relaxed);
     waiting_flag_.store(waiting_, std::memory_order_relaxed);
+    // Before troupe::actor blocks the inbox and issues its barrier (see pool_core::may_idle).
+    core_->may_idle(slot_);
   }
 
   void drain_batch(size_t max) {
