@@ -24,10 +24,9 @@ fi
 repeat="${REPEAT:-3}"
 out="$build/compare-results.jsonl"
 
-"$here/run.sh" "$build" "${workloads[@]}" >/dev/null
-cp "$build/bench-results.jsonl" "$out"
-
+# The peers' sources are copied in first; a peer whose run.sh is missing is left out.
 mkdir -p "$build/peers"
+peer_list=()
 for peer in tokio erlang; do
   [ -x "$peers/$peer/run.sh" ] || { echo "no $peers/$peer/run.sh: $peer left out" >&2; continue; }
   rm -rf "$build/peers/$peer.src"
@@ -40,12 +39,23 @@ for peer in tokio erlang; do
     rm -rf "$build/peers/$peer"
     mv "$build/peers/$peer.src" "$build/peers/$peer"
   fi
+  peer_list+=("$peer")
+done
+
+# Interleaved: each round runs one workload on every system back to back. A shared machine's
+# speed can change threefold within minutes; runs of one system first and another's ten minutes
+# later would compare the machine's moods, not the systems.
+: > "$out"
+for w in "${workloads[@]}"; do
   for ((round = 0; round < repeat; ++round)); do
-    if ! "$build/peers/$peer/run.sh" "${workloads[@]}" >> "$out" 2> "$build/peers/$peer.err"; then
-      echo "$peer: some workloads failed or could not run (see $build/peers/$peer.err)" >&2
-      tail -n 5 "$build/peers/$peer.err" >&2
-      break
-    fi
+    REPEAT=1 "$here/run.sh" "$build" "$w" >/dev/null
+    cat "$build/bench-results.jsonl" >> "$out"
+    for peer in "${peer_list[@]}"; do
+      if ! "$build/peers/$peer/run.sh" "$w" >> "$out" 2> "$build/peers/$peer.err"; then
+        echo "$peer: $w failed or could not run (see $build/peers/$peer.err)" >&2
+        tail -n 5 "$build/peers/$peer.err" >&2
+      fi
+    done
   done
 done
 
