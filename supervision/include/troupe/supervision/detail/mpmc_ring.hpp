@@ -15,6 +15,7 @@
 // value and left the consumer spinning forever. "Published" (odd) and "free" (even) never meet.
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -123,12 +124,7 @@ private:
   [[nodiscard]] uint64_t free_turn(uint64_t pos) const noexcept { return 2 * lap(pos); }
 
   static int log2_if_power_of_two(std::size_t n) noexcept {
-    if (n == 0 || (n & (n - 1)) != 0)
-      return -1;
-    int shift = 0;
-    while ((std::size_t{1} << shift) != n)
-      ++shift;
-    return shift;
+    return std::has_single_bit(n) ? std::countr_zero(n) : -1;
   }
 
   struct cell {
