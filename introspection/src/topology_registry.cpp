@@ -182,7 +182,7 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
   nlohmann::json out{
       {"id", id},
       {"name", n.name},
-      {"kind", n.kind.empty() ? std::string{"actor"} : n.kind},
+      {"kind", n.kind.empty() ? std::string_view{"actor"} : n.kind},
       {"state", n.state},
       {"parent", n.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(n.parent)},
       {"uptime_ms",

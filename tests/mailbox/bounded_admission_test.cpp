@@ -54,6 +54,16 @@ public:
     notify_waiting_threads();
   }
 
+  /// As stop(), with the reason made only when something is parked; counts how often it was.
+  std::size_t stop_lazily(admission_outcome why, int& reasons_made) {
+    stopped_.store(why, std::memory_order_seq_cst);
+    troupe::store_load_barrier(anchor_);
+    return fail_parked_with([&reasons_made] {
+      ++reasons_made;
+      return troupe::make_error(troupe::mailbox_errc::closed);
+    });
+  }
+
   std::vector<int> items() const {
     std::lock_guard guard{mtx_};
     return {items_.begin(), items_.end()};
@@ -201,6 +211,38 @@ TEST(BoundedAdmission, AStopFailsWhatIsParkedAndRefusesNewItems) {
   EXPECT_EQ(q.parked_count(), 0u);
   EXPECT_EQ(offer(q, 4), admission_outcome::closed);
   EXPECT_EQ(q.rejected(), 1u);
+}
+
+// A caf::error allocates: a stop with nothing parked (nearly every mailbox's end) makes none.
+TEST(BoundedAdmission, AStopMakesItsReasonOnlyWhenSomethingIsParked) {
+  int never_parked_reasons = 0;
+  int_queue never_parked{overflow_policy::backpressure, 1};
+  EXPECT_EQ(offer(never_parked, 1), admission_outcome::accepted);
+  EXPECT_EQ(never_parked.stop_lazily(admission_outcome::closed, never_parked_reasons), 0u);
+  EXPECT_EQ(never_parked_reasons, 0);
+
+  // Parked once, all entered since: the parking lot exists but is empty.
+  int emptied_reasons = 0;
+  int_queue emptied{overflow_policy::backpressure, 1};
+  EXPECT_EQ(offer(emptied, 1), admission_outcome::accepted);
+  EXPECT_EQ(offer(emptied, 2), admission_outcome::parked);
+  EXPECT_EQ(emptied.pop(), 1);
+  EXPECT_EQ(emptied.parked_count(), 0u);
+  EXPECT_EQ(emptied.stop_lazily(admission_outcome::closed, emptied_reasons), 0u);
+  EXPECT_EQ(emptied_reasons, 0);
+
+  int parked_reasons = 0;
+  int_queue parked{overflow_policy::backpressure, 1};
+  EXPECT_EQ(offer(parked, 1), admission_outcome::accepted);
+  EXPECT_EQ(offer(parked, 2), admission_outcome::parked);
+  EXPECT_EQ(offer(parked, 3), admission_outcome::parked);
+  EXPECT_EQ(parked.stop_lazily(admission_outcome::closed, parked_reasons), 2u);
+  EXPECT_EQ(parked_reasons, 1) << "one reason for all the parked items";
+  auto refused = parked.refused();
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].first, 2);
+  EXPECT_EQ(refused[1].first, 3);
+  EXPECT_EQ(refused[1].second, troupe::mailbox_errc::closed);
 }
 
 TEST(BoundedAdmission, AWaitingThreadEntersWhenRoomFreesAndTimesOutOtherwise) {

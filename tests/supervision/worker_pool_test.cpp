@@ -700,47 +700,6 @@ TEST_F(worker_pool_test, WithoutOnQueuedAFullQueueRefusesTheJobAndItCanParkAfter
 // (With a queue of one, the ring took a full cell for a free one: the third job overwrote the
 // second, and the worker then spun forever looking for the overwritten one.)
 
-TEST(mpmc_ring, ACapacityOfOneHoldsOneValueAtATime) {
-  troupe::detail::mpmc_ring<int> ring{1};
-  int a = 1;
-  int b = 2;
-  ASSERT_TRUE(ring.try_push(a));
-  EXPECT_FALSE(ring.try_push(b)) << "a full ring of one took a second value";
-  std::optional<int> out;
-  ASSERT_TRUE(ring.try_pop(out));
-  EXPECT_EQ(*out, 1);
-  EXPECT_FALSE(ring.try_pop(out));
-  EXPECT_TRUE(ring.empty());
-  ASSERT_TRUE(ring.try_push(b));
-  EXPECT_FALSE(ring.try_push(a));
-  ASSERT_TRUE(ring.try_pop(out));
-  EXPECT_EQ(*out, 2);
-}
-
-TEST(mpmc_ring, EveryCapacityKeepsOrderAndRefusesWhenFull) {
-  // Powers of two index by mask and shift, the others by division.
-  for (std::size_t cap : {1u, 2u, 3u, 8u, 12u, 1024u}) {
-    troupe::detail::mpmc_ring<std::size_t> ring{cap};
-    std::size_t next_in = 0;
-    std::size_t next_out = 0;
-    for (int lap = 0; lap < 5; ++lap) {
-      for (std::size_t i = 0; i < cap; ++i) {
-        auto v = next_in++;
-        ASSERT_TRUE(ring.try_push(v)) << "capacity " << cap;
-      }
-      auto extra = next_in;
-      EXPECT_FALSE(ring.try_push(extra)) << "capacity " << cap;
-      EXPECT_EQ(ring.size(), cap);
-      std::optional<std::size_t> out;
-      for (std::size_t i = 0; i < cap; ++i) {
-        ASSERT_TRUE(ring.try_pop(out));
-        EXPECT_EQ(*out, next_out++) << "capacity " << cap;
-      }
-      EXPECT_FALSE(ring.try_pop(out));
-    }
-  }
-}
-
 TEST_F(worker_pool_test, ThreadSubmitToAFullPoolEndsWithItsTypedErrorWhileTheHandlerBlocks) {
   auto entered = std::make_shared<std::promise<void>>();
   auto gate = std::make_shared<std::latch>(1);
@@ -867,45 +826,4 @@ TEST_F(worker_pool_test, AParkedJobWakesTheWorkerWhoseQueueItEntered) {
   EXPECT_TRUE(troupe::test::eventually([&] { return st->queued_calls.load() == 1; }));
   EXPECT_TRUE(pool.shutdown(5s).drained);
   caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
-}
-
-namespace {
-
-struct recycled_thing : troupe::detail::recycled_blocks<recycled_thing, 4> {
-  std::uint64_t payload[6] = {};
-};
-
-} // namespace
-
-TEST(recycled_blocks, ABlockFreedOnAnotherThreadServesTheNextAllocation) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer builds allocate from malloc every time";
-#else
-  auto first = std::make_unique<recycled_thing>();
-  void* block = first.get();
-  std::thread{[owned = std::move(first)]() mutable { owned.reset(); }}.join();
-  auto second = std::make_unique<recycled_thing>();
-  EXPECT_EQ(static_cast<void*>(second.get()), block);
-  second.reset();
-
-  // More blocks than it keeps: each one is its own, and the surplus goes back to malloc.
-  std::vector<std::unique_ptr<recycled_thing>> many;
-  std::set<void*> distinct;
-  for (std::uint64_t i = 0; i < 10; ++i) {
-    many.push_back(std::make_unique<recycled_thing>());
-    many.back()->payload[5] = i;
-    distinct.insert(many.back().get());
-  }
-  EXPECT_EQ(distinct.size(), 10u);
-  for (std::uint64_t i = 0; i < 10; ++i)
-    EXPECT_EQ(many[i]->payload[5], i);
-  many.clear(); // four kept, six freed
-  std::set<void*> reused;
-  for (int i = 0; i < 4; ++i) {
-    many.push_back(std::make_unique<recycled_thing>());
-    reused.insert(many.back().get());
-  }
-  for (auto* p : reused)
-    EXPECT_TRUE(distinct.contains(p)) << "the kept blocks serve the next allocations";
-#endif
 }

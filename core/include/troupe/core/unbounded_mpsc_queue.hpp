@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "troupe/core/recycled_blocks.hpp"
+
 namespace troupe {
 
 /// An unbounded queue for many producers and one consumer, without locks,
@@ -35,7 +37,7 @@ namespace troupe {
 /// finds nothing, while `!empty()` alone does not promise that try_pop()
 /// succeeds right now.
 template <class T>
-class unbounded_mpsc_queue {
+class unbounded_mpsc_queue : public recycled_blocks<unbounded_mpsc_queue<T>> {
   // push() claims an index before it writes; a move that throws in between
   // would leave a hole that the consumer waits on forever, so only element
   // types whose move cannot fail are allowed.

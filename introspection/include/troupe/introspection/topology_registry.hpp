@@ -82,7 +82,9 @@ public:
   void set_enabled(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
 
   /// Registers a live actor. `kind` names what it is unless it described itself already
-  /// (empty: "actor"); `addr` lets dumps read its links and monitors.
+  /// (empty: "actor"); like description::kind, it must outlive the runtime (a string literal
+  /// or a static string), so that registering copies no string. `addr` lets dumps read its
+  /// links and monitors.
   void add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
                  std::string_view kind = {});
   /// Forgets an actor that terminated.
@@ -92,7 +94,8 @@ public:
   /// itself while it is constructed.
   void describe(caf::actor_id id, description what);
 
-  /// Sets actor `id`'s kind, keeping the rest of its description.
+  /// Sets actor `id`'s kind (storage that outlives the runtime, as description::kind), keeping
+  /// the rest of its description.
   void describe(caf::actor_id id, std::string_view kind);
 
   /// Records an owner's row for one child; the child's own node takes the row's state and the
@@ -129,7 +132,7 @@ public:
 private:
   struct node {
     std::string name;
-    std::string kind;         // empty: "actor"
+    std::string_view kind;    // empty: "actor"; static storage, as description::kind
     std::string_view section; // empty: "actors"
     std::string_view details_key;
     bool has_rows = false;

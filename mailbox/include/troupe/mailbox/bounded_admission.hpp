@@ -223,6 +223,14 @@ public:
   /// Fails every parked item with `reason` (its failed callback, else the queue's refuse());
   /// returns how many. The owner sets its stopped flag and issues the barrier first.
   std::size_t fail_parked(const caf::error& reason) {
+    return fail_parked_with([&reason]() -> const caf::error& { return reason; });
+  }
+
+  /// As fail_parked(), with the reason made by `make_reason()` only if something is parked: a
+  /// caf::error allocates, and a mailbox that ends without parked senders (nearly all) should
+  /// not pay for one.
+  template <class MakeReason>
+  std::size_t fail_parked_with(MakeReason make_reason) {
     // No block: nothing ever parked, or a producer is parking right now; that producer issues
     // the barrier after parking and then sees the stop itself (parking_refused).
     auto* lot = parking_.load(std::memory_order_acquire);
@@ -234,6 +242,9 @@ public:
       parked.swap(lot->items);
       parked_count_.store(0, std::memory_order_seq_cst);
     }
+    if (parked.empty())
+      return 0;
+    const caf::error& reason = make_reason();
     for (auto& p : parked) {
       if (p.failed)
         p.failed(std::move(p.item), reason);

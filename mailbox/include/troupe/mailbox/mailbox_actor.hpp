@@ -6,11 +6,13 @@
 #include <type_traits>
 #include <utility>
 
+#include <caf/actor_storage.hpp>
 #include <caf/detail/type_traits.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
 
 #include "troupe/core/actor.hpp"
+#include "troupe/core/recycled_actor_storage.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/detail/mailbox_core.hpp"
 #include "troupe/mailbox/mailbox_closed.hpp"
@@ -298,3 +300,19 @@ private:
 } // namespace detail
 
 } // namespace troupe
+
+/// @cond TROUPE_CAF_SPECIALIZATION
+// A typed mailbox actor's block (CAF's control block and the actor) is recycled: a churn of
+// short-lived mailboxes would otherwise take the heap's lock twice per actor (see
+// troupe/core/recycled_actor_storage.hpp). Left out of the API reference: CAF's namespace.
+template <class Handlers, class... Ts>
+class caf::actor_storage<troupe::detail::mailbox_actor<Handlers, Ts...>>
+    : public troupe::recycled_actor_storage<
+          troupe::detail::mailbox_actor<Handlers, Ts...>,
+          caf::actor_storage<troupe::detail::mailbox_actor<Handlers, Ts...>>> {
+public:
+  using troupe::recycled_actor_storage<
+      troupe::detail::mailbox_actor<Handlers, Ts...>,
+      caf::actor_storage<troupe::detail::mailbox_actor<Handlers, Ts...>>>::recycled_actor_storage;
+};
+/// @endcond

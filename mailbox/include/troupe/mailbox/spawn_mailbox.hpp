@@ -42,8 +42,10 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   using actor_type = detail::mailbox_actor<handlers_type, Ts...>;
   if (auto err = opts.validate())
     return err;
-  auto core = std::make_shared<detail::mailbox_core<Ts...>>(std::move(opts), rt.dead_letters(),
-                                                            rt.config().max_throughput);
+  // Not make_shared: the core's block is recycled (recycled_blocks), which std::allocator's
+  // global operator new would bypass.
+  auto core = std::shared_ptr<detail::mailbox_core<Ts...>>(new detail::mailbox_core<Ts...>(
+      std::move(opts), rt.dead_letters(), rt.config().max_throughput));
   auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)});
   topology_registry::description what;
   what.kind = "mailbox";

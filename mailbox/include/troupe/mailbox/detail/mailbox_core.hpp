@@ -61,6 +61,7 @@
 #include <caf/message_id.hpp>
 
 #include "troupe/core/actor.hpp"
+#include "troupe/core/recycled_blocks.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/bounded_admission.hpp"
@@ -134,7 +135,9 @@ protected:
 
 template <class... Ts>
 class mailbox_core final : public mailbox_core_base,
-                           public bounded_admission<envelope<Ts...>, mailbox_core<Ts...>> {
+                           public bounded_admission<envelope<Ts...>, mailbox_core<Ts...>>,
+                           // One per mailbox, spawned on one worker and ended on another.
+                           public recycled_blocks<mailbox_core<Ts...>> {
   using admission = bounded_admission<envelope<Ts...>, mailbox_core<Ts...>>;
   friend admission;
 
@@ -299,7 +302,7 @@ public:
     if (sender_closed_.exchange(true, std::memory_order_acq_rel))
       return;
     store_load_barrier(sync_);
-    this->fail_parked(make_error(mailbox_errc::closed));
+    this->fail_parked_with([] { return make_error(mailbox_errc::closed); });
     this->notify_waiting_threads();
     if (owner != nullptr)
       static_cast<troupe::actor*>(owner)->wake(nullptr);
@@ -417,7 +420,7 @@ private:
       bounded_->drain(answer_queued, all);
     else if (evicting_)
       evicting_->drain(answer_queued, all);
-    this->fail_parked(make_error(mailbox_errc::receiver_dead));
+    this->fail_parked_with([] { return make_error(mailbox_errc::receiver_dead); });
   }
 
   /// Answers a request with `reason`, or counts a message as a dead letter.

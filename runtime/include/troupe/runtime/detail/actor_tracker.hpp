@@ -44,8 +44,9 @@ public:
     bool owned = false;
   };
 
-  /// Registers `actor` and arranges for its removal when it terminates. If the actor has
-  /// already terminated, it is never listed.
+  /// Registers `actor` and arranges for its removal when it terminates; `kind` (storage that
+  /// outlives the runtime, see topology_registry::add_actor) names it in the topology. If the actor
+  /// has already terminated, it is never listed.
   void track(const caf::strong_actor_ptr& actor, std::string_view kind = {});
 
   /// Tracks `actor` unless it is tracked already (an owner adopting a child that was not

@@ -57,6 +57,7 @@
 #include <caf/execution_unit.hpp>
 
 #include "troupe/core/actor.hpp"
+#include "troupe/core/mpmc_ring.hpp"
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/introspection/event_stream.hpp"
@@ -66,7 +67,6 @@
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 #include "troupe/supervision/detail/latency_histogram.hpp"
-#include "troupe/supervision/detail/mpmc_ring.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
 #include "troupe/supervision/pool_options.hpp"
 #include "troupe/supervision/supervision_event_kinds.hpp"

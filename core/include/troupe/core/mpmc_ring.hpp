@@ -24,13 +24,24 @@
 #include <type_traits>
 #include <utility>
 
-namespace troupe::detail {
+namespace troupe {
 
+/// A bounded lock-free queue for any number of producers and consumers (see the top of this
+/// file for its protocol).
+///
+///   troupe::mpmc_ring<int> ring{8};
+///   int x = 1;
+///   ring.try_push(x);                        // false when full
+///   std::optional<int> out;
+///   ring.try_pop(out);                       // false when empty
+///
+/// Thread safety: every member from any thread.
 template <class T>
 class mpmc_ring {
 public:
   static_assert(std::is_nothrow_move_constructible_v<T>, "values move into and out of cells");
 
+  /// A ring of `capacity` cells (at least 1); a power of two indexes without division.
   explicit mpmc_ring(std::size_t capacity)
       : capacity_(capacity), shift_(log2_if_power_of_two(capacity)),
         cells_(std::make_unique<cell[]>(capacity)) {
@@ -38,6 +49,7 @@ public:
       cells_[i].turn.store(0, std::memory_order_relaxed);
   }
 
+  /// Destroys the values still in the ring. Nobody may push or pop meanwhile.
   ~mpmc_ring() {
     std::optional<T> dropped;
     while (try_pop(dropped)) {
@@ -107,6 +119,7 @@ public:
     return tail > head ? static_cast<std::size_t>(tail - head) : 0;
   }
 
+  /// How many values the ring holds when full.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 
 private:
@@ -141,4 +154,4 @@ private:
   alignas(64) std::atomic<uint64_t> head_{0};
 };
 
-} // namespace troupe::detail
+} // namespace troupe

@@ -1,0 +1,85 @@
+// A typed mailbox's per-actor blocks (CAF's actor storage and the mailbox core) are recycled:
+// the end of one actor leaves them for the next spawn of its type, which starts fresh.
+
+#include <chrono>
+#include <type_traits>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct remember {
+  int value = 0;
+};
+
+struct recall {
+  using reply_type = int;
+};
+
+// Each actor remembers the last value it was sent (0 until then).
+constexpr auto make_remembering = [](auto*) {
+  auto last = std::make_shared<int>(0);
+  return handlers{
+      [last](remember& r) { *last = r.value; },
+      [last](recall&) { return *last; },
+  };
+};
+
+using memory_handlers =
+    std::invoke_result_t<decltype(make_remembering)&, mailbox_self<remember, recall>*>;
+using memory_storage = caf::actor_storage<detail::mailbox_actor<memory_handlers, remember, recall>>;
+using memory_core = detail::mailbox_core<remember, recall>;
+
+static_assert(
+    std::is_base_of_v<recycled_actor_storage<
+                          detail::mailbox_actor<memory_handlers, remember, recall>, memory_storage>,
+                      memory_storage>);
+
+} // namespace
+
+using RecycledStorage = troupe::test::runtime_fixture;
+
+TEST_F(RecycledStorage, AnEndedMailboxLeavesItsBlocksToTheNextSpawnOfItsType) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer builds allocate from malloc every time";
+#else
+  auto storage_before = memory_storage::kept_now();
+  auto core_before = memory_core::kept_now();
+  {
+    auto first = spawn_mailbox<remember, recall>(*rt, {}, make_remembering).value();
+    ASSERT_TRUE(first.send(remember{7}));
+    auto seen = ask(first, recall{}, 5s);
+    ASSERT_TRUE(seen) << render(seen.error());
+    EXPECT_EQ(*seen, 7);
+    caf::anon_send_exit(first.actor(), caf::exit_reason::user_shutdown);
+    EXPECT_EQ(wait_for_exit(first.actor()), caf::exit_reason::user_shutdown);
+  }
+  // The blocks go back when the last reference to each goes, which a worker may hold a moment
+  // after the exit.
+  EXPECT_TRUE(troupe::test::eventually([&] {
+    return memory_storage::kept_now() == storage_before + 1 &&
+           memory_core::kept_now() == core_before + 1;
+  })) << "actor blocks kept: "
+      << memory_storage::kept_now() << ", core blocks kept: " << memory_core::kept_now();
+
+  auto second = spawn_mailbox<remember, recall>(*rt, {}, make_remembering).value();
+  EXPECT_EQ(memory_storage::kept_now(), storage_before) << "the spawn took the kept actor block";
+  EXPECT_EQ(memory_core::kept_now(), core_before) << "the spawn took the kept core block";
+  auto fresh = ask(second, recall{}, 5s);
+  ASSERT_TRUE(fresh) << render(fresh.error());
+  EXPECT_EQ(*fresh, 0) << "nothing of the ended actor carries over";
+  ASSERT_TRUE(second.send(remember{9}));
+  auto seen = ask(second, recall{}, 5s);
+  ASSERT_TRUE(seen) << render(seen.error());
+  EXPECT_EQ(*seen, 9);
+  caf::anon_send_exit(second.actor(), caf::exit_reason::user_shutdown);
+  EXPECT_EQ(wait_for_exit(second.actor()), caf::exit_reason::user_shutdown);
+#endif
+}
