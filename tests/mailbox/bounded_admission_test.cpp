@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -215,29 +216,26 @@ TEST(BoundedAdmission, AStopFailsWhatIsParkedAndRefusesNewItems) {
 
 // A caf::error allocates: a stop with nothing parked (nearly every mailbox's end) makes none.
 TEST(BoundedAdmission, AStopMakesItsReasonOnlyWhenSomethingIsParked) {
-  int never_parked_reasons = 0;
+  // Each queue of one holds item 1; `parked` items wait behind it, `entered` of them entered
+  // since (the parking lot exists but is empty then). Returns {items failed, reasons made}.
+  auto stop_after = [](int parked, bool entered, int_queue& q) {
+    EXPECT_EQ(offer(q, 1), admission_outcome::accepted);
+    for (int i = 0; i < parked; ++i)
+      EXPECT_EQ(offer(q, 2 + i), admission_outcome::parked);
+    if (entered) {
+      EXPECT_EQ(q.pop(), 1);
+    }
+    int reasons = 0;
+    auto failed = q.stop_lazily(admission_outcome::closed, reasons);
+    return std::pair{failed, reasons};
+  };
   int_queue never_parked{overflow_policy::backpressure, 1};
-  EXPECT_EQ(offer(never_parked, 1), admission_outcome::accepted);
-  EXPECT_EQ(never_parked.stop_lazily(admission_outcome::closed, never_parked_reasons), 0u);
-  EXPECT_EQ(never_parked_reasons, 0);
-
-  // Parked once, all entered since: the parking lot exists but is empty.
-  int emptied_reasons = 0;
+  EXPECT_EQ(stop_after(0, false, never_parked), (std::pair<std::size_t, int>{0, 0}));
   int_queue emptied{overflow_policy::backpressure, 1};
-  EXPECT_EQ(offer(emptied, 1), admission_outcome::accepted);
-  EXPECT_EQ(offer(emptied, 2), admission_outcome::parked);
-  EXPECT_EQ(emptied.pop(), 1);
-  EXPECT_EQ(emptied.parked_count(), 0u);
-  EXPECT_EQ(emptied.stop_lazily(admission_outcome::closed, emptied_reasons), 0u);
-  EXPECT_EQ(emptied_reasons, 0);
-
-  int parked_reasons = 0;
+  EXPECT_EQ(stop_after(1, true, emptied), (std::pair<std::size_t, int>{0, 0}));
   int_queue parked{overflow_policy::backpressure, 1};
-  EXPECT_EQ(offer(parked, 1), admission_outcome::accepted);
-  EXPECT_EQ(offer(parked, 2), admission_outcome::parked);
-  EXPECT_EQ(offer(parked, 3), admission_outcome::parked);
-  EXPECT_EQ(parked.stop_lazily(admission_outcome::closed, parked_reasons), 2u);
-  EXPECT_EQ(parked_reasons, 1) << "one reason for all the parked items";
+  EXPECT_EQ(stop_after(2, false, parked), (std::pair<std::size_t, int>{2, 1}))
+      << "one reason for all the parked items";
   auto refused = parked.refused();
   ASSERT_EQ(refused.size(), 2u);
   EXPECT_EQ(refused[0].first, 2);
