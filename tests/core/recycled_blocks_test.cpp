@@ -47,12 +47,14 @@ TEST(mpmc_ring, EveryCapacityKeepsOrderAndRefusesWhenFull) {
       auto extra = next_in;
       EXPECT_FALSE(ring.try_push(extra)) << "capacity " << cap;
       EXPECT_EQ(ring.size(), cap);
+      EXPECT_EQ(ring.ready(), cap);
       std::optional<std::size_t> out;
       for (std::size_t i = 0; i < cap; ++i) {
         ASSERT_TRUE(ring.try_pop(out));
         EXPECT_EQ(*out, next_out++) << "capacity " << cap;
       }
       EXPECT_FALSE(ring.try_pop(out));
+      EXPECT_EQ(ring.ready(), 0u);
     }
   }
 }

@@ -119,6 +119,19 @@ public:
     return tail > head ? static_cast<std::size_t>(tail - head) : 0;
   }
 
+  /// Values a pop can take now: the published ones from the oldest on, up to the first
+  /// position a producer claimed but has not published yet (size() counts that one and those
+  /// after it). Walks the ring: for diagnostics and tests, not for a hot path.
+  [[nodiscard]] std::size_t ready() const noexcept {
+    auto head = head_.load(std::memory_order_acquire);
+    auto tail = tail_.load(std::memory_order_acquire);
+    std::size_t n = 0;
+    for (auto pos = head; pos < tail; ++pos, ++n)
+      if (cells_[index(pos)].turn.load(std::memory_order_acquire) != free_turn(pos) + 1)
+        break;
+    return n;
+  }
+
   /// How many values the ring holds when full.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
 

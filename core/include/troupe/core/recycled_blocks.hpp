@@ -58,9 +58,9 @@ public:
       ::operator delete(block, size, alignment);
   }
 
-  /// How many freed blocks of T wait for the next allocation now (a snapshot; always 0 in
-  /// AddressSanitizer builds).
-  [[nodiscard]] static std::size_t kept_now() noexcept { return free_blocks().size(); }
+  /// How many freed blocks of T the next allocation could take now (a snapshot; a block being
+  /// kept at this moment counts once it is in; always 0 in AddressSanitizer builds).
+  [[nodiscard]] static std::size_t kept_now() noexcept { return free_blocks().ready(); }
 
 private:
   static void* take([[maybe_unused]] std::size_t size) {
