@@ -74,7 +74,10 @@ void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_ro
         c->second.parent = owner;
         c->second.state = row.state;
       }
-    own.entries[owner].children[serial] = std::move(row);
+    auto& rows = own.entries[owner].children;
+    if (!rows)
+      rows = std::make_unique<std::map<uint64_t, child_row>>();
+    (*rows)[serial] = std::move(row);
   };
   if (&kid == &own) {
     std::lock_guard guard{own.mtx};
@@ -101,11 +104,13 @@ void topology_registry::remove_child(caf::actor_id owner, uint64_t serial) {
   std::optional<child_row> removed;
   auto& s = nodes_.of(owner);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.entries.find(owner); i != s.entries.end())
-    if (auto row = i->second.children.find(serial); row != i->second.children.end()) {
+  if (auto i = s.entries.find(owner); i != s.entries.end() && i->second.children) {
+    auto& rows = *i->second.children;
+    if (auto row = rows.find(serial); row != rows.end()) {
       removed.emplace(std::move(row->second));
-      i->second.children.erase(row);
+      rows.erase(row);
     }
+  }
 }
 
 topology_registry::topology_registry() {
@@ -196,7 +201,8 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
     out[std::string{n.details_key}] = n.details();
   if (n.has_rows) {
     auto children = nlohmann::json::array();
-    for (auto& [serial, row] : n.children) {
+    static const std::map<uint64_t, child_row> no_rows;
+    for (auto& [serial, row] : n.children ? *n.children : no_rows) {
       nlohmann::json c{{"id", row.id}, {"state", row.state}, {"actor", nullptr}};
       if (row.details)
         row.details->to_json(c);

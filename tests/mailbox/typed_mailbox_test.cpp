@@ -486,3 +486,58 @@ TEST(MailboxFootprint, TheCoreOfAMailboxStaysSmallAndNeedsNoOveralignedAllocatio
   EXPECT_LE(alignof(core), alignof(std::max_align_t));
   EXPECT_LE(sizeof(core), 256u);
 }
+
+// An unbounded mailbox's queue (three cache lines) is made by its first message: an actor that
+// is never sent anything has none.
+TEST_F(TypedMailbox, AnUnboundedMailboxMakesItsQueueWithItsFirstMessage) {
+  auto mb = spawn_recorder(*rt, {});
+  EXPECT_FALSE(mb.core()->has_unbounded_queue());
+  EXPECT_EQ(mb.metrics().depth, 0u);
+  ASSERT_TRUE(mb.send(item{0, 1}));
+  EXPECT_TRUE(mb.core()->has_unbounded_queue());
+  auto items = ask(mb, get_items{}, 5s);
+  ASSERT_TRUE(items) << render(items.error());
+  EXPECT_EQ(*items, (get_items::reply_type{{0, 1}}));
+}
+
+// Senders that race for a new mailbox's first message install one queue between them: every
+// message arrives, each sender's in order, and the losers' queues are freed (AddressSanitizer
+// would report them leaked).
+TEST_F(TypedMailbox, FirstMessagesThatRaceShareOneQueue) {
+  constexpr int senders = 4;
+  constexpr int per_sender = 200;
+  for (int round = 0; round < 20; ++round) {
+    auto mb = spawn_recorder(*rt, {});
+    ASSERT_FALSE(mb.core()->has_unbounded_queue());
+    std::latch start{senders};
+    std::vector<std::thread> threads;
+    for (int s = 0; s < senders; ++s)
+      threads.emplace_back([&, s] {
+        start.arrive_and_wait();
+        for (int i = 0; i < per_sender; ++i)
+          EXPECT_TRUE(mb.send(item{s, i}));
+      });
+    for (auto& t : threads)
+      t.join();
+    auto items = ask(mb, get_items{}, 10s);
+    ASSERT_TRUE(items) << render(items.error());
+    ASSERT_EQ(items->size(), static_cast<std::size_t>(senders * per_sender));
+    std::vector<int> next(senders, 0);
+    for (auto [s, i] : *items)
+      ASSERT_EQ(i, next[s]++) << "sender " << s << " in round " << round;
+  }
+}
+
+// A mailbox that ends without ever receiving a message has nothing to purge, and a send after
+// its end fails as for any ended mailbox (a counted dead letter) without making a queue.
+TEST_F(TypedMailbox, AMailboxThatNeverReceivedAnythingEndsWithoutAQueue) {
+  auto idle = spawn_recorder(*rt, {});
+  caf::anon_send_exit(idle.actor(), caf::exit_reason::user_shutdown);
+  EXPECT_EQ(wait_for_exit(idle.actor()), caf::exit_reason::user_shutdown);
+  EXPECT_EQ(idle.metrics().dead_letters, 0u);
+  auto r = idle.send(item{0, 0});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::receiver_dead);
+  EXPECT_EQ(idle.metrics().dead_letters, 1u);
+  EXPECT_FALSE(idle.core()->has_unbounded_queue());
+}

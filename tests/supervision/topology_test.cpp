@@ -382,4 +382,25 @@ TEST_F(topology_test, DumpsTakenWhileActorsStartAndCrashNeverHaveDanglingIds) {
   EXPECT_FALSE(sup.stop());
 }
 
+// An actor may end before its spawn returns (a mailbox whose handler factory quits, a body that
+// quits at once). Its node goes with it however its end and its registration interleave: a
+// description given after the end would make a node that nothing removes.
+TEST_F(topology_test, ActorsThatEndAsTheyStartLeaveNoNodeBehind) {
+  auto before = rt->registry().size();
+  std::vector<caf::actor> spawned;
+  for (int i = 0; i < 200; ++i) {
+    auto mb = troupe::spawn_mailbox<ping>(*rt, {}, [](auto* self) {
+                self->quit();
+                return troupe::handlers{[](ping&) { return 1; }};
+              }).value();
+    spawned.push_back(mb.actor());
+    spawned.push_back(troupe::spawn_actor(*rt, [](troupe::actor* self) { self->quit(); }));
+  }
+  for (auto& a : spawned)
+    EXPECT_EQ(wait_for_exit(a), caf::exit_reason::normal);
+  // A node goes during its actor's cleanup, which a worker may finish just after the exit.
+  EXPECT_TRUE(troupe::test::eventually([&] { return rt->registry().size() == before; }))
+      << rt->registry().size() - before << " nodes left behind";
+}
+
 } // namespace

@@ -4,6 +4,7 @@
 #include <concepts>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <caf/actor.hpp>
@@ -26,6 +27,9 @@ public:
       : actor(cfg), name_(std::move(name)), body_(std::move(body)) {}
 
   const char* name() const override { return name_.empty() ? "actor" : name_.c_str(); }
+
+  /// What runtime::spawn registers it as in the topology.
+  static constexpr std::string_view topology_kind = "actor";
 
   caf::behavior make_behavior() override {
     auto behavior = initialize_actor();
@@ -74,8 +78,9 @@ private:
 /// Thread safety: any thread.
 template <class F>
 requires std::invocable<F&, actor*> caf::actor spawn_actor(runtime& rt, std::string name, F body) {
+  // Its kind comes with its registration (body_actor::topology_kind): a description given
+  // after the spawn could come after a body that quits at once ended, and leave a node behind.
   auto owner = rt.spawn<detail::body_actor<F>>(std::move(name), std::move(body));
-  rt.registry().describe(owner->id(), "actor");
   return caf::actor_cast<caf::actor>(owner);
 }
 

@@ -141,7 +141,9 @@ private:
     caf::actor_id parent = 0;
     std::chrono::steady_clock::time_point started;
     provider details;
-    std::map<uint64_t, child_row> children; // by the owner's order
+    // By the owner's order. Made by the first row: few actors own others, and an empty map
+    // would cost every node 48 bytes.
+    std::unique_ptr<std::map<uint64_t, child_row>> children;
   };
 
   struct component {

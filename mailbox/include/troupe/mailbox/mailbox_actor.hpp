@@ -3,6 +3,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -15,6 +16,7 @@
 #include "troupe/core/recycled_actor_storage.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/detail/mailbox_core.hpp"
+#include "troupe/mailbox/detail/mailbox_introspection.hpp"
 #include "troupe/mailbox/mailbox_closed.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/mailbox/mailbox_event_kinds.hpp"
@@ -150,12 +152,34 @@ public:
 
   mailbox_actor(caf::actor_config& cfg, std::shared_ptr<typename super::core_type> core,
                 factory make_handlers)
-      : super(cfg, std::move(core)), make_handlers_(std::move(make_handlers)) {}
+      : super(cfg, std::move(core)), make_handlers_(std::move(make_handlers)) {
+    // Described while it is constructed, before it can run: a description given after the
+    // spawn could come after the actor ended (its handler factory may quit at once) and would
+    // leave a node behind in the topology. The registry keeps the node for add_actor.
+    if (auto* rt = runtime::of(this->home_system()))
+      rt->registry().describe(this->id(), mailbox_description(this->core()));
+  }
+
+  /// What runtime::spawn registers it as in the topology (its constructor describes the rest).
+  static constexpr std::string_view topology_kind = "mailbox";
 
   caf::behavior make_behavior() override {
     handlers_.emplace(make_handlers_(this));
     make_handlers_ = nullptr;
     return super::make_behavior();
+  }
+
+private:
+  static topology_registry::description
+  mailbox_description(const std::shared_ptr<typename super::core_type>& core) {
+    topology_registry::description what;
+    what.kind = "mailbox";
+    what.details_key = mailbox_details_key;
+    what.details = [weak = std::weak_ptr<typename super::core_type>{core}] {
+      auto c = weak.lock();
+      return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
+    };
+    return what;
   }
 
 protected:

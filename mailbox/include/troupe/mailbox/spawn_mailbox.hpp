@@ -46,15 +46,8 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   // global operator new would bypass.
   auto core = std::shared_ptr<detail::mailbox_core<Ts...>>(new detail::mailbox_core<Ts...>(
       std::move(opts), rt.dead_letters(), rt.config().max_throughput));
+  // The actor describes itself to the topology while it is constructed (mailbox_actor).
   auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)});
-  topology_registry::description what;
-  what.kind = "mailbox";
-  what.details_key = detail::mailbox_details_key;
-  what.details = [weak = std::weak_ptr<detail::mailbox_core<Ts...>>{core}] {
-    auto c = weak.lock();
-    return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
-  };
-  rt.registry().describe(owner.id(), std::move(what));
   // Lock-free once declared: the spawn path pays a few loads.
   rt.metric_families().declare(detail::mailbox_depth_family);
   return mailbox<Ts...>{std::move(core), caf::actor_cast<caf::actor>(owner)};

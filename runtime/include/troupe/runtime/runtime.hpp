@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -158,12 +159,12 @@ public:
   }
 
   /// Spawns a class-based actor, as caf::actor_system::spawn<Impl>, and tracks it for shutdown.
+  /// The topology shows it with the kind `Impl::topology_kind` (a std::string_view of static
+  /// storage) when Impl declares one, else with its type's name, unless it describes itself.
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
     auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
-    // The topology names a class-based actor by its type, unless it describes itself.
-    static const std::string kind = caf::detail::pretty_type_name(typeid(Impl));
-    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), kind);
+    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), topology_kind_of<Impl>());
     return handle;
   }
 
@@ -303,6 +304,16 @@ public:
 
 private:
   std::atomic<uint64_t> topology_dump_failures_{0};
+
+  template <class Impl>
+  static std::string_view topology_kind_of() {
+    if constexpr (requires { std::string_view{Impl::topology_kind}; }) {
+      return Impl::topology_kind;
+    } else {
+      static const std::string name = caf::detail::pretty_type_name(typeid(Impl));
+      return name;
+    }
+  }
 
   /// topology(), and the sections holding actor trees (for the metrics walk).
   [[nodiscard]] nlohmann::json topology(std::vector<std::string>* node_sections) const;

@@ -15,7 +15,10 @@
 //    refuses, so those two take their items directly.
 //  - Size: a mailbox is created per actor, and most never see backpressure: what parked senders
 //    and waiting threads need is allocated by the first of them (bounded_admission). No member
-//    is padded to a cache line.
+//    is padded to a cache line. An unbounded queue (whose object is three cache lines, to keep
+//    producers and the consumer apart) is made by the first push: an actor that is never sent
+//    anything, as most idle ones in a large tree, has none. The racing first pushes install one
+//    queue with a compare-and-swap; the loser frees its own, which nobody saw.
 //  - Closing for senders (mailbox::close, Tokio's channel close): `sender_closed_` is set once,
 //    then every waiting producer is released (threads woken, parked envelopes failed with
 //    `closed`) and the owner is woken. The owner drains what was queued and, finding the queue
@@ -150,15 +153,19 @@ public:
                std::size_t default_batch)
       : mailbox_core_base(std::move(opts), std::move(office), default_batch),
         admission(opts_.overflow) {
-    if (opts_.capacity == 0)
-      unbounded_ = std::make_unique<unbounded_mpsc_queue<envelope_type>>();
-    else if (opts_.overflow == overflow_policy::drop_oldest)
+    if (unbounded())
+      return; // its queue is made by the first push (see Size at the top of this file)
+    if (opts_.overflow == overflow_policy::drop_oldest)
       evicting_ = std::make_unique<locked_ring<envelope_type>>(opts_.capacity);
     else
       bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(opts_.capacity);
   }
 
-  ~mailbox_core() override { purge(); }
+  ~mailbox_core() override {
+    purge();
+    // Relaxed: every push has returned (the core's last reference is going).
+    delete unbounded_.load(std::memory_order_relaxed);
+  }
 
   // -- producers (any thread) ----------------------------------------------------------------
 
@@ -183,8 +190,8 @@ public:
     // handed back), also after the owner stopped.
     if (auto why = this->check_open(); why != admission_outcome::accepted)
       return why;
-    if (unbounded_) {
-      unbounded_->push(std::move(env));
+    if (unbounded()) {
+      unbounded_queue_for_push().push(std::move(env));
       return accepted(owner, ctx);
     }
     std::optional<envelope_type> evicted;
@@ -209,7 +216,7 @@ public:
   admission_outcome reserve(bool wait, std::chrono::steady_clock::time_point deadline) {
     if (auto why = stopped(); why != admission_outcome::accepted)
       return why;
-    if (unbounded_ || try_reserve_slot())
+    if (unbounded() || try_reserve_slot())
       return admission_outcome::accepted;
     if (!wait || opts_.overflow != overflow_policy::backpressure)
       return admission_outcome::full;
@@ -241,8 +248,8 @@ public:
                                                              : mailbox_errc::receiver_dead));
       return outcome;
     }
-    if (unbounded_) {
-      unbounded_->push(std::move(env));
+    if (unbounded()) {
+      unbounded_queue_for_push().push(std::move(env));
       return accepted(owner, ctx);
     }
     if (evicting_) {
@@ -273,9 +280,10 @@ public:
       if (auto depth = size(); depth > high_water_.load(std::memory_order_relaxed))
         high_water_.store(depth, std::memory_order_relaxed);
       std::optional<envelope_type> env;
-      if (unbounded_)
-        env = unbounded_->try_pop();
-      else if (bounded_)
+      if (unbounded()) {
+        if (auto* queue = unbounded_.load(std::memory_order_acquire))
+          env = queue->try_pop();
+      } else if (bounded_)
         env = bounded_->try_pop();
       else
         env = evicting_->try_pop();
@@ -330,14 +338,21 @@ public:
   // -- observers -------------------------------------------------------------------------------
 
   [[nodiscard]] std::size_t size() const noexcept {
-    if (unbounded_)
-      return unbounded_->size();
+    if (unbounded()) {
+      auto* queue = unbounded_.load(std::memory_order_acquire);
+      return queue != nullptr ? queue->size() : 0;
+    }
     if (bounded_)
       return bounded_->size();
     return evicting_->size();
   }
 
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+
+  /// Whether an unbounded mailbox has its queue yet (made by the first push). Any thread.
+  [[nodiscard]] bool has_unbounded_queue() const noexcept {
+    return unbounded_.load(std::memory_order_acquire) != nullptr;
+  }
 
   /// The anchor of every handshake of this mailbox (see troupe::actor::resume).
   std::atomic<uint64_t>& anchor() noexcept { return sync_; }
@@ -414,8 +429,8 @@ private:
       answer(std::move(env));
     };
     auto all = std::numeric_limits<std::size_t>::max();
-    if (unbounded_)
-      unbounded_->drain(answer_queued, all);
+    if (auto* queue = unbounded_.load(std::memory_order_acquire))
+      queue->drain(answer_queued, all);
     else if (bounded_)
       bounded_->drain(answer_queued, all);
     else if (evicting_)
@@ -433,7 +448,26 @@ private:
     std::visit([&](auto& m) { count_dead_letter(typeid(m).name(), reason); }, env.msg);
   }
 
-  std::unique_ptr<unbounded_mpsc_queue<envelope_type>> unbounded_;
+  using unbounded_queue = unbounded_mpsc_queue<envelope_type>;
+
+  [[nodiscard]] bool unbounded() const noexcept { return opts_.capacity == 0; }
+
+  // The queue of an unbounded mailbox, made now if this is the first push. Acquire on the load
+  // and the CAS pairs with the release of the CAS that installed it: its constructor has run.
+  unbounded_queue& unbounded_queue_for_push() {
+    if (auto* queue = unbounded_.load(std::memory_order_acquire))
+      return *queue;
+    auto* fresh = new unbounded_queue;
+    unbounded_queue* installed = nullptr;
+    if (unbounded_.compare_exchange_strong(installed, fresh, std::memory_order_acq_rel,
+                                           std::memory_order_acquire))
+      return *fresh;
+    delete fresh; // another first push won; nobody saw this one
+    return *installed;
+  }
+
+  // Owned: deleted by the destructor. Null until the first push of an unbounded mailbox.
+  std::atomic<unbounded_queue*> unbounded_{nullptr};
   std::unique_ptr<bounded_mpsc_queue<envelope_type>> bounded_;
   std::unique_ptr<locked_ring<envelope_type>> evicting_;
 };
