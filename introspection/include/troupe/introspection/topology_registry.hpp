@@ -91,7 +91,9 @@ public:
   void remove_actor(caf::actor_id id);
 
   /// Describes actor `id` (see description). May come before add_actor: an actor may describe
-  /// itself while it is constructed.
+  /// itself while it is constructed. An id the registry does not know gets a node, so describe
+  /// an actor only while it lives (from the actor itself, or before it can run): a description
+  /// that comes after remove_actor leaves a node that nothing removes.
   void describe(caf::actor_id id, description what);
 
   /// Sets actor `id`'s kind (storage that outlives the runtime, as description::kind), keeping
