@@ -53,14 +53,6 @@ void topology_registry::describe(caf::actor_id id, description what) {
   }
 }
 
-void topology_registry::describe(caf::actor_id id, std::string_view kind) {
-  if (off())
-    return;
-  auto& s = nodes_.of(id);
-  std::lock_guard guard{s.mtx};
-  s.entries[id].kind = kind;
-}
-
 void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_row row) {
   if (off())
     return;
@@ -201,18 +193,18 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
     out[std::string{n.details_key}] = n.details();
   if (n.has_rows) {
     auto children = nlohmann::json::array();
-    static const std::map<uint64_t, child_row> no_rows;
-    for (auto& [serial, row] : n.children ? *n.children : no_rows) {
-      nlohmann::json c{{"id", row.id}, {"state", row.state}, {"actor", nullptr}};
-      if (row.details)
-        row.details->to_json(c);
-      // A row names only an actor that is still registered: no dangling ids, even while
-      // children start and crash (the dump holds the lock that both changes take).
-      if (row.actor != 0 && depth < 64)
-        if (auto* a = find_node(row.actor))
-          c["actor"] = node_json(row.actor, *a, ctx, depth + 1);
-      children.push_back(std::move(c));
-    }
+    if (n.children)
+      for (auto& [serial, row] : *n.children) {
+        nlohmann::json c{{"id", row.id}, {"state", row.state}, {"actor", nullptr}};
+        if (row.details)
+          row.details->to_json(c);
+        // A row names only an actor that is still registered: no dangling ids, even while
+        // children start and crash (the dump holds the lock that both changes take).
+        if (row.actor != 0 && depth < 64)
+          if (auto* a = find_node(row.actor))
+            c["actor"] = node_json(row.actor, *a, ctx, depth + 1);
+        children.push_back(std::move(c));
+      }
     out["children"] = std::move(children);
   }
   return out;

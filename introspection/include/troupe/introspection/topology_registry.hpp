@@ -96,10 +96,6 @@ public:
   /// that comes after remove_actor leaves a node that nothing removes.
   void describe(caf::actor_id id, description what);
 
-  /// Sets actor `id`'s kind (storage that outlives the runtime, as description::kind), keeping
-  /// the rest of its description.
-  void describe(caf::actor_id id, std::string_view kind);
-
   /// Records an owner's row for one child; the child's own node takes the row's state and the
   /// owner as its parent.
   void set_child(caf::actor_id owner, uint64_t serial, child_row row);

@@ -150,14 +150,15 @@ public:
   using envelope_type = typename super::core_type::envelope_type;
   using factory = std::function<Handlers(mailbox_self<Ts...>*)>;
 
+  /// `registry`: the spawning runtime's (spawn_mailbox), given here rather than looked up with
+  /// runtime::of, which takes a process-wide lock on every spawn.
   mailbox_actor(caf::actor_config& cfg, std::shared_ptr<typename super::core_type> core,
-                factory make_handlers)
+                factory make_handlers, topology_registry* registry)
       : super(cfg, std::move(core)), make_handlers_(std::move(make_handlers)) {
     // Described while it is constructed, before it can run: a description given after the
     // spawn could come after the actor ended (its handler factory may quit at once) and would
     // leave a node behind in the topology. The registry keeps the node for add_actor.
-    if (auto* rt = runtime::of(this->home_system()))
-      rt->registry().describe(this->id(), mailbox_description(this->core()));
+    registry->describe(this->id(), mailbox_description(this->core()));
   }
 
   /// What runtime::spawn registers it as in the topology (its constructor describes the rest).
@@ -173,7 +174,7 @@ private:
   static topology_registry::description
   mailbox_description(const std::shared_ptr<typename super::core_type>& core) {
     topology_registry::description what;
-    what.kind = "mailbox";
+    what.kind = topology_kind;
     what.details_key = mailbox_details_key;
     what.details = [weak = std::weak_ptr<typename super::core_type>{core}] {
       auto c = weak.lock();

@@ -47,7 +47,8 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   auto core = std::shared_ptr<detail::mailbox_core<Ts...>>(new detail::mailbox_core<Ts...>(
       std::move(opts), rt.dead_letters(), rt.config().max_throughput));
   // The actor describes itself to the topology while it is constructed (mailbox_actor).
-  auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)});
+  auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)},
+                                    &rt.registry());
   // Lock-free once declared: the spawn path pays a few loads.
   rt.metric_families().declare(detail::mailbox_depth_family);
   return mailbox<Ts...>{std::move(core), caf::actor_cast<caf::actor>(owner)};

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -17,7 +18,6 @@
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
-#include "troupe/runtime/runtime.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
 
 namespace troupe::detail {
@@ -48,6 +48,9 @@ public:
 
   const char* name() const override { return name_.c_str(); }
 
+  /// What runtime::spawn registers it as in the topology.
+  static constexpr std::string_view topology_kind = "worker";
+
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
     // Holds the core for the whole resume: after blocking its inbox, troupe::actor looks at the
     // queue again (queue_empty, queue_anchor) while this actor may already have terminated on
@@ -60,8 +63,6 @@ public:
     // A fresh handler (and its state) for every start, as an OTP worker's init.
     handler_ = std::make_shared<Handler>(make_handler_(slot_));
     core_->attach(slot_, this);
-    if (auto* rt = runtime::of(home_system()))
-      rt->registry().describe(id(), "worker");
     return initialize_actor();
   }
 
