@@ -50,12 +50,12 @@ void actor::fail_request_after(uint64_t id, caf::timespan timeout, caf::error re
   // Answered requests leave their entries until they come due: compact once they are the
   // majority, so a busy requester with long timeouts holds about as many as it has waiting.
   if (deadlines_->size() > 2 * outstanding_.size() + 32)
-    deadlines_->compact([this](uint64_t x) { return outstanding_.count(x) != 0; });
+    deadlines_->compact([this](uint64_t x) { return outstanding_.contains(x); });
   arm_request_timer();
 }
 
 void actor::arm_request_timer() {
-  while (!deadlines_->empty() && outstanding_.count(deadlines_->earliest().id) == 0)
+  while (!deadlines_->empty() && !outstanding_.contains(deadlines_->earliest().id))
     deadlines_->pop_earliest();
   if (deadlines_->empty())
     return; // a timer still armed finds nothing due and stops
@@ -81,11 +81,25 @@ void actor::on_request_timer() {
     arm_request_timer();
 }
 
+caf::behavior actor::shared_behavior() {
+  // CAF keeps an actor whose behavior stack is empty for finished, so every Troupe actor
+  // holds this one (a behavior is a reference to a shared, immutable handler set). Its
+  // handler captures no actor and never runs: consume() takes the only message it names.
+  static const caf::behavior shared{
+      [](request_timeout_atom, uint64_t, caf::error&) {},
+  };
+  return shared;
+}
+
 caf::invoke_message_result actor::consume(caf::mailbox_element& x) {
   auto& content = x.content();
   if (content.match_elements<caf::timeout_msg>() &&
       content.get_as<caf::timeout_msg>(0).type == request_timeout_atom::value) {
     on_request_timer();
+    return caf::invoke_message_result::consumed;
+  }
+  if (initialized_ && content.match_elements<request_timeout_atom, uint64_t, caf::error>()) {
+    fail_request(content.get_as<uint64_t>(1), content.get_as<caf::error>(2));
     return caf::invoke_message_result::consumed;
   }
   return caf::event_based_actor::consume(x);

@@ -128,4 +128,26 @@ TEST_F(request_deadlines, AShortDeadlineAfterManyLongAnsweredOnesStillFires) {
   silent.resume();
 }
 
+// The message core/actor.hpp documents next to request_timeout_atom. Every Troupe actor shares
+// one CAF behavior, so the actor itself (consume) must take the message and find the request.
+TEST_F(request_deadlines, AMessageNamingAWaitingRequestFailsItWithItsError) {
+  auto failed = std::make_shared<std::promise<caf::error>>();
+  troupe::spawn_actor(*rt, [failed](troupe::actor* self) {
+    auto id = self->add_request(std::make_unique<troupe::continuation_of<int64_t>>(
+        [self, failed](int64_t) {
+          failed->set_value(caf::error{});
+          self->quit();
+        },
+        [self, failed](caf::error err) {
+          failed->set_value(std::move(err));
+          self->quit();
+        }));
+    caf::anon_send(caf::actor_cast<caf::actor>(self), troupe::request_timeout_atom::value, id,
+                   caf::make_error(caf::sec::request_timeout));
+  });
+  auto f = failed->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(f.get(), caf::sec::request_timeout);
+}
+
 } // namespace

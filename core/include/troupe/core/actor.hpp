@@ -136,7 +136,9 @@
 
 #include "troupe/core/continuation.hpp"
 #include "troupe/core/detail/request_deadlines.hpp"
+#include "troupe/core/detail/request_table.hpp"
 #include "troupe/core/message_source.hpp"
+#include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
@@ -198,17 +200,15 @@ public:
   /// Registers the continuation of a new request; returns its id. Actor only.
   uint64_t add_request(std::unique_ptr<continuation> k) {
     auto id = ++last_request_id_;
-    outstanding_.emplace(id, std::move(k));
+    outstanding_.add(id, std::move(k));
     return id;
   }
 
   /// Fails an outstanding request now (send failure, timeout). Actor only.
   void fail_request(uint64_t id, caf::error err) {
-    auto i = outstanding_.find(id);
-    if (i == outstanding_.end())
+    auto k = outstanding_.take(id);
+    if (!k)
       return;
-    auto k = std::move(i->second);
-    outstanding_.erase(i);
     trace_scope traced{k->trace};
     k->fail(std::move(err));
   }
@@ -341,21 +341,20 @@ protected:
   /// Called from make_behavior once the handlers exist; returns the CAF
   /// behavior every Troupe actor has. Everything else arrives through the
   /// Troupe queue; CAF delivers only system messages, responses and timeouts.
-  /// The behavior must not be empty, or CAF would consider the actor finished.
+  /// The behavior must not be empty, or CAF would consider the actor finished. It is one
+  /// behavior shared by every Troupe actor (its handlers capture no actor: consume() takes the
+  /// messages meant for this one), so that an actor pays no behavior object of its own.
   caf::behavior initialize_actor() {
     initialized_ = true;
-    return {
-        [this](request_timeout_atom, uint64_t id, caf::error& err) {
-          fail_request(id, std::move(err));
-        },
-    };
+    return shared_behavior();
   }
 
   /// The reason a reply that reached this actor after it terminated is reported with (see
   /// dead_letter). Mailbox actors answer with their own receiver_dead.
   [[nodiscard]] virtual caf::error dead_reply_reason() const;
 
-  /// Takes the timer of fail_request_after() before CAF's own handling of its messages.
+  /// Takes the timer of fail_request_after() and (request_timeout_atom, id, error) before
+  /// CAF's own handling of its messages.
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
   /// Forgets outstanding requests, turns queued and later replies into dead letters and
@@ -419,14 +418,12 @@ private:
         (*reply)->run(); // a request without timeout: nothing to look up
         continue;
       }
-      auto i = outstanding_.find((*reply)->request_id);
-      if (i == outstanding_.end()) {
+      auto k = outstanding_.take((*reply)->request_id);
+      if (!k) {
         // Timed out, failed or abandoned already: nobody waits for it.
         report_unexpected_reply(**reply);
         continue;
       }
-      auto k = std::move(i->second);
-      outstanding_.erase(i);
       trace_scope traced{k->trace};
       k->deliver(**reply);
     }
@@ -470,8 +467,10 @@ private:
 
   std::atomic<uint64_t> reply_sync_{0};
   std::atomic<bool> replies_closed_{false};
-  std::mutex discard_mtx_;
-  std::unordered_map<uint64_t, std::unique_ptr<continuation>> outstanding_;
+  // Rarely taken (replies to an actor that ended), so a spin lock: a std::mutex is 40 bytes in
+  // every actor.
+  spin_lock discard_mtx_;
+  detail::request_table outstanding_;
   uint64_t last_request_id_ = 0;
   // Created by the first timed request: most actors never make one.
   std::unique_ptr<detail::request_deadlines> deadlines_;
@@ -480,6 +479,8 @@ private:
   void arm_request_timer();
   /// The timer fired: fails the requests whose deadline passed, then re-arms.
   void on_request_timer();
+  /// The behavior initialize_actor() returns to every actor.
+  static caf::behavior shared_behavior();
   std::atomic<std::shared_ptr<const source_list>> sources_;
   std::atomic<bool> has_sources_{false};
 
