@@ -14,6 +14,23 @@
 
 namespace troupe {
 
+namespace {
+
+constexpr std::string_view running_state = "running";
+
+// A node stores no string for the state nearly every node keeps (see node::state).
+template <class Node>
+void set_node_state(Node& n, std::string state) {
+  if (state == running_state)
+    n.state.reset();
+  else if (n.state)
+    *n.state = std::move(state);
+  else
+    n.state = std::make_unique<std::string>(std::move(state));
+}
+
+} // namespace
+
 void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
                                   std::string_view kind) {
   if (off())
@@ -64,7 +81,7 @@ void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_ro
     if (row.actor != 0)
       if (auto c = kid.entries.find(row.actor); c != kid.entries.end()) {
         c->second.parent = owner;
-        c->second.state = row.state;
+        set_node_state(c->second, row.state);
       }
     auto& rows = own.entries[owner].children;
     if (!rows)
@@ -86,7 +103,7 @@ void topology_registry::set_state(caf::actor_id id, std::string state) {
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
   if (auto i = s.entries.find(id); i != s.entries.end())
-    i->second.state = std::move(state);
+    set_node_state(i->second, std::move(state));
 }
 
 void topology_registry::remove_child(caf::actor_id owner, uint64_t serial) {
@@ -180,7 +197,7 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       {"id", id},
       {"name", n.name},
       {"kind", n.kind.empty() ? std::string_view{"actor"} : n.kind},
-      {"state", n.state},
+      {"state", n.state ? std::string_view{*n.state} : running_state},
       {"parent", n.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(n.parent)},
       {"uptime_ms",
        std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now - n.started).count()},

@@ -134,7 +134,8 @@ private:
     std::string_view section; // empty: "actors"
     std::string_view details_key;
     bool has_rows = false;
-    std::string state = "running";
+    // Null while "running", as nearly every node is for its whole life: a string is 32 bytes.
+    std::unique_ptr<std::string> state;
     caf::actor_addr addr;
     caf::actor_id parent = 0;
     std::chrono::steady_clock::time_point started;
