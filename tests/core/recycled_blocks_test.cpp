@@ -1,6 +1,7 @@
 // The lock-free ring the pool queues jobs in, and the block recycling built on it (component
 // core: per-job reply sinks and per-actor storage use it).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "troupe/core/mpmc_ring.hpp"
+#include "troupe/core/recycled_allocator.hpp"
 #include "troupe/core/recycled_blocks.hpp"
 
 // (With a queue of one, the ring took a full cell for a free one: the third job overwrote the
@@ -129,5 +131,68 @@ TEST(recycled_blocks, AnAlignedClassGetsAlignedBlocksAndItsKeptBlockBack) {
   EXPECT_EQ(static_cast<void*>(second.get()), block);
   EXPECT_TRUE(on_cache_line(second.get()));
   EXPECT_EQ(aligned_thing::kept_now(), before);
+#endif
+}
+
+// -- recycled_allocator ------------------------------------------------------------------------
+
+namespace {
+
+struct shared_thing {
+  explicit shared_thing(int v) : value(v) {}
+  int value;
+  char payload[100] = {};
+};
+
+struct other_thing {
+  double a = 0;
+};
+
+} // namespace
+
+// A typed mailbox's core is made so (spawn_mailbox): the core and its reference counts in one
+// block, which goes back to the tag's ring when the last reference goes and serves the next one.
+TEST(recycled_allocator, AllocateSharedTakesTheBlockTheLastOneLeft) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer builds allocate from malloc every time";
+#else
+  using alloc = troupe::recycled_allocator<shared_thing>;
+  const auto before = alloc::kept_now();
+  auto first = std::allocate_shared<shared_thing>(alloc{}, 7);
+  EXPECT_EQ(first->value, 7);
+  const void* first_block = first.get();
+  std::weak_ptr<shared_thing> watch = first;
+  first.reset();
+  EXPECT_EQ(alloc::kept_now(), before) << "a weak reference keeps the block";
+  watch.reset();
+  EXPECT_EQ(alloc::kept_now(), before + 1);
+  auto second = std::allocate_shared<shared_thing>(alloc{}, 8);
+  EXPECT_EQ(alloc::kept_now(), before);
+  EXPECT_EQ(static_cast<const void*>(second.get()), first_block);
+  EXPECT_EQ(second->value, 8);
+#endif
+}
+
+// The ring holds one type's blocks: another type through the same tag, and arrays, use
+// std::allocator, so no block of the wrong size is ever handed out.
+TEST(recycled_allocator, OnlyTheFirstTypeOfATagIsRecycled) {
+  using tagged = troupe::recycled_allocator<other_thing>;
+  using first_type = std::allocator_traits<tagged>::rebind_alloc<std::pair<long, long>>;
+  using second_type = std::allocator_traits<tagged>::rebind_alloc<std::array<char, 300>>;
+  first_type first;
+  second_type second;
+  auto* a = first.allocate(1);
+  first.deallocate(a, 1); // claims the ring for std::pair<long, long>
+  const auto kept = tagged::kept_now();
+  auto* b = second.allocate(1);
+  second.deallocate(b, 1);
+  auto* many = first.allocate(3);
+  first.deallocate(many, 3);
+  EXPECT_EQ(tagged::kept_now(), kept) << "a block of another type or an array was kept";
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(kept, 1u);
+  auto* again = first.allocate(1);
+  EXPECT_EQ(again, a) << "the kept block of the first type serves it again";
+  first.deallocate(again, 1);
 #endif
 }

@@ -33,14 +33,13 @@ constexpr auto make_remembering = [](auto*) {
   };
 };
 
-using memory_handlers =
-    std::invoke_result_t<decltype(make_remembering)&, mailbox_self<remember, recall>*>;
-using memory_storage = caf::actor_storage<detail::mailbox_actor<memory_handlers, remember, recall>>;
-using memory_core = detail::mailbox_core<remember, recall>;
+using memory_factory = std::decay_t<decltype(make_remembering)>;
+using memory_storage = caf::actor_storage<detail::mailbox_actor<memory_factory, remember, recall>>;
+using memory_core = detail::mailbox_core_allocator<remember, recall>;
 
 static_assert(
     std::is_base_of_v<recycled_actor_storage<
-                          detail::mailbox_actor<memory_handlers, remember, recall>, memory_storage>,
+                          detail::mailbox_actor<memory_factory, remember, recall>, memory_storage>,
                       memory_storage>);
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <caf/actor_storage.hpp>
 #include <caf/detail/type_traits.hpp>
@@ -142,19 +143,22 @@ concept async_handler_result = requires {
 
 namespace detail {
 
-/// A mailbox actor with its user's handler set.
-template <class Handlers, class... Ts>
+/// A mailbox actor with its user's handler set, made by `Factory` (spawn_mailbox's
+/// make_handlers) when the actor starts.
+template <class Factory, class... Ts>
 class mailbox_actor final : public mailbox_self<Ts...> {
 public:
   using super = mailbox_self<Ts...>;
   using envelope_type = typename super::core_type::envelope_type;
-  using factory = std::function<Handlers(mailbox_self<Ts...>*)>;
+  /// The handler set the factory returns.
+  using Handlers = std::invoke_result_t<Factory&, mailbox_self<Ts...>*>;
 
   /// `registry`: the spawning runtime's (spawn_mailbox), given here rather than looked up with
   /// runtime::of, which takes a process-wide lock on every spawn.
   mailbox_actor(caf::actor_config& cfg, std::shared_ptr<typename super::core_type> core,
-                factory make_handlers, topology_registry* registry)
-      : super(cfg, std::move(core)), make_handlers_(std::move(make_handlers)) {
+                Factory make_handlers, topology_registry* registry)
+      : super(cfg, std::move(core)),
+        setup_(std::in_place_index<factory_index>, std::move(make_handlers)) {
     // Described while it is constructed, before it can run: a description given after the
     // spawn could come after the actor ended (its handler factory may quit at once) and would
     // leave a node behind in the topology. The registry keeps the node for add_actor.
@@ -165,8 +169,8 @@ public:
   static constexpr std::string_view topology_kind = "mailbox";
 
   caf::behavior make_behavior() override {
-    handlers_.emplace(make_handlers_(this));
-    make_handlers_ = nullptr;
+    auto make_handlers = std::move(std::get<factory_index>(setup_));
+    setup_.template emplace<handlers_index>(make_handlers(static_cast<super*>(this)));
     return super::make_behavior();
   }
 
@@ -190,7 +194,7 @@ protected:
   // actor's own request, holding a reference to it, would never let happen).
   void on_exit() override {
     super::on_exit();
-    handlers_.reset();
+    setup_.template emplace<ended_index>();
   }
 
   void dispatch(envelope_type& env) override {
@@ -202,7 +206,7 @@ protected:
     if constexpr (std::is_invocable_v<Handlers&, mailbox_closed&>) {
       mailbox_closed notice;
       try {
-        (*handlers_)(notice);
+        handlers()(notice);
       } catch (const std::exception& e) {
         this->quit(make_error(mailbox_errc::handler_threw, std::string{e.what()}));
       } catch (...) {
@@ -237,7 +241,7 @@ private:
                   "a handler that takes a response_promise answers through it and returns void");
     response_promise<reply_type> promise{std::move(reply)};
     try {
-      (*handlers_)(msg, response_promise<reply_type>{promise});
+      handlers()(msg, response_promise<reply_type>{promise});
     } catch (const std::exception& e) {
       crash(promise, e.what());
     } catch (...) {
@@ -251,7 +255,7 @@ private:
     using reply_type = reply_t<T>;
     try {
       if constexpr (std::is_void_v<result>) {
-        (*handlers_)(msg);
+        handlers()(msg);
         if (reply) {
           if constexpr (std::is_same_v<reply_type, caf::unit_t>)
             complete_reply<reply_type>(reply, caf::unit);
@@ -262,9 +266,9 @@ private:
       } else if constexpr (detail::async_handler_result<result>) {
         // The coroutine owns the reply from here on; its exceptions crash the actor from
         // inside (see troupe::task), not through this try block.
-        start_async_handler<reply_type>((*handlers_)(msg), this->coroutines(), std::move(reply));
+        start_async_handler<reply_type>(handlers()(msg), this->coroutines(), std::move(reply));
       } else if constexpr (caf::detail::is_expected<result>::value) {
-        auto r = (*handlers_)(msg);
+        auto r = handlers()(msg);
         if (reply) {
           if (r)
             complete_reply<reply_type>(reply, reply_type(std::move(*r)));
@@ -272,7 +276,7 @@ private:
             fail_reply(reply, std::move(r.error()));
         }
       } else {
-        auto r = (*handlers_)(msg);
+        auto r = handlers()(msg);
         if (reply)
           complete_reply<reply_type>(reply, reply_type(std::move(r)));
       }
@@ -318,8 +322,16 @@ private:
     rt->events().publish(std::move(e));
   }
 
-  factory make_handlers_;
-  std::optional<Handlers> handlers_;
+  // Only between make_behavior and on_exit, when handlers run.
+  Handlers& handlers() { return std::get<handlers_index>(setup_); }
+
+  // The factory until the actor starts, then the handler set it made, then nothing once the
+  // actor ended: one slot for both, since no actor needs them at once (by index: the two
+  // types may be the same).
+  static constexpr std::size_t factory_index = 0;
+  static constexpr std::size_t handlers_index = 1;
+  static constexpr std::size_t ended_index = 2;
+  std::variant<Factory, Handlers, std::monostate> setup_;
 };
 
 } // namespace detail
@@ -330,14 +342,14 @@ private:
 // A typed mailbox actor's block (CAF's control block and the actor) is recycled: a churn of
 // short-lived mailboxes would otherwise take the heap's lock twice per actor (see
 // troupe/core/recycled_actor_storage.hpp). Left out of the API reference: CAF's namespace.
-template <class Handlers, class... Ts>
-class caf::actor_storage<troupe::detail::mailbox_actor<Handlers, Ts...>>
+template <class Factory, class... Ts>
+class caf::actor_storage<troupe::detail::mailbox_actor<Factory, Ts...>>
     : public troupe::recycled_actor_storage<
-          troupe::detail::mailbox_actor<Handlers, Ts...>,
-          caf::actor_storage<troupe::detail::mailbox_actor<Handlers, Ts...>>> {
+          troupe::detail::mailbox_actor<Factory, Ts...>,
+          caf::actor_storage<troupe::detail::mailbox_actor<Factory, Ts...>>> {
 public:
   using troupe::recycled_actor_storage<
-      troupe::detail::mailbox_actor<Handlers, Ts...>,
-      caf::actor_storage<troupe::detail::mailbox_actor<Handlers, Ts...>>>::recycled_actor_storage;
+      troupe::detail::mailbox_actor<Factory, Ts...>,
+      caf::actor_storage<troupe::detail::mailbox_actor<Factory, Ts...>>>::recycled_actor_storage;
 };
 /// @endcond

@@ -38,17 +38,17 @@ template <class... Ts, class F>
 troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, F make_handlers) {
   static_assert(sizeof...(Ts) > 0, "a mailbox accepts at least one message type");
   using self_type = mailbox_self<Ts...>;
-  using handlers_type = std::invoke_result_t<F&, self_type*>;
-  using actor_type = detail::mailbox_actor<handlers_type, Ts...>;
+  static_assert(std::is_invocable_v<F&, self_type*>,
+                "make_handlers is called with the actor (mailbox_self<Ts...>*)");
+  using actor_type = detail::mailbox_actor<F, Ts...>;
   if (auto err = opts.validate())
     return err;
-  // Not make_shared: the core's block is recycled (recycled_blocks), which std::allocator's
-  // global operator new would bypass.
-  auto core = std::shared_ptr<detail::mailbox_core<Ts...>>(new detail::mailbox_core<Ts...>(
-      std::move(opts), rt.dead_letters(), rt.config().max_throughput));
+  // The core and its shared_ptr counts in one recycled block (mailbox_core_allocator).
+  auto core = std::allocate_shared<detail::mailbox_core<Ts...>>(
+      detail::mailbox_core_allocator<Ts...>{}, std::move(opts), rt.dead_letters(),
+      rt.config().max_throughput);
   // The actor describes itself to the topology while it is constructed (mailbox_actor).
-  auto owner = rt.spawn<actor_type>(core, typename actor_type::factory{std::move(make_handlers)},
-                                    &rt.registry());
+  auto owner = rt.spawn<actor_type>(core, std::move(make_handlers), &rt.registry());
   // Lock-free once declared: the spawn path pays a few loads.
   rt.metric_families().declare(detail::mailbox_depth_family);
   return mailbox<Ts...>{std::move(core), caf::actor_cast<caf::actor>(owner)};

@@ -64,7 +64,7 @@
 #include <caf/message_id.hpp>
 
 #include "troupe/core/actor.hpp"
-#include "troupe/core/recycled_blocks.hpp"
+#include "troupe/core/recycled_allocator.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/mailbox/bounded_admission.hpp"
@@ -137,10 +137,16 @@ protected:
 };
 
 template <class... Ts>
+class mailbox_core;
+
+/// How spawn_mailbox allocates a core: one block for the core and its shared_ptr counts,
+/// recycled (one worker spawns a mailbox, another ends it: see recycled_allocator.hpp).
+template <class... Ts>
+using mailbox_core_allocator = recycled_allocator<mailbox_core<Ts...>>;
+
+template <class... Ts>
 class mailbox_core final : public mailbox_core_base,
-                           public bounded_admission<envelope<Ts...>, mailbox_core<Ts...>>,
-                           // One per mailbox, spawned on one worker and ended on another.
-                           public recycled_blocks<mailbox_core<Ts...>> {
+                           public bounded_admission<envelope<Ts...>, mailbox_core<Ts...>> {
   using admission = bounded_admission<envelope<Ts...>, mailbox_core<Ts...>>;
   friend admission;
 
