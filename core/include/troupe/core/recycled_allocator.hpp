@@ -51,16 +51,19 @@ struct tag_ring {
 template <class Tag, class T = Tag, std::size_t kept = 1024>
 class recycled_allocator {
 public:
+  /// The type one allocation is for.
   using value_type = T;
 
   /// The allocator of the same ring for another type (what std::allocate_shared asks for).
   template <class U>
   struct rebind {
+    /// The same ring's allocator for `U`.
     using other = recycled_allocator<Tag, U, kept>;
   };
 
   recycled_allocator() noexcept = default;
 
+  /// A copy for another type (std::allocate_shared rebinds): allocators of one tag share a ring.
   template <class U>
   recycled_allocator(const recycled_allocator<Tag, U, kept>& /*other*/) noexcept {} // NOLINT
 
@@ -83,9 +86,10 @@ public:
   /// AddressSanitizer builds).
   [[nodiscard]] static std::size_t kept_now() noexcept { return ring().ready(); }
 
+  /// Always equal: one ring per tag, so any of them frees what another allocated.
   template <class U>
   bool operator==(const recycled_allocator<Tag, U, kept>& /*other*/) const noexcept {
-    return true; // one ring per tag: any of them frees what another allocated
+    return true;
   }
 
 private:
