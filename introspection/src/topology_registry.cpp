@@ -64,7 +64,7 @@ void topology_registry::describe(caf::actor_id id, description what) {
   n.kind = what.kind;
   n.section = what.section;
   n.has_rows = what.has_rows;
-  if (what.details) {
+  if (!what.details.expired()) {
     n.details_key = what.details_key;
     n.details = std::move(what.details);
   }
@@ -206,8 +206,12 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       {"monitored_by", id_list(rel != nullptr ? &rel->monitored_by : nullptr)},
       {"subscriptions", std::move(subscriptions)},
   };
-  if (n.details)
-    out[std::string{n.details_key}] = n.details();
+  if (!n.details_key.empty()) {
+    // An actor whose figures are gone (its mailbox ended, the node not removed yet) shows
+    // null under its key, as the format allows.
+    auto live = n.details.lock();
+    out[std::string{n.details_key}] = live ? live->figures() : nlohmann::json{};
+  }
   if (n.has_rows) {
     auto children = nlohmann::json::array();
     if (n.children)

@@ -93,6 +93,12 @@ private:
   std::string name_;
 };
 
+// Live figures that never change, as a component's actor would describe them.
+class constant_figures final : public troupe::topology_registry::live_figures {
+public:
+  [[nodiscard]] json figures() const override { return json{{"value", 3}}; }
+};
+
 troupe::runtime_config admin_config() {
   auto cfg = troupe::test::runtime_fixture::default_config();
   cfg.admin_port = 0;
@@ -119,7 +125,7 @@ protected:
     what.section = "owners";
     what.has_rows = true;
     what.details_key = "load";
-    what.details = [] { return json{{"value", 3}}; };
+    what.details = load;
     rt->registry().describe(owner.id(), std::move(what));
     troupe::topology_registry::child_row row;
     row.id = "c1";
@@ -136,6 +142,8 @@ protected:
   }
 
   std::vector<caf::actor> actors;
+  // The owner's live figures: the registry holds them weakly.
+  std::shared_ptr<const constant_figures> load = std::make_shared<constant_figures>();
 };
 
 std::size_t count_of(const std::string& text, const std::string& what) {
@@ -176,6 +184,34 @@ TEST_F(introspection_seam_test, AComponentsMetricFamiliesAppearInMetricsInScopeO
   text = metrics_text();
   EXPECT_NE(text.find("# TYPE test_gadget_level gauge\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("test_gadget_level{"), std::string::npos) << text;
+}
+
+TEST(topology_registry, ANodeHoldsItsLiveFiguresWeaklyAndShowsNullOnceTheyAreGone) {
+  troupe::topology_registry registry;
+  auto figures = std::make_shared<const constant_figures>();
+  registry.add_actor(7, "gauge", caf::actor_addr{}, "gadget");
+  troupe::topology_registry::description what;
+  what.kind = "gadget";
+  what.details_key = "load";
+  what.details = figures;
+  registry.describe(7, std::move(what));
+  // The registry keeps nothing alive: the describer's reference is the only one.
+  EXPECT_EQ(figures.use_count(), 1);
+
+  auto dump = registry.dump();
+  ASSERT_EQ(dump.at("actors").size(), 1u) << dump.dump(2);
+  EXPECT_EQ(dump.at("actors")[0].at("load"), (json{{"value", 3}}));
+
+  figures.reset();
+  dump = registry.dump();
+  ASSERT_EQ(dump.at("actors").size(), 1u) << dump.dump(2);
+  EXPECT_TRUE(dump.at("actors")[0].at("load").is_null()) << dump.dump(2);
+
+  // A description without figures keeps the key and what it shows.
+  troupe::topology_registry::description again;
+  again.kind = "gadget";
+  registry.describe(7, std::move(again));
+  EXPECT_TRUE(registry.dump().at("actors")[0].contains("load"));
 }
 
 TEST_F(introspection_seam_test, ARowsDetailsAppearInTheDumpRenderedOnlyWhenDumped) {

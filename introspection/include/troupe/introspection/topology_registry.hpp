@@ -47,6 +47,17 @@ public:
     virtual void to_json(nlohmann::json& row) const = 0;
   };
 
+  /// An actor's live figures (a typed mailbox's core is one): read when a dump is taken,
+  /// through a weak reference, so that the registry keeps nothing alive and a describer
+  /// allocates nothing for them.
+  class live_figures {
+  public:
+    virtual ~live_figures() = default;
+    /// The figures as JSON, e.g. {"queued": 3}; called under a lock of the registry, from the
+    /// thread that dumps.
+    [[nodiscard]] virtual nlohmann::json figures() const = 0;
+  };
+
   /// An owning actor's row for one child, in its order (`serial`).
   struct child_row {
     /// The child's name in its owner, e.g. a child spec's id.
@@ -70,8 +81,8 @@ public:
     bool has_rows = false;
     /// The key under which `details` appears in its node; ignored without `details`.
     std::string_view details_key;
-    /// Its live figures; empty: the ones given before, if any, are kept.
-    provider details;
+    /// Its live figures; empty (or already gone): the ones given before, if any, are kept.
+    std::weak_ptr<const live_figures> details;
   };
 
   /// Starts with the top-level sections the dump format requires (docs/topology.schema.json),
@@ -139,7 +150,9 @@ private:
     caf::actor_addr addr;
     caf::actor_id parent = 0;
     std::chrono::steady_clock::time_point started;
-    provider details;
+    // Weak, with no function object around it: a std::function holding a weak_ptr is 32 bytes
+    // in the node and 32 more on the heap for every actor.
+    std::weak_ptr<const live_figures> details;
     // By the owner's order. Made by the first row: few actors own others, and an empty map
     // would cost every node 48 bytes.
     std::unique_ptr<std::map<uint64_t, child_row>> children;

@@ -180,10 +180,7 @@ private:
     topology_registry::description what;
     what.kind = topology_kind;
     what.details_key = mailbox_details_key;
-    what.details = [weak = std::weak_ptr<typename super::core_type>{core}] {
-      auto c = weak.lock();
-      return c ? nlohmann::json(c->metrics()) : nlohmann::json{};
-    };
+    what.details = core; // held weakly: the core is the actor's live figures
     return what;
   }
 

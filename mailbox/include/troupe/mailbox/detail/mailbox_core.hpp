@@ -67,6 +67,7 @@
 #include "troupe/core/recycled_allocator.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
+#include "troupe/introspection/topology_registry.hpp"
 #include "troupe/mailbox/bounded_admission.hpp"
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/envelope.hpp"
@@ -79,14 +80,15 @@
 
 namespace troupe::detail {
 
-/// The part of a mailbox core that does not depend on the message types.
-class mailbox_core_base {
+/// The part of a mailbox core that does not depend on the message types. It is its actor's
+/// live figures in the topology (the registry holds it weakly).
+class mailbox_core_base : public topology_registry::live_figures {
 public:
   mailbox_core_base(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
                     std::size_t default_batch);
   mailbox_core_base(const mailbox_core_base&) = delete;
   mailbox_core_base& operator=(const mailbox_core_base&) = delete;
-  virtual ~mailbox_core_base() = default;
+  ~mailbox_core_base() override = default;
 
   [[nodiscard]] const mailbox_options& options() const noexcept { return opts_; }
   [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
@@ -362,6 +364,9 @@ public:
 
   /// The anchor of every handshake of this mailbox (see troupe::actor::resume).
   std::atomic<uint64_t>& anchor() noexcept { return sync_; }
+
+  /// The mailbox's figures (metrics()) for the topology.
+  [[nodiscard]] nlohmann::json figures() const override { return nlohmann::json(metrics()); }
 
   [[nodiscard]] mailbox_metrics metrics() const noexcept {
     auto m = metrics_base();
