@@ -2,11 +2,13 @@
 
 #include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/attachable.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/local_actor.hpp>
 
 #include "troupe/runtime/runtime_event_kinds.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 
 namespace troupe::detail {
 
@@ -23,6 +25,28 @@ bool normal_exit(const caf::error& reason) {
 }
 
 } // namespace
+
+// What removes a tracked actor when it terminates. Made on the worker that spawns the actor and
+// freed on whichever ends it, so its block is recycled (recycled_blocks.hpp) rather than taken
+// from and given back to malloc for every actor.
+class actor_tracker::exit_watch final : public caf::attachable, public recycled_blocks<exit_watch> {
+public:
+  exit_watch(actor_tracker& tracker, caf::actor_id id, caf::abstract_actor* actor) noexcept
+      : tracker_(tracker), id_(id), actor_(actor) {}
+
+  // Runs during the actor's cleanup, while it is still alive, or at once when attached to an
+  // actor that is gone already (so one that dies between spawn and tracking is not leaked). The
+  // tracker outlives every tracked actor: the runtime destroys the actor system before it.
+  void actor_exited(const caf::error& reason, caf::execution_unit* /*host*/) override {
+    tracker_.publish_exit(actor_, reason);
+    tracker_.remove(id_);
+  }
+
+private:
+  actor_tracker& tracker_;
+  caf::actor_id id_;
+  caf::abstract_actor* actor_;
+};
 
 void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view kind) {
   if (!actor)
@@ -47,14 +71,7 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view k
     if (s.entries.try_emplace(id, slot{raw->address(), false}).second)
       count_.fetch_add(1);
   }
-  // attach_functor runs the functor at once when the actor is already gone, so an actor that
-  // dies between spawn and here is removed again rather than leaked in the table. The tracker
-  // outlives every tracked actor: the runtime destroys the actor system before it. The
-  // functor runs during the actor's cleanup, while `raw` is still alive.
-  raw->attach_functor([this, id, raw](const caf::error& reason) {
-    publish_exit(raw, reason);
-    remove(id);
-  });
+  raw->attach(caf::attachable_ptr{new exit_watch(*this, id, raw)});
 }
 
 void actor_tracker::publish_exit(caf::abstract_actor* actor, const caf::error& reason) {

@@ -506,6 +506,32 @@ TEST(BoundedMpscQueue, NeverExceedsCapacityWithTwoProducers) {
 // -- unbounded queue
 // -----------------------------------------------------------------------------
 
+// A short-lived mailbox's queue makes its first block at its first push and frees it when the
+// mailbox ends, usually on another worker: the block waits for the next queue of its type.
+TEST(UnboundedMpscQueue, AQueuesFirstBlockServesTheNextQueue) {
+  struct only_here {
+    int value;
+  };
+  using queue = unbounded_mpsc_queue<only_here>;
+  const auto before = queue::first_blocks_kept_now();
+  {
+    queue q;
+    q.push(only_here{1});
+    EXPECT_EQ(queue::first_blocks_kept_now(), before);
+  }
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(queue::first_blocks_kept_now(), 0u);
+#else
+  EXPECT_EQ(queue::first_blocks_kept_now(), before + 1);
+  queue again;
+  again.push(only_here{2});
+  EXPECT_EQ(queue::first_blocks_kept_now(), before);
+  auto out = again.try_pop();
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->value, 2);
+#endif
+}
+
 TEST(UnboundedMpscQueue, KeepsOrderAcrossManyBlockBoundaries) {
   unbounded_mpsc_queue<std::uint64_t> q;
   constexpr std::uint64_t n = 64 * 200 + 17;

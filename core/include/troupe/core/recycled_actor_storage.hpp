@@ -28,7 +28,7 @@
 #include <caf/actor_control_block.hpp>
 #include <caf/config.hpp>
 
-#include "troupe/core/recycled_blocks.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 
 namespace troupe {
 

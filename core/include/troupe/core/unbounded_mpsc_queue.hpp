@@ -9,7 +9,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "troupe/core/recycled_blocks.hpp"
+#include "troupe/scheduler/mpmc_ring.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 
 namespace troupe {
 
@@ -181,6 +182,12 @@ public:
     return allocated_slots_.load(std::memory_order_relaxed);
   }
 
+  /// How many freed first blocks wait for this type's next queue (a snapshot; always 0 in
+  /// AddressSanitizer builds).
+  [[nodiscard]] static std::size_t first_blocks_kept_now() noexcept {
+    return block::first_blocks().ready();
+  }
+
 private:
   static constexpr std::size_t cache_line_size = 64;
   // Blocks grow from first_block_size slots to max_block_size: a queue that
@@ -189,6 +196,8 @@ private:
   // elements.
   static constexpr std::size_t first_block_size = 4;
   static constexpr std::size_t max_block_size = 64;
+  // How many freed first blocks wait for the next queue of this type, at most.
+  static constexpr std::size_t kept_first_blocks = 1024;
 
   struct slot {
     std::atomic<bool> ready{false};
@@ -209,8 +218,10 @@ private:
     /// terminates the program when memory is exhausted (push() may not fail,
     /// see the class comment).
     static block* make(std::size_t first_index, std::size_t n) noexcept {
-      void* mem = ::operator new (sizeof(block) + n * sizeof(slot),
-                                  std::align_val_t{alignof(block)}, std::nothrow);
+      void* mem = n == first_block_size ? take_first_block() : nullptr;
+      if (mem == nullptr)
+        mem = ::operator new (sizeof(block) + n * sizeof(slot), std::align_val_t{alignof(block)},
+                              std::nothrow);
       if (mem == nullptr)
         std::terminate();
       return ::new (mem) block(first_index, n);
@@ -220,10 +231,40 @@ private:
       const std::size_t n = b->size;
       std::destroy_n(b->slots(), n);
       b->~block();
+      if (n == first_block_size && keep_first_block(b))
+        return;
       ::operator delete (static_cast<void*>(b), std::align_val_t{alignof(block)});
     }
 
-    slot* slots() noexcept { return reinterpret_cast<slot*>(this + 1); }
+    // A queue's first block is made by its first push and freed when the queue goes: for a
+    // short-lived mailbox, on two different workers. Kept blocks serve the next queue of this
+    // type without malloc (as recycled_blocks.hpp does for whole objects).
+    static void* take_first_block() noexcept {
+#if !defined(__SANITIZE_ADDRESS__)
+      std::optional<void*> mem;
+      if (first_blocks().try_pop(mem))
+        return *mem;
+#endif
+      return nullptr;
+    }
+
+    static bool keep_first_block([[maybe_unused]] void* mem) noexcept {
+#if !defined(__SANITIZE_ADDRESS__)
+      return first_blocks().try_push(mem);
+#else
+      return false;
+#endif
+    }
+
+    static mpmc_ring<void*>& first_blocks() noexcept {
+      // Never destroyed: a queue may go during static destruction.
+      static auto* ring = new mpmc_ring<void*>(kept_first_blocks);
+      return *ring;
+    }
+
+    slot* slots() noexcept {
+      return reinterpret_cast<slot*>(this + 1);
+    }
 
     const std::size_t start; // global index of slots()[0]
     const std::size_t size;  // number of slots

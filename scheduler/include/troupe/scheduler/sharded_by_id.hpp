@@ -2,26 +2,38 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/fwd.hpp>
+
+#include "troupe/scheduler/recycled_allocator.hpp"
 
 namespace troupe {
 
 /// A table keyed by actor id, split into shards that each have their own lock, for tables
 /// written on the spawn path (the shutdown tracker, the topology registry): spawns on different
 /// workers rarely meet on one lock. A caller locks a shard's `mtx` around any use of its
-/// `entries`; a walk over every shard (a dump) locks them in order.
+/// `entries`; a walk over every shard (a dump) locks them in order. An entry's node is
+/// recycled (recycled_allocator.hpp): an actor is often added on one worker and removed on
+/// another, the pattern malloc's per-thread caches serve worst.
 template <class Value>
 class sharded_by_id {
 public:
+  /// The allocator of every shard's entries (one ring for the nodes of all such tables).
+  using allocator = recycled_allocator<sharded_by_id, std::pair<const caf::actor_id, Value>>;
+  /// One shard's part of the table.
+  using map = std::unordered_map<caf::actor_id, Value, std::hash<caf::actor_id>,
+                                 std::equal_to<caf::actor_id>, allocator>;
+
   /// One shard, on its own cache line.
   struct alignas(64) shard {
     /// Guards `entries`.
     mutable std::mutex mtx;
     /// The shard's part of the table.
-    std::unordered_map<caf::actor_id, Value> entries;
+    map entries;
   };
 
   /// How many shards the table has.

@@ -16,7 +16,7 @@
 
 #include "troupe/actors/pending.hpp"
 #include "troupe/core/actor_reply_sink.hpp"
-#include "troupe/core/recycled_blocks.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/runtime/blocking_future.hpp"
 #include "troupe/runtime/runtime.hpp"

@@ -64,7 +64,7 @@
 #include <caf/message_id.hpp>
 
 #include "troupe/core/actor.hpp"
-#include "troupe/core/recycled_allocator.hpp"
+#include "troupe/scheduler/recycled_allocator.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/introspection/topology_registry.hpp"

@@ -21,7 +21,8 @@
 namespace troupe::detail {
 
 /// The actors a runtime spawned, so that shutdown can ask each of them to stop and report the
-/// ones it had to force. An entry leaves when its actor terminates (through attach_functor).
+/// ones it had to force. An entry leaves when its actor terminates (through an attachable,
+/// exit_watch).
 ///
 /// Spawning is the hot path: the table is split into shards by actor id, each with its own lock,
 /// so concurrent spawns on different workers rarely meet, and an entry keeps only what shutdown
@@ -67,6 +68,8 @@ private:
     caf::actor_addr address;
     bool owned = false;
   };
+
+  class exit_watch;
 
   void remove(caf::actor_id id);
   void publish_exit(caf::abstract_actor* actor, const caf::error& reason);

@@ -57,7 +57,7 @@
 #include <caf/execution_unit.hpp>
 
 #include "troupe/core/actor.hpp"
-#include "troupe/core/mpmc_ring.hpp"
+#include "troupe/scheduler/mpmc_ring.hpp"
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/introspection/event_stream.hpp"

@@ -23,7 +23,7 @@
 #include <memory>
 #include <optional>
 
-#include "troupe/core/mpmc_ring.hpp"
+#include "troupe/scheduler/mpmc_ring.hpp"
 
 namespace troupe {
 

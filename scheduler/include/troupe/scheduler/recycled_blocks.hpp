@@ -21,7 +21,7 @@
 #include <new>
 #include <optional>
 
-#include "troupe/core/mpmc_ring.hpp"
+#include "troupe/scheduler/mpmc_ring.hpp"
 
 namespace troupe {
 
