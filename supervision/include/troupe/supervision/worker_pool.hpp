@@ -16,10 +16,10 @@
 
 #include "troupe/actors/pending.hpp"
 #include "troupe/core/actor_reply_sink.hpp"
-#include "troupe/scheduler/recycled_blocks.hpp"
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/runtime/blocking_future.hpp"
 #include "troupe/runtime/runtime.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 #include "troupe/scheduler/result.hpp"
 #include "troupe/supervision/detail/pool_core.hpp"
 #include "troupe/supervision/detail/pool_worker.hpp"

@@ -57,7 +57,6 @@
 #include <caf/execution_unit.hpp>
 
 #include "troupe/core/actor.hpp"
-#include "troupe/scheduler/mpmc_ring.hpp"
 #include "troupe/core/reply_sink.hpp"
 #include "troupe/core/spin_lock.hpp"
 #include "troupe/introspection/event_stream.hpp"
@@ -65,6 +64,7 @@
 #include "troupe/mailbox/bounded_admission.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/mpmc_ring.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 #include "troupe/supervision/detail/latency_histogram.hpp"
 #include "troupe/supervision/pool_metrics.hpp"
