@@ -42,7 +42,14 @@ troupe::result<node> node::start(runtime& rt, const network_setup& setup) {
       return std::move(made.error());
     gate = std::move(*made);
   }
+  auto opener = gate ? gate->connector()
+                     : caf::actor_cast<caf::actor>(rt.system().openssl_manager().actor_handle());
   auto state = std::make_shared<detail::node_state>(rt, setup.options(), std::move(gate));
+  state->set_connector(detail::spawn_connector(rt.system(), std::move(opener), setup.options(),
+                                               [weak = std::weak_ptr<detail::node_state>{state}] {
+                                                 if (auto s = weak.lock())
+                                                   s->count("connect_retries", 1);
+                                               }));
   node result{state};
   result.registry_ = rt.spawn(registry, state);
   // The registry lives as long as the runtime, like the node's entry in the topology.

@@ -318,3 +318,43 @@ TEST(tls, RequestsCrossTlsAndAPlainClientIsRefused) {
 }
 
 } // namespace
+
+namespace {
+
+// CAF 0.17.6's broker gives a connection it opened a zero last-seen time until the peer's first
+// bytes arrive, and drops it as timed out on any heartbeat tick before then. A fast heartbeat on
+// one long-lived client puts a tick into many handshakes (a TLS one takes milliseconds): every
+// lookup still connects, and the node counts the connections it opened again.
+void every_lookup_connects_despite_ticks_in_the_handshake(troupe::network_options opts) {
+  opts.heartbeat = 100ms;
+  opts.connection_timeout = 2000ms;
+  auto net = troupe::test::test_network(opts);
+  troupe::runtime client_rt{two_workers(), net.customizer()};
+  auto client = troupe::node::start(client_rt, net).value();
+  for (int i = 0; i < 50; ++i) {
+    // A new server each time: a node connects to another node once.
+    troupe::runtime server_rt{two_workers(), net.customizer()};
+    auto server = troupe::node::start(server_rt, net).value();
+    auto calc = spawn_calc(server_rt);
+    ASSERT_FALSE(server.publish("calc", calc));
+    auto port = server.listen(0);
+    ASSERT_TRUE(port) << troupe::render(port.error());
+    auto remote = client.lookup<add>("127.0.0.1", *port, "calc");
+    ASSERT_TRUE(remote) << "lookup " << i << ": " << troupe::render(remote.error());
+    EXPECT_EQ(remote->ask(add{i, 1}, 5s), caf::expected<int32_t>{i + 1});
+  }
+  auto counters = client_rt.topology().at("network").at(0).at("counters");
+  ::testing::Test::RecordProperty("connect_retries", counters.value("connect_retries", 0));
+}
+
+TEST(node, EveryLookupConnectsDespiteHeartbeatTicksInTheHandshake) {
+  every_lookup_connects_despite_ticks_in_the_handshake({});
+}
+
+TEST(tls, EveryLookupConnectsDespiteHeartbeatTicksInTheHandshake) {
+  troupe::network_options opts;
+  opts.tls.enabled = true;
+  every_lookup_connects_despite_ticks_in_the_handshake(opts);
+}
+
+} // namespace

@@ -34,6 +34,11 @@ public:
   [[nodiscard]] const network_options& options() const noexcept { return opts_; }
   [[nodiscard]] const std::shared_ptr<gate>& gate_ptr() const noexcept { return gate_; }
 
+  /// The actor that opens this node's connections (connector.hpp). Set once, by node::start,
+  /// before the state is shared.
+  void set_connector(caf::actor x) noexcept { connector_ = std::move(x); }
+  [[nodiscard]] const caf::actor& connector() const noexcept { return connector_; }
+
   /// A published service: what the registry answers for `name`.
   struct service {
     caf::actor gateway;
@@ -72,6 +77,7 @@ private:
   runtime& rt_;
   network_options opts_;
   std::shared_ptr<gate> gate_;
+  caf::actor connector_;
   mutable std::mutex mtx_;
   std::map<std::string, service> services_;
   std::vector<std::pair<uint16_t, std::string>> ports_;
