@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <set>
+#include <utility>
 
 #include <caf/actor_cast.hpp>
 #include <caf/atom.hpp>
@@ -37,7 +37,7 @@ struct connector_state {
   caf::actor_addr opener;
   network_options opts;
   std::function<void()> on_retry;
-  std::map<uint64_t, connect_job> waiting; // for their retry, by id
+  std::map<uint64_t, connect_job> jobs; // until their promise is delivered, by id
   uint64_t next_id = 1;
   static inline const char* name = "troupe.node.connector";
 };
@@ -51,42 +51,50 @@ bool spurious_timeout(const caf::error& err, clock::duration elapsed,
   return err == caf::sec::connection_timeout && elapsed < connection_timeout;
 }
 
-void open_connection(connector_actor* self, connect_job job) {
+template <class... Ts>
+void finish(connector_actor* self, uint64_t id, Ts&&... xs) {
+  auto i = self->state.jobs.find(id);
+  i->second.promise.deliver(std::forward<Ts>(xs)...);
+  self->state.jobs.erase(i);
+}
+
+void open_connection(connector_actor* self, uint64_t id) {
+  auto& job = self->state.jobs.at(id);
   ++job.attempts;
   auto started = clock::now();
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(job.deadline - started);
-  auto shared = std::make_shared<connect_job>(std::move(job));
   auto opener = caf::actor_cast<caf::actor>(self->state.opener);
   if (!opener) {
-    shared->promise.deliver(make_error(distribution_errc::network_disabled,
-                                       shared->host + ":" + std::to_string(shared->port),
-                                       std::string{"the node's network has shut down"}));
+    finish(self, id,
+           make_error(distribution_errc::network_disabled,
+                      job.host + ":" + std::to_string(job.port),
+                      std::string{"the node's network has shut down"}));
     return;
   }
   self->request(opener, std::max(left, std::chrono::milliseconds{1}), caf::connect_atom::value,
-                shared->host, shared->port)
+                job.host, job.port)
       .then(
-          [shared](caf::node_id& nid, caf::strong_actor_ptr& handle, std::set<std::string>& sigs) {
-            shared->promise.deliver(std::move(nid), std::move(handle), std::move(sigs));
+          [self, id](caf::node_id& nid, caf::strong_actor_ptr& handle,
+                     std::set<std::string>& sigs) {
+            finish(self, id, std::move(nid), std::move(handle), std::move(sigs));
           },
-          [self, shared, started](caf::error& err) {
+          [self, id, started](caf::error& err) {
             auto& st = self->state;
+            const auto& failed = st.jobs.at(id);
             auto now = clock::now();
             // Half a heartbeat before the next attempt: the peer drops the connection the tick
             // closed first (its broker sends the replies for a node that reconnects at once to
             // the closing connection), and the handshake keeps the other half of the interval
             // to itself before the next tick.
             auto pause = st.opts.heartbeat / 2;
-            if (shared->attempts < max_connect_attempts && now + pause < shared->deadline &&
+            if (failed.attempts < max_connect_attempts && now + pause < failed.deadline &&
                 spurious_timeout(err, now - started, st.opts.connection_timeout)) {
               if (st.on_retry)
                 st.on_retry();
-              auto id = st.next_id++;
-              st.waiting.emplace(id, std::move(*shared));
               self->delayed_send(self, pause, connect_retry_atom::value, id);
               return;
             }
-            shared->promise.deliver(std::move(err));
+            finish(self, id, std::move(err));
           });
 }
 
@@ -97,24 +105,18 @@ caf::behavior retrying_connector(connector_actor* self, caf::actor_addr opener,
   self->state.on_retry = std::move(on_retry);
   return {
       [self](caf::connect_atom, std::string& host, uint16_t port) -> connect_result {
-        connect_job job;
+        auto id = self->state.next_id++;
+        auto& job = self->state.jobs[id];
         job.host = std::move(host);
         job.port = port;
         job.promise = self->make_response_promise<caf::node_id, caf::strong_actor_ptr,
                                                   std::set<std::string>>();
         job.deadline = clock::now() + self->state.opts.connect_timeout;
         auto promise = job.promise;
-        open_connection(self, std::move(job));
+        open_connection(self, id);
         return promise;
       },
-      [self](connect_retry_atom, uint64_t id) {
-        auto i = self->state.waiting.find(id);
-        if (i == self->state.waiting.end())
-          return;
-        auto job = std::move(i->second);
-        self->state.waiting.erase(i);
-        open_connection(self, std::move(job));
-      },
+      [self](connect_retry_atom, uint64_t id) { open_connection(self, id); },
   };
 }
 
@@ -123,10 +125,6 @@ caf::behavior retrying_connector(connector_actor* self, caf::actor_addr opener,
 caf::actor spawn_connector(caf::actor_system& sys, caf::actor opener, const network_options& opts,
                            std::function<void()> on_retry) {
   return sys.spawn<caf::hidden>(retrying_connector, opener.address(), opts, std::move(on_retry));
-}
-
-caf::actor connector(const node_state& node) {
-  return node.connector();
 }
 
 caf::expected<caf::actor> published_actor(const std::string& where,

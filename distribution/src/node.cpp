@@ -7,6 +7,7 @@
 
 #include "troupe/distribution/detail/connector.hpp"
 #include "troupe/distribution/detail/gate.hpp"
+#include "troupe/distribution/detail/node_state.hpp"
 
 namespace troupe {
 
@@ -101,8 +102,7 @@ troupe::result<caf::actor> node::find_remote(const std::string& host, uint16_t p
   auto where = host + ":" + std::to_string(port);
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result{caf::actor{}};
-  self->request(detail::connector(*state_), opts.connect_timeout, caf::connect_atom::value, host,
-                port)
+  self->request(state_->connector(), opts.connect_timeout, caf::connect_atom::value, host, port)
       .receive(
           [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
             result = detail::published_actor(where, handle);

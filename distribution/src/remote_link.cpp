@@ -122,7 +122,7 @@ void remote_link_base::connect() {
   connecting_ = true;
   report("connecting");
   auto timeout = node_->options().connect_timeout;
-  request(connector(*node_), timeout, caf::connect_atom::value, target_.host, target_.port)
+  request(node_->connector(), timeout, caf::connect_atom::value, target_.host, target_.port)
       .then(
           [this, timeout](const caf::node_id&, caf::strong_actor_ptr& handle,
                           const std::set<std::string>&) {

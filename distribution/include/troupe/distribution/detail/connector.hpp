@@ -1,8 +1,8 @@
 #pragma once
 
 // The first step of every connection to another node, shared by the blocking lookup of the node
-// handle and the asynchronous one of remote links: the actor that opens the connection, and
-// what its answer means in Troupe's terms.
+// handle and the asynchronous one of remote links (node_state::connector()): the actor that
+// opens the connection, and what its answer means in Troupe's terms.
 
 #include <chrono>
 #include <functional>
@@ -13,7 +13,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "troupe/distribution/detail/node_state.hpp"
+#include "troupe/distribution/network_options.hpp"
 
 namespace troupe::detail {
 
@@ -37,9 +37,6 @@ inline constexpr int max_connect_attempts = 4;
 [[nodiscard]] caf::actor spawn_connector(caf::actor_system& sys, caf::actor opener,
                                          const network_options& opts,
                                          std::function<void()> on_retry);
-
-/// The node's connector (spawn_connector).
-[[nodiscard]] caf::actor connector(const node_state& node);
 
 /// A connect to `where` answered with `handle`: the actor published there, or not_published.
 [[nodiscard]] caf::expected<caf::actor> published_actor(const std::string& where,

@@ -34,8 +34,8 @@ public:
   [[nodiscard]] const network_options& options() const noexcept { return opts_; }
   [[nodiscard]] const std::shared_ptr<gate>& gate_ptr() const noexcept { return gate_; }
 
-  /// The actor that opens this node's connections (connector.hpp). Set once, by node::start,
-  /// before the state is shared.
+  /// The actor that opens this node's connections (connector.hpp, spawn_connector). Set once, by
+  /// node::start, before the state is shared.
   void set_connector(caf::actor x) noexcept { connector_ = std::move(x); }
   [[nodiscard]] const caf::actor& connector() const noexcept { return connector_; }
 
