@@ -112,6 +112,16 @@ TEST_F(connector_test, ATimeoutAfterTheConnectionTimeoutIsReal) {
   EXPECT_EQ(retries, 0);
 }
 
+TEST_F(connector_test, NoAttemptStartsThatTheConnectTimeoutWouldCutShort) {
+  opts.heartbeat = 200ms; // a retry would wait 100 ms, past the connect's deadline
+  opts.connect_timeout = 50ms;
+  auto script = std::make_shared<opener_script>();
+  script->timeouts_first = 1;
+  EXPECT_EQ(connect(script), caf::sec::connection_timeout);
+  EXPECT_EQ(script->connects, 1);
+  EXPECT_EQ(retries, 0);
+}
+
 TEST_F(connector_test, OtherErrorsPassUnchangedAtOnce) {
   auto script = std::make_shared<opener_script>();
   script->other = caf::make_error(caf::sec::cannot_connect_to_node);
