@@ -8,6 +8,7 @@
 
 #include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
+#include <caf/local_actor.hpp>
 
 #include "troupe/introspection/detail/actor_relations.hpp"
 #include "troupe/introspection/detail/topology_sections.hpp"
@@ -29,19 +30,25 @@ void set_node_state(Node& n, std::string state) {
     n.state = std::make_unique<std::string>(std::move(state));
 }
 
+// A node without a profile shows as a plain actor in the section "actors".
+constexpr topology_registry::profile plain_actor{};
+
+template <class Node>
+const topology_registry::profile& shape_of(const Node& n) {
+  return n.shape != nullptr ? *n.shape : plain_actor;
+}
+
 } // namespace
 
-void topology_registry::add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
-                                  std::string_view kind) {
+void topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape) {
   if (off())
     return;
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
   auto& n = s.entries[id]; // may exist already: described during its construction
-  n.name = std::move(name);
   n.addr = std::move(addr);
-  if (n.kind.empty())
-    n.kind = kind;
+  if (n.shape == nullptr)
+    n.shape = shape;
   n.started = std::chrono::steady_clock::now();
 }
 
@@ -61,13 +68,9 @@ void topology_registry::describe(caf::actor_id id, description what) {
   // Creates the node if the actor is not added yet: an actor may describe itself while it is
   // constructed, before runtime::spawn registers it.
   auto& n = s.entries[id];
-  n.kind = what.kind;
-  n.section = what.section;
-  n.has_rows = what.has_rows;
-  if (!what.details.expired()) {
-    n.details_key = what.details_key;
+  n.shape = what.shape;
+  if (!what.details.expired())
     n.details = std::move(what.details);
-  }
 }
 
 void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_row row) {
@@ -166,6 +169,8 @@ struct topology_registry::dump_context {
   std::unordered_map<caf::actor_id, detail::actor_relations> relations;
   std::unordered_map<caf::actor_id, std::vector<caf::actor_id>> monitors; // the inverse
   std::unordered_map<caf::actor_id, std::vector<std::string>> subscriptions;
+  // Each actor's own name (caf::local_actor::name), valid while the dump keeps the actor alive.
+  std::unordered_map<caf::actor_id, const char*> names;
 };
 
 namespace {
@@ -189,14 +194,16 @@ const typename Map::mapped_type* find_in(const Map& map, caf::actor_id id) {
 nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
                                             const dump_context& ctx, int depth) const {
   auto* rel = find_in(ctx.relations, id);
+  const auto& shape = shape_of(n);
+  auto* const* own_name = find_in(ctx.names, id);
   auto subscriptions = nlohmann::json::array();
   if (auto* names = find_in(ctx.subscriptions, id))
     for (auto& name : *names)
       subscriptions.push_back(name);
   nlohmann::json out{
       {"id", id},
-      {"name", n.name},
-      {"kind", n.kind.empty() ? std::string_view{"actor"} : n.kind},
+      {"name", own_name != nullptr ? *own_name : ""},
+      {"kind", shape.kind.empty() ? std::string_view{"actor"} : shape.kind},
       {"state", n.state ? std::string_view{*n.state} : running_state},
       {"parent", n.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(n.parent)},
       {"uptime_ms",
@@ -206,13 +213,13 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       {"monitored_by", id_list(rel != nullptr ? &rel->monitored_by : nullptr)},
       {"subscriptions", std::move(subscriptions)},
   };
-  if (!n.details_key.empty()) {
+  if (!shape.details_key.empty()) {
     // An actor whose figures are gone (its mailbox ended, the node not removed yet) shows
     // null under its key, as the format allows.
     auto live = n.details.lock();
-    out[std::string{n.details_key}] = live ? live->figures() : nlohmann::json{};
+    out[std::string{shape.details_key}] = live ? live->figures() : nlohmann::json{};
   }
-  if (n.has_rows) {
+  if (shape.has_rows) {
     auto children = nlohmann::json::array();
     if (n.children)
       for (auto& [serial, row] : *n.children) {
@@ -269,7 +276,12 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
     auto strong = caf::actor_cast<caf::strong_actor_ptr>(n.addr);
     if (!strong)
       continue;
-    auto rel = detail::relations_of(*caf::actor_cast<caf::abstract_actor*>(strong));
+    auto* actor = caf::actor_cast<caf::abstract_actor*>(strong);
+    // Read from the actor, which keeps its name for its whole life: a copy in every node
+    // would cost it 32 bytes. An actor that ended before the dump shows an empty name.
+    if (auto* local = dynamic_cast<caf::local_actor*>(actor))
+      ctx.names.emplace(id, local->name());
+    auto rel = detail::relations_of(*actor);
     keep_alive.push_back(std::move(strong));
     // Only actors of this dump are named, so every id in it resolves; observers outside
     // Troupe (scoped actors, CAF's own) are left out.
@@ -290,9 +302,10 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
     // A child whose owner already left the registry is shown free-standing.
     if (n.parent != 0 && find_node(n.parent) != nullptr)
       continue;
-    if (!n.section.empty())
-      tree_sections.insert(n.section);
-    out[n.section.empty() ? std::string{"actors"} : std::string{n.section}].push_back(
+    const auto& shape = shape_of(n);
+    if (!shape.section.empty())
+      tree_sections.insert(shape.section);
+    out[shape.section.empty() ? std::string{"actors"} : std::string{shape.section}].push_back(
         node_json(id, n, ctx, 0));
   }
   if (node_sections != nullptr) {

@@ -48,23 +48,24 @@ private:
   caf::abstract_actor* actor_;
 };
 
-void actor_tracker::track(const caf::strong_actor_ptr& actor, std::string_view kind) {
+void actor_tracker::track(const caf::strong_actor_ptr& actor,
+                          const topology_registry::profile* shape) {
   if (!actor)
     return;
   auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
   auto id = raw->id();
-  auto name = name_of(raw);
   if (events_.wants(event_level::debug)) {
     event e;
     e.level = event_level::debug;
     e.kind = event_kinds::actor_spawned;
     e.actor = id;
-    e.name = name;
+    e.name = name_of(raw);
     e.text = "spawned";
+    auto kind = shape != nullptr ? shape->kind : std::string_view{};
     e.fields = {{"kind", kind.empty() ? std::string_view{"actor"} : kind}};
     events_.publish(std::move(e));
   }
-  registry_.add_actor(id, std::move(name), raw->address(), kind);
+  registry_.add_actor(id, raw->address(), shape);
   {
     auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};

@@ -110,11 +110,9 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, runtime& rt, supervis
 }
 
 void supervisor_actor::publish_all() {
-  topology_registry::description what;
-  what.kind = "supervisor";
-  what.section = detail::supervision_section;
-  what.has_rows = true;
-  rt_.registry().describe(id(), std::move(what));
+  static constexpr topology_registry::profile shape{
+      .kind = "supervisor", .section = detail::supervision_section, .has_rows = true};
+  rt_.registry().describe(id(), {.shape = &shape});
   rt_.metric_families().declare(detail::child_restarts_family);
   for (auto& rec : children_)
     publish(rec);

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/heap_in_use.hpp"
 #include "support/http_client.hpp"
 #include "support/runtime_fixture.hpp"
 #include "troupe/troupe.hpp"
@@ -120,13 +121,9 @@ protected:
     auto owner = rt->spawn<named_actor>(std::string{"owner"});
     auto child = rt->spawn<named_actor>(std::string{"kid"});
     actors = {owner, child};
-    troupe::topology_registry::description what;
-    what.kind = "owner";
-    what.section = "owners";
-    what.has_rows = true;
-    what.details_key = "load";
-    what.details = load;
-    rt->registry().describe(owner.id(), std::move(what));
+    static constexpr troupe::topology_registry::profile owner_shape{
+        .kind = "owner", .section = "owners", .details_key = "load", .has_rows = true};
+    rt->registry().describe(owner.id(), {.shape = &owner_shape, .details = load});
     troupe::topology_registry::child_row row;
     row.id = "c1";
     row.actor = child.id();
@@ -186,15 +183,30 @@ TEST_F(introspection_seam_test, AComponentsMetricFamiliesAppearInMetricsInScopeO
   EXPECT_EQ(text.find("test_gadget_level{"), std::string::npos) << text;
 }
 
+// Every live actor has a node, so a node's bytes count in every actor's. What a kind of actor
+// shows (kind, section, details key, rows) is one pointer to its static profile (as four fields
+// it cost each node 56 bytes), and a dump reads the actor's name from the actor (a copy cost 32
+// more): a node with its table entry took 192 bytes of heap.
+TEST(topology_registry, ANodeCostsUnder120BytesOfHeap) {
+  constexpr int actors = 20'000;
+  static constexpr troupe::topology_registry::profile gadget{.kind = "gadget",
+                                                             .details_key = "load"};
+  troupe::topology_registry registry;
+  auto before = troupe::test::heap_in_use();
+  for (caf::actor_id id = 1; id <= actors; ++id)
+    registry.add_actor(id, caf::actor_addr{}, &gadget);
+  auto per_node = (troupe::test::heap_in_use() - before) / actors;
+  EXPECT_EQ(registry.size(), static_cast<std::size_t>(actors));
+  EXPECT_LT(per_node, 120) << per_node << " bytes per node";
+}
+
 TEST(topology_registry, ANodeHoldsItsLiveFiguresWeaklyAndShowsNullOnceTheyAreGone) {
   troupe::topology_registry registry;
   auto figures = std::make_shared<const constant_figures>();
-  registry.add_actor(7, "gauge", caf::actor_addr{}, "gadget");
-  troupe::topology_registry::description what;
-  what.kind = "gadget";
-  what.details_key = "load";
-  what.details = figures;
-  registry.describe(7, std::move(what));
+  static constexpr troupe::topology_registry::profile gadget{.kind = "gadget",
+                                                             .details_key = "load"};
+  registry.add_actor(7, caf::actor_addr{}, &gadget);
+  registry.describe(7, {.shape = &gadget, .details = figures});
   // The registry keeps nothing alive: the describer's reference is the only one.
   EXPECT_EQ(figures.use_count(), 1);
 
@@ -207,11 +219,11 @@ TEST(topology_registry, ANodeHoldsItsLiveFiguresWeaklyAndShowsNullOnceTheyAreGon
   ASSERT_EQ(dump.at("actors").size(), 1u) << dump.dump(2);
   EXPECT_TRUE(dump.at("actors")[0].at("load").is_null()) << dump.dump(2);
 
-  // A description without figures keeps the key and what it shows.
-  troupe::topology_registry::description again;
-  again.kind = "gadget";
-  registry.describe(7, std::move(again));
-  EXPECT_TRUE(registry.dump().at("actors")[0].contains("load"));
+  // A description without figures keeps the figures given before.
+  auto renewed = std::make_shared<const constant_figures>();
+  registry.describe(7, {.shape = &gadget, .details = renewed});
+  registry.describe(7, {.shape = &gadget});
+  EXPECT_EQ(registry.dump().at("actors")[0].at("load"), (json{{"value", 3}}));
 }
 
 TEST_F(introspection_seam_test, ARowsDetailsAppearInTheDumpRenderedOnlyWhenDumped) {

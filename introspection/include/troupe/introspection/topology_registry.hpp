@@ -70,19 +70,30 @@ public:
     std::unique_ptr<const row_details> details;
   };
 
-  /// How a component shows one of its actors. The string views must refer to storage that
-  /// outlives the runtime (string literals): they are kept for as long as the actor lives.
-  struct description {
+  /// How a kind of actor shows in the topology: the same for every actor of that kind, so each
+  /// node holds a pointer to one, which must outlive the runtime (a static or constexpr
+  /// object). The string views refer to static storage too (string literals).
+  ///
+  ///   static constexpr topology_registry::profile gadget{.kind = "gadget", .details_key = "load"};
+  ///   registry.describe(id, {.shape = &gadget, .details = figures});
+  struct profile {
     /// What it is ("worker", ...); empty: "actor".
-    std::string_view kind;
+    std::string_view kind{};
     /// The top-level section that lists it while it has no parent; empty: "actors".
-    std::string_view section;
+    std::string_view section{};
+    /// The key under which its live figures (description::details) appear in its node, as
+    /// null once they are gone; empty: it shows none.
+    std::string_view details_key{};
     /// Its node lists its child rows (`children`), even while it has none.
     bool has_rows = false;
-    /// The key under which `details` appears in its node; ignored without `details`.
-    std::string_view details_key;
-    /// Its live figures; empty (or already gone): the ones given before, if any, are kept.
-    std::weak_ptr<const live_figures> details;
+  };
+
+  /// How a component shows one of its actors.
+  struct description {
+    /// Its kind's profile; null: a plain "actor". Static storage, see profile.
+    const profile* shape = nullptr;
+    /// Its live figures; empty: the ones given before, if any, are kept.
+    std::weak_ptr<const live_figures> details{};
   };
 
   /// Starts with the top-level sections the dump format requires (docs/topology.schema.json),
@@ -92,12 +103,11 @@ public:
   /// Off: every call below does nothing and dumps list no actors (runtime_config::introspection).
   void set_enabled(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
 
-  /// Registers a live actor. `kind` names what it is unless it described itself already
-  /// (empty: "actor"); like description::kind, it must outlive the runtime (a string literal
-  /// or a static string), so that registering copies no string. `addr` lets dumps read its
-  /// links and monitors.
-  void add_actor(caf::actor_id id, std::string name, caf::actor_addr addr,
-                 std::string_view kind = {});
+  /// Registers a live actor. `shape` shows what it is unless it described itself already
+  /// (null: a plain "actor"); like description::shape, it must outlive the runtime, so that
+  /// registering copies nothing. Through `addr` a dump reads the actor's name, links and
+  /// monitors (an actor without one, or that ended, shows an empty name).
+  void add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape = nullptr);
   /// Forgets an actor that terminated.
   void remove_actor(caf::actor_id id);
 
@@ -139,12 +149,11 @@ public:
   [[nodiscard]] std::size_t size() const;
 
 private:
+  // No name: a dump reads it from the actor, which keeps it anyway (a copy was 32 bytes).
   struct node {
-    std::string name;
-    std::string_view kind;    // empty: "actor"; static storage, as description::kind
-    std::string_view section; // empty: "actors"
-    std::string_view details_key;
-    bool has_rows = false;
+    // What every node of its kind shares: one pointer where the kind, section, details key
+    // and rows flag cost every node 56 bytes.
+    const profile* shape = nullptr;
     // Null while "running", as nearly every node is for its whole life: a string is 32 bytes.
     std::unique_ptr<std::string> state;
     caf::actor_addr addr;

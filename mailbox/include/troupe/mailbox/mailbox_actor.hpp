@@ -177,11 +177,10 @@ public:
 private:
   static topology_registry::description
   mailbox_description(const std::shared_ptr<typename super::core_type>& core) {
-    topology_registry::description what;
-    what.kind = topology_kind;
-    what.details_key = mailbox_details_key;
-    what.details = core; // held weakly: the core is the actor's live figures
-    return what;
+    static constexpr topology_registry::profile shape{.kind = topology_kind,
+                                                      .details_key = mailbox_details_key};
+    // The core is held weakly: it is the actor's live figures.
+    return {.shape = &shape, .details = core};
   }
 
 protected:

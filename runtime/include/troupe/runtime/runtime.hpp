@@ -164,7 +164,7 @@ public:
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
     auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
-    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), topology_kind_of<Impl>());
+    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), topology_profile_of<Impl>());
     return handle;
   }
 
@@ -305,13 +305,16 @@ public:
 private:
   std::atomic<uint64_t> topology_dump_failures_{0};
 
+  // One profile per actor class, shared by all its nodes in the topology.
   template <class Impl>
-  static std::string_view topology_kind_of() {
+  static const topology_registry::profile* topology_profile_of() {
     if constexpr (requires { std::string_view{Impl::topology_kind}; }) {
-      return Impl::topology_kind;
+      static constexpr topology_registry::profile shape{.kind = Impl::topology_kind};
+      return &shape;
     } else {
       static const std::string name = caf::detail::pretty_type_name(typeid(Impl));
-      return name;
+      static const topology_registry::profile shape{.kind = name};
+      return &shape;
     }
   }
 

@@ -45,10 +45,10 @@ public:
     bool owned = false;
   };
 
-  /// Registers `actor` and arranges for its removal when it terminates; `kind` (storage that
-  /// outlives the runtime, see topology_registry::add_actor) names it in the topology. If the actor
-  /// has already terminated, it is never listed.
-  void track(const caf::strong_actor_ptr& actor, std::string_view kind = {});
+  /// Registers `actor` and arranges for its removal when it terminates; `shape` (storage that
+  /// outlives the runtime, see topology_registry::add_actor) shows it in the topology. If the
+  /// actor has already terminated, it is never listed.
+  void track(const caf::strong_actor_ptr& actor, const topology_registry::profile* shape = nullptr);
 
   /// Tracks `actor` unless it is tracked already (an owner adopting a child that was not
   /// spawned through the runtime), and marks it owned.
