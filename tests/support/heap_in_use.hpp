@@ -2,12 +2,15 @@
 
 // How many bytes the program holds on the heap, for tests that check what a step allocates or
 // leaves behind. Under a sanitizer its allocator answers (bytes asked for); otherwise glibc's
-// malloc (bytes of the chunks in use in all its arenas).
+// malloc (bytes of the chunks in use in all its arenas, and of its mapped blocks).
 
+#include <cstddef>
 #include <cstdint>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#include <sanitizer/allocator_interface.h>
+// Declared here: the sanitizer runtimes provide it, but GCC does not install their header
+// (<sanitizer/allocator_interface.h> comes with Clang only).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #else
 #include <malloc.h>
 #endif
@@ -18,7 +21,9 @@ inline std::int64_t heap_in_use() {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   return static_cast<std::int64_t>(__sanitizer_get_current_allocated_bytes());
 #else
-  return static_cast<std::int64_t>(mallinfo2().uordblks);
+  // Chunks in use in the arenas, and blocks too large for them (mapped one by one).
+  auto info = mallinfo2();
+  return static_cast<std::int64_t>(info.uordblks + info.hblkhd);
 #endif
 }
 
