@@ -15,6 +15,7 @@
 #include "troupe/scheduler/store_load_barrier.hpp"
 #include "troupe/scheduler/work_stealing.hpp"
 
+#include "troupe/introspection/actor_name.hpp"
 #include "troupe/introspection/admin_endpoint.hpp"
 #include "troupe/introspection/event.hpp"
 #include "troupe/introspection/event_log.hpp"

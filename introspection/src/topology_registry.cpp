@@ -8,8 +8,8 @@
 
 #include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
-#include <caf/local_actor.hpp>
 
+#include "troupe/introspection/actor_name.hpp"
 #include "troupe/introspection/detail/actor_relations.hpp"
 #include "troupe/introspection/detail/topology_sections.hpp"
 
@@ -203,7 +203,7 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
   nlohmann::json out{
       {"id", id},
       {"name", own_name != nullptr ? *own_name : ""},
-      {"kind", shape.kind.empty() ? std::string_view{"actor"} : shape.kind},
+      {"kind", profile::shown_kind(&shape)},
       {"state", n.state ? std::string_view{*n.state} : running_state},
       {"parent", n.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(n.parent)},
       {"uptime_ms",
@@ -279,8 +279,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
     auto* actor = caf::actor_cast<caf::abstract_actor*>(strong);
     // Read from the actor, which keeps its name for its whole life: a copy in every node
     // would cost it 32 bytes. An actor that ended before the dump shows an empty name.
-    if (auto* local = dynamic_cast<caf::local_actor*>(actor))
-      ctx.names.emplace(id, local->name());
+    ctx.names.emplace(id, actor_name(*actor));
     auto rel = detail::relations_of(*actor);
     keep_alive.push_back(std::move(strong));
     // Only actors of this dump are named, so every id in it resolves; observers outside

@@ -4,8 +4,8 @@
 #include <caf/actor_cast.hpp>
 #include <caf/attachable.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/local_actor.hpp>
 
+#include "troupe/introspection/actor_name.hpp"
 #include "troupe/runtime/runtime_event_kinds.hpp"
 #include "troupe/scheduler/errors.hpp"
 #include "troupe/scheduler/recycled_blocks.hpp"
@@ -13,12 +13,6 @@
 namespace troupe::detail {
 
 namespace {
-
-std::string name_of(caf::abstract_actor* actor) {
-  if (auto* local = dynamic_cast<caf::local_actor*>(actor))
-    return local->name();
-  return {};
-}
 
 bool normal_exit(const caf::error& reason) {
   return !reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown;
@@ -59,10 +53,9 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor,
     e.level = event_level::debug;
     e.kind = event_kinds::actor_spawned;
     e.actor = id;
-    e.name = name_of(raw);
+    e.name = actor_name(*raw);
     e.text = "spawned";
-    auto kind = shape != nullptr ? shape->kind : std::string_view{};
-    e.fields = {{"kind", kind.empty() ? std::string_view{"actor"} : kind}};
+    e.fields = {{"kind", topology_registry::profile::shown_kind(shape)}};
     events_.publish(std::move(e));
   }
   registry_.add_actor(id, raw->address(), shape);
@@ -85,7 +78,7 @@ void actor_tracker::publish_exit(caf::abstract_actor* actor, const caf::error& r
   e.level = level;
   e.kind = event_kinds::actor_exited;
   e.actor = actor->id();
-  e.name = name_of(actor);
+  e.name = actor_name(*actor);
   auto rendered = render(reason);
   e.text = normal ? "exited: " + rendered : "exited abnormally: " + rendered;
   e.fields = {{"reason", std::move(rendered)}, {"normal", normal}};
@@ -140,7 +133,7 @@ std::vector<actor_tracker::entry> actor_tracker::live() const {
   // Names are read outside the locks: an actor that ended meanwhile reports no name.
   for (auto& e : result)
     if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(e.address))
-      e.name = name_of(caf::actor_cast<caf::abstract_actor*>(strong));
+      e.name = actor_name(*caf::actor_cast<caf::abstract_actor*>(strong));
   return result;
 }
 

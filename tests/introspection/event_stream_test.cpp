@@ -1,6 +1,7 @@
 // The event stream: levels, sequence, subscription lifetime, throwing sinks, the logger, and
 // the scheduler's own events (actor.spawned, actor.exited, dead_letter, worker.blocked).
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -329,6 +330,30 @@ TEST_F(SchedulerEvents, SpawnAndNormalExitArePublished) {
   EXPECT_EQ(j.at("name"), "event-subject");
   EXPECT_EQ(j.at("normal"), true);
   EXPECT_LT(spawned->sequence, exited->sequence);
+}
+
+// The spawn event and the topology read an actor's name and kind through one helper each
+// (actor_name, topology_registry::profile::shown_kind), so they cannot disagree: a plain actor
+// is an "actor" in both, under the name it was given.
+TEST_F(SchedulerEvents, TheSpawnEventShowsTheNameAndKindTheTopologyShows) {
+  test::event_recorder log{rt->events()};
+  auto a = rt->spawn([](caf::stateful_actor<named_state>* self) -> caf::behavior {
+    return {[self](caf::ok_atom) { self->quit(); }};
+  });
+  auto id = a.id();
+  auto spawned =
+      log.wait_for(event_kinds::actor_spawned, [id](const event& e) { return e.actor == id; });
+  ASSERT_TRUE(spawned);
+  auto actors = rt->topology().at("actors");
+  auto node = std::find_if(actors.begin(), actors.end(),
+                           [id](const nlohmann::json& n) { return n.at("id") == id; });
+  ASSERT_NE(node, actors.end()) << actors.dump(2);
+  EXPECT_EQ(node->at("name"), "event-subject");
+  EXPECT_EQ(node->at("kind"), "actor");
+  auto j = to_json(*spawned);
+  EXPECT_EQ(j.at("name"), node->at("name"));
+  EXPECT_EQ(j.at("fields.kind"), node->at("kind")) << j;
+  caf::anon_send(a, caf::ok_atom::value);
 }
 
 TEST_F(SchedulerEvents, AnAbnormalExitIsAWarningWithItsReason) {

@@ -86,6 +86,12 @@ public:
     std::string_view details_key{};
     /// Its node lists its child rows (`children`), even while it has none.
     bool has_rows = false;
+
+    /// The kind a dump and the runtime's events show for `shape`: its kind, or "actor" for a
+    /// plain actor (no profile, or none given).
+    [[nodiscard]] static constexpr std::string_view shown_kind(const profile* shape) noexcept {
+      return shape == nullptr || shape->kind.empty() ? std::string_view{"actor"} : shape->kind;
+    }
   };
 
   /// How a component shows one of its actors.
