@@ -23,6 +23,9 @@ if [ ${#workloads[@]} -eq 0 ]; then
 fi
 repeat="${REPEAT:-3}"
 out="$build/compare-results.jsonl"
+# Troupe's own variants of a public workload, run in the same rounds and compared with the
+# peers' rows of that workload (their lines name it in "peer_bench", see report_table).
+declare -A troupe_variants=([worker_pool]="worker_pool_posted")
 
 # The peers' sources are copied in first; a peer whose run.sh is missing is left out.
 mkdir -p "$build/peers"
@@ -50,6 +53,9 @@ for w in "${workloads[@]}"; do
   for ((round = 0; round < repeat; ++round)); do
     REPEAT=1 "$here/run.sh" "$build" "$w" >/dev/null
     cat "$build/bench-results.jsonl" >> "$out"
+    for variant in ${troupe_variants[$w]:-}; do
+      "$build/bench/troupe_benchmarks" "$variant" >> "$out"
+    done
     for peer in "${peer_list[@]}"; do
       if ! "$build/peers/$peer/run.sh" "$w" >> "$out" 2> "$build/peers/$peer.err"; then
         echo "$peer: $w failed or could not run (see $build/peers/$peer.err)" >&2

@@ -1,7 +1,10 @@
 // Reads benchmark JSON lines (one result per line: troupe_benchmarks, caf_benchmarks and the peer
 // harnesses' "tokio" and "erlang" lines) on stdin and prints one table row per workload: each
 // system's rate, Troupe / raw CAF and Troupe / best peer. When a workload ran several times, the
-// table shows the median of each system's rates. Exits non-zero when a line is not a result.
+// table shows the median of each system's rates. A Troupe line may name the workload whose peer
+// rows it compares with ("peer_bench": a variant such as worker_pool_posted, which the peers do
+// not run under its own name): its row then shows those peers' rates. Exits non-zero when a line
+// is not a result.
 
 #include <algorithm>
 #include <array>
@@ -50,6 +53,7 @@ int main() {
   struct row {
     std::array<std::vector<double>, systems.size()> rates;
     std::string unit;
+    std::string peer_bench; // whose peer rates the row shows; empty: its own
   };
   std::map<std::string, row> rows;
   std::vector<std::string> order;
@@ -73,6 +77,8 @@ int main() {
       order.push_back(bench);
     auto& r = rows[bench];
     r.unit = j.value("unit", "");
+    if (auto peer_bench = j.value("peer_bench", std::string{}); !peer_bench.empty())
+      r.peer_bench = peer_bench;
     r.rates[static_cast<std::size_t>(col - systems.begin())].push_back(j["rate"].get<double>());
   }
   std::printf(
@@ -87,6 +93,9 @@ int main() {
       med[i] = median(r.rates[i]);
       runs = std::max(runs, r.rates[i].size());
     }
+    if (auto peers = rows.find(r.peer_bench); !r.peer_bench.empty() && peers != rows.end())
+      for (std::size_t i = caf_col + 1; i < systems.size(); ++i)
+        med[i] = median(peers->second.rates[i]);
     // The peers are the systems other than Troupe and the CAF it is built on.
     double best_peer = 0;
     for (std::size_t i = caf_col + 1; i < systems.size(); ++i)

@@ -11,7 +11,7 @@ build="${1:?usage: bench/run.sh <build-dir> [workload...]}"
 shift || true
 workloads=("$@")
 if [ ${#workloads[@]} -eq 0 ]; then
-  workloads=(ping_pong ping_pong_coro fan_in spawn actor_churn request_response request_response_coro request_response_timed remote_request_response fan_out_gather fan_out_gather_coro broadcast supervisor_restart worker_pool worker_pool_skew introspection events topology_dump idle_cpu)
+  workloads=(ping_pong ping_pong_coro fan_in spawn actor_churn request_response request_response_coro request_response_timed remote_request_response fan_out_gather fan_out_gather_coro broadcast supervisor_restart worker_pool worker_pool_posted worker_pool_skew introspection events topology_dump idle_cpu)
 fi
 out="$build/bench-results.jsonl"
 : > "$out"

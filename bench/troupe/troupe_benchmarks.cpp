@@ -806,6 +806,86 @@ void bench_worker_pool() {
           {"latency_p99_us", m.latency_p99_us}});
 }
 
+// -- worker_pool, posted ------------------------------------------------------------------------
+// The same jobs posted (worker_pool::post): no answers, as the peers' submitters send theirs.
+// Each worker adds up its own jobs' sums, and the pool's shutdown (it drains first) ends the
+// run, as the peers end theirs by joining their workers. Reported as "worker_pool_posted", with
+// "peer_bench" naming the peers' row it compares with (bench/report_table).
+
+void bench_worker_pool_posted() {
+  const std::uint64_t n = scaled(1'000'000);
+  troupe::runtime rt{bench_config()};
+  troupe::pool_options opts;
+  opts.workers = 2;
+  opts.capacity = 1024;
+  // One per worker slot, cache lines apart; each is only touched by its slot's worker.
+  struct alignas(64) worker_tally {
+    std::uint64_t jobs = 0;
+    std::uint64_t total = 0;
+  };
+  auto tallies = std::make_shared<std::vector<worker_tally>>(opts.workers);
+  auto pool = troupe::spawn_pool<sum_job>(rt, opts, [tallies](std::size_t slot) {
+    return [t = &(*tallies)[slot]](sum_job& j) {
+      auto sum = worker_pool_job_sum(j.job);
+      ++t->jobs;
+      t->total += sum;
+      return sum;
+    };
+  });
+  check(static_cast<bool>(pool), "worker_pool_posted: the pool did not start");
+  std::promise<void> all_posted;
+  auto posted = all_posted.get_future();
+  auto submitter =
+      troupe::spawn_mailbox<feed_jobs>(rt, {}, [pool = *pool, n, done = &all_posted](auto* self) {
+        auto next = std::make_shared<std::uint64_t>(0); // only touched by this actor
+        auto feed = std::make_shared<std::function<void()>>();
+        std::weak_ptr<std::function<void()>> weak_feed = feed;
+        // As worker_pool's submitter: post while the queue takes jobs; the job a full queue
+        // refuses is posted again with on_queued, which parks it and resumes the loop.
+        *feed = [self, pool, n, next, weak_feed, done] {
+          while (*next < n) {
+            auto r = pool.post(self, sum_job{*next}, {});
+            if (r) {
+              ++*next;
+              continue;
+            }
+            check(r.error() == troupe::mailbox_errc::mailbox_full,
+                  "worker_pool_posted: a job was refused");
+            auto parked = pool.post(self, sum_job{(*next)++}, [weak_feed] {
+              if (auto f = weak_feed.lock())
+                (*f)();
+            });
+            check(static_cast<bool>(parked), "worker_pool_posted: a job was refused");
+            return;
+          }
+          done->set_value();
+        };
+        return troupe::handlers{[feed](feed_jobs&) { (*feed)(); }};
+      });
+  check(static_cast<bool>(submitter), "worker_pool_posted: the submitter did not start");
+  stopwatch sw;
+  submitter->send(feed_jobs{});
+  await_done(posted, "worker_pool_posted: timed out");
+  check(pool->shutdown(10s).drained, "worker_pool_posted: the pool did not drain");
+  double seconds = sw.seconds();
+  std::uint64_t jobs = 0;
+  std::uint64_t total = 0;
+  for (auto& t : *tallies) {
+    jobs += t.jobs;
+    total += t.total;
+  }
+  check(jobs == n, "worker_pool_posted: the workers ran a different number of jobs");
+  check(total == worker_pool_expected_total(n), "worker_pool_posted: wrong total sum");
+  auto m = pool->metrics();
+  check(m.completed == n && m.failed == 0 && m.cancelled == 0,
+        "worker_pool_posted: the pool counted a different outcome");
+  report(system_name, "worker_pool_posted", n, seconds, "jobs/s",
+         {{"queue_capacity", opts.capacity},
+          {"workers", opts.workers},
+          {"jobs", "posted: no answers, as the peers' worker_pool"},
+          {"peer_bench", "worker_pool"}});
+}
+
 struct pool_tally {
   std::atomic<std::uint64_t> total{0};
   std::atomic<std::uint64_t> completed{0};
@@ -994,6 +1074,7 @@ constexpr workload workloads[] = {
     {"broadcast", bench_broadcast},
     {"supervisor_restart", bench_supervisor_restart},
     {"worker_pool", bench_worker_pool},
+    {"worker_pool_posted", bench_worker_pool_posted},
     {"worker_pool_skew", bench_worker_pool_skew},
     {"introspection", bench_introspection},
     {"events", bench_events},

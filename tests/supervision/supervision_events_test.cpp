@@ -3,12 +3,14 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "supervision/probe.hpp"
 #include "supervision/supervisor_fixture.hpp"
@@ -224,6 +226,51 @@ TEST_F(supervision_events_test, JobsCancelledByAPoolShutdownArePublished) {
   EXPECT_GE(j.at("count").get<int>(), 1);
   EXPECT_LE(j.at("count").get<int>(), 5);
   EXPECT_TRUE(troupe::test::eventually([&] { return answered->load() == 5; }));
+}
+
+// A posted job has no requester to tell: its failure (a crash with no retries left, an error
+// its handler returned) is a pool.job_failed event, and counted.
+TEST_F(supervision_events_test, APostedJobsFailureIsPublishedAndCounted) {
+  troupe::pool_options opts;
+  opts.name = "fire";
+  opts.workers = 1;
+  opts.max_retries = 1;
+  auto pool = troupe::spawn_pool<job>(*rt, opts, [](std::size_t) {
+    return [](job& j) -> caf::expected<int> {
+      if (j.id == 1)
+        throw std::runtime_error("poisoned input");
+      if (j.id == 2)
+        return troupe::make_error(troupe::runtime_errc::job_failed, std::string{"bad row"});
+      return j.id;
+    };
+  });
+  ASSERT_TRUE(pool);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_FALSE(pool->post(job{i}));
+  EXPECT_TRUE(pool->shutdown(10s).drained);
+  auto failed = events.wait_for_count(kinds::pool_job_failed, 2);
+  ASSERT_EQ(failed.size(), 2u);
+  std::map<int, nlohmann::json> by_attempts;
+  for (auto& e : failed) {
+    auto j = to_json(e);
+    EXPECT_EQ(j.at("level"), "warning");
+    EXPECT_EQ(j.at("name"), "fire");
+    EXPECT_EQ(j.at("pool"), "fire");
+    by_attempts[j.at("attempts").get<int>()] = j;
+  }
+  // The crash ran twice (one retry); the error result once (an answer is not retried).
+  ASSERT_EQ(by_attempts.count(2), 1u);
+  ASSERT_EQ(by_attempts.count(1), 1u);
+  EXPECT_NE(by_attempts[2].at("reason").get<std::string>().find("poisoned input"),
+            std::string::npos)
+      << by_attempts[2];
+  EXPECT_NE(by_attempts[1].at("reason").get<std::string>().find("bad row"), std::string::npos)
+      << by_attempts[1];
+  auto m = pool->metrics();
+  EXPECT_EQ(m.completed, 1u);
+  EXPECT_EQ(m.failed, 2u);
+  EXPECT_EQ(m.retried, 1u);
+  EXPECT_EQ(m.cancelled, 0u);
 }
 
 } // namespace

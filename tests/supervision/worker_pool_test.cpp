@@ -827,3 +827,147 @@ TEST_F(worker_pool_test, AParkedJobWakesTheWorkerWhoseQueueItEntered) {
   EXPECT_TRUE(pool.shutdown(5s).drained);
   caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
 }
+
+// -- posted jobs (no answer) ---------------------------------------------------------------------
+
+// Runs per job id, to check that each posted job ran exactly once.
+struct run_counts {
+  explicit run_counts(int n) : runs(static_cast<std::size_t>(n)) {}
+  std::vector<std::atomic<int>> runs;
+  int ran(int id) const { return runs[static_cast<std::size_t>(id)].load(); }
+};
+
+TEST_F(worker_pool_test, PostedJobsRunOnceEachAndAreCountedAsCompleted) {
+  constexpr int n = 2000;
+  auto counts = std::make_shared<run_counts>(n);
+  troupe::pool_options opts;
+  opts.workers = 2;
+  opts.capacity = 16; // the thread waits for room again and again
+  auto pool = pool_of(opts, [counts](work& w) {
+    counts->runs[static_cast<std::size_t>(w.id)].fetch_add(1);
+    return w.value;
+  });
+  for (int i = 0; i < n; ++i)
+    ASSERT_FALSE(pool.post(work{i, i}));
+  // Shutting down drains first: once it returns, every accepted job ran.
+  EXPECT_TRUE(pool.shutdown(20s).drained);
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(counts->ran(i), 1) << "job " << i;
+  auto m = pool.metrics();
+  EXPECT_EQ(m.completed, static_cast<uint64_t>(n));
+  EXPECT_EQ(m.failed, 0u);
+  EXPECT_EQ(m.rejected, 0u);
+  EXPECT_EQ(pool.post(work{n, 0}), runtime_errc::shutting_down);
+}
+
+// An actor posts with flow control, as it submits: while the queue takes jobs it posts without
+// on_queued (a full queue refuses the job); the refused one it posts again with on_queued, which
+// parks it and resumes the loop once it is in the queue. Each refusal counts as a rejection (as
+// a refused submit does).
+TEST_F(worker_pool_test, AnActorPostsUnderBackpressureAndEveryJobRunsOnce) {
+  struct go {};
+  constexpr int n = 500;
+  auto counts = std::make_shared<run_counts>(n);
+  troupe::pool_options opts;
+  opts.workers = 2;
+  opts.capacity = 4;
+  auto pool = pool_of(opts, [counts](work& w) {
+    counts->runs[static_cast<std::size_t>(w.id)].fetch_add(1);
+    return w.value;
+  });
+  struct flow {
+    int next = 0; // only touched by the poster
+    int parked = 0;
+    int refused = 0;
+    std::promise<void> posted; // once every job is in the queue
+  };
+  auto st = std::make_shared<flow>();
+  auto done = st->posted.get_future();
+  auto poster = troupe::spawn_mailbox<go>(*rt, {}, [pool, st](auto* self) {
+                  auto feed = std::make_shared<std::function<void()>>();
+                  std::weak_ptr<std::function<void()>> weak = feed;
+                  *feed = [self, pool, st, weak] {
+                    while (st->next < n) {
+                      auto r = pool.post(self, work{st->next, 0}, {});
+                      if (r) {
+                        ++st->next;
+                        continue;
+                      }
+                      ASSERT_EQ(r.error(), mailbox_errc::mailbox_full);
+                      ++st->refused;
+                      auto parked = pool.post(self, work{st->next++, 0}, [weak] {
+                        if (auto f = weak.lock())
+                          (*f)();
+                      });
+                      ASSERT_TRUE(parked) << troupe::render(parked.error());
+                      if (*parked == troupe::worker_pool<work>::submit_status::parked)
+                        ++st->parked;
+                      return;
+                    }
+                    st->posted.set_value();
+                  };
+                  return troupe::handlers{[feed](go&) { (*feed)(); }};
+                }).value();
+  (void)poster.send(go{});
+  ASSERT_EQ(done.wait_for(20s), std::future_status::ready) << "the poster stalled";
+  EXPECT_TRUE(pool.shutdown(20s).drained);
+  // Read after the poster finished (the promise orders its writes before).
+  EXPECT_GT(st->parked, 0) << "500 jobs through a queue of 4 should have parked";
+  EXPECT_GE(st->refused, st->parked);
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(counts->ran(i), 1) << "job " << i;
+  auto m = pool.metrics();
+  EXPECT_EQ(m.completed, static_cast<uint64_t>(n));
+  EXPECT_EQ(m.rejected, static_cast<uint64_t>(st->refused));
+  caf::anon_send_exit(poster.actor(), caf::exit_reason::user_shutdown);
+}
+
+// Posted jobs the pool stops before they run are counted as cancelled, as submitted ones are
+// answered with cancelled.
+TEST_F(worker_pool_test, PostedJobsThePoolStopsBeforeTheyRunAreCountedAsCancelled) {
+  auto gate = std::make_shared<std::promise<void>>();
+  auto opened = gate->get_future().share();
+  auto started = std::make_shared<std::promise<void>>();
+  troupe::pool_options opts;
+  opts.workers = 1;
+  auto pool = pool_of(opts, [opened, started](work& w) {
+    if (w.id == 0)
+      started->set_value();
+    opened.wait();
+    return w.id;
+  });
+  for (int i = 0; i < 10; ++i)
+    ASSERT_FALSE(pool.post(work{i, 0}));
+  started->get_future().wait(); // job 0 runs: the nine others wait in the queue
+  std::thread opener{[gate, pool] {
+    // Opens the gate once the nine waiting jobs were cancelled.
+    EXPECT_TRUE(troupe::test::eventually([&] { return pool.metrics().cancelled == 9u; }, 20s));
+    gate->set_value();
+  }};
+  auto report = pool.shutdown(50ms);
+  opener.join();
+  EXPECT_FALSE(report.drained);
+  EXPECT_EQ(report.cancelled, 9u);
+  EXPECT_TRUE(troupe::test::eventually([&] { return pool.metrics().completed == 1u; }));
+  EXPECT_EQ(pool.metrics().cancelled, 9u);
+}
+
+// A posted job that runs on the blocking pool ends as one that runs on the worker: its result
+// counted as completed, its crash with no retries left as failed.
+TEST_F(worker_pool_test, PostedJobsOnTheBlockingPoolAreCountedToo) {
+  troupe::pool_options opts;
+  opts.run_on_blocking_pool = true;
+  opts.max_retries = 0;
+  auto pool = pool_of(opts, [](work& w) {
+    if (w.value == 1)
+      throw std::runtime_error("bad job");
+    return w.id;
+  });
+  for (int i = 0; i < 5; ++i)
+    ASSERT_FALSE(pool.post(work{i, i == 2 ? 1 : 0}));
+  EXPECT_TRUE(pool.shutdown(10s).drained);
+  auto m = pool.metrics();
+  EXPECT_EQ(m.completed, 4u);
+  EXPECT_EQ(m.failed, 1u);
+  EXPECT_EQ(m.retried, 0u);
+}

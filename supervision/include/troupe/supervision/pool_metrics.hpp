@@ -23,9 +23,10 @@ struct pool_metrics {
   std::size_t workers = 0;
   /// Per worker slot: 1 while it runs a job.
   std::vector<uint32_t> in_flight;
-  /// Jobs answered with their result.
+  /// Jobs answered with their result (a posted job: its handler returned a value).
   uint64_t completed = 0;
-  /// Jobs answered with an error after their worker crashed on them (retries exhausted).
+  /// Jobs answered with an error after their worker crashed on them (retries exhausted), and
+  /// posted jobs that failed (a crash with no retries left, or an error result).
   uint64_t failed = 0;
   /// Runs of a job again after a crash.
   uint64_t retried = 0;

@@ -38,4 +38,9 @@ inline constexpr std::string_view pool_job_retried{"pool.job_retried"};
 /// deadline). Level notice. Fields: "pool", "reason".
 inline constexpr std::string_view pool_job_cancelled{"pool.job_cancelled"};
 
+/// A job posted to a worker pool (worker_pool::post: nobody waits for its answer) failed: its
+/// handler returned an error, or crashed on it with no retries left. Level warning. Fields:
+/// "pool", "attempts" (runs of the job, from 1), "reason".
+inline constexpr std::string_view pool_job_failed{"pool.job_failed"};
+
 } // namespace troupe::event_kinds

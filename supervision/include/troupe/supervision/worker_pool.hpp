@@ -62,7 +62,8 @@ caf::error admit_error(admission_outcome outcome);
 /// A supervised pool of workers behind one bounded job queue: the guide's worker pool. Each
 /// job is a request — a message type with a `reply_type` — and is answered exactly once: with
 /// the handler's result, or with a typed error (the worker crashed on it and retries ran out,
-/// the queue was full, the pool stopped).
+/// the queue was full, the pool stopped). A job may also be posted, with no answer: the pool
+/// counts its outcome instead (post).
 ///
 /// Example:
 ///
@@ -74,6 +75,7 @@ caf::error admit_error(admission_outcome outcome);
 ///   }).value();
 ///   troupe::result<uint32_t> sum = pool.submit(checksum{"a.bin"});   // from a thread
 ///   pool.submit(self, checksum{"b.bin"}).then([](uint32_t) {}, [](caf::error) {}); // actor
+///   (void)pool.post(checksum{"c.bin"});   // no answer: counted in pool.metrics()
 ///   pool.resize(8);
 ///   auto report = pool.shutdown(std::chrono::seconds{5});   // drains, then stops
 ///
@@ -211,6 +213,36 @@ public:
             std::make_unique<detail::pool_callback_sink<reply_type, OnValue, OnError>>(
                 std::move(on_value), std::move(on_error))},
         std::move(on_queued), key);
+  }
+
+  /// Queues `job` with no answer, from a thread: fire and forget, as Tokio's `tx.send(job)` to
+  /// a pool of worker tasks. Under backpressure waits up to `opts.wait_for_room` for room.
+  /// Returns the error (as submit_async's) when the job was not accepted.
+  ///
+  /// Nobody waits for a posted job, so the pool counts what would have been its answer rather
+  /// than dropping it silently: a result in metrics().completed; an error (the handler's, or
+  /// its crashes with no retries left) in metrics().failed and as a pool.job_failed event; a
+  /// job the pool stopped before it ran in metrics().cancelled and as pool.job_cancelled. To
+  /// wait until posted jobs are done, shut the pool down (it drains first).
+  ///
+  ///   for (auto& path : paths)
+  ///     if (auto err = pool.post(checksum{path}))
+  ///       log(err);
+  caf::error post(Job job, submit_options opts = {}) const {
+    typename core_type::entry e{std::move(job), nullptr};
+    return detail::admit_error(state_->core->push(
+        e, opts.key, nullptr, true, std::chrono::steady_clock::now() + opts.wait_for_room));
+  }
+
+  /// Queues `job` with no answer from inside a Troupe actor, with the flow control of
+  /// submit(self, ..., on_queued): under backpressure the job parks, and `on_queued` runs on
+  /// `self` once it is in the queue; with an empty `on_queued` a full queue refuses it
+  /// (`mailbox_full`). What becomes of a posted job's answer: see post(Job, ...).
+  template <class Self>
+  troupe::result<submit_status> post(Self* self, Job job, std::function<void()> on_queued,
+                                     uint64_t key = 0) const {
+    return submit_parking(self, typename core_type::entry{std::move(job), nullptr},
+                          std::move(on_queued), key);
   }
 
   /// Internal (troupe::coro::submit): queues `job` from inside a Troupe actor, its answer going

@@ -281,6 +281,22 @@ public:
     events_->publish(std::move(e));
   }
 
+  /// Publishes pool.job_failed for a posted job (it has no reply to carry the error).
+  void publish_failed(const entry& e, const caf::error& reason) {
+    if (!events_ || !events_->wants(event_level::warning))
+      return;
+    event ev;
+    ev.level = event_level::warning;
+    ev.kind = event_kinds::pool_job_failed;
+    ev.name = opts_.name;
+    auto rendered = render(reason);
+    auto attempts = e.attempts + 1;
+    ev.text = "posted job failed after " + std::to_string(attempts) +
+              (attempts == 1 ? " attempt: " : " attempts: ") + rendered;
+    ev.fields = {{"pool", opts_.name}, {"attempts", attempts}, {"reason", std::move(rendered)}};
+    events_->publish(std::move(ev));
+  }
+
   /// Publishes pool.job_cancelled for `n` jobs answered with runtime_errc::cancelled. Called
   /// without the pool's locks held.
   void publish_cancelled(std::size_t n, const char* why) {

@@ -109,11 +109,12 @@ protected:
     bool pool_stopping = !crashed_ && !retired_;
     // A coroutine job still suspended: its frame goes first (its RAII may use the worker).
     coroutines_.destroy_all();
-    if (blocking_job_ && blocking_job_->reply) {
+    if (blocking_job_) {
       // Stopped while its job ran on the blocking pool: the result would reach nobody.
       core_->finished(slot_, *blocking_job_, false);
-      fail_reply(blocking_job_->reply,
-                 make_error(runtime_errc::cancelled, std::string{"the worker stopped"}));
+      if (blocking_job_->reply)
+        fail_reply(blocking_job_->reply,
+                   make_error(runtime_errc::cancelled, std::string{"the worker stopped"}));
       core_->publish_cancelled(1, "the worker stopped while the job ran");
     }
     blocking_job_.reset();
@@ -155,15 +156,34 @@ private:
   template <class Result>
   void answer(entry& e, Result&& result) {
     if constexpr (caf::detail::is_expected<std::decay_t<Result>>::value) {
+      if (!e.reply && !result) {
+        // A posted job has nobody to tell of its error: counted and published instead.
+        core_->finished(slot_, e, false);
+        core_->publish_failed(e, result.error());
+        return;
+      }
       core_->finished(slot_, e, true);
+      if (!e.reply)
+        return;
       if (result)
         complete_reply<reply_type>(e.reply, reply_type(std::move(*result)));
       else
         fail_reply(e.reply, std::move(result.error()));
     } else {
       core_->finished(slot_, e, true);
-      complete_reply<reply_type>(e.reply, reply_type(std::forward<Result>(result)));
+      if (e.reply) // a posted job's result goes nowhere
+        complete_reply<reply_type>(e.reply, reply_type(std::forward<Result>(result)));
     }
+  }
+
+  // A job that ends with an error its handler did not give (a crash with no retries left, the
+  // blocking pool's refusal): its requester is told, or, for a posted job, the pool's events.
+  void fail_job(entry& e, caf::error reason) {
+    core_->finished(slot_, e, false);
+    if (e.reply)
+      fail_reply(e.reply, std::move(reason));
+    else
+      core_->publish_failed(e, reason);
   }
 
   // The job runs on a blocking-pool thread; this worker waits (holding no scheduler worker)
@@ -204,8 +224,7 @@ private:
               waiting_ = false;
               waiting_flag_.store(false, std::memory_order_relaxed);
               blocking_job_.reset();
-              core_->finished(slot_, *job, false);
-              fail_reply(job->reply, std::move(err));
+              fail_job(*job, std::move(err));
             });
   }
 
@@ -248,8 +267,7 @@ private:
       core_->released(slot_);
       batch_.push_front(std::move(e));
     } else {
-      core_->finished(slot_, e, false);
-      fail_reply(e.reply, reason);
+      fail_job(e, reason);
     }
     crashed_ = true;
     core_->give_back(slot_, batch_);
