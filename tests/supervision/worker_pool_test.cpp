@@ -130,6 +130,53 @@ TEST_F(worker_pool_test, AnEmptyHandleTestsFalseAndASpawnedOneTrue) {
   EXPECT_TRUE(pool.shutdown(5s).drained);
 }
 
+// Misuse is a typed error, not a crash: an empty handle reaches no pool (it dereferenced a
+// null state before).
+TEST_F(worker_pool_test, AnEmptyHandleAnswersEveryCallWithATypedError) {
+  struct go {};
+  const troupe::worker_pool<work> empty;
+  auto dead = [](const caf::error& err) { return err == mailbox_errc::receiver_dead; };
+  auto r = empty.submit(work{1, 1}, 1s);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(dead(r.error())) << troupe::render(r.error());
+  EXPECT_TRUE(dead(empty.submit_async(
+      work{1, 1}, [](int) {}, [](caf::error) {})));
+  EXPECT_TRUE(dead(empty.post(work{1, 1})));
+  EXPECT_TRUE(dead(empty.resize(2)));
+  EXPECT_EQ(empty.metrics().completed, 0u);
+  EXPECT_FALSE(empty.supervisor());
+  EXPECT_TRUE(empty.shutdown(1s).drained);
+  // From an actor: each form fails at once, on the actor.
+  struct outcome {
+    std::promise<std::vector<caf::error>> errors;
+  };
+  auto st = std::make_shared<outcome>();
+  auto errors = st->errors.get_future();
+  auto driver = troupe::spawn_mailbox<go>(*rt, {}, [empty, st](auto* self) {
+                  return troupe::handlers{[self, empty, st](go&) {
+                    std::vector<caf::error> seen;
+                    auto posted = empty.post(self, work{1, 1}, [] {});
+                    seen.push_back(posted ? caf::error{} : posted.error());
+                    auto submitted = empty.submit(
+                        self, work{1, 1}, [](int) {}, [](caf::error) {}, [] {});
+                    seen.push_back(submitted ? caf::error{} : submitted.error());
+                    empty.submit(self, work{1, 1})
+                        .then([](int) {},
+                              [self, st, seen](caf::error err) mutable {
+                                seen.push_back(std::move(err));
+                                st->errors.set_value(std::move(seen));
+                              });
+                  }};
+                }).value();
+  (void)driver.send(go{});
+  ASSERT_EQ(errors.wait_for(10s), std::future_status::ready);
+  auto seen = errors.get();
+  ASSERT_EQ(seen.size(), 3u);
+  for (auto& err : seen)
+    EXPECT_TRUE(dead(err)) << troupe::render(err);
+  caf::anon_send_exit(driver.actor(), caf::exit_reason::user_shutdown);
+}
+
 TEST_F(worker_pool_test, ExactlyOnceAnswersUnderSeededRandomCrashes) {
   constexpr int n = 2000;
   // Seeded: each job crashes its worker on its first attempt (1 in 10) or always (1 in 50).

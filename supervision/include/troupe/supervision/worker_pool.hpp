@@ -17,6 +17,7 @@
 #include "troupe/actors/pending.hpp"
 #include "troupe/core/actor_reply_sink.hpp"
 #include "troupe/core/reply_sink.hpp"
+#include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/runtime/blocking_future.hpp"
 #include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/recycled_blocks.hpp"
@@ -105,7 +106,10 @@ public:
     std::chrono::milliseconds wait_for_room{30'000};
   };
 
-  /// An empty handle (operator bool is false); spawn_pool makes real ones.
+  /// An empty handle (operator bool is false); spawn_pool makes real ones. It reaches no pool:
+  /// a submit or post through it fails with mailbox_errc::receiver_dead (as a send to a
+  /// mailbox handle that reaches no actor), resize() too; metrics() are zeros and shutdown()
+  /// has nothing to do.
   worker_pool() = default;
 
   /// False for an empty (default-constructed) handle.
@@ -116,6 +120,8 @@ public:
   [[nodiscard]] troupe::result<reply_type>
   submit(Job job, std::chrono::milliseconds timeout = std::chrono::seconds{30},
          uint64_t key = 0) const {
+    if (!state_)
+      return no_pool();
     auto deadline = std::chrono::steady_clock::now() + timeout;
     using result_slot = typename blocking_future<reply_type>::shared_state;
     auto st = std::make_shared<result_slot>();
@@ -145,6 +151,8 @@ public:
   /// `self`. Never blocks: a full queue answers mailbox_full at once, even under backpressure.
   template <class Self>
   [[nodiscard]] pending<reply_type> submit(Self* self, Job job, uint64_t key = 0) const {
+    if (!state_)
+      return failed<reply_type>(no_pool());
     return pending<reply_type>{[core = state_->core, self, job = std::move(job),
                                 key](auto on_value, auto on_error) mutable {
       auto id = self->add_request(
@@ -229,6 +237,8 @@ public:
   ///     if (auto err = pool.post(checksum{path}))
   ///       log(err);
   caf::error post(Job job, submit_options opts = {}) const {
+    if (!state_)
+      return no_pool();
     typename core_type::entry e{std::move(job), nullptr};
     return detail::admit_error(state_->core->push(
         e, opts.key, nullptr, true, std::chrono::steady_clock::now() + opts.wait_for_room));
@@ -253,6 +263,8 @@ public:
   caf::error submit_parking_request(caf::execution_unit* ctx, Job job,
                                     std::unique_ptr<reply_sink<reply_type>> reply,
                                     uint64_t key = 0) const {
+    if (!state_)
+      return no_pool();
     typename core_type::entry e{std::move(job), std::move(reply)};
     std::function<void()> no_notice;
     return detail::admit_error(state_->core->push(e, key, ctx, false, {}, &no_notice));
@@ -262,6 +274,8 @@ private:
   template <class OnValue, class OnError>
   caf::error submit_until(Job job, OnValue on_value, OnError on_error, uint64_t key,
                           std::chrono::steady_clock::time_point room_deadline) const {
+    if (!state_)
+      return no_pool();
     typename core_type::entry e{
         std::move(job), std::make_unique<detail::pool_callback_sink<reply_type, OnValue, OnError>>(
                             std::move(on_value), std::move(on_error))};
@@ -281,6 +295,8 @@ private:
   template <class Self>
   caf::expected<submit_status> submit_parking(Self* self, typename core_type::entry e,
                                               std::function<void()> on_queued, uint64_t key) const {
+    if (!state_)
+      return no_pool();
     if (on_queued) {
       // The common case first: room in the queue, and nothing to set up for a wake-up later.
       auto first = state_->core->push(e, key, self->context(), false, {}, nullptr, true);
@@ -320,6 +336,8 @@ public:
   caf::error resize(std::size_t n) const {
     if (n == 0 || n > pool_options::max_workers)
       return make_error(config_errc::out_of_range, std::string{"workers"}, std::to_string(n));
+    if (!state_)
+      return no_pool();
     std::lock_guard guard{state_->resize_mtx};
     auto& core = *state_->core;
     auto old = core.active();
@@ -334,14 +352,25 @@ public:
   }
 
   /// A snapshot of the pool's figures. Any thread.
-  [[nodiscard]] pool_metrics metrics() const { return state_->core->metrics(); }
+  [[nodiscard]] pool_metrics metrics() const {
+    return state_ ? state_->core->metrics() : pool_metrics{};
+  }
 
   /// The pool's supervisor (dynamic strategy; one child per worker).
-  [[nodiscard]] const troupe::supervisor& supervisor() const noexcept { return state_->sup; }
+  /// An empty handle's is an empty supervisor handle.
+  [[nodiscard]] const troupe::supervisor& supervisor() const noexcept {
+    static const troupe::supervisor none;
+    return state_ ? state_->sup : none;
+  }
 
   /// Refuses new jobs (runtime_errc::shutting_down), lets the workers finish what was accepted
   /// until `deadline`, then stops them; what is left is answered with runtime_errc::cancelled.
   pool_shutdown_report shutdown(std::chrono::milliseconds deadline) const {
+    if (!state_) {
+      pool_shutdown_report nothing_to_do;
+      nothing_to_do.drained = true;
+      return nothing_to_do;
+    }
     auto until = std::chrono::steady_clock::now() + deadline;
     auto& core = *state_->core;
     auto before = core.metrics().cancelled;
@@ -410,6 +439,11 @@ public:
   }
 
 private:
+  // What every call through an empty handle answers.
+  static caf::error no_pool() {
+    return make_error(mailbox_errc::receiver_dead, std::string{"an empty worker_pool handle"});
+  }
+
   struct pool_state {
     std::shared_ptr<core_type> core;
     troupe::supervisor sup;
