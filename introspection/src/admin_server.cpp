@@ -35,8 +35,11 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-void name_this_thread() {
-  ::pthread_setname_np(::pthread_self(), "troupe-admin");
+// Named by the thread that starts it, before the endpoint reports itself started: a census of
+// the process's threads taken right after sees every one under its name (a thread that named
+// itself might not have run yet).
+void name_admin_thread(std::thread& t) {
+  ::pthread_setname_np(t.native_handle(), "troupe-admin");
 }
 
 // Waits until `fd` is ready for `events` or `deadline` passes.
@@ -167,17 +170,16 @@ public:
     configure_routes();
     configure_limits();
     port_ = bind(address, port);
-    for (std::size_t i = 0; i < std::max<std::size_t>(limits_.workers, 1); ++i)
-      workers_.emplace_back([this] {
-        name_this_thread();
-        work();
-      });
+    for (std::size_t i = 0; i < std::max<std::size_t>(limits_.workers, 1); ++i) {
+      workers_.emplace_back([this] { work(); });
+      name_admin_thread(workers_.back());
+    }
     http_.new_task_queue = [this]() -> httplib::TaskQueue* {
-      name_this_thread();
       accepting_.count_down();
       return new inline_task_queue;
     };
     acceptor_ = std::thread{[this] { http_.listen_after_bind(); }};
+    name_admin_thread(acceptor_);
     // httplib's stop() does nothing until the accept loop runs: wait for it, so that the
     // destructor can always stop it.
     accepting_.wait();

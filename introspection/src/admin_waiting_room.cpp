@@ -50,10 +50,9 @@ admin_waiting_room::admin_waiting_room(limits lim, dispatch_fn dispatch)
   ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  thread_ = std::thread{[this] {
-    ::pthread_setname_np(::pthread_self(), "troupe-admin");
-    run();
-  }};
+  thread_ = std::thread{[this] { run(); }};
+  // Named here rather than by itself, so that it bears its name once the endpoint started.
+  ::pthread_setname_np(thread_.native_handle(), "troupe-admin");
 }
 
 admin_waiting_room::~admin_waiting_room() {
