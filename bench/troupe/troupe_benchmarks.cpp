@@ -733,6 +733,41 @@ struct sum_job {
 
 struct feed_jobs {};
 
+// The submitter of worker_pool and worker_pool_posted, a Troupe actor started by feed_jobs. As
+// a Tokio submitter does with try_send, then send().await on Full, it submits while the queue
+// takes jobs (an empty on_queued); the job a full queue refuses is submitted again with
+// on_queued, which parks it and resumes the loop once the queue has taken it.
+// `submit(self, job, on_queued)` is the pool call; `all_taken` runs once the queue took job n.
+template <class Submit>
+troupe::mailbox<feed_jobs> spawn_job_feeder(troupe::runtime& rt, const char* name, std::uint64_t n,
+                                            Submit submit, std::function<void()> all_taken) {
+  auto feeder = troupe::spawn_mailbox<feed_jobs>(rt, {}, [=](auto* self) {
+    auto next = std::make_shared<std::uint64_t>(0); // only touched by this actor
+    auto feed = std::make_shared<std::function<void()>>();
+    std::weak_ptr<std::function<void()>> weak_feed = feed;
+    *feed = [self, n, name, next, submit, all_taken, weak_feed] {
+      while (*next < n) {
+        auto r = submit(self, sum_job{*next}, std::function<void()>{});
+        if (r) {
+          ++*next;
+          continue;
+        }
+        check(r.error() == troupe::mailbox_errc::mailbox_full, name);
+        auto parked = submit(self, sum_job{(*next)++}, [weak_feed] {
+          if (auto f = weak_feed.lock())
+            (*f)();
+        });
+        check(static_cast<bool>(parked), name);
+        return;
+      }
+      all_taken();
+    };
+    return troupe::handlers{[feed](feed_jobs&) { (*feed)(); }};
+  });
+  check(static_cast<bool>(feeder), "worker_pool: the submitter did not start");
+  return *feeder;
+}
+
 void bench_worker_pool() {
   const std::uint64_t n = scaled(1'000'000);
   troupe::runtime rt{bench_config()};
@@ -752,46 +787,26 @@ void bench_worker_pool() {
   auto owner = std::make_unique<tally>(); // outlives every job: the pool drains first
   auto* st = owner.get();
   auto finished = st->done.get_future();
-  auto submitter = troupe::spawn_mailbox<feed_jobs>(rt, {}, [pool = *pool, n, st](auto* self) {
-    auto next = std::make_shared<std::uint64_t>(0); // only touched by this actor
-    auto answered = [st, n] {
-      if (st->completed.fetch_add(1, std::memory_order_acq_rel) + 1 == n)
-        st->done.set_value();
-    };
-    auto feed = std::make_shared<std::function<void()>>();
-    std::weak_ptr<std::function<void()>> weak_feed = feed;
-    auto on_value = [st, answered](std::uint64_t sum) {
-      st->total.fetch_add(sum, std::memory_order_relaxed);
-      answered();
-    };
-    auto on_error = [st, answered](caf::error) {
-      st->failed.fetch_add(1, std::memory_order_relaxed);
-      answered();
-    };
-    // As a Tokio submitter does with try_send, then send().await on Full: submit while the
-    // queue takes jobs (no on_queued); the job a full queue refuses is submitted again with
-    // on_queued, which parks it and resumes the loop once the queue has taken it.
-    *feed = [self, pool, n, next, on_value, on_error, weak_feed] {
-      while (*next < n) {
-        auto r = pool.submit_async(self, sum_job{*next}, on_value, on_error, {});
-        if (r) {
-          ++*next;
-          continue;
-        }
-        check(r.error() == troupe::mailbox_errc::mailbox_full, "worker_pool: a job was refused");
-        auto parked = pool.submit_async(self, sum_job{(*next)++}, on_value, on_error, [weak_feed] {
-          if (auto f = weak_feed.lock())
-            (*f)();
-        });
-        check(static_cast<bool>(parked), "worker_pool: a job was refused");
-        return;
-      }
-    };
-    return troupe::handlers{[feed](feed_jobs&) { (*feed)(); }};
-  });
-  check(static_cast<bool>(submitter), "worker_pool: the submitter did not start");
+  auto answered = [st, n] {
+    if (st->completed.fetch_add(1, std::memory_order_acq_rel) + 1 == n)
+      st->done.set_value();
+  };
+  auto on_value = [st, answered](std::uint64_t sum) {
+    st->total.fetch_add(sum, std::memory_order_relaxed);
+    answered();
+  };
+  auto on_error = [st, answered](caf::error) {
+    st->failed.fetch_add(1, std::memory_order_relaxed);
+    answered();
+  };
+  auto submitter = spawn_job_feeder(
+      rt, "worker_pool: a job was refused", n,
+      [pool = *pool, on_value, on_error](auto* self, sum_job job, std::function<void()> queued) {
+        return pool.submit_async(self, job, on_value, on_error, std::move(queued));
+      },
+      [] {});
   stopwatch sw;
-  submitter->send(feed_jobs{});
+  submitter.send(feed_jobs{});
   await_done(finished, "worker_pool: timed out");
   double seconds = sw.seconds();
   check(st->failed.load() == 0, "worker_pool: a job failed");
@@ -835,36 +850,14 @@ void bench_worker_pool_posted() {
   check(static_cast<bool>(pool), "worker_pool_posted: the pool did not start");
   std::promise<void> all_posted;
   auto posted = all_posted.get_future();
-  auto submitter =
-      troupe::spawn_mailbox<feed_jobs>(rt, {}, [pool = *pool, n, done = &all_posted](auto* self) {
-        auto next = std::make_shared<std::uint64_t>(0); // only touched by this actor
-        auto feed = std::make_shared<std::function<void()>>();
-        std::weak_ptr<std::function<void()>> weak_feed = feed;
-        // As worker_pool's submitter: post while the queue takes jobs; the job a full queue
-        // refuses is posted again with on_queued, which parks it and resumes the loop.
-        *feed = [self, pool, n, next, weak_feed, done] {
-          while (*next < n) {
-            auto r = pool.post(self, sum_job{*next}, {});
-            if (r) {
-              ++*next;
-              continue;
-            }
-            check(r.error() == troupe::mailbox_errc::mailbox_full,
-                  "worker_pool_posted: a job was refused");
-            auto parked = pool.post(self, sum_job{(*next)++}, [weak_feed] {
-              if (auto f = weak_feed.lock())
-                (*f)();
-            });
-            check(static_cast<bool>(parked), "worker_pool_posted: a job was refused");
-            return;
-          }
-          done->set_value();
-        };
-        return troupe::handlers{[feed](feed_jobs&) { (*feed)(); }};
-      });
-  check(static_cast<bool>(submitter), "worker_pool_posted: the submitter did not start");
+  auto submitter = spawn_job_feeder(
+      rt, "worker_pool_posted: a job was refused", n,
+      [pool = *pool](auto* self, sum_job job, std::function<void()> queued) {
+        return pool.post(self, job, std::move(queued));
+      },
+      [done = &all_posted] { done->set_value(); });
   stopwatch sw;
-  submitter->send(feed_jobs{});
+  submitter.send(feed_jobs{});
   await_done(posted, "worker_pool_posted: timed out");
   check(pool->shutdown(10s).drained, "worker_pool_posted: the pool did not drain");
   double seconds = sw.seconds();

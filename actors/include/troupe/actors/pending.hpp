@@ -16,7 +16,7 @@ namespace troupe {
 /// Example (inside an actor; the callbacks run in the actor's own context):
 ///
 ///   troupe::request(self, counter, get_count{}, 1s)
-///     .then([=](int64_t n) { ... }, [=](caf::error& err) { ... });
+///     .then([=](int64_t n) { ... }, [=](caf::error err) { ... });
 ///
 /// Thread safety: a pending reply is a value owned by one thread at a time. Where its callbacks
 /// run is said by the function that made it.

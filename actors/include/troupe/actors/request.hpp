@@ -16,7 +16,9 @@
 #include <caf/scheduled_actor.hpp>
 #include <caf/sec.hpp>
 
+#include "troupe/actors/actor_request.hpp"
 #include "troupe/actors/detail/reply_sinks.hpp"
+#include "troupe/actors/detail/request_errors.hpp"
 #include "troupe/actors/pending.hpp"
 #include "troupe/core/actor_reply_sink.hpp"
 #include "troupe/mailbox/mailbox.hpp"
@@ -24,37 +26,6 @@
 #include "troupe/scheduler/result.hpp"
 
 namespace troupe {
-
-namespace detail {
-
-// Turns CAF's own timeout error into Troupe's, so that callers compare against one enum.
-inline caf::error translate(caf::error err) {
-  if (err == caf::sec::request_timeout)
-    return make_error(mailbox_errc::request_timeout);
-  if (err == caf::sec::request_receiver_down)
-    return make_error(mailbox_errc::receiver_dead);
-  return err;
-}
-
-inline caf::error fail_of(admission_outcome outcome) {
-  switch (outcome) {
-  case admission_outcome::full:
-  case admission_outcome::dropped:
-    return make_error(mailbox_errc::mailbox_full);
-  case admission_outcome::timeout:
-    return make_error(mailbox_errc::send_timeout);
-  case admission_outcome::receiver_dead:
-    return make_error(mailbox_errc::receiver_dead);
-  case admission_outcome::closed:
-    return make_error(mailbox_errc::closed);
-  case admission_outcome::accepted:
-  case admission_outcome::parked:
-    break;
-  }
-  return caf::none;
-}
-
-} // namespace detail
 
 /// Sends the request `msg` from inside the actor `self` (timeout: a std::chrono duration or
 /// caf::infinite) and returns its pending reply; the
@@ -68,7 +39,7 @@ inline caf::error fail_of(admission_outcome outcome) {
 /// Example:
 ///
 ///   troupe::request(self, counter, get_count{}, 1s)
-///     .then([=](int64_t n) { ... }, [=](caf::error& err) { ... });
+///     .then([=](int64_t n) { ... }, [=](caf::error err) { ... });
 template <class... Ts, class T, class Timeout>
 requires is_one_of_v<T, Ts...> pending<reply_t<T>>
 request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout_arg) {
@@ -82,7 +53,7 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
         std::move(msg), std::make_unique<detail::actor_sink<R>>(self, response_id)};
     auto outcome =
         dest ? dest.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
-    if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked) {
+    if (!detail::admitted(outcome)) {
       on_error(detail::fail_of(outcome));
       return;
     }
@@ -98,36 +69,13 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
 
 /// request() for Troupe actors (the `self` of a mailbox's handlers): the reply comes back
 /// through the actor's own reply queue and is matched to its continuation by id in O(1); a
-/// finite timeout records a deadline (troupe::actor::fail_request_after).
+/// finite timeout records a deadline (troupe::actor::fail_request_after). Returns a
+/// troupe::actor_request, which keeps then()'s callbacks without std::function and converts
+/// to pending<reply_t<T>> where one is wanted.
 template <class... Ts, class T, class Timeout>
-requires is_one_of_v<T, Ts...> pending<reply_t<T>>
+requires is_one_of_v<T, Ts...> actor_request<mailbox<Ts...>, T, std::decay_t<Timeout>>
 request(troupe::actor* self, const mailbox<Ts...>& dest, T msg, Timeout timeout) {
-  using R = reply_t<T>;
-  return pending<R>{
-      [self, dest, msg = std::move(msg), timeout](auto on_value, auto on_error) mutable {
-        if constexpr (std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>) {
-          typename mailbox<Ts...>::envelope_type env{
-              std::move(msg),
-              std::make_unique<inline_reply<R>>(self, std::move(on_value), std::move(on_error))};
-          auto outcome =
-              dest ? dest.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
-          if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked)
-            fail_reply(env.reply, detail::fail_of(outcome));
-          return;
-        }
-        auto id = self->add_request(
-            std::make_unique<continuation_of<R>>(std::move(on_value), std::move(on_error)));
-        typename mailbox<Ts...>::envelope_type env{std::move(msg),
-                                                   std::make_unique<actor_reply_sink<R>>(self, id)};
-        auto outcome =
-            dest ? dest.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
-        if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked) {
-          self->fail_request(id, detail::fail_of(outcome));
-          return;
-        }
-        if constexpr (!std::is_same_v<std::decay_t<Timeout>, caf::infinite_t>)
-          self->fail_request_after(id, timeout, make_error(mailbox_errc::request_timeout));
-      }};
+  return {self, dest, std::move(msg), timeout};
 }
 
 namespace detail {
@@ -147,7 +95,7 @@ pending<reply_t<T>> ask_async(const mailbox<Ts...>& dest, T msg,
     auto outcome =
         dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
              : admission_outcome::receiver_dead;
-    if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked)
+    if (!detail::admitted(outcome))
       on_error(detail::fail_of(outcome));
   }};
 }

@@ -63,13 +63,14 @@ private:
 
 /// A request of a Troupe actor without a timeout: the sink carries the continuation and, once
 /// answered, travels back through the requester's reply queue as the reply itself. One
-/// allocation per request, and no table: nothing can expire.
-template <class R>
+/// allocation per request, and no table: nothing can expire. troupe::request() stores the
+/// callbacks as they were given (`F`, `G`), so that the request costs no std::function.
+template <class R, class F = std::function<void(R)>, class G = std::function<void(caf::error)>>
 class inline_reply final : public reply_sink<R>, public reply_job {
 public:
   /// `f` runs with the value, `g` with the error, on the requester. Holds a strong reference
   /// to `requester` until the reply has run or was discarded.
-  inline_reply(actor* requester, std::function<void(R)> f, std::function<void(caf::error)> g)
+  inline_reply(actor* requester, F f, G g)
       : reply_job(0), requester_(requester), keep_alive_(requester->ctrl()),
         on_value_(std::move(f)), on_error_(std::move(g)) {
     this->takes_ownership_ = true;
@@ -108,8 +109,8 @@ public:
 private:
   actor* requester_;
   caf::strong_actor_ptr keep_alive_;
-  std::function<void(R)> on_value_;
-  std::function<void(caf::error)> on_error_;
+  F on_value_;
+  G on_error_;
   std::optional<caf::expected<R>> result_;
 };
 

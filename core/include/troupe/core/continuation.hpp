@@ -69,13 +69,13 @@ public:
 };
 
 /// The requester's side of a Troupe actor's request: the then() callbacks. Expects its replies
-/// as reply_value<R>.
-template <class R>
+/// as reply_value<R>. troupe::request() stores the callbacks as they were given (`F`, `G`), so
+/// that a request costs no std::function.
+template <class R, class F = std::function<void(R)>, class G = std::function<void(caf::error)>>
 class continuation_of final : public continuation {
 public:
   /// `f` runs with a value, `g` with an error, both on the requester.
-  continuation_of(std::function<void(R)> f, std::function<void(caf::error)> g)
-      : on_value_(std::move(f)), on_error_(std::move(g)) {}
+  continuation_of(F f, G g) : on_value_(std::move(f)), on_error_(std::move(g)) {}
 
   /// Calls the value or the error callback with the reply_value<R>'s result.
   void deliver(reply_job& reply) override {
@@ -90,8 +90,8 @@ public:
   void fail(caf::error err) override { on_error_(std::move(err)); }
 
 private:
-  std::function<void(R)> on_value_;
-  std::function<void(caf::error)> on_error_;
+  F on_value_;
+  G on_error_;
 };
 
 } // namespace troupe

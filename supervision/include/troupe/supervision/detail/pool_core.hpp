@@ -50,11 +50,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/error.hpp>
 #include <caf/execution_unit.hpp>
+#include <nlohmann/json.hpp>
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/reply_sink.hpp"
@@ -269,46 +272,34 @@ public:
   /// `attempt` is the attempt that failed (from 1).
   void count_retry(uint32_t attempt, const caf::error& reason) {
     retried_.fetch_add(1, std::memory_order_relaxed);
-    if (!events_ || !events_->wants(event_level::notice))
+    if (!observed(event_level::notice))
       return;
-    event e;
-    e.level = event_level::notice;
-    e.kind = event_kinds::pool_job_retried;
-    e.name = opts_.name;
     auto rendered = render(reason);
-    e.text = "job retried after attempt " + std::to_string(attempt) + " failed: " + rendered;
-    e.fields = {{"pool", opts_.name}, {"attempt", attempt}, {"reason", std::move(rendered)}};
-    events_->publish(std::move(e));
+    auto text = "job retried after attempt " + std::to_string(attempt) + " failed: " + rendered;
+    publish(event_level::notice, event_kinds::pool_job_retried, std::move(text),
+            {{"pool", opts_.name}, {"attempt", attempt}, {"reason", std::move(rendered)}});
   }
 
   /// Publishes pool.job_failed for a posted job (it has no reply to carry the error).
   void publish_failed(const entry& e, const caf::error& reason) {
-    if (!events_ || !events_->wants(event_level::warning))
+    if (!observed(event_level::warning))
       return;
-    event ev;
-    ev.level = event_level::warning;
-    ev.kind = event_kinds::pool_job_failed;
-    ev.name = opts_.name;
     auto rendered = render(reason);
     auto attempts = e.attempts + 1;
-    ev.text = "posted job failed after " + std::to_string(attempts) +
-              (attempts == 1 ? " attempt: " : " attempts: ") + rendered;
-    ev.fields = {{"pool", opts_.name}, {"attempts", attempts}, {"reason", std::move(rendered)}};
-    events_->publish(std::move(ev));
+    auto text = "posted job failed after " + std::to_string(attempts) +
+                (attempts == 1 ? " attempt: " : " attempts: ") + rendered;
+    publish(event_level::warning, event_kinds::pool_job_failed, std::move(text),
+            {{"pool", opts_.name}, {"attempts", attempts}, {"reason", std::move(rendered)}});
   }
 
   /// Publishes pool.job_cancelled for `n` jobs answered with runtime_errc::cancelled. Called
   /// without the pool's locks held.
   void publish_cancelled(std::size_t n, const char* why) {
-    if (n == 0 || !events_ || !events_->wants(event_level::notice))
+    if (n == 0 || !observed(event_level::notice))
       return;
-    event e;
-    e.level = event_level::notice;
-    e.kind = event_kinds::pool_job_cancelled;
-    e.name = opts_.name;
-    e.text = std::to_string(n) + (n == 1 ? " job" : " jobs") + " cancelled: " + why;
-    e.fields = {{"pool", opts_.name}, {"count", n}, {"reason", why}};
-    events_->publish(std::move(e));
+    publish(event_level::notice, event_kinds::pool_job_cancelled,
+            std::to_string(n) + (n == 1 ? " job" : " jobs") + " cancelled: " + why,
+            {{"pool", opts_.name}, {"count", n}, {"reason", why}});
   }
 
   void started(std::size_t slot) noexcept {
@@ -514,6 +505,21 @@ private:
   [[nodiscard]] bool no_job_outstanding() const noexcept {
     auto settled = settled_.load(std::memory_order_seq_cst);
     return accepted_.load(std::memory_order_seq_cst) == settled;
+  }
+
+  // Whether anyone takes events of `level`: checked before an event's text is built, so that
+  // an unobserved event costs one load.
+  [[nodiscard]] bool observed(event_level level) const { return events_ && events_->wants(level); }
+
+  // Publishes the pool's event `kind` (call only when observed(level)).
+  void publish(event_level level, std::string_view kind, std::string text, nlohmann::json fields) {
+    event e;
+    e.level = level;
+    e.kind = kind;
+    e.name = opts_.name;
+    e.text = std::move(text);
+    e.fields = std::move(fields);
+    events_->publish(std::move(e));
   }
 
   static int64_t now_ns() noexcept {
