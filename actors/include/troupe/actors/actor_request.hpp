@@ -41,12 +41,16 @@ public:
   actor_request(actor* self, Dest dest, T msg, Timeout timeout)
       : self_(self), dest_(std::move(dest)), msg_(std::move(msg)), timeout_(timeout) {}
 
+  /// A second request of the same message (the message is copied); each is sent by its own
+  /// then().
   actor_request(const actor_request&) = default;
+  /// As the copy constructor.
   actor_request& operator=(const actor_request&) = default;
   /// The moved-from request is empty: its then() fails with caf::sec::invalid_argument.
   actor_request(actor_request&& other) noexcept
       : self_(std::exchange(other.self_, nullptr)), dest_(std::move(other.dest_)),
         msg_(std::move(other.msg_)), timeout_(other.timeout_) {}
+  /// As the move constructor: `other` is empty afterwards.
   actor_request& operator=(actor_request&& other) noexcept {
     self_ = std::exchange(other.self_, nullptr);
     dest_ = std::move(other.dest_);
