@@ -373,7 +373,8 @@ struct gather_round_state {
 template <class Self>
 void gather_round(Self* self, std::shared_ptr<gather_round_state> st) {
   const std::uint64_t base = st->round * gather_width;
-  std::vector<troupe::pending<std::uint64_t>> reqs;
+  using ask = decltype(troupe::request(self, st->workers[0], increment{0}, caf::infinite));
+  std::vector<ask> reqs;
   reqs.reserve(gather_width);
   for (std::uint64_t i = 0; i < gather_width; ++i)
     reqs.push_back(troupe::request(self, st->workers[i], increment{base + i}, caf::infinite));

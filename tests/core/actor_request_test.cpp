@@ -1,6 +1,7 @@
 // troupe::actor_request, what troupe::request(self, ...) returns inside a Troupe actor: then()
 // keeps the callbacks as given (move-only ones too), a moved-from request fails with a typed
-// error, and as a pending reply it keeps its meaning.
+// error, as a pending reply it keeps its meaning, and the combinators take requests of one
+// type directly.
 
 #include <future>
 #include <memory>
@@ -132,6 +133,109 @@ TEST_F(actor_request_test, AsPendingRepliesRequestsKeepTheirOutcome) {
   EXPECT_EQ(*all[2], 3);
   ASSERT_FALSE(all[3]);
   EXPECT_EQ(all[3].error(), troupe::mailbox_errc::receiver_dead);
+  EXPECT_FALSE(watch.exit_reason());
+}
+
+// gather, gather_all_or_fail and first_of over a vector of requests (no pending replies in
+// between): results in input order with each error in its place; the first error fails the
+// whole; the first value wins.
+TEST_F(actor_request_test, CombinatorsTakeRequestsOfOneTypeDirectly) {
+  auto adder = troupe::test::spawn_adder(*rt);
+  struct outcome {
+    std::vector<caf::expected<int64_t>> gathered;
+    caf::error all_or_fail;
+    int64_t first = 0;
+  };
+  auto result = std::make_shared<std::promise<outcome>>();
+  auto a = troupe::spawn_actor(*rt, [adder, result](troupe::actor* self) {
+    troupe::mailbox<increment> nobody;
+    using ask = decltype(troupe::request(self, adder, increment{0}, 5s));
+    auto asks = [self, adder, nobody](bool with_dead) {
+      std::vector<ask> out;
+      out.push_back(troupe::request(self, adder, increment{10}, 5s));
+      if (with_dead)
+        out.push_back(troupe::request(self, nobody, increment{0}, 5s));
+      out.push_back(troupe::request(self, adder, increment{20}, 5s));
+      return out;
+    };
+    auto out = std::make_shared<outcome>();
+    auto fail = [self](caf::error err) { self->quit(std::move(err)); };
+    troupe::gather(asks(true))
+        .then(
+            [self, out, result, asks, fail](std::vector<caf::expected<int64_t>> all) {
+              out->gathered = std::move(all);
+              troupe::gather_all_or_fail(asks(true))
+                  .then([self](std::vector<int64_t>) { self->quit(caf::sec::unexpected_message); },
+                        [self, out, result, asks, fail](caf::error err) {
+                          out->all_or_fail = std::move(err);
+                          troupe::first_of(asks(false))
+                              .then(
+                                  [self, out, result](int64_t n) {
+                                    out->first = n;
+                                    result->set_value(*out);
+                                    self->quit();
+                                  },
+                                  fail);
+                        });
+            },
+            fail);
+  });
+  troupe::test::exit_watch watch{sys(), a};
+  auto f = result->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  auto out = f.get();
+  ASSERT_EQ(out.gathered.size(), 3u);
+  ASSERT_TRUE(out.gathered[0]);
+  EXPECT_EQ(*out.gathered[0], 11);
+  ASSERT_FALSE(out.gathered[1]);
+  EXPECT_EQ(out.gathered[1].error(), troupe::mailbox_errc::receiver_dead);
+  ASSERT_TRUE(out.gathered[2]);
+  EXPECT_EQ(*out.gathered[2], 21);
+  EXPECT_EQ(out.all_or_fail, troupe::mailbox_errc::receiver_dead);
+  EXPECT_EQ(out.first, 11) << "the adder answers in order: the first request wins";
+  EXPECT_FALSE(watch.exit_reason());
+}
+
+// gather_all_or_fail fails on its first error and discards the replies that arrive after it;
+// its state (here: the callbacks it was given) is released once the last of them arrived.
+TEST_F(actor_request_test, ACombinatorReleasesItsStateOnceEveryInputArrived) {
+  auto adder = troupe::test::spawn_adder(*rt);
+  struct outcome {
+    caf::error failed_with;
+    bool completed_with_values = false;
+    bool released_after_last_reply = false;
+  };
+  auto result = std::make_shared<std::promise<outcome>>();
+  auto a = troupe::spawn_actor(*rt, [adder, result](troupe::actor* self) {
+    troupe::mailbox<increment> nobody;
+    auto out = std::make_shared<outcome>();
+    auto token = std::make_shared<int>(0);
+    std::weak_ptr<int> watched = token;
+    std::vector<decltype(troupe::request(self, adder, increment{0}, caf::infinite))> asks;
+    asks.push_back(troupe::request(self, nobody, increment{0}, caf::infinite));
+    asks.push_back(troupe::request(self, adder, increment{1}, caf::infinite));
+    asks.push_back(troupe::request(self, adder, increment{2}, caf::infinite));
+    troupe::gather_all_or_fail(std::move(asks))
+        .then([token, out](std::vector<int64_t>) { out->completed_with_values = true; },
+              [token, out](caf::error err) { out->failed_with = std::move(err); });
+    token.reset();
+    // The adder answers in order: this reply comes after the two the combinator waits for.
+    troupe::request(self, adder, increment{3}, caf::infinite)
+        .then(
+            [self, out, result, watched](int64_t) {
+              out->released_after_last_reply = watched.expired();
+              result->set_value(*out);
+              self->quit();
+            },
+            [self](caf::error err) { self->quit(std::move(err)); });
+  });
+  troupe::test::exit_watch watch{sys(), a};
+  auto f = result->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  auto out = f.get();
+  EXPECT_EQ(out.failed_with, troupe::mailbox_errc::receiver_dead);
+  EXPECT_FALSE(out.completed_with_values) << "the whole completed a second time";
+  EXPECT_TRUE(out.released_after_last_reply) << "the state outlived its last input";
   EXPECT_FALSE(watch.exit_reason());
 }
 

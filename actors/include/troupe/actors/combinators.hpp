@@ -19,140 +19,141 @@
 
 #include <caf/expected.hpp>
 
+#include "troupe/actors/detail/arrivals.hpp"
 #include "troupe/actors/pending.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 
 namespace troupe {
 
 /// join_all / join!: every reply, in input order, each a value or its error. Completes when
-/// all inputs have completed; never fails as a whole.
+/// all inputs have completed; never fails as a whole. The inputs are pending replies, or
+/// requests of one type as troupe::request(self, ...) makes them inside a Troupe actor (then
+/// no callback of theirs is wrapped in a std::function).
 ///
 ///   troupe::gather(std::move(requests)).then([](std::vector<caf::expected<int>> rs) { ... }, ...);
-template <class R>
-pending<std::vector<caf::expected<R>>> gather(std::vector<pending<R>> inputs) {
+template <class P>
+pending<std::vector<caf::expected<typename P::value_type>>> gather(std::vector<P> inputs) {
+  using R = typename P::value_type;
   using result = std::vector<caf::expected<R>>;
   return pending<result>{[inputs = std::move(inputs)](auto on_value, auto) mutable {
-    struct state {
-      std::mutex mtx;
+    if (inputs.empty()) {
+      on_value(result{});
+      return;
+    }
+    struct state : detail::arrivals_base {
       std::vector<std::optional<caf::expected<R>>> slots;
-      std::size_t left;
+      std::size_t left = 0;
       std::function<void(result)> done;
+
+      std::optional<result> record(std::size_t i, caf::expected<R> x) {
+        slots[i].emplace(std::move(x));
+        if (--left != 0)
+          return std::nullopt;
+        result out;
+        out.reserve(slots.size());
+        for (auto& s : slots)
+          out.push_back(std::move(*s));
+        return out;
+      }
+      void deliver(result out) { done(std::move(out)); }
     };
     auto st = std::make_shared<state>();
     st->slots.resize(inputs.size());
     st->left = inputs.size();
     st->done = std::move(on_value);
-    if (inputs.empty()) {
-      st->done(result{});
-      return;
-    }
-    auto arrive = [st](std::size_t i, caf::expected<R> x) {
-      std::unique_lock guard{st->mtx};
-      st->slots[i].emplace(std::move(x));
-      if (--st->left != 0)
-        return;
-      result out;
-      out.reserve(st->slots.size());
-      for (auto& s : st->slots)
-        out.push_back(std::move(*s));
-      guard.unlock();
-      st->done(std::move(out));
-    };
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-      std::move(inputs[i]).then([arrive, i](R v) { arrive(i, std::move(v)); },
-                                [arrive, i](caf::error e) { arrive(i, std::move(e)); });
+    detail::start_each(st, inputs);
   }};
 }
 
 /// try_join!: all values in input order, or the first error. The first error completes the
-/// whole at once; replies that arrive after it are discarded.
-template <class R>
-pending<std::vector<R>> gather_all_or_fail(std::vector<pending<R>> inputs) {
+/// whole at once; replies that arrive after it are discarded. The inputs are as for gather().
+template <class P>
+pending<std::vector<typename P::value_type>> gather_all_or_fail(std::vector<P> inputs) {
+  using R = typename P::value_type;
   using result = std::vector<R>;
   return pending<result>{[inputs = std::move(inputs)](auto on_value, auto on_error) mutable {
-    struct state {
-      std::mutex mtx;
+    if (inputs.empty()) {
+      on_value(result{});
+      return;
+    }
+    struct state : detail::arrivals_base {
       std::vector<std::optional<R>> slots;
-      std::size_t left;
+      std::size_t left = 0;
       bool finished = false;
       std::function<void(result)> done;
       std::function<void(caf::error)> fail;
+
+      std::optional<caf::expected<result>> record(std::size_t i, caf::expected<R> x) {
+        if (finished)
+          return std::nullopt;
+        if (!x) {
+          finished = true;
+          return caf::expected<result>{std::move(x.error())};
+        }
+        slots[i].emplace(std::move(*x));
+        if (--left != 0)
+          return std::nullopt;
+        finished = true;
+        result out;
+        out.reserve(slots.size());
+        for (auto& s : slots)
+          out.push_back(std::move(*s));
+        return caf::expected<result>{std::move(out)};
+      }
+      void deliver(caf::expected<result> outcome) {
+        if (outcome)
+          done(std::move(*outcome));
+        else
+          fail(std::move(outcome.error()));
+      }
     };
     auto st = std::make_shared<state>();
     st->slots.resize(inputs.size());
     st->left = inputs.size();
     st->done = std::move(on_value);
     st->fail = std::move(on_error);
-    if (inputs.empty()) {
-      st->done(result{});
-      return;
-    }
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-      std::move(inputs[i]).then(
-          [st, i](R v) {
-            std::unique_lock guard{st->mtx};
-            if (st->finished)
-              return;
-            st->slots[i].emplace(std::move(v));
-            if (--st->left != 0)
-              return;
-            st->finished = true;
-            result out;
-            out.reserve(st->slots.size());
-            for (auto& s : st->slots)
-              out.push_back(std::move(*s));
-            guard.unlock();
-            st->done(std::move(out));
-          },
-          [st](caf::error e) {
-            std::unique_lock guard{st->mtx};
-            if (st->finished)
-              return;
-            st->finished = true;
-            guard.unlock();
-            st->fail(std::move(e));
-          });
+    detail::start_each(st, inputs);
   }};
 }
 
 /// select!: the first value to arrive wins; later replies are discarded. Fails only when every
-/// input failed, with the last error (or mailbox_errc::abandoned for no inputs).
-template <class R>
-pending<R> first_of(std::vector<pending<R>> inputs) {
+/// input failed, with the last error (or mailbox_errc::abandoned for no inputs). The inputs are
+/// as for gather().
+template <class P>
+pending<typename P::value_type> first_of(std::vector<P> inputs) {
+  using R = typename P::value_type;
   return pending<R>{[inputs = std::move(inputs)](auto on_value, auto on_error) mutable {
-    struct state {
-      std::mutex mtx;
-      std::size_t left;
+    if (inputs.empty()) {
+      on_error(make_error(mailbox_errc::abandoned));
+      return;
+    }
+    struct state : detail::arrivals_base {
+      std::size_t left = 0;
       bool finished = false;
       std::function<void(R)> done;
       std::function<void(caf::error)> fail;
+
+      std::optional<caf::expected<R>> record(std::size_t, caf::expected<R> x) {
+        if (finished)
+          return std::nullopt;
+        if (x || --left == 0) {
+          finished = true;
+          return std::optional<caf::expected<R>>{std::move(x)};
+        }
+        return std::nullopt;
+      }
+      void deliver(caf::expected<R> outcome) {
+        if (outcome)
+          done(std::move(*outcome));
+        else
+          fail(std::move(outcome.error()));
+      }
     };
     auto st = std::make_shared<state>();
     st->left = inputs.size();
     st->done = std::move(on_value);
     st->fail = std::move(on_error);
-    if (inputs.empty()) {
-      st->fail(make_error(mailbox_errc::abandoned));
-      return;
-    }
-    for (auto& input : inputs)
-      std::move(input).then(
-          [st](R v) {
-            std::unique_lock guard{st->mtx};
-            if (st->finished)
-              return;
-            st->finished = true;
-            guard.unlock();
-            st->done(std::move(v));
-          },
-          [st](caf::error e) {
-            std::unique_lock guard{st->mtx};
-            if (st->finished || --st->left != 0)
-              return;
-            st->finished = true;
-            guard.unlock();
-            st->fail(std::move(e));
-          });
+    detail::start_each(st, inputs);
   }};
 }
 
