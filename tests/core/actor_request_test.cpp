@@ -23,6 +23,9 @@ using troupe::test::increment;
 
 class actor_request_test : public troupe::test::runtime_fixture {};
 
+// A request answered with an acknowledgement only (caf::unit_t).
+struct touch {};
+
 // A request with and without a timeout whose value callback owns a move-only promise (a
 // std::function could not hold it). Each callback object is destroyed once its reply ran.
 TEST_F(actor_request_test, MoveOnlyCallbacksAreKeptAsGivenAndReleasedAfterTheReply) {
@@ -196,14 +199,16 @@ TEST_F(actor_request_test, CombinatorsTakeRequestsOfOneTypeDirectly) {
   EXPECT_FALSE(watch.exit_reason());
 }
 
-// gather_all_or_fail fails on its first error and discards the replies that arrive after it;
-// its state (here: the callbacks it was given) is released once the last of them arrived.
-TEST_F(actor_request_test, ACombinatorReleasesItsStateOnceEveryInputArrived) {
+// gather_all_or_fail fails on its first error and discards the replies that arrive after it.
+// The callbacks it was given (and what they hold) are released as soon as it failed, not when
+// the last late reply arrives: the adder is paused until a probe has looked.
+TEST_F(actor_request_test, ACombinatorReleasesItsCallbacksOnceTheWholeCompleted) {
   auto adder = troupe::test::spawn_adder(*rt);
   struct outcome {
     caf::error failed_with;
     bool completed_with_values = false;
-    bool released_after_last_reply = false;
+    bool released_before_late_replies = false;
+    int64_t after_late_replies = 0;
   };
   auto result = std::make_shared<std::promise<outcome>>();
   auto a = troupe::spawn_actor(*rt, [adder, result](troupe::actor* self) {
@@ -211,6 +216,7 @@ TEST_F(actor_request_test, ACombinatorReleasesItsStateOnceEveryInputArrived) {
     auto out = std::make_shared<outcome>();
     auto token = std::make_shared<int>(0);
     std::weak_ptr<int> watched = token;
+    adder.pause();
     std::vector<decltype(troupe::request(self, adder, increment{0}, caf::infinite))> asks;
     asks.push_back(troupe::request(self, nobody, increment{0}, caf::infinite));
     asks.push_back(troupe::request(self, adder, increment{1}, caf::infinite));
@@ -219,23 +225,113 @@ TEST_F(actor_request_test, ACombinatorReleasesItsStateOnceEveryInputArrived) {
         .then([token, out](std::vector<int64_t>) { out->completed_with_values = true; },
               [token, out](caf::error err) { out->failed_with = std::move(err); });
     token.reset();
-    // The adder answers in order: this reply comes after the two the combinator waits for.
-    troupe::request(self, adder, increment{3}, caf::infinite)
-        .then(
-            [self, out, result, watched](int64_t) {
-              out->released_after_last_reply = watched.expired();
-              result->set_value(*out);
-              self->quit();
-            },
-            [self](caf::error err) { self->quit(std::move(err)); });
+    // Fails at once too: its error is queued right behind the combinator's, and the two late
+    // replies cannot come before it (the adder is paused).
+    troupe::request(self, nobody, increment{0}, caf::infinite)
+        .then([](int64_t) {},
+              [self, adder, out, result, watched](caf::error) {
+                out->released_before_late_replies = watched.expired();
+                adder.resume();
+                // The adder answers in order: this reply comes after the two late ones.
+                troupe::request(self, adder, increment{3}, caf::infinite)
+                    .then(
+                        [self, out, result](int64_t n) {
+                          out->after_late_replies = n;
+                          result->set_value(*out);
+                          self->quit();
+                        },
+                        [self](caf::error err) { self->quit(std::move(err)); });
+              });
   });
   troupe::test::exit_watch watch{sys(), a};
   auto f = result->get_future();
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
   auto out = f.get();
   EXPECT_EQ(out.failed_with, troupe::mailbox_errc::receiver_dead);
+  EXPECT_TRUE(out.released_before_late_replies) << "the callbacks waited for the late replies";
+  EXPECT_EQ(out.after_late_replies, 4);
   EXPECT_FALSE(out.completed_with_values) << "the whole completed a second time";
-  EXPECT_TRUE(out.released_after_last_reply) << "the state outlived its last input";
+  EXPECT_FALSE(watch.exit_reason());
+}
+
+// Replies without a value (caf::unit_t, a handler without reply_type), with and without a
+// timeout (neither compiled from a Troupe actor before) and through the three combinators; first_of
+// with some inputs failing takes the value, with all failing the last error.
+TEST_F(actor_request_test, CombinatorsTakeAcknowledgementsAndMixedOutcomes) {
+  auto toucher = troupe::spawn_mailbox<touch>(*rt, {}, [](auto*) {
+                   return troupe::handlers{[](touch&) {}};
+                 }).value();
+  auto adder = troupe::test::spawn_adder(*rt);
+  struct outcome {
+    bool acknowledged_untimed = false;
+    std::size_t gathered = 0;
+    std::size_t acknowledged = 0;
+    bool acknowledged_first = false;
+    int64_t first_after_failures = 0;
+    caf::error all_failed;
+  };
+  auto result = std::make_shared<std::promise<outcome>>();
+  auto a = troupe::spawn_actor(*rt, [toucher, adder, result](troupe::actor* self) {
+    troupe::mailbox<touch> no_toucher;
+    troupe::mailbox<increment> nobody;
+    using ack = decltype(troupe::request(self, toucher, touch{}, 5s));
+    using ask = decltype(troupe::request(self, adder, increment{0}, 5s));
+    auto out = std::make_shared<outcome>();
+    auto fail = [self](caf::error err) { self->quit(std::move(err)); };
+    auto finish = [self, out, result] {
+      result->set_value(*out);
+      self->quit();
+    };
+    auto fourth = [self, out, nobody, finish](int64_t n) {
+      out->first_after_failures = n;
+      std::vector<ask> none_answer;
+      none_answer.push_back(troupe::request(self, nobody, increment{1}, 5s));
+      none_answer.push_back(troupe::request(self, nobody, increment{2}, 5s));
+      troupe::first_of(std::move(none_answer))
+          .then([self](int64_t) { self->quit(caf::sec::unexpected_message); },
+                [out, finish](caf::error err) {
+                  out->all_failed = std::move(err);
+                  finish();
+                });
+    };
+    auto third = [self, out, adder, nobody, fourth, fail](caf::unit_t) {
+      out->acknowledged_first = true;
+      std::vector<ask> one_answers;
+      one_answers.push_back(troupe::request(self, nobody, increment{1}, 5s));
+      one_answers.push_back(troupe::request(self, adder, increment{41}, 5s));
+      troupe::first_of(std::move(one_answers)).then(fourth, fail);
+    };
+    auto second = [self, out, toucher, no_toucher, third, fail](std::vector<caf::unit_t> acks) {
+      out->acknowledged = acks.size();
+      std::vector<ack> race;
+      race.push_back(troupe::request(self, no_toucher, touch{}, 5s));
+      race.push_back(troupe::request(self, toucher, touch{}, 5s));
+      troupe::first_of(std::move(race)).then(third, fail);
+    };
+    // The toucher answers in order: this acknowledgement comes before the gathered ones.
+    troupe::request(self, toucher, touch{}, caf::infinite)
+        .then([out](caf::unit_t) { out->acknowledged_untimed = true; }, fail);
+    std::vector<ack> acks;
+    for (int i = 0; i < 3; ++i)
+      acks.push_back(troupe::request(self, toucher, touch{}, 5s));
+    troupe::gather(acks).then(
+        [self, out, acks, second, fail](std::vector<caf::expected<caf::unit_t>> all) mutable {
+          for (auto& x : all)
+            out->gathered += x ? 1 : 0;
+          troupe::gather_all_or_fail(std::move(acks)).then(second, fail);
+        },
+        fail);
+  });
+  troupe::test::exit_watch watch{sys(), a};
+  auto f = result->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  auto out = f.get();
+  EXPECT_TRUE(out.acknowledged_untimed);
+  EXPECT_EQ(out.gathered, 3u);
+  EXPECT_EQ(out.acknowledged, 3u);
+  EXPECT_TRUE(out.acknowledged_first);
+  EXPECT_EQ(out.first_after_failures, 42);
+  EXPECT_EQ(out.all_failed, troupe::mailbox_errc::receiver_dead);
   EXPECT_FALSE(watch.exit_reason());
 }
 

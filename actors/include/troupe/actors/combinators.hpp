@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -31,7 +32,7 @@ namespace troupe {
 /// no callback of theirs is wrapped in a std::function).
 ///
 ///   troupe::gather(std::move(requests)).then([](std::vector<caf::expected<int>> rs) { ... }, ...);
-template <class P>
+template <detail::reply_source P>
 pending<std::vector<caf::expected<typename P::value_type>>> gather(std::vector<P> inputs) {
   using R = typename P::value_type;
   using result = std::vector<caf::expected<R>>;
@@ -45,7 +46,9 @@ pending<std::vector<caf::expected<typename P::value_type>>> gather(std::vector<P
       std::size_t left = 0;
       std::function<void(result)> done;
 
-      std::optional<result> record(std::size_t i, caf::expected<R> x) {
+      std::optional<result> value(std::size_t i, R v) { return arrived(i, std::move(v)); }
+      std::optional<result> error(std::size_t i, caf::error e) { return arrived(i, std::move(e)); }
+      std::optional<result> arrived(std::size_t i, caf::expected<R> x) {
         slots[i].emplace(std::move(x));
         if (--left != 0)
           return std::nullopt;
@@ -55,7 +58,7 @@ pending<std::vector<caf::expected<typename P::value_type>>> gather(std::vector<P
           out.push_back(std::move(*s));
         return out;
       }
-      void deliver(result out) { done(std::move(out)); }
+      void deliver(result out) { std::exchange(done, nullptr)(std::move(out)); }
     };
     auto st = std::make_shared<state>();
     st->slots.resize(inputs.size());
@@ -65,12 +68,20 @@ pending<std::vector<caf::expected<typename P::value_type>>> gather(std::vector<P
   }};
 }
 
+/// As above, for a vector of pending replies named by its reply type (`gather<int>(...)`).
+template <class R>
+pending<std::vector<caf::expected<R>>> gather(std::vector<pending<R>> inputs) {
+  return gather<pending<R>>(std::move(inputs));
+}
+
 /// try_join!: all values in input order, or the first error. The first error completes the
 /// whole at once; replies that arrive after it are discarded. The inputs are as for gather().
-template <class P>
+template <detail::reply_source P>
 pending<std::vector<typename P::value_type>> gather_all_or_fail(std::vector<P> inputs) {
   using R = typename P::value_type;
   using result = std::vector<R>;
+  // Index 0: all values; index 1: the first error (by index: R may be any type).
+  using outcome = std::variant<result, caf::error>;
   return pending<result>{[inputs = std::move(inputs)](auto on_value, auto on_error) mutable {
     if (inputs.empty()) {
       on_value(result{});
@@ -83,14 +94,10 @@ pending<std::vector<typename P::value_type>> gather_all_or_fail(std::vector<P> i
       std::function<void(result)> done;
       std::function<void(caf::error)> fail;
 
-      std::optional<caf::expected<result>> record(std::size_t i, caf::expected<R> x) {
+      std::optional<outcome> value(std::size_t i, R v) {
         if (finished)
           return std::nullopt;
-        if (!x) {
-          finished = true;
-          return caf::expected<result>{std::move(x.error())};
-        }
-        slots[i].emplace(std::move(*x));
+        slots[i].emplace(std::move(v));
         if (--left != 0)
           return std::nullopt;
         finished = true;
@@ -98,13 +105,23 @@ pending<std::vector<typename P::value_type>> gather_all_or_fail(std::vector<P> i
         out.reserve(slots.size());
         for (auto& s : slots)
           out.push_back(std::move(*s));
-        return caf::expected<result>{std::move(out)};
+        return outcome{std::in_place_index<0>, std::move(out)};
       }
-      void deliver(caf::expected<result> outcome) {
-        if (outcome)
-          done(std::move(*outcome));
+      std::optional<outcome> error(std::size_t, caf::error e) {
+        if (finished)
+          return std::nullopt;
+        finished = true;
+        return outcome{std::in_place_index<1>, std::move(e)};
+      }
+      // Runs once; the callbacks (and what they hold) go as soon as the whole completed, not
+      // when the last late reply has arrived.
+      void deliver(outcome x) {
+        auto on_all = std::exchange(done, nullptr);
+        auto on_first_error = std::exchange(fail, nullptr);
+        if (x.index() == 0)
+          on_all(std::get<0>(std::move(x)));
         else
-          fail(std::move(outcome.error()));
+          on_first_error(std::get<1>(std::move(x)));
       }
     };
     auto st = std::make_shared<state>();
@@ -116,12 +133,20 @@ pending<std::vector<typename P::value_type>> gather_all_or_fail(std::vector<P> i
   }};
 }
 
+/// As above, for a vector of pending replies named by its reply type.
+template <class R>
+pending<std::vector<R>> gather_all_or_fail(std::vector<pending<R>> inputs) {
+  return gather_all_or_fail<pending<R>>(std::move(inputs));
+}
+
 /// select!: the first value to arrive wins; later replies are discarded. Fails only when every
 /// input failed, with the last error (or mailbox_errc::abandoned for no inputs). The inputs are
 /// as for gather().
-template <class P>
+template <detail::reply_source P>
 pending<typename P::value_type> first_of(std::vector<P> inputs) {
   using R = typename P::value_type;
+  // Index 0: the first value; index 1: the last error.
+  using outcome = std::variant<R, caf::error>;
   return pending<R>{[inputs = std::move(inputs)](auto on_value, auto on_error) mutable {
     if (inputs.empty()) {
       on_error(make_error(mailbox_errc::abandoned));
@@ -133,20 +158,26 @@ pending<typename P::value_type> first_of(std::vector<P> inputs) {
       std::function<void(R)> done;
       std::function<void(caf::error)> fail;
 
-      std::optional<caf::expected<R>> record(std::size_t, caf::expected<R> x) {
+      std::optional<outcome> value(std::size_t, R v) {
         if (finished)
           return std::nullopt;
-        if (x || --left == 0) {
-          finished = true;
-          return std::optional<caf::expected<R>>{std::move(x)};
-        }
-        return std::nullopt;
+        finished = true;
+        return outcome{std::in_place_index<0>, std::move(v)};
       }
-      void deliver(caf::expected<R> outcome) {
-        if (outcome)
-          done(std::move(*outcome));
+      std::optional<outcome> error(std::size_t, caf::error e) {
+        if (finished || --left != 0)
+          return std::nullopt;
+        finished = true;
+        return outcome{std::in_place_index<1>, std::move(e)};
+      }
+      // Runs once; the callbacks go as soon as the whole completed (see gather_all_or_fail).
+      void deliver(outcome x) {
+        auto on_first_value = std::exchange(done, nullptr);
+        auto on_last_error = std::exchange(fail, nullptr);
+        if (x.index() == 0)
+          on_first_value(std::get<0>(std::move(x)));
         else
-          fail(std::move(outcome.error()));
+          on_last_error(std::get<1>(std::move(x)));
       }
     };
     auto st = std::make_shared<state>();
@@ -155,6 +186,12 @@ pending<typename P::value_type> first_of(std::vector<P> inputs) {
     st->fail = std::move(on_error);
     detail::start_each(st, inputs);
   }};
+}
+
+/// As above, for a vector of pending replies named by its reply type.
+template <class R>
+pending<R> first_of(std::vector<pending<R>> inputs) {
+  return first_of<pending<R>>(std::move(inputs));
 }
 
 /// Fallback on error: the primary's value, or else the fallback's reply. The fallback is made

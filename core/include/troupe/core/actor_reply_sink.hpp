@@ -101,7 +101,7 @@ public:
 
   void run() override {
     if (*result_)
-      on_value_(std::move(**result_));
+      on_value_(detail::take_value(*result_));
     else
       on_error_(std::move(result_->error()));
   }

@@ -2,11 +2,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <caf/unit.hpp>
 
 #include "troupe/introspection/trace.hpp"
 
@@ -54,6 +56,20 @@ public:
   trace_id trace = current_trace();
 };
 
+namespace detail {
+
+/// The value of a successful reply: caf::expected<caf::unit_t> (an acknowledgement) holds none
+/// to take, so it gives caf::unit.
+template <class R>
+R take_value(caf::expected<R>& x) {
+  if constexpr (std::is_same_v<R, caf::unit_t>)
+    return caf::unit;
+  else
+    return std::move(*x);
+}
+
+} // namespace detail
+
 /// The reply of a request made by a Troupe actor, on its way back through that actor's reply
 /// queue.
 template <class R>
@@ -81,7 +97,7 @@ public:
   void deliver(reply_job& reply) override {
     auto& result = static_cast<reply_value<R>&>(reply).result;
     if (result)
-      on_value_(std::move(*result));
+      on_value_(detail::take_value(result));
     else
       on_error_(std::move(result.error()));
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -7,9 +8,16 @@
 #include <vector>
 
 #include <caf/error.hpp>
-#include <caf/expected.hpp>
 
 namespace troupe::detail {
+
+// What the combinators take: a value with a value_type whose then(on_value, on_error) && runs
+// exactly one of the two (troupe::pending, troupe::actor_request).
+template <class P>
+concept reply_source = requires(P p, void (*on_value)(typename P::value_type),
+                                void (*on_error)(caf::error)) {
+  std::move(p).then(on_value, on_error);
+};
 
 // The shared state of a combinator over several inputs, held by the callbacks of its inputs
 // (a reply discarded because its requester ended destroys its callbacks unrun, and so releases
@@ -19,28 +27,30 @@ struct arrivals_base {
   std::mutex mtx;
 };
 
-// One input's reply reaches `st`: State::record(i, x), under the mutex, returns the outcome of
-// the whole once it is known (at most once), which State::deliver(outcome) hands on with the
-// mutex released.
-template <class State, class R>
-void arrive(State& st, std::size_t i, caf::expected<R> x) {
+// One input's reply reaches `st`: `record(st)`, under the mutex, returns the outcome of the
+// whole once it is known (at most once), which State::deliver(outcome) hands on with the mutex
+// released.
+template <class State, class Record>
+void arrive(State& st, Record record) {
   std::unique_lock guard{st.mtx};
-  auto outcome = st.record(i, std::move(x));
+  auto outcome = record(st);
   guard.unlock();
   if (outcome)
     st.deliver(std::move(*outcome));
 }
 
-// Starts every input with callbacks that report to `st`. The callbacks are passed as they are,
-// so an input that keeps its callbacks by type (a request inside a Troupe actor) wraps neither
-// in a std::function.
-template <class State, class P>
+// Starts every input with callbacks that report to `st` (State::value(i, v) and
+// State::error(i, e)). The callbacks are passed as they are, so an input that keeps its
+// callbacks by type (a request inside a Troupe actor) wraps neither in a std::function.
+template <class State, reply_source P>
 void start_each(const std::shared_ptr<State>& st, std::vector<P>& inputs) {
   using R = typename P::value_type;
   for (std::size_t i = 0; i < inputs.size(); ++i)
     std::move(inputs[i]).then(
-        [st, i](R v) { arrive(*st, i, caf::expected<R>{std::move(v)}); },
-        [st, i](caf::error e) { arrive(*st, i, caf::expected<R>{std::move(e)}); });
+        [st, i](R v) { detail::arrive(*st, [&](State& s) { return s.value(i, std::move(v)); }); },
+        [st, i](caf::error e) {
+          detail::arrive(*st, [&](State& s) { return s.error(i, std::move(e)); });
+        });
 }
 
 } // namespace troupe::detail
