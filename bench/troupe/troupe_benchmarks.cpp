@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 
@@ -211,22 +212,33 @@ increment_server spawn_increment_server(troupe::runtime& rt) {
 // The client is a Troupe actor: its replies come back through its own reply queue.
 struct start {};
 
+// The client's state lives once, in its handler; each continuation carries a pointer to it and
+// the value, as the peers' client loops borrow their server handle rather than copying it per
+// request. A continuation runs only while the client lives (a terminated actor's outstanding
+// requests are forgotten), so the pointer never outlives the state.
 template <class Self, class Timeout>
-void rr_next(Self* self, const increment_server& server, std::uint64_t x, std::uint64_t n,
-             Timeout timeout, const std::shared_ptr<std::promise<std::uint64_t>>& done) {
-  troupe::request(self, server, increment{x}, timeout)
-      .then(
-          [=](std::uint64_t y) {
-            check(y == x + 1, "request_response: wrong reply");
-            if (y == n) {
-              done->set_value(y);
-              self->quit();
-            } else {
-              rr_next(self, server, y, n, timeout, done);
-            }
-          },
-          [](caf::error) { check(false, "request_response: request failed"); });
-}
+struct rr_client {
+  Self* self;
+  increment_server server;
+  std::uint64_t n;
+  Timeout timeout;
+  std::shared_ptr<std::promise<std::uint64_t>> done;
+
+  void next(std::uint64_t x) {
+    troupe::request(self, server, increment{x}, timeout)
+        .then(
+            [this, x](std::uint64_t y) {
+              check(y == x + 1, "request_response: wrong reply");
+              if (y == n) {
+                done->set_value(y);
+                self->quit();
+              } else {
+                next(y);
+              }
+            },
+            [](caf::error) { check(false, "request_response: request failed"); });
+  }
+};
 
 // `timeout`: caf::infinite for the spec's workload; a finite one measures what a deadline per
 // request costs (request_response_timed).
@@ -239,7 +251,9 @@ void run_request_response(const char* name, Timeout timeout) {
   auto result = done->get_future();
   auto client =
       troupe::spawn_mailbox<start>(rt, {}, [server, n, timeout, done](auto* self) {
-        return troupe::handlers{[=](start&) { rr_next(self, server, 0, n, timeout, done); }};
+        using client_state = rr_client<std::remove_pointer_t<decltype(self)>, Timeout>;
+        auto state = std::make_shared<client_state>(client_state{self, server, n, timeout, done});
+        return troupe::handlers{[state](start&) { state->next(0); }};
       }).value();
   allocation_window window;
   stopwatch sw;
