@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "troupe/scheduler/detail/asymmetric_fence.hpp"
+
 namespace troupe::detail {
 
 watchdog::watchdog(std::vector<worker_counters*> workers, std::chrono::milliseconds threshold,
@@ -63,8 +65,9 @@ void watchdog::run() {
       // not moved), which keeps it alive; a changed number means it finished, and we skip it.
       // The job is read only while the worker is held in after_resume (see `inspecting`): a
       // finished resume may otherwise drop the last reference to it meanwhile.
-      k.inspecting.store(true, std::memory_order_seq_cst);
-      bool same_resume = k.busy.load(std::memory_order_seq_cst) &&
+      k.inspecting.store(true, std::memory_order_relaxed);
+      asymmetric_heavy_fence(k.inspect_sync); // the worker's side fences only for the compiler
+      bool same_resume = k.busy.load(std::memory_order_acquire) &&
                          k.resume_seq.load(std::memory_order_acquire) == seq;
       if (auto* job = same_resume ? k.current_job.load(std::memory_order_relaxed) : nullptr;
           job != nullptr && job->subtype() == caf::resumable::scheduled_actor) {

@@ -5,11 +5,12 @@
 
 namespace troupe {
 
-/// The one seam for Dekker-style handshakes in Troupe: two threads each write their own variable
+/// The seam for Dekker-style handshakes in Troupe: two threads each write their own variable
 /// and then read the other's (a producer pushes and then looks whether the consumer sleeps; the
 /// consumer goes to sleep and then looks for pushes). Without a store-load barrier both could
 /// miss the other's write and a wake-up would be lost. Both sides call this between their write
-/// and their read, with the same `anchor`.
+/// and their read, with the same `anchor`. (When one side runs far more often than the other,
+/// detail/asymmetric_fence.hpp lets the rare side pay for both.)
 ///
 /// Normal builds use a seq_cst fence (the anchor is untouched). ThreadSanitizer does not model
 /// fences, so its builds use a read-modify-write on the anchor instead: the two RMWs are totally

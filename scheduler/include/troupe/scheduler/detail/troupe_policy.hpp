@@ -14,14 +14,17 @@
 //
 // Where a worker looks, in order: every 61st time the injection queue first (so outside work is
 // never starved by local work); the LIFO slot, at most 3 times in a row (so the slot cannot starve
-// the queue); its local queue; the injection queue; one steal attempt per other worker (O(1)
-// each); a short spin doing the same; then it parks.
+// the queue); its local queue; the injection queue; one steal attempt per other worker (taking
+// the older half of the victim's queue into its own in one step); a short spin doing the same;
+// then it parks.
 //
 // Parking protocol (no lost wake-up):
-//  1. A worker about to park takes the park mutex, increments `sleepers`, fences, and looks for
-//     work everywhere once more; it parks only if it finds none.
-//  2. Whoever makes work available (push to a local or the injection queue) fences and reads
-//     `sleepers`; if a worker sleeps, it takes the park mutex, adds a permit and notifies one.
+//  1. A worker about to park takes the park mutex, increments `sleepers`, fences (the heavy side
+//     of an asymmetric fence: it makes every running thread of the process fence too), and
+//     looks for work everywhere once more; it parks only if it finds none.
+//  2. Whoever makes work available (push to a local or the injection queue) fences (the light
+//     side: for the compiler only) and reads `sleepers`; if a worker sleeps, it takes the park
+//     mutex, adds a permit and notifies one.
 //  By the two fences, either the parking worker sees the new work in step 1, or the pusher sees
 //  the sleeper in step 2; the permit is granted under the mutex the sleeper holds until it waits,
 //  so the notification cannot fall between its check and its wait.
@@ -40,14 +43,21 @@
 #include <caf/scheduled_actor.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
+#include "troupe/scheduler/detail/asymmetric_fence.hpp"
 #include "troupe/scheduler/detail/injection_queue.hpp"
 #include "troupe/scheduler/detail/local_queue.hpp"
-#include "troupe/scheduler/store_load_barrier.hpp"
 
 namespace troupe::detail {
 
 /// Counters of one worker. Written by the worker (relaxed), read by anyone.
 struct worker_counters {
+  /// Adds `n` to a counter only its worker writes: a load and a store, not a locked
+  /// read-modify-write (this runs for every job the LIFO slot hands out).
+  template <class T>
+  static void bump(std::atomic<T>& counter, T n = 1) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+
   std::atomic<uint64_t> lifo_runs{0};
   std::atomic<uint64_t> steal_attempts{0};
   std::atomic<uint64_t> steals{0};
@@ -62,6 +72,7 @@ struct worker_counters {
   // Set by the watchdog while it reads current_job's actor (id, name): the worker does not
   // release the job (after_resume) until the read is over.
   std::atomic<bool> inspecting{false};
+  std::atomic<uint64_t> inspect_sync{0}; // anchor of that handshake (asymmetric_fence.hpp)
   std::atomic<bool> sleeping{false};
 };
 
@@ -82,7 +93,7 @@ public:
     std::mutex park_mtx;
     std::condition_variable park_cv;
     std::atomic<std::size_t> sleepers{0};
-    std::atomic<uint64_t> sync{0}; // anchor of the parking handshake (store_load_barrier)
+    std::atomic<uint64_t> sync{0}; // anchor of the parking handshake (asymmetric_fence.hpp)
     std::size_t permits = 0;       // guarded by park_mtx
   };
 
@@ -160,7 +171,7 @@ public:
       if (auto* job = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
         if (w.lifo_streak < 3) {
           ++w.lifo_streak;
-          w.counters.lifo_runs.fetch_add(1, std::memory_order_relaxed);
+          worker_counters::bump(w.counters.lifo_runs);
           return job;
         }
         // Fairness: the slot yields to the queue. No wake-up for other workers: this worker
@@ -200,11 +211,14 @@ public:
   template <class Worker>
   void after_resume(Worker* self, job_ptr) {
     auto& k = d(self).counters;
-    // Dekker with the watchdog (both sides store, then load, seq_cst): either it sees busy
-    // false and leaves the job alone, or this sees `inspecting` and waits for its read to end
-    // before the worker drops its reference to the job (which may destroy the actor).
-    k.busy.store(false, std::memory_order_seq_cst);
-    while (k.inspecting.load(std::memory_order_seq_cst))
+    // Dekker with the watchdog (both sides store, then load): either it sees busy false and
+    // leaves the job alone, or this sees `inspecting` and waits for its read to end before the
+    // worker drops its reference to the job (which may destroy the actor). This side runs after
+    // every resume and the watchdog's only when it inspects a stuck worker, so the watchdog
+    // pays the fence for both (asymmetric_fence.hpp).
+    k.busy.store(false, std::memory_order_relaxed);
+    asymmetric_light_fence(k.inspect_sync);
+    while (k.inspecting.load(std::memory_order_acquire))
       std::this_thread::yield();
   }
 
@@ -257,9 +271,9 @@ private:
       auto& q = d(parent->worker_by_id(victim)).queue;
       if (q.size_hint() == 0)
         continue;
-      w.counters.steal_attempts.fetch_add(1, std::memory_order_relaxed);
-      if (auto* job = q.steal()) {
-        w.counters.steals.fetch_add(1, std::memory_order_relaxed);
+      worker_counters::bump(w.counters.steal_attempts);
+      if (auto* job = q.steal_into(w.queue)) {
+        worker_counters::bump(w.counters.steals);
         return job;
       }
     }
@@ -283,15 +297,17 @@ private:
     auto& k = d(self).counters;
     std::unique_lock guard{c.park_mtx};
     c.sleepers.fetch_add(1, std::memory_order_seq_cst);
-    store_load_barrier(c.sync);
+    // Parking is rare next to the pushes that notify (one per woken actor that leaves the LIFO
+    // slot), so the parking worker pays the fence for both sides.
+    asymmetric_heavy_fence(c.sync);
     if (c.permits == 0 && !work_available(self)) {
-      k.parks.fetch_add(1, std::memory_order_relaxed);
+      worker_counters::bump(k.parks);
       auto t0 = now_ns();
       k.sleeping.store(true, std::memory_order_relaxed);
       c.park_cv.wait(guard, [&] { return c.permits > 0; });
       k.sleeping.store(false, std::memory_order_relaxed);
-      k.parked_ns.fetch_add(now_ns() - t0, std::memory_order_relaxed);
-      k.unparks.fetch_add(1, std::memory_order_relaxed);
+      worker_counters::bump(k.parked_ns, now_ns() - t0);
+      worker_counters::bump(k.unparks);
     }
     if (c.permits > 0)
       --c.permits;
@@ -309,7 +325,7 @@ public:
 
   /// Wakes a parked worker if one sleeps (step 2 of the parking protocol).
   static void notify(coordinator_data& c) {
-    store_load_barrier(c.sync);
+    asymmetric_light_fence(c.sync);
     if (c.sleepers.load(std::memory_order_relaxed) == 0)
       return;
     std::lock_guard guard{c.park_mtx};
