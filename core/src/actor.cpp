@@ -102,7 +102,7 @@ caf::invoke_message_result actor::consume(caf::mailbox_element& x) {
     fail_request(content.get_as<uint64_t>(1), content.get_as<caf::error>(2));
     return caf::invoke_message_result::consumed;
   }
-  return caf::event_based_actor::consume(x);
+  return detail::caf_actor_base::consume(x);
 }
 
 } // namespace troupe

@@ -10,9 +10,11 @@
 // it has nothing to do; unlike a task it owns a queue of messages and answers
 // requests.
 //
-// Today a troupe::actor *is* a CAF event-based actor (class
-// `caf::event_based_actor`): CAF's scheduler runs it, and links, monitors, exit
-// reasons, timers, plain CAF messages and remote publication work on it
+// Today a troupe::actor *is* a CAF scheduled actor, built as CAF builds its
+// `caf::event_based_actor` (sending, requests, become) but without CAF group
+// subscriptions, which no Troupe actor uses (a set of 56 bytes in every actor;
+// Troupe's topics are its own): CAF's scheduler runs it, and links, monitors,
+// exit reasons, timers, plain CAF messages and remote publication work on it
 // unchanged. What Troupe adds is where its work comes from:
 //
 //  - its own queue (a typed mailbox's lock-free queue; a derived class says how
@@ -125,16 +127,19 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/actor_traits.hpp>
 #include <caf/atom.hpp>
 #include <caf/behavior.hpp>
 #include <caf/error.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/invoke_message_result.hpp>
 #include <caf/mailbox_element.hpp>
+#include <caf/none.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
 #include "troupe/core/continuation.hpp"
+#include "troupe/core/detail/caf_actor_base.hpp"
 #include "troupe/core/detail/request_deadlines.hpp"
 #include "troupe/core/detail/request_table.hpp"
 #include "troupe/core/message_source.hpp"
@@ -152,10 +157,15 @@ using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
 /// The Troupe actor: see the top of this header. Derived classes (typed
 /// mailboxes, pool workers) implement drain_queue(), queue_empty() and
 /// queue_anchor(), and return initialize_actor() from make_behavior().
-class actor : public caf::event_based_actor {
+class actor : public detail::caf_actor_base, public caf::dynamically_typed_actor_base {
 public:
+  /// For CAF's spawn: a Troupe actor's CAF handle is a dynamically typed caf::actor.
+  using signatures = caf::none_t;
+  /// For CAF's spawn: the behaviors are CAF's dynamically typed ones.
+  using behavior_type = caf::behavior;
+
   /// Called by CAF's spawn, through the derived class.
-  explicit actor(caf::actor_config& cfg) : caf::event_based_actor(cfg) {}
+  explicit actor(caf::actor_config& cfg) : detail::caf_actor_base(cfg) {}
   actor(const actor&) = delete;
   actor& operator=(const actor&) = delete;
   ~actor() override { delete replies_.load(std::memory_order_acquire); }
@@ -243,7 +253,7 @@ public:
   /// its next CAF message. Actor only.
   void quit(caf::error reason = caf::error{}) {
     stopping_ = true;
-    caf::event_based_actor::quit(std::move(reason));
+    detail::caf_actor_base::quit(std::move(reason));
   }
 
   /// Step 2: called by a producer after its push and fence. `ctx` is the
@@ -307,7 +317,7 @@ public:
     bool was_stopping = stopping_;
     auto result = initialized_ && mailbox().try_block()
                       ? resume_result::awaiting_message
-                      : caf::event_based_actor::resume(ctx, max_throughput);
+                      : detail::caf_actor_base::resume(ctx, max_throughput);
     if (result != resume_result::awaiting_message)
       return result;
     store_load_barrier(reply_sync_, queue_anchor());
@@ -327,7 +337,19 @@ public:
     return result;
   }
 
+  /// Internal: CAF's start hook. Takes make_behavior()'s behavior, as a caf::event_based_actor
+  /// does.
+  void initialize() override {
+    detail::caf_actor_base::initialize();
+    setf(is_initialized_flag);
+    if (auto bhvr = make_behavior())
+      become(std::move(bhvr));
+  }
+
 protected:
+  /// The actor's CAF behavior at its start: derived classes return initialize_actor().
+  virtual caf::behavior make_behavior() = 0;
+
   /// Hands up to `max` queued messages to their handlers. Runs on the actor.
   virtual void drain_queue(size_t max) = 0;
   /// Also called right after the inbox was blocked, when the actor may already
@@ -371,7 +393,7 @@ protected:
     if (auto list = sources_.exchange(nullptr))
       for (auto& src : *list)
         src->detach();
-    caf::event_based_actor::on_exit();
+    detail::caf_actor_base::on_exit();
   }
 
 private:

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <string>
 #include <utility>
 
 #include <caf/actor.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/timespan.hpp>
 
@@ -58,10 +60,11 @@ public:
     return out;
   }
 
-  /// Sends a request from inside the actor `self`; its reply runs there.
-  template <class T>
-  requires is_one_of_v<T, Ts...> pending<reply_t<T>> request(caf::event_based_actor* self, T msg,
-                                                             std::chrono::milliseconds timeout)
+  /// Sends a request from inside the actor `self` (a Troupe actor or a caf::event_based_actor);
+  /// its reply runs there.
+  template <class Self, class T>
+  requires is_one_of_v<T, Ts...> && std::derived_from<Self, caf::scheduled_actor>
+      pending<reply_t<T>> request(Self* self, T msg, std::chrono::milliseconds timeout)
   const {
     using R = reply_t<T>;
     return pending<R>{
