@@ -140,6 +140,27 @@ TEST_F(remote_mailbox_test, ActorsRequestRemoteMailboxesWithoutBlocking) {
   EXPECT_EQ(got, expected);
 }
 
+// request(self, ...) takes any actor that makes CAF requests: a plain CAF actor as well as a
+// Troupe actor (which is no longer a caf::event_based_actor).
+TEST_F(remote_mailbox_test, APlainCafActorRequestsARemoteMailbox) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0).value();
+  auto remote = client.lookup<add, slow, explode>("127.0.0.1", port, "calc").value();
+  auto answer = std::make_shared<std::promise<int32_t>>();
+  client_rt.spawn([remote, answer](caf::event_based_actor* self) {
+    remote.request(self, add{40, 2}, 5s)
+        .then([answer](int32_t v) { answer->set_value(v); },
+              [answer](caf::error err) {
+                answer->set_exception(
+                    std::make_exception_ptr(std::runtime_error(troupe::render(err))));
+              });
+  });
+  auto got = answer->get_future();
+  ASSERT_EQ(got.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(got.get(), 42);
+}
+
 TEST_F(remote_mailbox_test, LookupErrorsAreTyped) {
   auto calc = spawn_calc(server_rt);
   ASSERT_FALSE(server.publish("calc", calc));
