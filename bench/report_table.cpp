@@ -5,6 +5,12 @@
 // rows it compares with ("peer_bench": a variant such as worker_pool_posted, which the peers do
 // not run under its own name): its row then shows those peers' rates. Exits non-zero when a line
 // is not a result.
+//
+// The Tokio harness's spawn line times something else than the spec's spawn: its "rate" is a
+// timed part of tasks that reply once and end, and the spec's actors kept alive are its
+// untimed "memory" part, reported as idle_spawn_seconds for idle_actors actors (the harness's
+// NOTES: "Its rate is n / idle_spawn_seconds"). The table takes that keep-alive rate, which
+// leaves out the stop the spec also times (so it favours Tokio), and says so under the table.
 
 #include <algorithm>
 #include <array>
@@ -47,6 +53,19 @@ std::string format_ratio(double num, double den) {
   return buf;
 }
 
+// The rate to compare: a line's "rate", except the Tokio harness's spawn line (see the top).
+double comparable_rate(const nlohmann::json& j) {
+  if (j.contains("idle_spawn_seconds") && j.contains("idle_actors")) {
+    auto seconds = j["idle_spawn_seconds"].is_string()
+                       ? std::stod(j["idle_spawn_seconds"].get<std::string>())
+                       : j["idle_spawn_seconds"].get<double>();
+    auto actors = j["idle_actors"].is_string() ? std::stod(j["idle_actors"].get<std::string>())
+                                               : j["idle_actors"].get<double>();
+    return seconds > 0 ? actors / seconds : 0.0;
+  }
+  return j["rate"].get<double>();
+}
+
 } // namespace
 
 int main() {
@@ -57,6 +76,7 @@ int main() {
   };
   std::map<std::string, row> rows;
   std::vector<std::string> order;
+  bool keep_alive_rate_used = false;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.empty())
@@ -79,7 +99,8 @@ int main() {
     r.unit = j.value("unit", "");
     if (auto peer_bench = j.value("peer_bench", std::string{}); !peer_bench.empty())
       r.peer_bench = peer_bench;
-    r.rates[static_cast<std::size_t>(col - systems.begin())].push_back(j["rate"].get<double>());
+    r.rates[static_cast<std::size_t>(col - systems.begin())].push_back(comparable_rate(j));
+    keep_alive_rate_used = keep_alive_rate_used || j.contains("idle_spawn_seconds");
   }
   std::printf(
       "| workload | unit | troupe | raw CAF | Erlang | Tokio | troupe/CAF | troupe/best peer "
@@ -106,5 +127,8 @@ int main() {
                 format_ratio(med[troupe_col], med[caf_col]).c_str(),
                 format_ratio(med[troupe_col], best_peer).c_str(), runs);
   }
+  if (keep_alive_rate_used)
+    std::printf("\nspawn, Tokio: its actors kept alive (idle_actors / idle_spawn_seconds, the stop "
+                "not timed); its line's own rate times tasks that reply once and end.\n");
   return 0;
 }

@@ -143,8 +143,8 @@
 #include "troupe/core/detail/request_deadlines.hpp"
 #include "troupe/core/detail/request_table.hpp"
 #include "troupe/core/message_source.hpp"
-#include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
+#include "troupe/scheduler/spin_lock.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
 namespace troupe {

@@ -8,9 +8,9 @@
 //
 // The ring belongs to `Tag` (one per tag, at most `kept` blocks, for the life of the process)
 // and holds blocks of one type only: the first type allocated one at a time through it (the
-// block std::allocate_shared rebinds to). Blocks of any other type, and arrays, come from and go
-// back to std::allocator. AddressSanitizer builds never recycle, so that a use after free is
-// still reported.
+// block std::allocate_shared rebinds to). Single blocks the ring does not hold come from and go
+// back to Troupe's block arena (block_arena.hpp), arrays to std::allocator. AddressSanitizer
+// builds never recycle, so that a use after free is still reported.
 //
 // Example:
 //
@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 
+#include "troupe/scheduler/block_arena.hpp"
 #include "troupe/scheduler/mpmc_ring.hpp"
 
 namespace troupe {
@@ -69,16 +70,23 @@ public:
 
   /// A kept block when `n` is 1 and one waits, else std::allocator's.
   [[nodiscard]] T* allocate(std::size_t n) {
-    if (n == 1)
+    if (n == 1) {
       if (auto block = take())
         return static_cast<T*>(*block);
+      if (from_arena())
+        return static_cast<T*>(block_arena::allocate(sizeof(T), alignof(T)));
+    }
     return std::allocator<T>{}.allocate(n);
   }
 
-  /// Keeps a single block unless the ring is full; else gives it back to std::allocator.
+  /// Keeps a single block unless the ring is full; else gives it back to where it came from.
   void deallocate(T* block, std::size_t n) noexcept {
-    if (n == 1 && keep(block))
-      return;
+    if (n == 1) {
+      if (keep(block))
+        return;
+      if (from_arena())
+        return block_arena::release(block, sizeof(T), alignof(T));
+    }
     std::allocator<T>{}.deallocate(block, n);
   }
 
@@ -100,6 +108,16 @@ private:
       return block;
 #endif
     return std::nullopt;
+  }
+
+  // Single blocks a ring does not hold come from Troupe's block arena (AddressSanitizer builds:
+  // std::allocator).
+  static constexpr bool from_arena() noexcept {
+#if !defined(__SANITIZE_ADDRESS__)
+    return block_arena::serves(sizeof(T), alignof(T));
+#else
+    return false;
+#endif
   }
 
   static bool keep([[maybe_unused]] void* block) noexcept {

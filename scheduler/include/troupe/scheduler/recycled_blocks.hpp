@@ -9,8 +9,10 @@
 // blocks wait in a bounded lock-free ring for the next allocation and go back to malloc only
 // when the ring is full. The ring keeps at most `kept` blocks of each such class for the life
 // of the process (per class: a class template's instances each have their own). Over-aligned
-// classes get aligned blocks. AddressSanitizer builds allocate from malloc every time, so that a
-// use after free is still reported.
+// classes get aligned blocks. A block no ring holds comes from and goes back to Troupe's block
+// arena (block_arena.hpp: 2 MiB chunks per size class, huge pages where the system
+// allows them), or malloc for blocks over 4 KiB. AddressSanitizer builds allocate from malloc
+// every time, so that a use after free is still reported.
 //
 // Example:
 //
@@ -21,6 +23,7 @@
 #include <new>
 #include <optional>
 
+#include "troupe/scheduler/block_arena.hpp"
 #include "troupe/scheduler/mpmc_ring.hpp"
 
 namespace troupe {
@@ -34,13 +37,23 @@ public:
   static void* operator new(std::size_t size) {
     if (void* block = take(size))
       return block;
+#if !defined(__SANITIZE_ADDRESS__)
+    if (block_arena::serves(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__))
+      return block_arena::allocate(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+#endif
     return ::operator new(size);
   }
 
-  /// Keeps the block of a T unless `kept` blocks wait already; else the global operator delete.
+  /// Keeps the block of a T unless `kept` blocks wait already; else gives it back to where it
+  /// came from.
   static void operator delete(void* block, std::size_t size) noexcept {
-    if (!keep(block, size))
-      ::operator delete(block, size);
+    if (keep(block, size))
+      return;
+#if !defined(__SANITIZE_ADDRESS__)
+    if (block_arena::serves(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__))
+      return block_arena::release(block, size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+#endif
+    ::operator delete(block, size);
   }
 
   // A class with cache-line-aligned members (a queue's two ends) is allocated aligned; its
@@ -49,18 +62,29 @@ public:
   static void* operator new(std::size_t size, std::align_val_t alignment) {
     if (void* block = take(size))
       return block;
+#if !defined(__SANITIZE_ADDRESS__)
+    if (block_arena::serves(size, static_cast<std::size_t>(alignment)))
+      return block_arena::allocate(size, static_cast<std::size_t>(alignment));
+#endif
     return ::operator new(size, alignment);
   }
 
   /// As operator delete(block, size), for an over-aligned T.
   static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
-    if (!keep(block, size))
-      ::operator delete(block, size, alignment);
+    if (keep(block, size))
+      return;
+#if !defined(__SANITIZE_ADDRESS__)
+    if (block_arena::serves(size, static_cast<std::size_t>(alignment)))
+      return block_arena::release(block, size, static_cast<std::size_t>(alignment));
+#endif
+    ::operator delete(block, size, alignment);
   }
 
   /// How many freed blocks of T the next allocation could take now (a snapshot; a block being
   /// kept at this moment counts once it is in; always 0 in AddressSanitizer builds).
-  [[nodiscard]] static std::size_t kept_now() noexcept { return free_blocks().ready(); }
+  [[nodiscard]] static std::size_t kept_now() noexcept {
+    return free_blocks().ready();
+  }
 
 private:
   static void* take([[maybe_unused]] std::size_t size) {

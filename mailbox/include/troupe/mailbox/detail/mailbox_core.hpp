@@ -64,7 +64,6 @@
 #include <caf/message_id.hpp>
 
 #include "troupe/core/actor.hpp"
-#include "troupe/core/spin_lock.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/introspection/topology_registry.hpp"
 #include "troupe/mailbox/bounded_admission.hpp"
@@ -76,6 +75,7 @@
 #include "troupe/mailbox/mailbox_options.hpp"
 #include "troupe/runtime/dead_letter_office.hpp"
 #include "troupe/scheduler/recycled_allocator.hpp"
+#include "troupe/scheduler/spin_lock.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
 namespace troupe::detail {
