@@ -488,6 +488,27 @@ TEST(MailboxFootprint, TheCoreOfAMailboxStaysSmallAndNeedsNoOveralignedAllocatio
   EXPECT_LE(sizeof(core), 256u);
 }
 
+// A handle is two pointers with one reference count, on its actor (which owns the core): a
+// request copies its destination, so a gather of a thousand copies a thousand handles. A copy
+// equals its original and reaches the same mailbox; a moved-from handle is empty.
+TEST_F(TypedMailbox, AHandleIsTheActorAndItsCoreAndAMovedFromHandleIsEmpty) {
+  EXPECT_EQ(sizeof(mailbox<item, get_items>), 2 * sizeof(void*));
+  auto mb = spawn_recorder(*rt, {});
+  auto copy = mb;
+  EXPECT_TRUE(copy == mb);
+  EXPECT_EQ(copy.core().get(), mb.core().get());
+  auto moved = std::move(copy);
+  EXPECT_FALSE(copy); // NOLINT(bugprone-use-after-move): the state a move leaves is the point
+  EXPECT_EQ(copy.core(), nullptr);
+  EXPECT_TRUE(moved == mb);
+  copy = std::move(moved);
+  EXPECT_FALSE(moved); // NOLINT(bugprone-use-after-move)
+  ASSERT_TRUE(copy.send(item{0, 1}));
+  auto items = ask(mb, get_items{}, 5s);
+  ASSERT_TRUE(items) << render(items.error());
+  EXPECT_EQ(*items, (get_items::reply_type{{0, 1}}));
+}
+
 // An unbounded mailbox's queue (three cache lines) is made by its first message: an actor that
 // is never sent anything has none.
 TEST_F(TypedMailbox, AnUnboundedMailboxMakesItsQueueWithItsFirstMessage) {

@@ -174,3 +174,32 @@ TEST(block_arena, RecycledBlocksComeFromTheArenaWhenTheirRingIsEmpty) {
   EXPECT_EQ(alloc::kept_now(), 1u);
 #endif
 }
+
+// arena_new: blocks the arena serves come from it (except under AddressSanitizer); larger or
+// more aligned ones from operator new, with their alignment; each goes back where it came from.
+TEST(block_arena, ArenaNewTakesWhatTheArenaServesAndOperatorNewTheRest) {
+  constexpr std::size_t size = 2500; // class 2512
+  const auto before = block_arena::usage_of(size, 16);
+  void* small = troupe::arena_new(size, 16);
+  std::memset(small, 0x5a, size);
+  EXPECT_EQ(block_arena::usage_of(size, 16).live_blocks,
+            before.live_blocks + (troupe::arena_serves(size, 16) ? 1 : 0));
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_FALSE(troupe::arena_serves(size, 16));
+#else
+  EXPECT_TRUE(troupe::arena_serves(size, 16));
+#endif
+  EXPECT_FALSE(troupe::arena_serves(block_arena::max_block + 1, 16));
+  EXPECT_FALSE(troupe::arena_serves(64, 128));
+  void* large = troupe::arena_new(block_arena::max_block + 1, 16);
+  void* aligned = troupe::arena_new(64, 128);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(aligned) % 128, 0u);
+  std::memset(large, 0x5a, block_arena::max_block + 1);
+  std::memset(aligned, 0x5a, 64);
+  EXPECT_EQ(block_arena::usage_of(size, 16).live_blocks,
+            before.live_blocks + (troupe::arena_serves(size, 16) ? 1 : 0));
+  troupe::arena_delete(aligned, 64, 128);
+  troupe::arena_delete(large, block_arena::max_block + 1, 16);
+  troupe::arena_delete(small, size, 16);
+  EXPECT_EQ(block_arena::usage_of(size, 16).live_blocks, before.live_blocks);
+}

@@ -24,13 +24,14 @@
 #include "troupe/core/actor.hpp"
 #include "troupe/core/continuation.hpp"
 #include "troupe/core/reply_sink.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 
 namespace troupe {
 
 /// Answers a request registered with actor::add_request: posts a reply_value<R> carrying the
 /// request's id to the requester's reply queue.
 template <class R>
-class actor_reply_sink final : public reply_sink<R> {
+class actor_reply_sink final : public reply_sink<R>, public recycled_blocks<actor_reply_sink<R>> {
 public:
   /// `id` is what add_request() returned. Holds a strong reference to `requester` until the
   /// sink is destroyed.

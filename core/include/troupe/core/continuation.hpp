@@ -11,6 +11,7 @@
 #include <caf/unit.hpp>
 
 #include "troupe/introspection/trace.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 
 namespace troupe {
 
@@ -73,7 +74,7 @@ R take_value(caf::expected<R>& x) {
 /// The reply of a request made by a Troupe actor, on its way back through that actor's reply
 /// queue.
 template <class R>
-class reply_value final : public reply_job {
+class reply_value final : public reply_job, public recycled_blocks<reply_value<R>> {
 public:
   /// The answer `x` (a value or an error) to the request with id `id`.
   reply_value(uint64_t id, caf::expected<R> x) : reply_job(id), result(std::move(x)) {}

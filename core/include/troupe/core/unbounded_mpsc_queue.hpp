@@ -217,13 +217,12 @@ private:
 
     /// Allocates a block of `n` slots for the indices from `first_index`;
     /// terminates the program when memory is exhausted (push() may not fail,
-    /// see the class comment).
+    /// see the class comment). A queue holding millions of messages is millions
+    /// of blocks: they come from Troupe's block arena (block_arena.hpp).
     static block* make(std::size_t first_index, std::size_t n) noexcept {
       void* mem = n == first_block_size ? take_first_block() : nullptr;
       if (mem == nullptr)
-        mem = allocate(bytes_of(n));
-      if (mem == nullptr)
-        std::terminate();
+        mem = arena_new(bytes_of(n), alignof(block)); // noexcept: std::bad_alloc terminates
       return ::new (mem) block(first_index, n);
     }
 
@@ -233,40 +232,11 @@ private:
       b->~block();
       if (n == first_block_size && keep_first_block(b))
         return;
-      release(b, bytes_of(n));
+      arena_delete(b, bytes_of(n), alignof(block));
     }
 
     static constexpr std::size_t bytes_of(std::size_t n) noexcept {
       return sizeof(block) + n * sizeof(slot);
-    }
-
-    // A queue holding millions of messages is millions of blocks: they come from Troupe's block
-    // arena (huge pages where the system allows them, see troupe/scheduler/block_arena.hpp)
-    // when their size allows, as recycled blocks do; AddressSanitizer builds use operator new.
-    static constexpr bool from_arena(std::size_t bytes) noexcept {
-#if !defined(__SANITIZE_ADDRESS__)
-      return block_arena::serves(bytes, alignof(block));
-#else
-      (void)bytes;
-      return false;
-#endif
-    }
-
-    static void* allocate(std::size_t bytes) noexcept {
-      if (!from_arena(bytes))
-        return ::operator new (bytes, std::align_val_t{alignof(block)}, std::nothrow);
-      try {
-        return block_arena::allocate(bytes, alignof(block));
-      } catch (const std::bad_alloc&) {
-        return nullptr;
-      }
-    }
-
-    static void release(void* mem, std::size_t bytes) noexcept {
-      if (from_arena(bytes))
-        block_arena::release(mem, bytes, alignof(block));
-      else
-        ::operator delete (mem, std::align_val_t{alignof(block)});
     }
 
     // A queue's first block is made by its first push and freed when the queue goes: for a

@@ -12,6 +12,7 @@
 #include <caf/scheduled_actor.hpp>
 
 #include "troupe/mailbox/detail/mailbox_core.hpp"
+#include "troupe/mailbox/mailbox_actor.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
 #include "troupe/mailbox/permit.hpp"
 #include "troupe/mailbox/send_result.hpp"
@@ -65,12 +66,27 @@ public:
 
   /// An empty handle; converts to false. Assign one from spawn_mailbox before use.
   mailbox() = default;
-  /// Internal: spawn_mailbox builds handles from the core and its actor.
-  mailbox(std::shared_ptr<core_type> core, caf::actor owner)
-      : core_(std::move(core)), owner_(std::move(owner)) {}
+  /// Internal: spawn_mailbox builds handles from its actor, which owns the core.
+  explicit mailbox(caf::actor owner)
+      : core_(owner ? owner_self(owner)->core().get() : nullptr), owner_(std::move(owner)) {}
 
-  /// True unless the handle is empty (default-constructed). Says nothing about the actor:
-  /// see is_closed().
+  /// A second handle to the same mailbox.
+  mailbox(const mailbox&) = default;
+  /// As the copy constructor.
+  mailbox& operator=(const mailbox&) = default;
+  /// The moved-from handle is empty.
+  mailbox(mailbox&& other) noexcept
+      : core_(std::exchange(other.core_, nullptr)), owner_(std::move(other.owner_)) {}
+  /// As the move constructor: `other` is empty afterwards.
+  mailbox& operator=(mailbox&& other) noexcept {
+    core_ = std::exchange(other.core_, nullptr);
+    owner_ = std::move(other.owner_);
+    return *this;
+  }
+  ~mailbox() = default;
+
+  /// True unless the handle is empty (default-constructed or moved from). Says nothing about
+  /// the actor: see is_closed().
   [[nodiscard]] explicit operator bool() const noexcept { return core_ != nullptr; }
 
   // -- sending ---------------------------------------------------------------------------------
@@ -222,8 +238,11 @@ public:
   [[nodiscard]] const caf::actor& actor() const noexcept { return owner_; }
   /// The CAF id of that actor.
   [[nodiscard]] caf::actor_id id() const noexcept { return owner_.id(); }
-  /// Internal: the shared queue state.
-  [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
+  /// Internal: the shared queue state (null for an empty handle).
+  [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept {
+    static const std::shared_ptr<core_type> none;
+    return owner_ ? owner_self(owner_)->core() : none;
+  }
 
   /// Internal: pushes a prepared envelope (used by requests and coroutine sends). Unless the
   /// outcome is accepted or parked, `env` stays with the caller. A parked envelope runs
@@ -245,7 +264,7 @@ private:
                                       std::chrono::steady_clock::time_point deadline) const {
     switch (core_->reserve(wait, deadline)) {
     case admission_outcome::accepted:
-      return permit<Ts...>{core_, owner_};
+      return permit<Ts...>{core(), owner_};
     case admission_outcome::timeout:
       return make_error(mailbox_errc::send_timeout);
     case admission_outcome::closed:
@@ -288,7 +307,15 @@ private:
     return send_result<T>::failed(std::move(reason), std::get<T>(std::move(env.msg)));
   }
 
-  std::shared_ptr<core_type> core_;
+  static mailbox_self<Ts...>* owner_self(const caf::actor& owner) noexcept {
+    return static_cast<mailbox_self<Ts...>*>(caf::actor_cast<caf::abstract_actor*>(owner));
+  }
+
+  // The actor's core: `owner_` keeps the actor object, and so its core, alive. One reference
+  // count per handle, on CAF's control block: a handle copied for every request (a gather of
+  // a thousand) no longer also counts on the core's first cache line, which the actor's worker
+  // writes as it takes messages.
+  core_type* core_ = nullptr;
   caf::actor owner_;
 };
 

@@ -51,7 +51,7 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   auto owner = rt.spawn<actor_type>(core, std::move(make_handlers), &rt.registry());
   // Lock-free once declared: the spawn path pays a few loads.
   rt.metric_families().declare(detail::mailbox_depth_family);
-  return mailbox<Ts...>{std::move(core), caf::actor_cast<caf::actor>(owner)};
+  return mailbox<Ts...>{caf::actor_cast<caf::actor>(owner)};
 }
 
 } // namespace troupe

@@ -2,9 +2,10 @@
 
 // Where Troupe's recycled blocks (recycled_blocks.hpp, recycled_allocator.hpp) come from when no
 // freed one waits: a typed mailbox's actor storage, core and queue, the tables' nodes, a pool's
-// reply sinks. A million idle actors are about 1.8 GB of such blocks, and malloc grows a worker
-// thread's heap one page at a time (an mprotect call per 4 KiB page, then a page fault on first
-// touch): in a spawn of a million actors that growth was about half the time.
+// reply sinks; and the blocks taken with arena_new (a queue's blocks). A million idle actors
+// are about 1.8 GB of such blocks, and malloc grows a worker thread's heap one page at a time
+// (an mprotect call per 4 KiB page, then a page fault on first touch): in a spawn of a million
+// actors that growth was about half the time.
 //
 // The arena carves blocks of one size class out of 2 MiB chunks mapped for that class:
 //
@@ -31,6 +32,7 @@
 //   }
 
 #include <cstddef>
+#include <new>
 
 namespace troupe {
 
@@ -76,5 +78,40 @@ public:
   /// malloc's figures do not count).
   [[nodiscard]] static std::size_t bytes_in_use() noexcept;
 };
+
+/// Whether a block of `size` bytes aligned to `alignment` comes from the block arena through
+/// arena_new: false in AddressSanitizer builds, which take every block from operator new so
+/// that a use after free is still reported.
+[[nodiscard]] constexpr bool arena_serves([[maybe_unused]] std::size_t size,
+                                          [[maybe_unused]] std::size_t alignment) noexcept {
+#if !defined(__SANITIZE_ADDRESS__)
+  return block_arena::serves(size, alignment);
+#else
+  return false;
+#endif
+}
+
+/// A block of `size` bytes aligned to `alignment`: from the block arena where arena_serves(),
+/// else from the global operator new. Throws std::bad_alloc when memory is exhausted.
+///
+///   void* block = troupe::arena_new(bytes, alignof(header));
+///   troupe::arena_delete(block, bytes, alignof(header));
+[[nodiscard]] inline void* arena_new(std::size_t size, std::size_t alignment) {
+  if (arena_serves(size, alignment))
+    return block_arena::allocate(size, alignment);
+  if (alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
+    return ::operator new (size, std::align_val_t{alignment});
+  return ::operator new(size);
+}
+
+/// Gives back a block arena_new(size, alignment) returned (the same two values).
+inline void arena_delete(void* block, std::size_t size, std::size_t alignment) noexcept {
+  if (arena_serves(size, alignment))
+    block_arena::release(block, size, alignment);
+  else if (alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
+    ::operator delete (block, size, std::align_val_t{alignment});
+  else
+    ::operator delete(block, size);
+}
 
 } // namespace troupe

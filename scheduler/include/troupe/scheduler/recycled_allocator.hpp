@@ -73,8 +73,7 @@ public:
     if (n == 1) {
       if (auto block = take())
         return static_cast<T*>(*block);
-      if (from_arena())
-        return static_cast<T*>(block_arena::allocate(sizeof(T), alignof(T)));
+      return static_cast<T*>(arena_new(sizeof(T), alignof(T)));
     }
     return std::allocator<T>{}.allocate(n);
   }
@@ -84,8 +83,7 @@ public:
     if (n == 1) {
       if (keep(block))
         return;
-      if (from_arena())
-        return block_arena::release(block, sizeof(T), alignof(T));
+      return arena_delete(block, sizeof(T), alignof(T));
     }
     std::allocator<T>{}.deallocate(block, n);
   }
@@ -108,16 +106,6 @@ private:
       return block;
 #endif
     return std::nullopt;
-  }
-
-  // Single blocks a ring does not hold come from Troupe's block arena (AddressSanitizer builds:
-  // std::allocator).
-  static constexpr bool from_arena() noexcept {
-#if !defined(__SANITIZE_ADDRESS__)
-    return block_arena::serves(sizeof(T), alignof(T));
-#else
-    return false;
-#endif
   }
 
   static bool keep([[maybe_unused]] void* block) noexcept {

@@ -1,8 +1,9 @@
 #pragma once
 
 // Allocation for objects that one thread creates and another destroys, over and over: a pool's
-// per-job reply sinks (the submitter allocates one, the worker that answers frees it), and a
-// typed mailbox's actor storage, core and queue (one worker spawns, another ends it). That
+// per-job reply sinks (the submitter allocates one, the worker that answers frees it), a Troupe
+// actor's request's reply sink and reply (the other way round) and a coroutine's request entry,
+// and a typed mailbox's actor storage, core and queue (one worker spawns, another ends it). That
 // pattern defeats malloc's per-thread caches, since every free fills the worker's cache and
 // every allocation misses the submitter's, so each job took malloc's slow path twice (a quarter
 // of the worker_pool benchmark's time). A class derives from recycled_blocks<itself>: its freed
@@ -33,15 +34,11 @@ namespace troupe {
 template <class T, std::size_t kept = 1024>
 class recycled_blocks {
 public:
-  /// A kept block of T, else one from the global operator new.
+  /// A kept block of T, else one from arena_new (block_arena.hpp).
   static void* operator new(std::size_t size) {
     if (void* block = take(size))
       return block;
-#if !defined(__SANITIZE_ADDRESS__)
-    if (block_arena::serves(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__))
-      return block_arena::allocate(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-#endif
-    return ::operator new(size);
+    return arena_new(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   }
 
   /// Keeps the block of a T unless `kept` blocks wait already; else gives it back to where it
@@ -49,11 +46,7 @@ public:
   static void operator delete(void* block, std::size_t size) noexcept {
     if (keep(block, size))
       return;
-#if !defined(__SANITIZE_ADDRESS__)
-    if (block_arena::serves(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__))
-      return block_arena::release(block, size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
-#endif
-    ::operator delete(block, size);
+    arena_delete(block, size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   }
 
   // A class with cache-line-aligned members (a queue's two ends) is allocated aligned; its
@@ -62,29 +55,19 @@ public:
   static void* operator new(std::size_t size, std::align_val_t alignment) {
     if (void* block = take(size))
       return block;
-#if !defined(__SANITIZE_ADDRESS__)
-    if (block_arena::serves(size, static_cast<std::size_t>(alignment)))
-      return block_arena::allocate(size, static_cast<std::size_t>(alignment));
-#endif
-    return ::operator new(size, alignment);
+    return arena_new(size, static_cast<std::size_t>(alignment));
   }
 
   /// As operator delete(block, size), for an over-aligned T.
   static void operator delete(void* block, std::size_t size, std::align_val_t alignment) noexcept {
     if (keep(block, size))
       return;
-#if !defined(__SANITIZE_ADDRESS__)
-    if (block_arena::serves(size, static_cast<std::size_t>(alignment)))
-      return block_arena::release(block, size, static_cast<std::size_t>(alignment));
-#endif
-    ::operator delete(block, size, alignment);
+    arena_delete(block, size, static_cast<std::size_t>(alignment));
   }
 
   /// How many freed blocks of T the next allocation could take now (a snapshot; a block being
   /// kept at this moment counts once it is in; always 0 in AddressSanitizer builds).
-  [[nodiscard]] static std::size_t kept_now() noexcept {
-    return free_blocks().ready();
-  }
+  [[nodiscard]] static std::size_t kept_now() noexcept { return free_blocks().ready(); }
 
 private:
   static void* take([[maybe_unused]] std::size_t size) {

@@ -45,10 +45,15 @@ void arrive(State& st, Record record) {
 template <class State, reply_source P>
 void start_each(const std::shared_ptr<State>& st, std::vector<P>& inputs) {
   using R = typename P::value_type;
+  // `[st = st]`, not `[st]`: a plain capture of the const reference would be a const
+  // shared_ptr, which every move of a callback (into the request, into its reply object)
+  // copies, each copy an atomic increment and a later decrement (12 per input instead of 4).
   for (std::size_t i = 0; i < inputs.size(); ++i)
     std::move(inputs[i]).then(
-        [st, i](R v) { detail::arrive(*st, [&](State& s) { return s.value(i, std::move(v)); }); },
-        [st, i](caf::error e) {
+        [st = st, i](R v) {
+          detail::arrive(*st, [&](State& s) { return s.value(i, std::move(v)); });
+        },
+        [st = st, i](caf::error e) {
           detail::arrive(*st, [&](State& s) { return s.error(i, std::move(e)); });
         });
 }

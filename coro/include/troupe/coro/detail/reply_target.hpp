@@ -12,6 +12,7 @@
 #include "troupe/coro/detail/actor_core.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/mailbox_errc.hpp"
+#include "troupe/scheduler/recycled_blocks.hpp"
 
 namespace troupe::detail {
 
@@ -57,7 +58,8 @@ protected:
 
 /// A request's entry in the actor's table of outstanding requests, pointing at its target.
 template <class R>
-class target_continuation final : public continuation {
+class target_continuation final : public continuation,
+                                  public recycled_blocks<target_continuation<R>> {
 public:
   target_continuation(reply_target<R>* target, coroutine_host* host)
       : target_(target), host_(host) {}
