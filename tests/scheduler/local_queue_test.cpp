@@ -1,5 +1,6 @@
 // The worker run queue on its own (no CAF), so that ThreadSanitizer checks all of it.
 
+#include <array>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -145,6 +146,56 @@ TEST(LocalQueue, BatchThievesAndOwnerTakeEveryJobExactlyOnce) {
     for (auto& mine : own)
       while (auto* job = mine.pop())
         take(job);
+  });
+  ASSERT_EQ(work.wait_for(60s), std::future_status::ready);
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(taken[static_cast<std::size_t>(i)].load(), 1) << "job " << i;
+}
+
+// A full queue hands its older half to a shared queue in one step and keeps the newer half.
+TEST(LocalQueue, PopOlderHalfTakesTheOlderHalfInOrderAndKeepsTheNewer) {
+  local_queue<int, 8> q;
+  int xs[8] = {};
+  for (auto& x : xs)
+    ASSERT_TRUE(q.push(&x));
+  std::array<int*, 4> older{};
+  ASSERT_EQ(q.pop_older_half(older), 4u);
+  for (std::size_t i = 0; i < 4; ++i)
+    EXPECT_EQ(older[i], &xs[i]);
+  EXPECT_EQ(q.size_hint(), 4u);
+  for (std::size_t i = 4; i < 8; ++i)
+    EXPECT_EQ(q.pop(), &xs[i]);
+  EXPECT_EQ(q.pop_older_half(older), 0u);
+}
+
+// The owner spills halves while thieves take: every job is taken exactly once, by a thief, by
+// the owner or through the spilled halves.
+TEST(LocalQueue, SpilledHalvesAndThievesTakeEveryJobExactlyOnce) {
+  constexpr int n = 200000;
+  std::vector<int> jobs(n);
+  std::vector<std::atomic<int>> taken(n);
+  local_queue<int, 64> q;
+  std::atomic<bool> producing{true};
+  auto take = [&](int* job) { taken[static_cast<std::size_t>(job - jobs.data())].fetch_add(1); };
+  auto work = std::async(std::launch::async, [&] {
+    std::thread thief([&] {
+      while (producing.load() || q.size_hint() > 0)
+        if (auto* job = q.steal())
+          take(job);
+    });
+    std::array<int*, 32> older{};
+    for (int i = 0; i < n; ++i) {
+      if (!q.push(&jobs[static_cast<std::size_t>(i)])) {
+        auto k = q.pop_older_half(older);
+        for (std::size_t j = 0; j < k; ++j)
+          take(older[j]);
+        EXPECT_TRUE(q.push(&jobs[static_cast<std::size_t>(i)]));
+      }
+    }
+    while (auto* job = q.pop())
+      take(job);
+    producing.store(false);
+    thief.join();
   });
   ASSERT_EQ(work.wait_for(60s), std::future_status::ready);
   for (int i = 0; i < n; ++i)

@@ -89,6 +89,19 @@ TEST_P(WorkStealingExactlyOnce, JobsFromThreadsAndWorkersAllRunOnce) {
   EXPECT_GE(rt.scheduler_stats().total.resumes, total);
 }
 
+// One resume wakes far more jobs than a local queue holds (256): the overflow moves to the
+// injection queue in halves and comes back in shares, and still every job runs exactly once.
+TEST_P(WorkStealingExactlyOnce, ABurstThatOverflowsTheLocalQueueRunsEveryJobOnce) {
+  runtime rt{with_workers(GetParam())};
+  constexpr std::size_t children = 5000;
+  std::vector<std::atomic<int>> runs(1 + children);
+  std::latch done{static_cast<std::ptrdiff_t>(1 + children)};
+  rt.system().scheduler().enqueue(new counted_job(&runs, 0, &done, children));
+  done.wait();
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    ASSERT_EQ(runs[i].load(), 1) << "job " << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(Workers, WorkStealingExactlyOnce, ::testing::Values(1, 2, 8));
 
 TEST(WorkStealing, IdleWorkerStealsFromALoadedOne) {

@@ -4,12 +4,16 @@
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <span>
 
 namespace troupe::detail {
 
 /// Work that enters the scheduler from outside its workers (other threads, timers, overflow of
 /// a full local queue). A mutex is enough: it is not the per-message path, and a lock-free
-/// multi-producer multi-consumer queue would cost more than it saves here.
+/// multi-producer multi-consumer queue would cost more than it saves here. Work moves in
+/// batches where it comes in bursts (a handler that wakes a million actors overflows its
+/// worker's queue a million times): a full local queue hands over its older half in one push,
+/// and a worker whose queue ran dry takes its share in one pop.
 ///
 /// Thread safety: every member may be called from any thread.
 template <class T>
@@ -19,6 +23,33 @@ public:
     std::lock_guard guard{mtx_};
     jobs_.push_back(job);
     size_.store(jobs_.size(), std::memory_order_release);
+  }
+
+  /// Appends `jobs` in order under one lock.
+  void push(std::span<T* const> jobs) {
+    std::lock_guard guard{mtx_};
+    jobs_.insert(jobs_.end(), jobs.begin(), jobs.end());
+    size_.store(jobs_.size(), std::memory_order_release);
+  }
+
+  /// Takes up to `max` of the oldest jobs under one lock: returns the oldest (null when empty)
+  /// and hands each of the others, in order, to `rest` (called under the lock, so it must be
+  /// short: a push into the caller's own queue).
+  template <class Sink>
+  [[nodiscard]] T* pop(std::size_t max, Sink&& rest) {
+    if (max == 0 || size_.load(std::memory_order_acquire) == 0)
+      return nullptr;
+    std::lock_guard guard{mtx_};
+    if (jobs_.empty())
+      return nullptr;
+    auto* first = jobs_.front();
+    jobs_.pop_front();
+    for (std::size_t i = 1; i < max && !jobs_.empty(); ++i) {
+      rest(jobs_.front());
+      jobs_.pop_front();
+    }
+    size_.store(jobs_.size(), std::memory_order_release);
+    return first;
   }
 
   [[nodiscard]] T* pop() {

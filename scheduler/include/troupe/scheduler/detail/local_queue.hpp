@@ -12,8 +12,8 @@ namespace troupe::detail {
 /// and that other workers steal from at the head: one job (steal) or the older half
 /// (steal_into) per compare-exchange.
 ///
-/// Thread safety: push() only on the owning worker; pop() only on the owner; steal() and
-/// size_hint() on any thread.
+/// Thread safety: push(), pop() and pop_older_half() only on the owning worker; steal(),
+/// steal_into() and size_hint() on any thread.
 /// Memory ordering: everything the owner did before push() happens-before the job is run by
 /// whichever worker took it (the tail is published with release, read with acquire).
 ///
@@ -53,32 +53,20 @@ public:
   /// take per job (what a worker that woke a thousand actors would otherwise see).
   /// Any thread, provided it owns `dest` (dest must not be this queue).
   [[nodiscard]] T* steal_into(local_queue& dest) noexcept {
-    auto h = head_.load(std::memory_order_acquire);
-    for (;;) {
-      auto t = tail_.load(std::memory_order_acquire);
-      if (h >= t)
-        return nullptr;
-      auto available = t - h;
-      if (available > N) {
-        // `h` is stale: the owner took and added jobs since we read it (it never holds more
-        // than N). Start again from the current head.
-        h = head_.load(std::memory_order_acquire);
-        continue;
-      }
-      std::size_t k = available - available / 2;
-      k = std::min(k, dest.free_slots() + 1);
-      std::array<T*, N / 2 + 1> batch;
-      for (std::size_t i = 0; i < k; ++i)
-        batch[i] = slots_[(h + i) & (N - 1)].load(std::memory_order_relaxed);
-      // The same argument as take(): while head_ is still `h`, the owner cannot have reached
-      // the slots just read, so winning the CAS makes all k of them ours.
-      if (head_.compare_exchange_weak(h, h + k, std::memory_order_acq_rel,
-                                      std::memory_order_acquire)) {
-        for (std::size_t i = 1; i < k; ++i)
-          (void)dest.push(batch[i]); // room checked above: dest's owner is the only pusher
-        return batch[0];
-      }
-    }
+    std::array<T*, N / 2> batch;
+    auto k = take_older_half(batch.data(), dest.free_slots() + 1);
+    if (k == 0)
+      return nullptr;
+    for (std::size_t i = 1; i < k; ++i)
+      (void)dest.push(batch[i]); // room checked above: dest's owner is the only pusher
+    return batch[0];
+  }
+
+  /// Owner only, for a full queue: moves the older half of the queued jobs (rounded up, at most
+  /// N / 2) into `out` in order and returns how many, so that the owner can hand them to a shared
+  /// queue in one step (one lock for half a queue, not one per job) and keep its newer jobs.
+  [[nodiscard]] std::size_t pop_older_half(std::array<T*, N / 2>& out) noexcept {
+    return take_older_half(out.data(), N / 2);
   }
 
   /// The number of queued jobs, exact when nobody pushes or takes.
@@ -96,6 +84,32 @@ private:
     auto t = tail_.load(std::memory_order_relaxed);
     auto h = head_.load(std::memory_order_acquire);
     return N - static_cast<std::size_t>(t - h);
+  }
+
+  // The older half (rounded up) of the queued jobs, at most `limit` (and N / 2), into `out`
+  // with one compare-exchange on the head; returns how many. Any thread.
+  std::size_t take_older_half(T** out, std::size_t limit) noexcept {
+    auto h = head_.load(std::memory_order_acquire);
+    for (;;) {
+      auto t = tail_.load(std::memory_order_acquire);
+      if (h >= t)
+        return 0;
+      auto available = t - h;
+      if (available > N) {
+        // `h` is stale: the owner took and added jobs since we read it (it never holds more
+        // than N). Start again from the current head.
+        h = head_.load(std::memory_order_acquire);
+        continue;
+      }
+      std::size_t k = std::min<std::size_t>(available - available / 2, limit);
+      for (std::size_t i = 0; i < k; ++i)
+        out[i] = slots_[(h + i) & (N - 1)].load(std::memory_order_relaxed);
+      // The same argument as take(): while head_ is still `h`, the owner cannot have reached
+      // the slots just read, so winning the CAS makes all k of them ours.
+      if (head_.compare_exchange_weak(h, h + k, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+        return k;
+    }
   }
 
   T* take() noexcept {

@@ -11,10 +11,13 @@
 //  - CAF's central enqueue (actor_system::spawn, anon_send) called on one of this coordinator's
 //    workers: as exec_later, the worker's LIFO slot.
 //  - work from outside the workers (threads, timers): the injection queue.
+//  - a job for a full local queue: the queue's older half moves to the injection queue in one
+//    step, and the job takes its room.
 //
 // Where a worker looks, in order: every 61st time the injection queue first (so outside work is
 // never starved by local work); the LIFO slot, at most 3 times in a row (so the slot cannot starve
-// the queue); its local queue; the injection queue; one steal attempt per other worker (taking
+// the queue); its local queue; the injection queue (taking its share of a burst into its local
+// queue in one step); one steal attempt per other worker (taking
 // the older half of the victim's queue into its own in one step); a short spin doing the same;
 // then it parks.
 //
@@ -29,12 +32,15 @@
 //  the sleeper in step 2; the permit is granted under the mutex the sleeper holds until it waits,
 //  so the notification cannot fall between its check and its wait.
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include <caf/local_actor.hpp>
@@ -177,19 +183,18 @@ public:
         // Fairness: the slot yields to the queue. No wake-up for other workers: this worker
         // takes the queue's head right below, and waking an idle worker here would move
         // ping-pong partners apart.
-        if (!w.queue.push(job))
-          c.injection.push(job);
+        push_or_spill(c, w, job);
       }
       w.lifo_streak = 0;
       if (auto* job = w.queue.pop())
         return job;
-      if (auto* job = c.injection.pop())
+      if (auto* job = take_injected(self))
         return job;
       if (auto* job = steal(self))
         return job;
       for (int spin = 0; spin < 32; ++spin) {
         std::this_thread::yield();
-        if (auto* job = c.injection.pop())
+        if (auto* job = take_injected(self))
           return job;
         if (auto* job = steal(self))
           return job;
@@ -248,9 +253,44 @@ private:
   template <class Worker>
   void push_local(Worker* self, job_ptr job) {
     auto& c = d(self->parent());
-    if (!d(self).queue.push(job))
-      c.injection.push(job); // full: spill to where every worker looks
+    push_or_spill(c, d(self), job);
     notify(c);
+  }
+
+  // Owner only. A full local queue hands its older half to the injection queue, where every
+  // worker looks, in one step (one lock per half queue, not one per job, when a handler wakes
+  // thousands of actors), and keeps its newer jobs and `job`.
+  static void push_or_spill(coordinator_data& c, worker_data& w, job_ptr job) {
+    if (w.queue.push(job))
+      return;
+    std::array<job_ptr, local_queue<caf::resumable>::capacity() / 2> older;
+    auto k = w.queue.pop_older_half(older);
+    c.injection.push(std::span<job_ptr const>{older.data(), k});
+    if (!w.queue.push(job)) // cannot fail (the half made room; thieves only add room): kept safe
+      c.injection.push(job);
+  }
+
+  // Owner only, when its local queue has nothing: the oldest injected job to run now and, in
+  // the same lock, up to its share of the rest (the queue's length over the workers, at most
+  // half a local queue) into its local queue, where the others can steal them back.
+  template <class Worker>
+  job_ptr take_injected(Worker* self) {
+    auto* parent = self->parent();
+    auto& c = d(parent);
+    auto& w = d(self);
+    auto depth = c.injection.size();
+    if (depth == 0)
+      return nullptr;
+    auto room = w.queue.capacity() - w.queue.size_hint(); // exact or more: thieves only take
+    auto share = std::min({depth / parent->num_workers() + 1, w.queue.capacity() / 2, room + 1});
+    std::size_t moved = 0;
+    auto* job = c.injection.pop(share, [&](job_ptr rest) {
+      (void)w.queue.push(rest); // room counted above
+      ++moved;
+    });
+    if (moved > 0)
+      notify(c); // an idle worker can steal some of them
+    return job;
   }
 
   template <class Worker>
