@@ -6,6 +6,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/detail/build_config.hpp>
+#include <caf/logger.hpp>
 
 #include "troupe/scheduler/detail/troupe_coordinator.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
@@ -25,6 +27,12 @@ coordinator* coordinator_of(caf::actor_system& sys) noexcept {
 
 void install(caf::actor_system_config& cfg) {
   cfg.load<detail::troupe_coordinator>();
+}
+
+void forget_thread_logger() noexcept {
+#if CAF_LOG_LEVEL == CAF_LOG_LEVEL_QUIET
+  caf::logger::set_current_actor_system(nullptr);
+#endif
 }
 
 bool runs_in(caf::actor_system& sys) noexcept {

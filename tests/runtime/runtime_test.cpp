@@ -43,6 +43,30 @@ TEST_F(RuntimeSpawn, FunctionActorAnswersRequests) {
   self->send_exit(a, caf::exit_reason::user_shutdown);
 }
 
+// The installed CAF logs nothing, but a spawn makes its logger the spawning thread's current
+// one, and then CAF records the running actor's id around every later resume and destruction on
+// that thread (a process-wide spinlock). The runtime's spawns leave the thread without it, also
+// on a worker, where a handler spawns.
+TEST_F(RuntimeSpawn, ASpawnLeavesTheThreadWithoutCafsSilentLogger) {
+  ASSERT_EQ(CAF_LOG_LEVEL, CAF_LOG_LEVEL_QUIET) << "a CAF that logs keeps its logger";
+  auto a = rt->spawn(adder, 1);
+  EXPECT_EQ(caf::logger::current_logger(), nullptr);
+  auto spawner = rt->spawn([this](caf::event_based_actor* self) -> caf::behavior {
+    return {[this, self](caf::get_atom) {
+      auto child = rt->spawn(adder, 2);
+      self->send_exit(child, caf::exit_reason::user_shutdown);
+      return caf::logger::current_logger() == nullptr;
+    }};
+  });
+  caf::scoped_actor self{sys()};
+  bool cleared = false;
+  self->request(spawner, 5s, caf::get_atom::value)
+      .receive([&](bool r) { cleared = r; }, [&](caf::error& err) { FAIL() << render(err); });
+  EXPECT_TRUE(cleared) << "a spawn from a handler left CAF's logger on its worker";
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->send_exit(spawner, caf::exit_reason::user_shutdown);
+}
+
 TEST_F(RuntimeSpawn, ClassActorKeepsMessageOrderFromOneSender) {
   auto a = rt->spawn<counting_actor>();
   caf::scoped_actor self{sys()};

@@ -154,6 +154,7 @@ public:
   template <caf::spawn_options Os = caf::no_spawn_options, class F, class... Ts>
   auto spawn(F fun, Ts&&... xs) {
     auto handle = system_->spawn<Os>(std::move(fun), std::forward<Ts>(xs)...);
+    work_stealing::forget_thread_logger(); // see there: the spawn installed a silent logger
     tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle));
     return handle;
   }
@@ -164,6 +165,7 @@ public:
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
     auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
+    work_stealing::forget_thread_logger(); // see there: the spawn installed a silent logger
     tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), topology_profile_of<Impl>());
     return handle;
   }

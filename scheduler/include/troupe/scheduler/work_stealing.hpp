@@ -31,6 +31,15 @@ void install(caf::actor_system_config& cfg);
 /// True when `sys` runs Troupe's scheduler (install() was called on its configuration).
 [[nodiscard]] bool runs_in(caf::actor_system& sys) noexcept;
 
+/// Clears the calling thread's current CAF logger when the installed CAF logs nothing
+/// (CAF_LOG_LEVEL_QUIET); a no-op with a CAF that logs. Call it after spawning through
+/// caf::actor_system::spawn, which makes the system's logger the spawning thread's current one:
+/// from then on CAF's own code records the running actor's id for that logger around every
+/// resume and every actor's destruction (thread-local lookups and a process-wide spinlock),
+/// although it never logs. troupe::runtime's spawns call it.
+/// Thread safety: any thread; it touches only the calling thread's state.
+void forget_thread_logger() noexcept;
+
 /// Fills the per-worker figures, their total and the injection queue's depth of `m` from the
 /// scheduler of `sys`; leaves `m` alone and returns false when `sys` runs one of CAF's.
 bool collect(caf::actor_system& sys, scheduler_metrics& m);
