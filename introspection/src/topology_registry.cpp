@@ -41,6 +41,10 @@ const topology_registry::profile& shape_of(const Node& n) {
 } // namespace
 
 void topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape) {
+  add_actor(id, std::move(addr), description{.shape = shape});
+}
+
+void topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, description what) {
   if (off())
     return;
   auto& s = nodes_.of(id);
@@ -48,7 +52,9 @@ void topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const 
   auto& n = s.entries[id]; // may exist already: described during its construction
   n.addr = std::move(addr);
   if (n.shape == nullptr)
-    n.shape = shape;
+    n.shape = what.shape;
+  if (!what.details.expired())
+    n.details = std::move(what.details);
   n.started = std::chrono::steady_clock::now();
 }
 

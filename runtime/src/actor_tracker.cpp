@@ -42,8 +42,7 @@ private:
   caf::abstract_actor* actor_;
 };
 
-void actor_tracker::track(const caf::strong_actor_ptr& actor,
-                          const topology_registry::profile* shape) {
+void actor_tracker::track(const caf::strong_actor_ptr& actor, topology_registry::description what) {
   if (!actor)
     return;
   auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
@@ -55,10 +54,10 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor,
     e.actor = id;
     e.name = actor_name(*raw);
     e.text = "spawned";
-    e.fields = {{"kind", topology_registry::profile::shown_kind(shape)}};
+    e.fields = {{"kind", topology_registry::profile::shown_kind(what.shape)}};
     events_.publish(std::move(e));
   }
-  registry_.add_actor(id, raw->address(), shape);
+  registry_.add_actor(id, raw->address(), std::move(what));
   {
     auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};

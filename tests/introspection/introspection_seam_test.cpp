@@ -226,6 +226,32 @@ TEST(topology_registry, ANodeHoldsItsLiveFiguresWeaklyAndShowsNullOnceTheyAreGon
   EXPECT_EQ(registry.dump().at("actors")[0].at("load"), (json{{"value", 3}}));
 }
 
+// A component that knows its actor's description when it spawns it registers both in one step
+// (runtime::spawn_described): the node shows the kind and the live figures at once, and a
+// description given before (while the actor was constructed) keeps its shape.
+TEST(topology_registry, AnActorAddedWithItsDescriptionShowsItsKindAndFigures) {
+  troupe::topology_registry registry;
+  auto figures = std::make_shared<const constant_figures>();
+  static constexpr troupe::topology_registry::profile gadget{.kind = "gadget",
+                                                             .details_key = "load"};
+  static constexpr troupe::topology_registry::profile other{.kind = "other"};
+  registry.add_actor(7, caf::actor_addr{}, {.shape = &gadget, .details = figures});
+  EXPECT_EQ(figures.use_count(), 1); // held weakly
+  registry.describe(8, {.shape = &gadget});
+  registry.add_actor(8, caf::actor_addr{}, {.shape = &other});
+  auto dump = registry.dump();
+  ASSERT_EQ(dump.at("actors").size(), 2u) << dump.dump(2);
+  int with_figures = 0;
+  for (auto& node : dump.at("actors")) {
+    EXPECT_EQ(node.at("kind"), "gadget") << dump.dump(2);
+    if (node.at("id") == 7) {
+      EXPECT_EQ(node.at("load"), (json{{"value", 3}})) << dump.dump(2);
+      ++with_figures;
+    }
+  }
+  EXPECT_EQ(with_figures, 1) << dump.dump(2);
+}
+
 TEST_F(introspection_seam_test, ARowsDetailsAppearInTheDumpRenderedOnlyWhenDumped) {
   auto renders = std::make_shared<std::atomic<int>>(0);
   auto [owner, child] = owner_with_child(renders);

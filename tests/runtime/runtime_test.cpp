@@ -55,7 +55,10 @@ TEST_F(RuntimeSpawn, ASpawnLeavesTheThreadWithoutCafsSilentLogger) {
     return {[this, self](caf::get_atom) {
       auto child = rt->spawn(adder, 2);
       self->send_exit(child, caf::exit_reason::user_shutdown);
-      return caf::logger::current_logger() == nullptr;
+      bool after_function_spawn = caf::logger::current_logger() == nullptr;
+      auto counted = rt->spawn<counting_actor>();
+      self->send_exit(counted, caf::exit_reason::user_shutdown);
+      return after_function_spawn && caf::logger::current_logger() == nullptr;
     }};
   });
   caf::scoped_actor self{sys()};

@@ -114,6 +114,10 @@ public:
   /// registering copies nothing. Through `addr` a dump reads the actor's name, links and
   /// monitors (an actor without one, or that ended, shows an empty name).
   void add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape = nullptr);
+  /// Registers a live actor with its description in one step (one lock, one lookup), for an
+  /// actor whose description is known when it is spawned: `what.shape` as above, and
+  /// `what.details` (if not empty) as its live figures.
+  void add_actor(caf::actor_id id, caf::actor_addr addr, description what);
   /// Forgets an actor that terminated.
   void remove_actor(caf::actor_id id);
 

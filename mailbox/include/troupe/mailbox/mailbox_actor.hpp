@@ -153,34 +153,27 @@ public:
   /// The handler set the factory returns.
   using Handlers = std::invoke_result_t<Factory&, mailbox_self<Ts...>*>;
 
-  /// `registry`: the spawning runtime's (spawn_mailbox), given here rather than looked up with
-  /// runtime::of, which takes a process-wide lock on every spawn.
   mailbox_actor(caf::actor_config& cfg, std::shared_ptr<typename super::core_type> core,
-                Factory make_handlers, topology_registry* registry)
+                Factory make_handlers)
       : super(cfg, std::move(core)),
-        setup_(std::in_place_index<factory_index>, std::move(make_handlers)) {
-    // Described while it is constructed, before it can run: a description given after the
-    // spawn could come after the actor ended (its handler factory may quit at once) and would
-    // leave a node behind in the topology. The registry keeps the node for add_actor.
-    registry->describe(this->id(), mailbox_description(this->core()));
-  }
+        setup_(std::in_place_index<factory_index>, std::move(make_handlers)) {}
 
-  /// What runtime::spawn registers it as in the topology (its constructor describes the rest).
+  /// Its kind in the topology.
   static constexpr std::string_view topology_kind = "mailbox";
+
+  /// What spawn_mailbox registers it as (runtime::spawn_described): a mailbox, with `core`
+  /// (held weakly) as its live figures.
+  static topology_registry::description
+  description(const std::shared_ptr<typename super::core_type>& core) {
+    static constexpr topology_registry::profile shape{.kind = topology_kind,
+                                                      .details_key = mailbox_details_key};
+    return {.shape = &shape, .details = core};
+  }
 
   caf::behavior make_behavior() override {
     auto make_handlers = std::move(std::get<factory_index>(setup_));
     setup_.template emplace<handlers_index>(make_handlers(static_cast<super*>(this)));
     return super::make_behavior();
-  }
-
-private:
-  static topology_registry::description
-  mailbox_description(const std::shared_ptr<typename super::core_type>& core) {
-    static constexpr topology_registry::profile shape{.kind = topology_kind,
-                                                      .details_key = mailbox_details_key};
-    // The core is held weakly: it is the actor's live figures.
-    return {.shape = &shape, .details = core};
   }
 
 protected:

@@ -47,8 +47,9 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   auto core = std::allocate_shared<detail::mailbox_core<Ts...>>(
       detail::mailbox_core_allocator<Ts...>{}, std::move(opts), rt.dead_letters(),
       rt.config().max_throughput);
-  // The actor describes itself to the topology while it is constructed (mailbox_actor).
-  auto owner = rt.spawn<actor_type>(core, std::move(make_handlers), &rt.registry());
+  // Registered with its description in one step (not described while constructed, then added).
+  auto what = actor_type::description(core);
+  auto owner = rt.spawn_described<actor_type>(what, core, std::move(make_handlers));
   // Lock-free once declared: the spawn path pays a few loads.
   rt.metric_families().declare(detail::mailbox_depth_family);
   return mailbox<Ts...>{caf::actor_cast<caf::actor>(owner)};

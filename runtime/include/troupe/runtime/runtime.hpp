@@ -164,9 +164,24 @@ public:
   /// storage) when Impl declares one, else with its type's name, unless it describes itself.
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
-    auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
-    work_stealing::forget_thread_logger(); // see there: the spawn installed a silent logger
-    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), topology_profile_of<Impl>());
+    auto handle = spawn_in_system<Impl, Os>(std::forward<Ts>(xs)...);
+    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle),
+                   {.shape = topology_profile_of<Impl>()});
+    return handle;
+  }
+
+  /// As spawn<Impl>, for a component whose actors' description (kind and live figures, see
+  /// topology_registry::description) is known before they start: it is registered with the
+  /// actor in one step. An empty shape shows Impl's kind.
+  ///
+  ///   auto what = my_actor::description(figures);
+  ///   auto handle = rt.spawn_described<my_actor>(what, figures);
+  template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
+  auto spawn_described(topology_registry::description what, Ts&&... xs) {
+    auto handle = spawn_in_system<Impl, Os>(std::forward<Ts>(xs)...);
+    if (what.shape == nullptr)
+      what.shape = topology_profile_of<Impl>();
+    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), std::move(what));
     return handle;
   }
 
@@ -306,6 +321,36 @@ public:
 
 private:
   std::atomic<uint64_t> topology_dump_failures_{0};
+
+  // caf::actor_system::spawn<Impl, Os> without its logger: spawn_impl makes the system's logger
+  // the thread's current one (see work_stealing::forget_thread_logger), and the actor's launch
+  // then records its id for that logger behind a process-wide spinlock, although the installed
+  // CAF never logs. The steps are spawn_impl's: flags, make_actor, launch. With a CAF that
+  // logs or profiles, or for options this does not take (detached, blocking, linked,
+  // monitored), CAF's own spawn.
+  template <class Impl, caf::spawn_options Os, class... Ts>
+  auto spawn_in_system(Ts&&... xs) {
+#if CAF_LOG_LEVEL == CAF_LOG_LEVEL_QUIET && !defined(CAF_ENABLE_ACTOR_PROFILER)
+    constexpr bool plain = caf::is_unbound(Os) && !caf::has_detach_flag(Os) &&
+                           !std::is_base_of_v<caf::blocking_actor, Impl>;
+#else
+    constexpr bool plain = false;
+#endif
+    if constexpr (plain) {
+      caf::actor_config cfg{system_->dummy_execution_unit()};
+      if constexpr (caf::has_hide_flag(Os))
+        cfg.flags |= caf::abstract_actor::is_hidden_flag;
+      auto handle = caf::make_actor<Impl>(system_->next_actor_id(), system_->node(), system_.get(),
+                                          cfg, std::forward<Ts>(xs)...);
+      auto* actor = static_cast<Impl*>(caf::actor_cast<caf::abstract_actor*>(handle));
+      actor->launch(cfg.host, caf::has_lazy_init_flag(Os), caf::has_hide_flag(Os));
+      return handle;
+    } else {
+      auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
+      work_stealing::forget_thread_logger();
+      return handle;
+    }
+  }
 
   // One profile per actor class, shared by all its nodes in the topology.
   template <class Impl>

@@ -45,10 +45,10 @@ public:
     bool owned = false;
   };
 
-  /// Registers `actor` and arranges for its removal when it terminates; `shape` (storage that
-  /// outlives the runtime, see topology_registry::add_actor) shows it in the topology. If the
-  /// actor has already terminated, it is never listed.
-  void track(const caf::strong_actor_ptr& actor, const topology_registry::profile* shape = nullptr);
+  /// Registers `actor` and arranges for its removal when it terminates; `what` (its shape:
+  /// storage that outlives the runtime, see topology_registry::add_actor) shows it in the
+  /// topology. If the actor has already terminated, it is never listed.
+  void track(const caf::strong_actor_ptr& actor, topology_registry::description what = {});
 
   /// Tracks `actor` unless it is tracked already (an owner adopting a child that was not
   /// spawned through the runtime), and marks it owned.
