@@ -164,10 +164,7 @@ public:
   /// storage) when Impl declares one, else with its type's name, unless it describes itself.
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
-    auto handle = spawn_in_system<Impl, Os>(std::forward<Ts>(xs)...);
-    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle),
-                   {.shape = topology_profile_of<Impl>()});
-    return handle;
+    return spawn_described<Impl, Os>({}, std::forward<Ts>(xs)...);
   }
 
   /// As spawn<Impl>, for a component whose actors' description (kind and live figures, see

@@ -19,11 +19,8 @@ namespace troupe::detail {
 template <class T>
 class injection_queue {
 public:
-  void push(T* job) {
-    std::lock_guard guard{mtx_};
-    jobs_.push_back(job);
-    size_.store(jobs_.size(), std::memory_order_release);
-  }
+  /// Appends `job` under one lock.
+  void push(T* job) { push(std::span<T* const>{&job, 1}); }
 
   /// Appends `jobs` in order under one lock.
   void push(std::span<T* const> jobs) {
@@ -37,6 +34,7 @@ public:
   /// short: a push into the caller's own queue).
   template <class Sink>
   [[nodiscard]] T* pop(std::size_t max, Sink&& rest) {
+    // The unlocked check keeps idle workers off the mutex when there is nothing to take.
     if (max == 0 || size_.load(std::memory_order_acquire) == 0)
       return nullptr;
     std::lock_guard guard{mtx_};
@@ -52,17 +50,9 @@ public:
     return first;
   }
 
+  /// Takes the oldest job, or null when there is none.
   [[nodiscard]] T* pop() {
-    // The unlocked check keeps idle workers off the mutex when there is nothing to take.
-    if (size_.load(std::memory_order_acquire) == 0)
-      return nullptr;
-    std::lock_guard guard{mtx_};
-    if (jobs_.empty())
-      return nullptr;
-    auto* job = jobs_.front();
-    jobs_.pop_front();
-    size_.store(jobs_.size(), std::memory_order_release);
-    return job;
+    return pop(1, [](T*) {});
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }

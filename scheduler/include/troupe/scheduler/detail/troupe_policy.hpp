@@ -17,9 +17,8 @@
 // Where a worker looks, in order: every 61st time the injection queue first (so outside work is
 // never starved by local work); the LIFO slot, at most 3 times in a row (so the slot cannot starve
 // the queue); its local queue; the injection queue (taking its share of a burst into its local
-// queue in one step); one steal attempt per other worker (taking
-// the older half of the victim's queue into its own in one step); a short spin doing the same;
-// then it parks.
+// queue in one step); one steal attempt per other worker (taking the older half of the victim's
+// queue into its own in one step); a short spin doing the same; then it parks.
 //
 // Parking protocol (no lost wake-up):
 //  1. A worker about to park takes the park mutex, increments `sleepers`, fences (the heavy side
