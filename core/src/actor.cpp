@@ -33,11 +33,13 @@ void actor::report_unexpected_reply(const reply_job& reply) {
 
 void actor::discard_replies() {
   std::lock_guard guard{discard_mtx_};
-  auto* queue = replies_.load(std::memory_order_acquire);
+  auto* queue = replies_.load(std::memory_order_seq_cst); // after a fence: see replies()
   if (queue == nullptr)
     return; // nothing ever replied
-  while (auto reply = queue->try_pop())
-    report_dead_reply(*this, **reply, dead_reply_reason());
+  // Every reply whose claim on_exit's fence saw, also one still being written (post_reply).
+  queue->drain_claimed([this](std::unique_ptr<reply_job>&& reply) {
+    report_dead_reply(*this, *reply, dead_reply_reason());
+  });
 }
 
 void actor::fail_request_after(uint64_t id, caf::timespan timeout, caf::error reason) {

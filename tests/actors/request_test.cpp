@@ -1,3 +1,4 @@
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -5,6 +6,7 @@
 #include <latch>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -613,6 +615,42 @@ TEST_F(LateReplies, AReplyWithoutTimeoutToATerminatedTroupeActorIsADeadLetter) {
   EXPECT_EQ(letter->receiver, "requester");
   EXPECT_EQ(letter->message_type, typeid(int64_t).name());
   EXPECT_EQ(letter->reason, mailbox_errc::receiver_dead);
+}
+
+TEST_F(LateReplies, EveryReplyRacingTheRequestersEndIsDeliveredOrADeadLetter) {
+  // Two responders on two workers answer a burst of requests while the requester quits after
+  // the first `delivered_before_quit` replies: each reply either ran its continuation or is a
+  // dead letter, counted by the poster or the ending requester, whichever sees the other. One
+  // left in the reply queue would be neither.
+  constexpr int requests = 20'000;
+  constexpr int delivered_before_quit = 2'000;
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::array responders{spawn_calc(*rt), spawn_calc(*rt)};
+    auto delivered = std::make_shared<std::atomic<int>>(0);
+    auto before = rt->dead_letters()->count();
+    auto requester = spawn_mailbox<go>(*rt, {}, [responders, delivered](auto* self) {
+                       return handlers{[self, responders, delivered](go&) {
+                         for (int i = 0; i < requests; ++i)
+                           request(self, responders[i % 2], increment{i}, caf::infinite)
+                               .then(
+                                   [self, delivered](int64_t) {
+                                     if (delivered->fetch_add(1) + 1 == delivered_before_quit)
+                                       self->quit();
+                                   },
+                                   [](caf::error err) { ADD_FAILURE() << render(err); });
+                       }};
+                     }).value();
+    ASSERT_TRUE(requester.send(go{}));
+    wait_until_down(sys(), requester.actor());
+    // Each responder has answered every request once it answers one sent after them.
+    for (auto& r : responders) {
+      ASSERT_TRUE(ask(r, increment{0}, 10s));
+      caf::anon_send_exit(r.actor(), caf::exit_reason::user_shutdown);
+    }
+    EXPECT_EQ(delivered->load(), delivered_before_quit);
+    EXPECT_EQ(delivered->load() + static_cast<int>(rt->dead_letters()->count() - before), requests);
+  }
 }
 
 TEST_F(LateReplies, AReplyAfterItsRequestTimedOutIsADeadLetterOfTheLiveRequester) {

@@ -3,6 +3,7 @@
 #include <future>
 #include <latch>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -320,6 +321,48 @@ TEST_F(TypedMailbox, SendToDeadActorIsACountedDeadLetter) {
   EXPECT_EQ(letters[0].receiver, "gone");
   EXPECT_EQ(letters[0].reason, mailbox_errc::receiver_dead);
   rt->dead_letters()->set_hook(nullptr);
+}
+
+TEST_F(TypedMailbox, EveryMessageRacingTheOwnersEndIsHandledRefusedOrADeadLetter) {
+  // Two threads push into an unbounded mailbox whose owner quits after `handled_before_quit`
+  // messages: each message is handled, or a dead letter: refused at the send (receiver_dead),
+  // or purged by whichever side (the ending owner or a pushing thread) sees the other. One left
+  // in the queue would be neither.
+  constexpr int producers = 2;
+  constexpr int per_producer = 20'000;
+  constexpr int handled_before_quit = 5'000;
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto handled = std::make_shared<std::atomic<int>>(0);
+    auto mb = spawn_mailbox<item>(*rt, {}, [handled](auto* self) {
+                return handlers{[self, handled](item&) {
+                  if (handled->fetch_add(1) + 1 == handled_before_quit)
+                    self->quit();
+                }};
+              }).value();
+    caf::scoped_actor watcher{sys()};
+    watcher->monitor(mb.actor());
+    std::atomic<int> refused{0};
+    {
+      std::latch start{producers};
+      std::vector<std::jthread> threads;
+      for (int p = 0; p < producers; ++p)
+        threads.emplace_back([&, p] {
+          start.arrive_and_wait();
+          for (int i = 0; i < per_producer; ++i)
+            if (auto r = mb.send(item{p, i}); !r) {
+              EXPECT_EQ(r.error(), mailbox_errc::receiver_dead) << render(r.error());
+              refused.fetch_add(1);
+            }
+        });
+    }
+    watcher->receive([](caf::down_msg&) {});
+    EXPECT_EQ(handled->load(), handled_before_quit);
+    // A refused send is a dead letter too (SendToDeadActorIsACountedDeadLetter).
+    const auto dead_letters = static_cast<int>(mb.metrics().dead_letters);
+    EXPECT_LE(refused.load(), dead_letters);
+    EXPECT_EQ(handled->load() + dead_letters, producers * per_producer);
+  }
 }
 
 TEST_F(TypedMailbox, RequestToDeadActorGetsReceiverDead) {

@@ -606,6 +606,33 @@ TEST(UnboundedMpscQueue, DeliversEveryElementOnceInProducerOrderFromConcurrentPr
   }
 }
 
+TEST(UnboundedMpscQueue, DrainClaimedTakesEveryElementClaimedBeforeItInOrder) {
+  // drain_claimed is a closing consumer's last look: once it has seen a claim (size() counts
+  // them), it must hand over that element even if its producer is still writing it.
+  constexpr std::uint64_t producers = 2;
+  constexpr std::uint64_t per_producer = 200'000;
+  for (int round = 0; round < 5; ++round) {
+    unbounded_mpsc_queue<std::uint64_t> q;
+    delivery_checker checker(producers);
+    run_with_deadline([&](const cancel_flag& cancelled) {
+      std::vector<std::jthread> threads;
+      for (std::uint64_t p = 0; p < producers; ++p)
+        threads.emplace_back([&, p] {
+          for (std::uint64_t i = 0; i < per_producer; ++i)
+            q.push(tag(p, i));
+        });
+      // Every claim made, some elements possibly still being written: one call takes them all.
+      while (q.size() < producers * per_producer && !cancelled.load())
+        std::this_thread::yield();
+      EXPECT_EQ(q.drain_claimed([&](std::uint64_t&& v) { checker.observe(v); }),
+                producers * per_producer);
+    });
+    EXPECT_EQ(checker.errors(), 0U) << "an element was lost, duplicated or reordered";
+    EXPECT_EQ(checker.received(), producers * per_producer);
+    EXPECT_TRUE(q.empty());
+  }
+}
+
 TEST(UnboundedMpscQueue, MoveOnlyElementsFromConcurrentProducersAreAllFreed) {
   // Heap-owning elements make ASan/LSan report any element the queue loses or
   // frees twice.

@@ -82,11 +82,13 @@
 // dead-letter office (receiver: the requester's name; type: the reply's type,
 // or caf::error for a failure answer), like a message left in a dead mailbox.
 // The reply queue closes in on_exit as a mailbox does: on_exit sets
-// replies_closed_, fences and empties the queue; post_reply pushes, fences
-// and, if it sees the flag, empties the queue itself (under the same mutex).
-// By the two fences one side sees the other, so no late reply stays in the
-// queue uncounted (nor keeps its requester alive through its strong
-// reference).
+// replies_closed_, fences and empties the queue; post_reply pushes and, if it
+// then sees the flag, empties the queue itself (under the same mutex). The
+// push's slot claim is a seq_cst read-modify-write and the flag's load is
+// seq_cst, so with on_exit's fence one side sees the other: on_exit sees the
+// claim (and waits for the reply being written, drain_claimed) or the poster
+// sees the flag. No late reply stays in the queue uncounted (nor keeps its
+// requester alive through its strong reference).
 //
 // ## Threading contract
 //
@@ -189,8 +191,11 @@ public:
   /// Queues a reply and wakes the actor; any thread.
   void post_reply(std::unique_ptr<reply_job> reply) {
     replies().push(std::move(reply));
-    store_load_barrier(reply_sync_);
-    if (replies_closed_.load(std::memory_order_relaxed)) {
+    // The push's slot claim is a seq_cst read-modify-write and the reads below (the flag, the
+    // inbox in wake()) are seq_cst loads: that is the barrier (see "Cancellation and
+    // lifetime"), without a fence waiting for the reply's own stores.
+    store_load_barrier_after_seq_cst_rmw(reply_sync_);
+    if (replies_closed_.load(std::memory_order_seq_cst)) {
       // The requester terminated: nobody drains the queue. The replies may hold the last
       // references to this actor, so keep it alive until we return.
       caf::strong_actor_ptr keep_alive{ctrl()};
@@ -461,19 +466,21 @@ private:
   // The reply queue exists once something replies to this actor: most actors never request, and
   // the queue's cache-line-separated ends cost ~190 bytes inline. Any thread may be the first
   // to post, so creation races are settled by one compare-exchange.
+  // The load and the install are seq_cst, so that the install precedes every claim in the
+  // order on_exit's and resume()'s fences rely on (post_reply).
   reply_queue& replies() {
-    if (auto* queue = replies_.load(std::memory_order_acquire))
+    if (auto* queue = replies_.load(std::memory_order_seq_cst))
       return *queue;
     auto fresh = std::make_unique<reply_queue>();
     reply_queue* expected = nullptr;
-    if (replies_.compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel))
+    if (replies_.compare_exchange_strong(expected, fresh.get(), std::memory_order_seq_cst))
       return *fresh.release();
     return *expected;
   }
 
   // Any thread (the post-block check in resume()).
   [[nodiscard]] bool replies_empty() const noexcept {
-    auto* queue = replies_.load(std::memory_order_acquire);
+    auto* queue = replies_.load(std::memory_order_seq_cst); // after a fence: see replies()
     return queue == nullptr || queue->empty();
   }
 

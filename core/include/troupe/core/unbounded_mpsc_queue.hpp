@@ -3,9 +3,11 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -160,6 +162,29 @@ public:
       std::invoke(f, std::move(*item));
     }
     return n;
+  }
+
+  /// Pops, in order, every element whose slot was claimed before the call, waiting for those
+  /// whose producer is still writing them (it finishes without waiting for anyone), then
+  /// whatever else is ready; calls `f(T&&)` for each and returns how many. For a consumer
+  /// that a seq_cst handshake promises every push it did not hand over (a closing mailbox:
+  /// a push claimed after this call's look at the tail sees the close and drains itself).
+  /// Consumer only.
+  template <class F>
+  std::size_t drain_claimed(F&& f) {
+    // Seq_cst: the handshake orders this load after the other side's claims (see the caller).
+    const std::size_t claimed = tail_.load(std::memory_order_seq_cst);
+    std::size_t n = 0;
+    while (head_.load(std::memory_order_relaxed) < claimed) {
+      std::optional<T> item = try_pop();
+      if (!item) {
+        std::this_thread::yield(); // a claimed slot (or its block) is still being written
+        continue;
+      }
+      ++n;
+      std::invoke(f, std::move(*item));
+    }
+    return n + drain(std::forward<F>(f), std::numeric_limits<std::size_t>::max());
   }
 
   /// Number of elements, counting pushes that have claimed a slot but not

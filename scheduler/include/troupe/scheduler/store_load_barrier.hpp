@@ -24,6 +24,21 @@ inline void store_load_barrier([[maybe_unused]] std::atomic<uint64_t>& anchor) n
 #endif
 }
 
+/// The barrier of a side whose write was a sequentially consistent read-modify-write (a queue's
+/// slot claim) and whose read after it is a sequentially consistent load: the two are then
+/// ordered in the single total order of seq_cst operations, which is the store-load barrier
+/// (on x86 the read-modify-write is a locked instruction, a full barrier). Nothing to do in
+/// normal builds: a fence here would only wait for the stores since the claim (the element's
+/// own) to drain, which the handshake does not need. The other side uses store_load_barrier
+/// with the same `anchor`; under ThreadSanitizer this side's read-modify-write on the anchor
+/// keeps the pairing TSan checks.
+inline void
+store_load_barrier_after_seq_cst_rmw([[maybe_unused]] std::atomic<uint64_t>& anchor) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  anchor.fetch_add(0, std::memory_order_acq_rel);
+#endif
+}
+
 /// One barrier for a thread that takes part in two handshakes at the same point (for example
 /// an actor going idle checks both its message queue and its reply queue): a single fence in
 /// normal builds, one read-modify-write per anchor under TSan.
