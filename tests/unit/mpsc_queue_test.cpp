@@ -577,6 +577,20 @@ TEST(UnboundedMpscQueue, DestructorFreesElementsSpanningSeveralBlocks) {
   EXPECT_EQ(counted::live(), 0);
 }
 
+// Starts `producers` threads that push tag(p, 0..per_producer) each, until cancelled.
+std::vector<std::jthread> start_tagged_producers(unbounded_mpsc_queue<std::uint64_t>& q,
+                                                 std::uint64_t producers,
+                                                 std::uint64_t per_producer,
+                                                 const cancel_flag& cancelled) {
+  std::vector<std::jthread> threads;
+  for (std::uint64_t p = 0; p < producers; ++p)
+    threads.emplace_back([&q, &cancelled, p, per_producer] {
+      for (std::uint64_t i = 0; i < per_producer && !cancelled.load(std::memory_order_relaxed); ++i)
+        q.push(tag(p, i));
+    });
+  return threads;
+}
+
 TEST(UnboundedMpscQueue, DeliversEveryElementOnceInProducerOrderFromConcurrentProducers) {
   constexpr std::uint64_t total = 1'000'000;
   for (std::uint64_t producers : {2U, 3U, 4U}) {
@@ -585,13 +599,7 @@ TEST(UnboundedMpscQueue, DeliversEveryElementOnceInProducerOrderFromConcurrentPr
     unbounded_mpsc_queue<std::uint64_t> q;
     delivery_checker checker(producers);
     run_with_deadline([&](const cancel_flag& cancelled) {
-      std::vector<std::jthread> threads;
-      for (std::uint64_t p = 0; p < producers; ++p)
-        threads.emplace_back([&, p] {
-          for (std::uint64_t i = 0; i < per_producer && !cancelled.load(std::memory_order_relaxed);
-               ++i)
-            q.push(tag(p, i));
-        });
+      auto threads = start_tagged_producers(q, producers, per_producer, cancelled);
       while (checker.received() < producers * per_producer && !cancelled.load()) {
         if (q.drain([&](std::uint64_t&& v) { checker.observe(v); }, 256) == 0)
           std::this_thread::yield();
@@ -615,12 +623,7 @@ TEST(UnboundedMpscQueue, DrainClaimedTakesEveryElementClaimedBeforeItInOrder) {
     unbounded_mpsc_queue<std::uint64_t> q;
     delivery_checker checker(producers);
     run_with_deadline([&](const cancel_flag& cancelled) {
-      std::vector<std::jthread> threads;
-      for (std::uint64_t p = 0; p < producers; ++p)
-        threads.emplace_back([&, p] {
-          for (std::uint64_t i = 0; i < per_producer; ++i)
-            q.push(tag(p, i));
-        });
+      auto threads = start_tagged_producers(q, producers, per_producer, cancelled);
       // Every claim made, some elements possibly still being written: one call takes them all.
       while (q.size() < producers * per_producer && !cancelled.load())
         std::this_thread::yield();
