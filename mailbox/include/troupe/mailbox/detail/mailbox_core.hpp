@@ -117,22 +117,24 @@ protected:
   /// After a successful push: the closing rule, then troupe::actor's wake protocol (step 2).
   void after_push(caf::abstract_actor* owner, caf::execution_unit* ctx) {
     store_load_barrier(sync_);
-    if (closed_.load(std::memory_order_relaxed)) {
-      purge_after_close();
-      return;
-    }
-    static_cast<troupe::actor*>(owner)->wake(ctx);
+    look_after_push(owner, ctx);
   }
 
   /// after_push for an unbounded queue's push, whose slot claim was a seq_cst read-modify-write
   /// (see Closing at the top of this file).
   void after_claimed_push(caf::abstract_actor* owner, caf::execution_unit* ctx) {
     store_load_barrier_after_seq_cst_rmw(sync_);
+    look_after_push(owner, ctx);
+  }
+
+  /// The pusher's look at the receiver, after its barrier: seq_cst loads (the closed flag here,
+  /// the inbox in wake()), as after_claimed_push needs (on x86 a seq_cst load is a plain load).
+  void look_after_push(caf::abstract_actor* owner, caf::execution_unit* ctx) {
     if (closed_.load(std::memory_order_seq_cst)) {
       purge_after_close();
       return;
     }
-    static_cast<troupe::actor*>(owner)->wake(ctx); // reads the inbox with a seq_cst load
+    static_cast<troupe::actor*>(owner)->wake(ctx);
   }
 
   /// Empties the queue of a closed mailbox, answering or dead-lettering each envelope.
