@@ -19,15 +19,18 @@ namespace {
 
 constexpr std::string_view running_state = "running";
 
-// A node stores no string for the state nearly every node keeps (see node::state).
+// A node stores nothing for the state nearly every node keeps (see node::extra).
 template <class Node>
 void set_node_state(Node& n, std::string state) {
-  if (state == running_state)
-    n.state.reset();
-  else if (n.state)
-    *n.state = std::move(state);
-  else
-    n.state = std::make_unique<std::string>(std::move(state));
+  if (state != running_state)
+    n.extras_made().state = std::move(state);
+  else if (n.extra)
+    n.extra->state.clear();
+}
+
+template <class Node>
+caf::actor_id parent_of(const Node& n) {
+  return n.extra ? n.extra->parent : 0;
 }
 
 // A node without a profile shows as a plain actor in the section "actors".
@@ -88,14 +91,11 @@ void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_ro
   auto& kid = nodes_.of(row.actor);
   auto update = [&] {
     if (row.actor != 0)
-      if (auto c = kid.entries.find(row.actor); c != kid.entries.end()) {
-        c->second.parent = owner;
-        set_node_state(c->second, row.state);
+      if (auto* child = kid.entries.find(row.actor)) {
+        child->extras_made().parent = owner;
+        set_node_state(*child, row.state);
       }
-    auto& rows = own.entries[owner].children;
-    if (!rows)
-      rows = std::make_unique<std::map<uint64_t, child_row>>();
-    (*rows)[serial] = std::move(row);
+    own.entries[owner].extras_made().children[serial] = std::move(row);
   };
   if (&kid == &own) {
     std::lock_guard guard{own.mtx};
@@ -111,8 +111,8 @@ void topology_registry::set_state(caf::actor_id id, std::string state) {
     return;
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.entries.find(id); i != s.entries.end())
-    set_node_state(i->second, std::move(state));
+  if (auto* n = s.entries.find(id))
+    set_node_state(*n, std::move(state));
 }
 
 void topology_registry::remove_child(caf::actor_id owner, uint64_t serial) {
@@ -122,8 +122,8 @@ void topology_registry::remove_child(caf::actor_id owner, uint64_t serial) {
   std::optional<child_row> removed;
   auto& s = nodes_.of(owner);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.entries.find(owner); i != s.entries.end() && i->second.children) {
-    auto& rows = *i->second.children;
+  if (auto* n = s.entries.find(owner); n != nullptr && n->extra) {
+    auto& rows = n->extra->children;
     if (auto row = rows.find(serial); row != rows.end()) {
       removed.emplace(std::move(row->second));
       rows.erase(row);
@@ -165,9 +165,7 @@ std::size_t topology_registry::size() const {
 }
 
 const topology_registry::node* topology_registry::find_node(caf::actor_id id) const {
-  auto& nodes = nodes_.of(id).entries;
-  auto i = nodes.find(id);
-  return i == nodes.end() ? nullptr : &i->second;
+  return nodes_.of(id).entries.find(id);
 }
 
 struct topology_registry::dump_context {
@@ -210,8 +208,9 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       {"id", id},
       {"name", own_name != nullptr ? *own_name : ""},
       {"kind", profile::shown_kind(&shape)},
-      {"state", n.state ? std::string_view{*n.state} : running_state},
-      {"parent", n.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(n.parent)},
+      {"state",
+       n.extra && !n.extra->state.empty() ? std::string_view{n.extra->state} : running_state},
+      {"parent", parent_of(n) == 0 ? nlohmann::json(nullptr) : nlohmann::json(parent_of(n))},
       {"uptime_ms",
        std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now - n.started).count()},
       {"links", id_list(rel != nullptr ? &rel->links : nullptr)},
@@ -227,8 +226,8 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
   }
   if (shape.has_rows) {
     auto children = nlohmann::json::array();
-    if (n.children)
-      for (auto& [serial, row] : *n.children) {
+    if (n.extra)
+      for (auto& [serial, row] : n.extra->children) {
         nlohmann::json c{{"id", row.id}, {"state", row.state}, {"actor", nullptr}};
         if (row.details)
           row.details->to_json(c);
@@ -274,8 +273,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
   // Sorted by id, so that dumps of the same system compare equal.
   std::vector<caf::actor_id> ids;
   for (auto& s : nodes_.shards())
-    for (auto& [id, n] : s.entries)
-      ids.push_back(id);
+    s.entries.for_each([&](caf::actor_id id, const node&) { ids.push_back(id); });
   keep_alive.reserve(ids.size());
   for (auto id : ids) {
     auto& n = *find_node(id);
@@ -305,7 +303,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
   for (auto id : ids) {
     auto& n = *find_node(id);
     // A child whose owner already left the registry is shown free-standing.
-    if (n.parent != 0 && find_node(n.parent) != nullptr)
+    if (parent_of(n) != 0 && find_node(parent_of(n)) != nullptr)
       continue;
     const auto& shape = shape_of(n);
     if (!shape.section.empty())

@@ -92,7 +92,7 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
   {
     auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};
-    known = s.entries.count(id) != 0;
+    known = s.entries.contains(id);
   }
   if (!known)
     track(actor);
@@ -104,7 +104,7 @@ void actor_tracker::remove(caf::actor_id id) {
   {
     auto& s = live_.of(id);
     std::lock_guard guard{s.mtx};
-    if (s.entries.erase(id) == 0)
+    if (!s.entries.erase(id))
       return;
   }
   if (count_.fetch_sub(1) == 1) {
@@ -117,8 +117,8 @@ void actor_tracker::remove(caf::actor_id id) {
 void actor_tracker::set_owned(caf::actor_id id) {
   auto& s = live_.of(id);
   std::lock_guard guard{s.mtx};
-  if (auto i = s.entries.find(id); i != s.entries.end())
-    i->second.owned = true;
+  if (auto* tracked = s.entries.find(id))
+    tracked->owned = true;
 }
 
 std::vector<actor_tracker::entry> actor_tracker::live() const {
@@ -126,8 +126,9 @@ std::vector<actor_tracker::entry> actor_tracker::live() const {
   result.reserve(count_.load());
   for (auto& s : live_.shards()) {
     std::lock_guard guard{s.mtx};
-    for (auto& [id, tracked] : s.entries)
+    s.entries.for_each([&](caf::actor_id id, const slot& tracked) {
       result.push_back(entry{id, {}, tracked.address, tracked.owned});
+    });
   }
   // Names are read outside the locks: an actor that ended meanwhile reports no name.
   for (auto& e : result)

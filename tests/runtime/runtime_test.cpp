@@ -70,6 +70,37 @@ TEST_F(RuntimeSpawn, ASpawnLeavesTheThreadWithoutCafsSilentLogger) {
   self->send_exit(spawner, caf::exit_reason::user_shutdown);
 }
 
+// A plain CAF spawn (self->spawn) in a handler also makes CAF's logger the worker's current
+// one; the worker drops it when it next runs out of work and parks.
+TEST(RuntimeWorkers, AWorkerDropsCafsSilentLoggerWhenItParks) {
+  ASSERT_EQ(CAF_LOG_LEVEL, CAF_LOG_LEVEL_QUIET) << "a CAF that logs keeps its logger";
+  auto cfg = troupe::test::runtime_fixture::default_config();
+  cfg.workers = 1; // every handler below runs on the one worker
+  runtime rt{cfg};
+  auto spawner = rt.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](caf::get_atom) {
+              auto child = self->spawn(adder, 2);
+              self->send_exit(child, caf::exit_reason::user_shutdown);
+              return caf::logger::current_logger() != nullptr;
+            },
+            [](caf::ok_atom) { return caf::logger::current_logger() == nullptr; }};
+  });
+  caf::scoped_actor self{rt.system()};
+  auto ask = [&](auto atom) {
+    bool answer = false;
+    self->request(spawner, 5s, atom)
+        .receive([&](bool r) { answer = r; }, [&](caf::error& err) { FAIL() << render(err); });
+    return answer;
+  };
+  EXPECT_TRUE(ask(caf::get_atom::value)) << "a plain CAF spawn no longer installs the logger";
+  // The worker ran the handler above after it last woke up (which cleared the flag), so the
+  // flag set again means it parked since.
+  ASSERT_TRUE(
+      troupe::test::eventually([&] { return rt.scheduler_stats().per_worker.at(0).sleeping; }));
+  EXPECT_TRUE(ask(caf::ok_atom::value)) << "the worker parked and kept CAF's logger";
+  self->send_exit(spawner, caf::exit_reason::user_shutdown);
+}
+
 TEST_F(RuntimeSpawn, ClassActorKeepsMessageOrderFromOneSender) {
   auto a = rt->spawn<counting_actor>();
   caf::scoped_actor self{sys()};

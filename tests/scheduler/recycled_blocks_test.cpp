@@ -15,7 +15,6 @@
 #include "troupe/scheduler/mpmc_ring.hpp"
 #include "troupe/scheduler/recycled_allocator.hpp"
 #include "troupe/scheduler/recycled_blocks.hpp"
-#include "troupe/scheduler/sharded_by_id.hpp"
 
 // (With a queue of one, the ring took a full cell for a free one: the third job overwrote the
 // second, and the pool's worker then spun forever looking for the overwritten one.)
@@ -195,28 +194,5 @@ TEST(recycled_allocator, OnlyTheFirstTypeOfATagIsRecycled) {
   auto* again = first.allocate(1);
   EXPECT_EQ(again, a) << "the kept block of the first type serves it again";
   first.deallocate(again, 1);
-#endif
-}
-
-// The shutdown tracker and the topology registry add an actor on the worker that spawns it and
-// remove it on the one that ends it: a removed entry's node waits for the next entry.
-TEST(sharded_by_id, ARemovedEntrysNodeServesTheNextEntry) {
-  struct row {
-    long value = 0;
-  };
-  troupe::sharded_by_id<row> table;
-  using alloc = troupe::sharded_by_id<row>::allocator;
-  auto& shard = table.of(3);
-  std::lock_guard guard{shard.mtx};
-  shard.entries.emplace(3, row{1});
-  const auto before = alloc::kept_now();
-  shard.entries.erase(3);
-#if defined(__SANITIZE_ADDRESS__)
-  EXPECT_EQ(alloc::kept_now(), before) << "AddressSanitizer builds allocate from malloc every time";
-#else
-  EXPECT_EQ(alloc::kept_now(), before + 1);
-  shard.entries.emplace(19, row{2}); // the same shard (19 % 16 == 3)
-  EXPECT_EQ(alloc::kept_now(), before);
-  EXPECT_EQ(shard.entries.at(19).value, 2);
 #endif
 }

@@ -159,22 +159,35 @@ public:
   [[nodiscard]] std::size_t size() const;
 
 private:
-  // No name: a dump reads it from the actor, which keeps it anyway (a copy was 32 bytes).
+  // What few actors have: a state other than "running" (a supervised child that restarts), an
+  // owner, rows (a supervisor's children). Made when the first of them is set.
+  struct extras {
+    std::string state; // empty: "running"
+    caf::actor_id parent = 0;
+    // By the owner's order.
+    std::map<uint64_t, child_row> children;
+  };
+
+  // A slot of the registry's flat table (id_map.hpp), whose free slots cost as much as used
+  // ones: every byte here is paid about twice per actor. No name: a dump reads it from the
+  // actor, which keeps it anyway (a copy was 32 bytes).
   struct node {
     // What every node of its kind shares: one pointer where the kind, section, details key
     // and rows flag cost every node 56 bytes.
     const profile* shape = nullptr;
-    // Null while "running", as nearly every node is for its whole life: a string is 32 bytes.
-    std::unique_ptr<std::string> state;
     caf::actor_addr addr;
-    caf::actor_id parent = 0;
     std::chrono::steady_clock::time_point started;
     // Weak, with no function object around it: a std::function holding a weak_ptr is 32 bytes
     // in the node and 32 more on the heap for every actor.
     std::weak_ptr<const live_figures> details;
-    // By the owner's order. Made by the first row: few actors own others, and an empty map
-    // would cost every node 48 bytes.
-    std::unique_ptr<std::map<uint64_t, child_row>> children;
+    // Null for nearly every actor, for its whole life.
+    std::unique_ptr<extras> extra;
+
+    extras& extras_made() {
+      if (!extra)
+        extra = std::make_unique<extras>();
+      return *extra;
+    }
   };
 
   struct component {

@@ -51,6 +51,7 @@
 #include "troupe/scheduler/detail/asymmetric_fence.hpp"
 #include "troupe/scheduler/detail/injection_queue.hpp"
 #include "troupe/scheduler/detail/local_queue.hpp"
+#include "troupe/scheduler/work_stealing.hpp"
 
 namespace troupe::detail {
 
@@ -332,6 +333,11 @@ private:
 
   template <class Worker>
   void park(Worker* self) {
+    // A plain CAF spawn in a handler (self->spawn) left CAF's silent logger on this thread,
+    // which then costs a process-wide spinlock around every resume (forget_thread_logger).
+    // Troupe's own spawns drop it at once; a worker that runs out of work drops what a user's
+    // spawn left.
+    work_stealing::forget_thread_logger();
     auto& c = d(self->parent());
     auto& k = d(self).counters;
     std::unique_lock guard{c.park_mtx};
