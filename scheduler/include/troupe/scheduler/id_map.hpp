@@ -147,7 +147,10 @@ private:
   // pile up on one slot, while a window that crosses a multiple of the capacity moves by a slot.
   [[nodiscard]] std::size_t home(std::uint64_t key) const noexcept {
     const std::uint64_t n = key / Stride;
-    return static_cast<std::size_t>((n + (n >> bits_) + (n >> (2 * bits_))) & mask_);
+    // Two shifts by bits_ rather than one by 2 * bits_, which would be undefined from a
+    // capacity of 2^32 on.
+    const std::uint64_t high = n >> bits_;
+    return static_cast<std::size_t>((n + high + (high >> bits_)) & mask_);
   }
 
   [[nodiscard]] std::size_t next(std::size_t i) const noexcept { return (i + 1) & mask_; }
