@@ -392,7 +392,10 @@ protected:
     // letters (see "Cancellation and lifetime").
     outstanding_.clear();
     deadlines_.reset(); // CAF drops the armed timer as the actor terminates
-    replies_closed_.store(true, std::memory_order_relaxed);
+    // Release: a poster that sees the flag empties the queue itself, perhaps before this
+    // thread takes the lock below; it becomes the consumer and must see every pop this actor
+    // made (drain_replies), which the lock alone orders only when this thread gets it first.
+    replies_closed_.store(true, std::memory_order_release);
     store_load_barrier(reply_sync_);
     discard_replies();
     if (auto list = sources_.exchange(nullptr))

@@ -359,7 +359,10 @@ public:
 
   /// The owner terminated. Answers or dead-letters everything still queued.
   void owner_terminated() {
-    closed_.store(true, std::memory_order_relaxed);
+    // Release: a producer that sees the flag purges the queue itself, perhaps before this
+    // thread takes the purge lock; it becomes the consumer and must see every pop the owner
+    // made, which the lock alone orders only when this thread gets it first.
+    closed_.store(true, std::memory_order_release);
     store_load_barrier(sync_);
     purge();
     this->notify_waiting_threads();
