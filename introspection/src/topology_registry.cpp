@@ -43,30 +43,74 @@ const topology_registry::profile& shape_of(const Node& n) {
 
 } // namespace
 
-void topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape) {
-  add_actor(id, std::move(addr), description{.shape = shape});
+bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape) {
+  return add_actor(id, std::move(addr), description{.shape = shape});
 }
 
-void topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, description what) {
-  if (off())
-    return;
+bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, description what) {
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  auto& n = s.entries[id]; // may exist already: described during its construction
-  n.addr = std::move(addr);
-  if (n.shape == nullptr)
-    n.shape = what.shape;
+  // The node may exist already: described during its actor's construction.
+  auto [n, made] = s.entries.try_emplace(id);
+  const bool fresh = made || !n->registered();
+  if (n->extra)
+    n->extra->awaiting_add = false;
+  n->addr = std::move(addr);
+  if (n->shape == nullptr)
+    n->shape = what.shape;
   if (!what.details.expired())
-    n.details = std::move(what.details);
-  n.started = std::chrono::steady_clock::now();
+    n->details = std::move(what.details);
+  n->started = std::chrono::steady_clock::now();
+  if (fresh)
+    registered_count_.fetch_add(1, std::memory_order_relaxed);
+  return fresh;
 }
 
-void topology_registry::remove_actor(caf::actor_id id) {
-  if (off())
-    return;
+bool topology_registry::remove_actor(caf::actor_id id) {
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
+  auto* n = s.entries.find(id);
+  if (n == nullptr)
+    return false;
+  const bool was_registered = n->registered();
   s.entries.erase(id);
+  if (was_registered)
+    registered_count_.fetch_sub(1, std::memory_order_release);
+  return was_registered;
+}
+
+bool topology_registry::contains(caf::actor_id id) const {
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  auto* n = s.entries.find(id);
+  return n != nullptr && n->registered();
+}
+
+void topology_registry::set_owned(caf::actor_id id) {
+  auto& s = nodes_.of(id);
+  std::lock_guard guard{s.mtx};
+  if (auto* n = s.entries.find(id); n != nullptr && n->registered())
+    n->extras_made().owned = true;
+}
+
+std::vector<topology_registry::registered_actor> topology_registry::registered() const {
+  std::vector<registered_actor> result;
+  for (auto& s : nodes_.shards()) {
+    std::lock_guard guard{s.mtx};
+    s.entries.for_each([&](caf::actor_id id, const node& n) {
+      if (n.registered())
+        result.push_back({id, n.addr, n.extra && n.extra->owned});
+    });
+  }
+  return result;
+}
+
+topology_registry::node& topology_registry::node_to_describe(sharded_by_id<node>::shard& s,
+                                                             caf::actor_id id) {
+  auto [n, made] = s.entries.try_emplace(id);
+  if (made)
+    n->extras_made().awaiting_add = true;
+  return *n;
 }
 
 void topology_registry::describe(caf::actor_id id, description what) {
@@ -74,9 +118,9 @@ void topology_registry::describe(caf::actor_id id, description what) {
     return;
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  // Creates the node if the actor is not added yet: an actor may describe itself while it is
+  // Makes the node if the actor is not added yet: an actor may describe itself while it is
   // constructed, before runtime::spawn registers it.
-  auto& n = s.entries[id];
+  auto& n = node_to_describe(s, id);
   n.shape = what.shape;
   if (!what.details.expired())
     n.details = std::move(what.details);
@@ -95,7 +139,7 @@ void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_ro
         child->extras_made().parent = owner;
         set_node_state(*child, row.state);
       }
-    own.entries[owner].extras_made().children[serial] = std::move(row);
+    node_to_describe(own, owner).extras_made().children[serial] = std::move(row);
   };
   if (&kid == &own) {
     std::lock_guard guard{own.mtx};
@@ -270,10 +314,12 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
             ctx.subscriptions[actor->get<caf::actor_id>()].push_back(c.name);
     out[c.section].push_back(std::move(details));
   }
-  // Sorted by id, so that dumps of the same system compare equal.
+  // Sorted by id, so that dumps of the same system compare equal. Off: nodes are kept for
+  // shutdown only (set_enabled).
   std::vector<caf::actor_id> ids;
-  for (auto& s : nodes_.shards())
-    s.entries.for_each([&](caf::actor_id id, const node&) { ids.push_back(id); });
+  if (!off())
+    for (auto& s : nodes_.shards())
+      s.entries.for_each([&](caf::actor_id id, const node&) { ids.push_back(id); });
   keep_alive.reserve(ids.size());
   for (auto id : ids) {
     auto& n = *find_node(id);

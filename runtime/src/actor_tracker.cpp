@@ -25,24 +25,23 @@ bool normal_exit(const caf::error& reason) {
 // from and given back to malloc for every actor.
 class actor_tracker::exit_watch final : public caf::attachable, public recycled_blocks<exit_watch> {
 public:
-  exit_watch(actor_tracker& tracker, caf::actor_id id, caf::abstract_actor* actor) noexcept
-      : tracker_(tracker), id_(id), actor_(actor) {}
+  exit_watch(actor_tracker& tracker, caf::abstract_actor* actor) noexcept
+      : tracker_(tracker), actor_(actor) {}
 
   // Runs during the actor's cleanup, while it is still alive, or at once when attached to an
   // actor that is gone already (so one that dies between spawn and tracking is not leaked). The
   // tracker outlives every tracked actor: the runtime destroys the actor system before it.
   void actor_exited(const caf::error& reason, caf::execution_unit* /*host*/) override {
-    tracker_.publish_exit(actor_, reason);
-    tracker_.remove(id_);
+    tracker_.actor_exited(*actor_, reason);
   }
 
 private:
   actor_tracker& tracker_;
-  caf::actor_id id_;
   caf::abstract_actor* actor_;
 };
 
-void actor_tracker::track(const caf::strong_actor_ptr& actor, topology_registry::description what) {
+void actor_tracker::track(const caf::strong_actor_ptr& actor, topology_registry::description what,
+                          exit_told_by told_by) {
   if (!actor)
     return;
   auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
@@ -58,13 +57,13 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor, topology_registry:
     events_.publish(std::move(e));
   }
   registry_.add_actor(id, raw->address(), std::move(what));
-  {
-    auto& s = live_.of(id);
-    std::lock_guard guard{s.mtx};
-    if (s.entries.try_emplace(id, slot{raw->address(), false}).second)
-      count_.fetch_add(1);
-  }
-  raw->attach(caf::attachable_ptr{new exit_watch(*this, id, raw)});
+  if (told_by == exit_told_by::attachable)
+    raw->attach(caf::attachable_ptr{new exit_watch(*this, raw)});
+}
+
+void actor_tracker::actor_exited(caf::abstract_actor& actor, const caf::error& reason) {
+  publish_exit(&actor, reason);
+  remove(actor.id());
 }
 
 void actor_tracker::publish_exit(caf::abstract_actor* actor, const caf::error& reason) {
@@ -88,26 +87,15 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
   if (!actor)
     return;
   auto id = actor->id();
-  bool known = false;
-  {
-    auto& s = live_.of(id);
-    std::lock_guard guard{s.mtx};
-    known = s.entries.contains(id);
-  }
-  if (!known)
+  if (!registry_.contains(id))
     track(actor);
   set_owned(id);
 }
 
 void actor_tracker::remove(caf::actor_id id) {
-  registry_.remove_actor(id);
-  {
-    auto& s = live_.of(id);
-    std::lock_guard guard{s.mtx};
-    if (!s.entries.erase(id))
-      return;
-  }
-  if (count_.fetch_sub(1) == 1) {
+  if (!registry_.remove_actor(id))
+    return;
+  if (registry_.registered_count() == 0) {
     // Taking the lock orders this notify after a waiter's check of the count.
     std::lock_guard guard{empty_mtx_};
     emptied_.notify_all();
@@ -115,21 +103,14 @@ void actor_tracker::remove(caf::actor_id id) {
 }
 
 void actor_tracker::set_owned(caf::actor_id id) {
-  auto& s = live_.of(id);
-  std::lock_guard guard{s.mtx};
-  if (auto* tracked = s.entries.find(id))
-    tracked->owned = true;
+  registry_.set_owned(id);
 }
 
 std::vector<actor_tracker::entry> actor_tracker::live() const {
   std::vector<entry> result;
-  result.reserve(count_.load());
-  for (auto& s : live_.shards()) {
-    std::lock_guard guard{s.mtx};
-    s.entries.for_each([&](caf::actor_id id, const slot& tracked) {
-      result.push_back(entry{id, {}, tracked.address, tracked.owned});
-    });
-  }
+  result.reserve(registry_.registered_count());
+  for (auto& a : registry_.registered())
+    result.push_back(entry{a.id, {}, std::move(a.addr), a.owned});
   // Names are read outside the locks: an actor that ended meanwhile reports no name.
   for (auto& e : result)
     if (auto strong = caf::actor_cast<caf::strong_actor_ptr>(e.address))
@@ -139,7 +120,7 @@ std::vector<actor_tracker::entry> actor_tracker::live() const {
 
 bool actor_tracker::await_empty(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock guard{empty_mtx_};
-  return emptied_.wait_until(guard, deadline, [&] { return count_.load() == 0; });
+  return emptied_.wait_until(guard, deadline, [&] { return registry_.registered_count() == 0; });
 }
 
 } // namespace troupe::detail

@@ -3,6 +3,7 @@
 // topology (rendered only when dumped), its sections even while empty, and the typed named
 // registry refuses with typed errors.
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -250,6 +251,76 @@ TEST(topology_registry, AnActorAddedWithItsDescriptionShowsItsKindAndFigures) {
     }
   }
   EXPECT_EQ(with_figures, 1) << dump.dump(2);
+}
+
+// The registry is also the runtime's table of tracked actors (shutdown reads it): an actor is
+// registered by its add, whether or not a description or rows made its node before, and once
+// only; the owned mark and the address come back in registered().
+TEST(topology_registry, AnActorIsRegisteredByItsAddOnceAndListedWithItsOwnedMark) {
+  troupe::topology_registry registry;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto a = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  static constexpr troupe::topology_registry::profile owner{.kind = "owner", .has_rows = true};
+
+  // Nodes made before their adds: a description (an actor describing itself while it is
+  // constructed) and an owner's rows.
+  registry.describe(8, {.shape = &owner});
+  registry.set_child(9, 1, {.id = "kid", .actor = 0, .state = "starting", .details = nullptr});
+  EXPECT_FALSE(registry.contains(8));
+  EXPECT_FALSE(registry.contains(9));
+  EXPECT_TRUE(registry.registered().empty());
+  registry.set_owned(8); // not registered: ignored
+  EXPECT_FALSE(registry.remove_actor(8)) << "a described node is not a registered actor";
+
+  EXPECT_TRUE(registry.add_actor(7, a.address()));
+  EXPECT_FALSE(registry.add_actor(7, a.address())) << "a second add registers nothing new";
+  EXPECT_TRUE(registry.add_actor(9, caf::actor_addr{}, &owner)) << "its rows came first";
+  registry.set_owned(7);
+  EXPECT_TRUE(registry.contains(7));
+  EXPECT_TRUE(registry.contains(9));
+
+  auto listed = registry.registered();
+  std::sort(listed.begin(), listed.end(), [](auto& x, auto& y) { return x.id < y.id; });
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].id, 7u);
+  EXPECT_EQ(listed[0].addr, a.address());
+  EXPECT_TRUE(listed[0].owned);
+  EXPECT_EQ(listed[1].id, 9u);
+  EXPECT_FALSE(listed[1].owned);
+  // The owner's rows survived its add.
+  auto dump = registry.dump();
+  ASSERT_EQ(dump.at("actors").size(), 2u) << dump.dump(2);
+  for (auto& node : dump.at("actors")) {
+    if (node.at("id") == 9) {
+      EXPECT_EQ(node.at("children").size(), 1u) << dump.dump(2);
+    }
+  }
+
+  EXPECT_TRUE(registry.remove_actor(7));
+  EXPECT_FALSE(registry.remove_actor(7));
+  EXPECT_FALSE(registry.contains(7));
+  EXPECT_TRUE(registry.remove_actor(9));
+  EXPECT_TRUE(registry.registered().empty());
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+// Introspection off: dumps list no actor and descriptions are not kept, but actors are still
+// registered, for the runtime's shutdown.
+TEST(topology_registry, OffItStillRegistersActorsButListsNoneInADump) {
+  troupe::topology_registry registry;
+  registry.set_enabled(false);
+  static constexpr troupe::topology_registry::profile gadget{.kind = "gadget"};
+  EXPECT_TRUE(registry.add_actor(7, caf::actor_addr{}, &gadget));
+  registry.describe(8, {.shape = &gadget});
+  registry.set_owned(7);
+  EXPECT_TRUE(registry.contains(7));
+  EXPECT_FALSE(registry.contains(8));
+  ASSERT_EQ(registry.registered().size(), 1u);
+  EXPECT_TRUE(registry.registered()[0].owned);
+  EXPECT_TRUE(registry.dump().at("actors").empty()) << registry.dump().dump(2);
+  EXPECT_TRUE(registry.remove_actor(7));
+  EXPECT_EQ(registry.size(), 0u);
 }
 
 TEST_F(introspection_seam_test, ARowsDetailsAppearInTheDumpRenderedOnlyWhenDumped) {

@@ -66,6 +66,40 @@ TEST(RuntimeShutdown, ActorIgnoringTheStopIsKilledAtTheDeadlineAndReported) {
   self->receive([](caf::down_msg& dm) { EXPECT_EQ(dm.reason, caf::exit_reason::kill); });
 }
 
+// Introspection off keeps no topology, but shutdown still finds every actor the runtime
+// spawned: it stops the cooperative ones and reports the one it had to kill.
+TEST(RuntimeShutdown, WithIntrospectionOffActorsAreStillStoppedAndTheForcedOneReported) {
+  auto cfg = two_workers();
+  cfg.introspection = false;
+  runtime rt{cfg};
+  caf::scoped_actor self{rt.system()};
+  std::vector<caf::actor> good;
+  for (int i = 0; i < 5; ++i) {
+    good.push_back(rt.spawn(idle_server));
+    self->monitor(good.back());
+  }
+  auto bad = rt.spawn<stubborn_actor>();
+  self->monitor(bad);
+  EXPECT_EQ(rt.metrics().spawned_actors, 6u);
+  EXPECT_TRUE(rt.topology().at("actors").empty()) << rt.topology().dump(2);
+  auto report = rt.shutdown(300ms);
+  ASSERT_EQ(report.forced.size(), 1u);
+  EXPECT_EQ(report.forced[0].id, bad.id());
+  EXPECT_EQ(report.forced[0].name, "stubborn_actor");
+  int user_shutdowns = 0;
+  int kills = 0;
+  int downs = 0;
+  self->receive_for(downs, 6)([&](caf::down_msg& dm) {
+    if (dm.reason == caf::exit_reason::user_shutdown)
+      ++user_shutdowns;
+    else if (dm.reason == caf::exit_reason::kill)
+      ++kills;
+  });
+  EXPECT_EQ(user_shutdowns, 5);
+  EXPECT_EQ(kills, 1);
+  EXPECT_EQ(rt.metrics().spawned_actors, 0u);
+}
+
 TEST(RuntimeShutdown, SecondShutdownIsANoOp) {
   runtime rt{two_workers()};
   rt.spawn(idle_server);

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -17,9 +16,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
+#include "support/address_space.hpp"
 #include "troupe/scheduler/block_arena.hpp"
 #include "troupe/scheduler/mpmc_ring.hpp"
 #include "troupe/scheduler/recycled_allocator.hpp"
@@ -208,47 +206,27 @@ TEST(block_arena, ArenaNewTakesWhatTheArenaServesAndOperatorNewTheRest) {
   EXPECT_EQ(block_arena::usage_of(size, 16).live_blocks, before.live_blocks);
 }
 
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-namespace {
-
-// The address space this process maps now, in bytes (/proc/self/statm's first field).
-std::size_t mapped_bytes() {
-  std::ifstream statm{"/proc/self/statm"};
-  std::size_t pages = 0;
-  statm >> pages;
-  return pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
-
-} // namespace
-#endif
-
 // When the system has no memory for a class's next chunk, allocate() throws std::bad_alloc and
 // leaves the class as it was: once memory is there again, the next allocation succeeds. Runs in
 // a child process (a death test), since it takes the address space limit away.
 TEST(block_arenaDeathTest, NoMemoryForANewChunkThrowsBadAllocAndLeavesTheClassUsable) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "a sanitizer's runtime needs address space that the test takes away";
-#else
-  if (mapped_bytes() == 0)
-    GTEST_SKIP() << "/proc/self/statm is not readable here";
+  if (auto* why = troupe::test::why_address_space_cannot_be_taken())
+    GTEST_SKIP() << why;
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
         constexpr std::size_t size = 2384; // class 2384: no other test of this binary uses it
         if (block_arena::usage_of(size, 16).chunks != 0)
           std::_Exit(2);
-        rlimit before{};
-        getrlimit(RLIMIT_AS, &before);
-        rlimit tight = before;
-        tight.rlim_cur = mapped_bytes(); // no room for another mapping
-        setrlimit(RLIMIT_AS, &tight);
         bool threw = false;
-        try {
-          (void)block_arena::allocate(size, 16);
-        } catch (const std::bad_alloc&) {
-          threw = true;
+        {
+          troupe::test::no_more_address_space tight;
+          try {
+            (void)block_arena::allocate(size, 16);
+          } catch (const std::bad_alloc&) {
+            threw = true;
+          }
         }
-        setrlimit(RLIMIT_AS, &before);
         if (!threw || block_arena::usage_of(size, 16).chunks != 0)
           std::_Exit(3);
         void* block = block_arena::allocate(size, 16);
@@ -258,5 +236,4 @@ TEST(block_arenaDeathTest, NoMemoryForANewChunkThrowsBadAllocAndLeavesTheClassUs
         std::_Exit(counted ? 0 : 4);
       },
       ::testing::ExitedWithCode(0), "");
-#endif
 }

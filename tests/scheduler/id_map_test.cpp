@@ -1,11 +1,15 @@
+#include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
+#include "support/address_space.hpp"
 #include "troupe/scheduler/id_map.hpp"
 
 TEST(id_map, FindsWhatWasInsertedAndNotWhatWasErased) {
@@ -114,4 +118,72 @@ TEST(id_map, AnEraseReleasesTheValueAtOnceAndShiftedValuesKeepTheirs) {
     ++seen;
   });
   EXPECT_EQ(seen, 50);
+}
+
+namespace {
+
+// The child of the death test below: exits with 0 when every step went as it should, with the
+// number of the first step that did not otherwise.
+[[noreturn]] void grow_and_shrink_without_memory() {
+  // Arrays of this size are always mapped on their own (no reuse of freed heap).
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+  using value = std::array<std::uint64_t, 32>; // 256 bytes: the values array is mapped
+  troupe::id_map<value> m;
+  caf::actor_id n = 0;
+  auto fill = [&n] { return value{n, n + 1}; };
+  // Up to the last insert before the table doubles, with at least 1024 slots.
+  while (m.capacity() < 1024 || (m.size() + 1) * 8 <= m.capacity() * 7) {
+    m.try_emplace(n, fill());
+    ++n;
+  }
+  const std::size_t slots = m.capacity();
+  auto intact = [&m](caf::actor_id from, caf::actor_id to) {
+    for (caf::actor_id id = from; id < to; ++id)
+      if (auto* v = m.find(id); v == nullptr || (*v)[0] != id || (*v)[1] != id + 1)
+        return false;
+    return m.size() == to - from;
+  };
+  bool threw = false;
+  {
+    troupe::test::no_more_address_space tight;
+    try {
+      m.try_emplace(n, fill());
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+  }
+  if (!threw)
+    std::_Exit(2);
+  if (m.capacity() != slots || m.contains(n) || !intact(0, n))
+    std::_Exit(3);
+  m.try_emplace(n, fill()); // memory is back
+  ++n;
+  if (m.capacity() != 2 * slots || !intact(0, n))
+    std::_Exit(4);
+  // Down to below an eighth of the slots: every erase there would halve the arrays.
+  caf::actor_id first = 0;
+  {
+    troupe::test::no_more_address_space tight;
+    while (m.size() * 8 >= m.capacity() - 8)
+      if (!m.erase(first++))
+        std::_Exit(5);
+  }
+  if (m.capacity() != 2 * slots || !intact(first, n))
+    std::_Exit(6);
+  if (!m.erase(first++) || m.capacity() != slots || !intact(first, n)) // memory is back
+    std::_Exit(7);
+  std::_Exit(0);
+}
+
+} // namespace
+
+// When the system has no memory for larger arrays, an insert that needs them throws
+// std::bad_alloc and leaves the map as it was, and an erase that would halve the arrays keeps
+// them; once memory is there again both go on. Runs in a child process (a death test), since it
+// takes the address space limit away.
+TEST(id_mapDeathTest, WithoutMemoryAGrowingInsertThrowsAndAShrinkingEraseKeepsTheArrays) {
+  if (auto* why = troupe::test::why_address_space_cannot_be_taken())
+    GTEST_SKIP() << why;
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(grow_and_shrink_without_memory(), ::testing::ExitedWithCode(0), "");
 }

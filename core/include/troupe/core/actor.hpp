@@ -125,6 +125,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -146,6 +147,7 @@
 #include "troupe/core/detail/request_table.hpp"
 #include "troupe/core/message_source.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
+#include "troupe/runtime/exit_listener.hpp"
 #include "troupe/scheduler/spin_lock.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
@@ -203,6 +205,19 @@ public:
       return;
     }
     wake(current_unit);
+  }
+
+  /// Internal: whom the actor tells when it ends (runtime::spawn gives it its tracker before it
+  /// starts); called once, at most.
+  void report_exit_to(exit_listener* listener) noexcept { exit_listener_ = listener; }
+
+  /// Internal: CAF's cleanup (links and monitors are told), then the exit listener.
+  bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
+    const bool cleaned = detail::caf_actor_base::cleanup(std::move(reason), host);
+    // CAF's cleanup keeps the reason in fail_state_ (written on this thread, never again).
+    if (auto* listener = std::exchange(exit_listener_, nullptr))
+      listener->actor_exited(*this, fail_state_);
+    return cleaned;
   }
 
   /// Whether a reply posted now would still be taken: true until the actor terminates (on_exit
@@ -506,6 +521,9 @@ private:
   uint64_t last_request_id_ = 0;
   // Created by the first timed request: most actors never make one.
   std::unique_ptr<detail::request_deadlines> deadlines_;
+  // Null unless the runtime spawned the actor (report_exit_to). Among the pointers: the flags
+  // at the end share one word.
+  exit_listener* exit_listener_ = nullptr;
 
   /// Arms the clock timer for the earliest deadline still waiting, unless one armed as early.
   void arm_request_timer();

@@ -32,6 +32,9 @@ namespace troupe {
 /// taken, so a dump reads one consistent snapshot under one lock and never asks an actor
 /// anything. The registry itself names no component.
 ///
+/// It is also the runtime's one table of the actors it tracks for shutdown (registered(),
+/// set_owned()): a spawn and an exit take one shard lock and one table entry for both uses.
+///
 /// Thread safety: every member may be called from any thread.
 class topology_registry {
 public:
@@ -106,20 +109,49 @@ public:
   /// as empty lists until components fill them.
   topology_registry();
 
-  /// Off: every call below does nothing and dumps list no actors (runtime_config::introspection).
+  /// Off (runtime_config::introspection): dumps list no actors, and descriptions, rows and
+  /// states are not kept. Actors are still registered and forgotten (add_actor, remove_actor,
+  /// set_owned, registered()): the runtime's shutdown reads them.
   void set_enabled(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
 
-  /// Registers a live actor. `shape` shows what it is unless it described itself already
-  /// (null: a plain "actor"); like description::shape, it must outlive the runtime, so that
-  /// registering copies nothing. Through `addr` a dump reads the actor's name, links and
-  /// monitors (an actor without one, or that ended, shows an empty name).
-  void add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape = nullptr);
+  /// Registers a live actor; returns whether it was not registered yet (a node that describe()
+  /// or set_child() made before it was added was not). `shape` shows what it is unless it
+  /// described itself already (null: a plain "actor"); like description::shape, it must
+  /// outlive the runtime, so that registering copies nothing. Through `addr` a dump reads the
+  /// actor's name, links and monitors (an actor without one, or that ended, shows an empty
+  /// name), and shutdown stops it.
+  bool add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape = nullptr);
   /// Registers a live actor with its description in one step (one lock, one lookup), for an
   /// actor whose description is known when it is spawned: `what.shape` as above, and
-  /// `what.details` (if not empty) as its live figures.
-  void add_actor(caf::actor_id id, caf::actor_addr addr, description what);
-  /// Forgets an actor that terminated.
-  void remove_actor(caf::actor_id id);
+  /// `what.details` (if not empty) as its live figures. Returns as the other overload.
+  bool add_actor(caf::actor_id id, caf::actor_addr addr, description what);
+  /// Forgets an actor that terminated; returns whether it was registered.
+  bool remove_actor(caf::actor_id id);
+
+  /// Whether actor `id` is registered (added and not removed yet).
+  [[nodiscard]] bool contains(caf::actor_id id) const;
+
+  /// Marks a registered actor as owned: another actor stops it, in its own order, so the
+  /// runtime's shutdown does not ask it directly. Ids that are not registered are ignored.
+  void set_owned(caf::actor_id id);
+
+  /// A registered actor, as the runtime's shutdown sees it.
+  struct registered_actor {
+    /// Its id.
+    caf::actor_id id = 0;
+    /// Its address, as add_actor received it.
+    caf::actor_addr addr;
+    /// Whether set_owned() marked it.
+    bool owned = false;
+  };
+
+  /// Every registered actor, in no particular order (a snapshot).
+  [[nodiscard]] std::vector<registered_actor> registered() const;
+
+  /// How many actors are registered (a snapshot, without a lock).
+  [[nodiscard]] std::size_t registered_count() const noexcept {
+    return registered_count_.load(std::memory_order_acquire);
+  }
 
   /// Describes actor `id` (see description). May come before add_actor: an actor may describe
   /// itself while it is constructed. An id the registry does not know gets a node, so describe
@@ -155,17 +187,23 @@ public:
   /// components' sections by name, then "actors".
   [[nodiscard]] nlohmann::json dump(std::vector<std::string>* node_sections = nullptr) const;
 
-  /// How many actors are registered.
+  /// How many nodes the registry holds: its registered actors, and those described (or given
+  /// rows) before they were added.
   [[nodiscard]] std::size_t size() const;
 
 private:
   // What few actors have: a state other than "running" (a supervised child that restarts), an
-  // owner, rows (a supervisor's children). Made when the first of them is set.
+  // owner, rows (a supervisor's children), the owned mark, a node made before its actor was
+  // added. Made when the first of them is set.
   struct extras {
     std::string state; // empty: "running"
     caf::actor_id parent = 0;
     // By the owner's order.
     std::map<uint64_t, child_row> children;
+    // set_owned().
+    bool owned = false;
+    // Made by describe() or set_child() for an actor add_actor() has not registered yet.
+    bool awaiting_add = false;
   };
 
   // A slot of the registry's flat table (id_map.hpp), whose free slots cost as much as used
@@ -188,6 +226,8 @@ private:
         extra = std::make_unique<extras>();
       return *extra;
     }
+
+    [[nodiscard]] bool registered() const noexcept { return !extra || !extra->awaiting_add; }
   };
 
   struct component {
@@ -208,7 +248,14 @@ private:
   // Only with the shard's lock held (a dump holds them all).
   [[nodiscard]] const node* find_node(caf::actor_id id) const;
 
+  // The node of `id` for a description or rows, made (awaiting its add) if there is none. Only
+  // with the shard's lock held.
+  node& node_to_describe(sharded_by_id<node>::shard& s, caf::actor_id id);
+
   std::atomic<bool> enabled_{true};
+  // Changed with the shard's lock held, by every add and remove that changes what is
+  // registered.
+  std::atomic<std::size_t> registered_count_{0};
   // Actors are registered on the spawn path, so the nodes are sharded by actor id. A dump takes
   // every lock (components first, then the shards in order); every other call takes one lock at
   // a time, or a child's and its owner's shards together (std::scoped_lock).

@@ -35,6 +35,7 @@
 #include "troupe/runtime/detail/actor_tracker.hpp"
 #include "troupe/runtime/detail/blocking_job.hpp"
 #include "troupe/runtime/detail/blocking_pool.hpp"
+#include "troupe/runtime/exit_listener.hpp"
 #include "troupe/runtime/runtime_config.hpp"
 #include "troupe/runtime/runtime_metrics.hpp"
 #include "troupe/scheduler/errors.hpp"
@@ -175,11 +176,21 @@ public:
   ///   auto handle = rt.spawn_described<my_actor>(what, figures);
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn_described(topology_registry::description what, Ts&&... xs) {
-    auto handle = spawn_in_system<Impl, Os>(std::forward<Ts>(xs)...);
     if (what.shape == nullptr)
       what.shape = topology_profile_of<Impl>();
-    tracker_.track(caf::actor_cast<caf::strong_actor_ptr>(handle), std::move(what));
-    return handle;
+    return spawn_in_system<Impl, Os>(
+        [&](const caf::strong_actor_ptr& actor, Impl* not_started) {
+          if constexpr (reports_its_exit<Impl>) {
+            if (not_started != nullptr) {
+              // It cannot end before it knows whom to tell: it has not started.
+              tracker_.track(actor, std::move(what), detail::actor_tracker::exit_told_by::actor);
+              not_started->report_exit_to(&tracker_);
+              return;
+            }
+          }
+          tracker_.track(actor, std::move(what));
+        },
+        std::forward<Ts>(xs)...);
   }
 
   /// Tells shutdown that `actor` is owned by another actor that stops it (in its own order,
@@ -324,9 +335,11 @@ private:
   // then records its id for that logger behind a process-wide spinlock, although the installed
   // CAF never logs. The steps are spawn_impl's: flags, make_actor, launch. With a CAF that
   // logs or profiles, or for options this does not take (detached, blocking, linked,
-  // monitored), CAF's own spawn.
-  template <class Impl, caf::spawn_options Os, class... Ts>
-  auto spawn_in_system(Ts&&... xs) {
+  // monitored), CAF's own spawn. `track(actor, impl)` registers the actor: before its launch
+  // (impl: the actor, not started yet) where the steps are ours, else after CAF's spawn (impl:
+  // null).
+  template <class Impl, caf::spawn_options Os, class Track, class... Ts>
+  auto spawn_in_system(Track&& track, Ts&&... xs) {
 #if CAF_LOG_LEVEL == CAF_LOG_LEVEL_QUIET && !defined(CAF_ENABLE_ACTOR_PROFILER)
     constexpr bool plain = caf::is_unbound(Os) && !caf::has_detach_flag(Os) &&
                            !std::is_base_of_v<caf::blocking_actor, Impl>;
@@ -340,11 +353,13 @@ private:
       auto handle = caf::make_actor<Impl>(system_->next_actor_id(), system_->node(), system_.get(),
                                           cfg, std::forward<Ts>(xs)...);
       auto* actor = static_cast<Impl*>(caf::actor_cast<caf::abstract_actor*>(handle));
+      track(caf::actor_cast<caf::strong_actor_ptr>(handle), actor);
       actor->launch(cfg.host, caf::has_lazy_init_flag(Os), caf::has_hide_flag(Os));
       return handle;
     } else {
       auto handle = system_->spawn<Impl, Os>(std::forward<Ts>(xs)...);
       work_stealing::forget_thread_logger();
+      track(caf::actor_cast<caf::strong_actor_ptr>(handle), static_cast<Impl*>(nullptr));
       return handle;
     }
   }
