@@ -99,6 +99,16 @@ constexpr bool kRssIsMeaningful = false;
 constexpr bool kRssIsMeaningful = true;
 #endif
 
+// ThreadSanitizer's RSS includes its shadow memory and its own allocator's caches, which grow in
+// steps of a megabyte or more whatever the program keeps (the same 10,000 worker crashes: from
+// 60 KiB to 1.5 MiB between runs). The cycles run there for the races they may show; the
+// ordinary build checks the memory.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kRssIsChecked = false;
+#else
+constexpr bool kRssIsChecked = kRssIsMeaningful;
+#endif
+
 class restart_soak_test : public troupe::test::runtime_fixture {
 protected:
   void SetUp() override {
@@ -133,9 +143,11 @@ TEST_F(restart_soak_test, RssStaysFlatOverCrashRestartCycles) {
              std::to_string(samples[i] / 1024) + " KiB\n";
   std::printf("%s", table.c_str());
   auto growth = samples.back() - samples[1];
-  EXPECT_LT(growth, kMaxGrowth) << "RSS grew by " << growth << " bytes over "
-                                << (samples.size() - 2) * kSampleEvery << " restarts\n"
-                                << table;
+  if (kRssIsChecked) {
+    EXPECT_LT(growth, kMaxGrowth) << "RSS grew by " << growth << " bytes over "
+                                  << (samples.size() - 2) * kSampleEvery << " restarts\n"
+                                  << table;
+  }
   EXPECT_EQ(sup->which_children().value().at(0).restarts, n);
   EXPECT_FALSE(sup->stop());
 }
@@ -200,7 +212,9 @@ TEST_F(restart_soak_test, PoolRssStaysFlatOverWorkerCrashes) {
              std::to_string(samples[i] / 1024) + " KiB\n";
   std::printf("%s", table.c_str());
   auto growth = samples.back() - samples[1];
-  EXPECT_LT(growth, kMaxGrowth) << "RSS grew by " << growth << " bytes\n" << table;
+  if (kRssIsChecked) {
+    EXPECT_LT(growth, kMaxGrowth) << "RSS grew by " << growth << " bytes\n" << table;
+  }
   auto m = pool->metrics();
   EXPECT_EQ(m.failed, n);
   EXPECT_TRUE(troupe::test::eventually([&] { return pool->metrics().restarts == n; }))
