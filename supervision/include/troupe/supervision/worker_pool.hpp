@@ -390,6 +390,21 @@ public:
   template <class Handler>
   static troupe::result<worker_pool> start(runtime& rt, pool_options opts,
                                            std::function<Handler(std::size_t)> make_handler) {
+    // Only the worker depends on the handler's type: the rest is compiled once per job type.
+    return start_with(rt, std::move(opts),
+                      [make_handler](runtime& on, std::shared_ptr<core_type> core,
+                                     std::size_t slot) -> started_child {
+                        return on.spawn<detail::pool_worker<Job, Handler>>(std::move(core), slot,
+                                                                           make_handler);
+                      });
+  }
+
+private:
+  using worker_spawner =
+      std::function<started_child(runtime&, std::shared_ptr<core_type>, std::size_t slot)>;
+
+  static troupe::result<worker_pool> start_with(runtime& rt, pool_options opts,
+                                                worker_spawner spawn_worker) {
     if (auto err = opts.validate())
       return err;
     if (opts.name.empty())
@@ -401,9 +416,9 @@ public:
     // Transient: a crash restarts the worker; a retiring worker's normal exit does not.
     tpl.restart = restart_type::transient;
     tpl.shutdown = shutdown_policy::infinity(); // a worker finishes its current job
-    tpl.start = [core = st->core, make_handler](const child_context& ctx) -> started_child {
+    tpl.start = [core = st->core, spawn_worker](const child_context& ctx) -> started_child {
       auto slot = static_cast<std::size_t>(ctx.args.get_as<uint64_t>(0));
-      return ctx.rt.spawn<detail::pool_worker<Job, Handler>>(core, slot, make_handler);
+      return spawn_worker(ctx.rt, core, slot);
     };
     supervisor_spec spec;
     spec.name = opts.name;
@@ -438,7 +453,6 @@ public:
     return pool;
   }
 
-private:
   // What every call through an empty handle answers.
   static caf::error no_pool() {
     return make_error(mailbox_errc::receiver_dead, std::string{"an empty worker_pool handle"});

@@ -26,24 +26,23 @@ namespace troupe::detail {
 /// first, then the shared one). It takes a few jobs at a time, runs each through its handler
 /// and answers it. A handler that throws crashes the worker: the job is put back for a retry
 /// or answered with handler_threw, the jobs it had taken but not started go back to the front
-/// of the queue, and the pool's supervisor restarts the worker. A handler may be a coroutine
-/// (it returns a troupe::task): the worker then takes no other job until that task finished,
-/// so each worker still runs one job at a time.
-template <class Job, class Handler>
-class pool_worker final : public troupe::actor {
+/// of the queue, and the pool's supervisor restarts the worker.
+///
+/// Everything but running a job depends on the job type alone: it is compiled once per job
+/// type, not once per handler (every lambda given to worker_pool::start is a type of its own).
+/// pool_worker<Job, Handler> adds the handler.
+template <class Job>
+class pool_worker_base : public troupe::actor {
 public:
   using core_type = pool_core<Job>;
   using entry = typename core_type::entry;
   using reply_type = reply_t<Job>;
-  using factory = std::function<Handler(std::size_t slot)>;
 
-  pool_worker(caf::actor_config& cfg, std::shared_ptr<core_type> core, std::size_t slot,
-              factory make_handler)
+  pool_worker_base(caf::actor_config& cfg, std::shared_ptr<core_type> core, std::size_t slot)
       : troupe::actor(cfg), core_(std::move(core)), shared_core_(core_.get()), slot_(slot),
-        make_handler_(std::move(make_handler)),
         name_(core_->options().name + ".worker" + std::to_string(slot)),
         coroutines_(this, [](troupe::actor* self, caf::error reason) {
-          static_cast<pool_worker*>(self)->stop(std::move(reason));
+          static_cast<pool_worker_base*>(self)->stop(std::move(reason));
         }) {}
 
   const char* name() const override { return name_.c_str(); }
@@ -59,14 +58,18 @@ public:
     return troupe::actor::resume(ctx, max_throughput);
   }
 
-  caf::behavior make_behavior() override {
-    // A fresh handler (and its state) for every start, as an OTP worker's init.
-    handler_ = std::make_shared<Handler>(make_handler_(slot_));
+protected:
+  /// Runs one job taken from the queue and answers it (or crashes the worker).
+  virtual void run(entry& e) = 0;
+
+  /// Lets go of the handler (at the worker's end, after the core).
+  virtual void drop_handler() noexcept = 0;
+
+  caf::behavior start_taking_jobs() {
     core_->attach(slot_, this);
     return initialize_actor();
   }
 
-protected:
   void drain_queue(size_t max) override {
     core_->running(slot_);
     drain_batch(max);
@@ -89,6 +92,7 @@ protected:
       }
       auto e = std::move(batch_.front());
       batch_.pop_front();
+      core_->started(slot_);
       run(e);
     }
   }
@@ -122,35 +126,8 @@ protected:
     if (core_->detach(slot_, this, pool_stopping))
       core_->cancel_all();
     core_.reset(); // breaks the core -> slot owner -> worker -> core cycle
-    handler_.reset();
+    drop_handler();
     troupe::actor::on_exit();
-  }
-
-private:
-  static constexpr bool coroutine_handler = requires {
-    typename std::invoke_result_t<Handler&, Job&>::async_handler_tag;
-  };
-
-  void run(entry& e) {
-    core_->started(slot_);
-    trace_scope traced{e.trace};
-    if constexpr (coroutine_handler) {
-      // Runs on the worker: a coroutine awaits blocking work itself (coro::spawn_blocking), so
-      // run_on_blocking_pool does not apply to it.
-      run_async(std::move(e));
-    } else {
-      if (core_->options().run_on_blocking_pool) {
-        run_blocking(std::move(e));
-        return;
-      }
-      try {
-        answer(e, (*handler_)(e.job));
-      } catch (const std::exception& ex) {
-        crash(std::move(e), ex.what());
-      } catch (...) {
-        crash(std::move(e), "unknown exception");
-      }
-    }
   }
 
   template <class Result>
@@ -186,77 +163,17 @@ private:
       core_->publish_failed(e, reason);
   }
 
-  // The job runs on a blocking-pool thread; this worker waits (holding no scheduler worker)
-  // for the completion, which comes back as a CAF response and runs here.
-  void run_blocking(entry e) requires(!coroutine_handler) {
-    struct outcome {
-      std::optional<std::invoke_result_t<Handler&, Job&>> value;
-      std::string crash;
-    };
-    auto job = std::make_shared<entry>(std::move(e));
-    auto out = std::make_shared<outcome>();
-    // Shared: the job may outlive this worker when it is stopped while the job runs.
-    auto handler = handler_;
+  // The worker waits for a job that runs elsewhere (on the blocking pool, or a coroutine):
+  // it takes no other job until that one's outcome arrives here as a message.
+  void wait_for(std::shared_ptr<entry> job) {
     waiting_ = true;
-    blocking_job_ = job;
-    troupe::spawn_blocking(this,
-                           [handler, job, out] {
-                             try {
-                               out->value.emplace((*handler)(job->job));
-                             } catch (const std::exception& ex) {
-                               out->crash = ex.what();
-                             } catch (...) {
-                               out->crash = "unknown exception";
-                             }
-                           })
-        .then(
-            [this, job, out] {
-              waiting_ = false;
-              waiting_flag_.store(false, std::memory_order_relaxed);
-              blocking_job_.reset();
-              if (out->value)
-                answer(*job, std::move(*out->value));
-              else
-                crash(std::move(*job), out->crash.c_str());
-            },
-            [this, job](caf::error& err) {
-              // The blocking pool refused or cancelled the job: not the handler's fault.
-              waiting_ = false;
-              waiting_flag_.store(false, std::memory_order_relaxed);
-              blocking_job_.reset();
-              fail_job(*job, std::move(err));
-            });
+    blocking_job_ = std::move(job);
   }
 
-  // The handler is a coroutine: the worker waits for it like for a blocking job, and the
-  // outcome arrives on this actor (start_async_job is found next to troupe::task).
-  void run_async(entry e) {
-    auto job = std::make_shared<entry>(std::move(e));
-    // Making the task may throw already (copying the job into the frame, a handler that throws
-    // before it returns a task): the same crash as a throwing plain handler.
-    std::optional<std::invoke_result_t<Handler&, Job&>> job_task;
-    try {
-      job_task.emplace((*handler_)(job->job));
-    } catch (const std::exception& ex) {
-      crash(std::move(*job), ex.what());
-      return;
-    } catch (...) {
-      crash(std::move(*job), "unknown exception");
-      return;
-    }
-    waiting_ = true;
-    blocking_job_ = job;
-    start_async_job<reply_type>(
-        std::move(*job_task), coroutines_,
-        [this, job](caf::expected<reply_type> outcome, std::optional<std::string> threw) {
-          waiting_ = false;
-          waiting_flag_.store(false, std::memory_order_relaxed);
-          blocking_job_.reset();
-          if (threw)
-            crash(std::move(*job), threw->c_str());
-          else
-            answer(*job, std::move(outcome));
-        });
+  void done_waiting() {
+    waiting_ = false;
+    waiting_flag_.store(false, std::memory_order_relaxed);
+    blocking_job_.reset();
   }
 
   void crash(entry e, const char* what) {
@@ -274,6 +191,13 @@ private:
     stop(std::move(reason));
   }
 
+  const core_type& core() const noexcept { return *shared_core_; }
+
+  std::size_t slot() const noexcept { return slot_; }
+
+  coroutine_host& coroutines() noexcept { return coroutines_; }
+
+private:
   void retire() {
     retired_ = true;
     core_->give_back(slot_, batch_);
@@ -290,9 +214,7 @@ private:
   // The same core, never reset: what queue_empty() and queue_anchor() read (see resume()).
   core_type* const shared_core_;
   std::size_t slot_;
-  factory make_handler_;
   std::string name_;
-  std::shared_ptr<Handler> handler_;
   std::shared_ptr<entry> blocking_job_;
   std::deque<entry> batch_;
   bool waiting_ = false;
@@ -302,6 +224,126 @@ private:
   bool crashed_ = false;
   bool retired_ = false;
   coroutine_host coroutines_; // the coroutine job running on this worker, if any
+};
+
+/// A pool worker with its handler. A handler may be a coroutine (it returns a troupe::task):
+/// the worker then takes no other job until that task finished, so each worker still runs one
+/// job at a time.
+template <class Job, class Handler>
+class pool_worker final : public pool_worker_base<Job> {
+public:
+  using base = pool_worker_base<Job>;
+  using typename base::core_type;
+  using typename base::entry;
+  using typename base::reply_type;
+  using factory = std::function<Handler(std::size_t slot)>;
+
+  pool_worker(caf::actor_config& cfg, std::shared_ptr<core_type> core, std::size_t slot,
+              factory make_handler)
+      : base(cfg, std::move(core), slot), make_handler_(std::move(make_handler)) {}
+
+  caf::behavior make_behavior() override {
+    // A fresh handler (and its state) for every start, as an OTP worker's init.
+    handler_ = std::make_shared<Handler>(make_handler_(this->slot()));
+    return this->start_taking_jobs();
+  }
+
+protected:
+  void run(entry& e) override {
+    trace_scope traced{e.trace};
+    if constexpr (coroutine_handler) {
+      // Runs on the worker: a coroutine awaits blocking work itself (coro::spawn_blocking), so
+      // run_on_blocking_pool does not apply to it.
+      run_async(std::move(e));
+    } else {
+      if (this->core().options().run_on_blocking_pool) {
+        run_blocking(std::move(e));
+        return;
+      }
+      try {
+        this->answer(e, (*handler_)(e.job));
+      } catch (const std::exception& ex) {
+        this->crash(std::move(e), ex.what());
+      } catch (...) {
+        this->crash(std::move(e), "unknown exception");
+      }
+    }
+  }
+
+  void drop_handler() noexcept override { handler_.reset(); }
+
+private:
+  static constexpr bool coroutine_handler = requires {
+    typename std::invoke_result_t<Handler&, Job&>::async_handler_tag;
+  };
+
+  // The job runs on a blocking-pool thread; this worker waits (holding no scheduler worker)
+  // for the completion, which comes back as a CAF response and runs here.
+  void run_blocking(entry e) requires(!coroutine_handler) {
+    struct outcome {
+      std::optional<std::invoke_result_t<Handler&, Job&>> value;
+      std::string crash;
+    };
+    auto job = std::make_shared<entry>(std::move(e));
+    auto out = std::make_shared<outcome>();
+    // Shared: the job may outlive this worker when it is stopped while the job runs.
+    auto handler = handler_;
+    this->wait_for(job);
+    troupe::spawn_blocking(this,
+                           [handler, job, out] {
+                             try {
+                               out->value.emplace((*handler)(job->job));
+                             } catch (const std::exception& ex) {
+                               out->crash = ex.what();
+                             } catch (...) {
+                               out->crash = "unknown exception";
+                             }
+                           })
+        .then(
+            [this, job, out] {
+              this->done_waiting();
+              if (out->value)
+                this->answer(*job, std::move(*out->value));
+              else
+                this->crash(std::move(*job), out->crash.c_str());
+            },
+            [this, job](caf::error& err) {
+              // The blocking pool refused or cancelled the job: not the handler's fault.
+              this->done_waiting();
+              this->fail_job(*job, std::move(err));
+            });
+  }
+
+  // The handler is a coroutine: the worker waits for it like for a blocking job, and the
+  // outcome arrives on this actor (start_async_job is found next to troupe::task).
+  void run_async(entry e) {
+    auto job = std::make_shared<entry>(std::move(e));
+    // Making the task may throw already (copying the job into the frame, a handler that throws
+    // before it returns a task): the same crash as a throwing plain handler.
+    std::optional<std::invoke_result_t<Handler&, Job&>> job_task;
+    try {
+      job_task.emplace((*handler_)(job->job));
+    } catch (const std::exception& ex) {
+      this->crash(std::move(*job), ex.what());
+      return;
+    } catch (...) {
+      this->crash(std::move(*job), "unknown exception");
+      return;
+    }
+    this->wait_for(job);
+    start_async_job<reply_type>(
+        std::move(*job_task), this->coroutines(),
+        [this, job](caf::expected<reply_type> outcome, std::optional<std::string> threw) {
+          this->done_waiting();
+          if (threw)
+            this->crash(std::move(*job), threw->c_str());
+          else
+            this->answer(*job, std::move(outcome));
+        });
+  }
+
+  factory make_handler_;
+  std::shared_ptr<Handler> handler_;
 };
 
 } // namespace troupe::detail
