@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "troupe/scheduler/block_arena.hpp"
-#include "troupe/scheduler/mpmc_ring.hpp"
+#include "troupe/scheduler/block_recycler.hpp"
 #include "troupe/scheduler/recycled_blocks.hpp"
 
 namespace troupe {
@@ -208,10 +208,10 @@ public:
     return allocated_slots_.load(std::memory_order_relaxed);
   }
 
-  /// How many freed first blocks wait for this type's next queue (a snapshot; always 0 in
-  /// AddressSanitizer builds).
+  /// How many freed first blocks the calling thread's next queues of this type could take now
+  /// (a snapshot; always 0 in AddressSanitizer builds).
   [[nodiscard]] static std::size_t first_blocks_kept_now() noexcept {
-    return block::first_blocks().ready();
+    return block::first_blocks::kept_now();
   }
 
 private:
@@ -266,28 +266,27 @@ private:
 
     // A queue's first block is made by its first push and freed when the queue goes: for a
     // short-lived mailbox, on two different workers. Kept blocks serve the next queue of this
-    // type without malloc (as recycled_blocks.hpp does for whole objects).
+    // type without malloc (block_recycler.hpp, as recycled_blocks.hpp does for whole objects).
+    using first_blocks = block_recycler<block, kept_first_blocks>;
+
     static void* take_first_block() noexcept {
 #if !defined(__SANITIZE_ADDRESS__)
-      std::optional<void*> mem;
-      if (first_blocks().try_pop(mem))
-        return *mem;
-#endif
+      return first_blocks::take();
+#else
       return nullptr;
+#endif
     }
 
     static bool keep_first_block([[maybe_unused]] void* mem) noexcept {
 #if !defined(__SANITIZE_ADDRESS__)
-      return first_blocks().try_push(mem);
+      return first_blocks::keep(mem, release_first_block);
 #else
       return false;
 #endif
     }
 
-    static mpmc_ring<void*>& first_blocks() noexcept {
-      // Never destroyed: a queue may go during static destruction.
-      static auto* ring = new mpmc_ring<void*>(kept_first_blocks);
-      return *ring;
+    static void release_first_block(void* mem) noexcept {
+      arena_delete(mem, bytes_of(first_block_size), alignof(block));
     }
 
     slot* slots() noexcept {

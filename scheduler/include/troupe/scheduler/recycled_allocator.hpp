@@ -4,13 +4,14 @@
 // typed mailbox's core is shared by the actor and every handle, made on one worker and freed on
 // another. std::allocate_shared puts the core and its reference counts in one block (a
 // shared_ptr made from `new` allocates the counts separately: one more malloc and free per
-// actor), and this allocator keeps freed blocks in a bounded lock-free ring for the next one.
+// actor), and this allocator keeps freed blocks for the next one (block_recycler.hpp: in the
+// freeing thread's own list, then in batches in a bounded lock-free ring).
 //
-// The ring belongs to `Tag` (one per tag, at most `kept` blocks, for the life of the process)
-// and holds blocks of one type only: the first type allocated one at a time through it (the
-// block std::allocate_shared rebinds to). Single blocks the ring does not hold come from and go
-// back to Troupe's block arena (block_arena.hpp), arrays to std::allocator. AddressSanitizer
-// builds never recycle, so that a use after free is still reported.
+// The kept blocks belong to `Tag` (at most `kept` in the ring, for the life of the process, and
+// a batch in each thread) and are of one type only: the first type allocated one at a time through
+// it (the block std::allocate_shared rebinds to). Single blocks no one keeps come from and go back
+// to Troupe's block arena (block_arena.hpp), arrays to std::allocator. AddressSanitizer builds
+// never recycle, so that a use after free is still reported.
 //
 // Example:
 //
@@ -21,10 +22,9 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
-#include <optional>
 
 #include "troupe/scheduler/block_arena.hpp"
-#include "troupe/scheduler/mpmc_ring.hpp"
+#include "troupe/scheduler/block_recycler.hpp"
 
 namespace troupe {
 
@@ -39,11 +39,7 @@ struct tag_ring {
     return type;
   }
 
-  static mpmc_ring<void*>& blocks() {
-    // Never destroyed: a block may be freed during static destruction.
-    static auto* ring = new mpmc_ring<void*>(kept);
-    return *ring;
-  }
+  using blocks = block_recycler<tag_ring, kept>;
 };
 
 } // namespace detail
@@ -71,14 +67,14 @@ public:
   /// A kept block when `n` is 1 and one waits, else std::allocator's.
   [[nodiscard]] T* allocate(std::size_t n) {
     if (n == 1) {
-      if (auto block = take())
-        return static_cast<T*>(*block);
+      if (void* block = take())
+        return static_cast<T*>(block);
       return static_cast<T*>(arena_new(sizeof(T), alignof(T)));
     }
     return std::allocator<T>{}.allocate(n);
   }
 
-  /// Keeps a single block unless the ring is full; else gives it back to where it came from.
+  /// Keeps a single block unless no room is left; else gives it back to where it came from.
   void deallocate(T* block, std::size_t n) noexcept {
     if (n == 1) {
       if (keep(block))
@@ -88,9 +84,10 @@ public:
     std::allocator<T>{}.deallocate(block, n);
   }
 
-  /// How many freed blocks the next allocation could take now (a snapshot; always 0 in
-  /// AddressSanitizer builds).
-  [[nodiscard]] static std::size_t kept_now() noexcept { return ring().ready(); }
+  /// How many freed blocks the calling thread's next allocations could take now: those it freed
+  /// itself and those waiting in the shared ring (a snapshot; always 0 in AddressSanitizer
+  /// builds).
+  [[nodiscard]] static std::size_t kept_now() noexcept { return recycler::kept_now(); }
 
   /// Always equal: one ring per tag, so any of them frees what another allocated.
   template <class U>
@@ -99,24 +96,30 @@ public:
   }
 
 private:
-  static std::optional<void*> take() {
+  using recycler = typename detail::tag_ring<Tag, kept>::blocks;
+
+  static void* take() {
 #if !defined(__SANITIZE_ADDRESS__)
-    std::optional<void*> block;
-    if (claims_ring() && ring().try_pop(block))
-      return block;
+    if (claims_ring())
+      return recycler::take();
 #endif
-    return std::nullopt;
+    return nullptr;
   }
 
   static bool keep([[maybe_unused]] void* block) noexcept {
 #if !defined(__SANITIZE_ADDRESS__)
-    return claims_ring() && ring().try_push(block);
+    return claims_ring() && recycler::keep(block, release);
 #else
     return false;
 #endif
   }
 
-  // True for the one type whose blocks the ring holds: the first to ask.
+  // Where a block of T goes that no one keeps.
+  static void release(void* block) noexcept {
+    arena_delete(block, sizeof(T), alignof(T));
+  }
+
+  // True for the one type whose blocks are kept: the first to ask.
   static bool claims_ring() noexcept {
     static constexpr char mine = 0;
     auto& owner = detail::tag_ring<Tag, kept>::owner();
@@ -125,10 +128,6 @@ private:
         owner.compare_exchange_strong(current, &mine, std::memory_order_acq_rel))
       return true;
     return current == &mine;
-  }
-
-  static mpmc_ring<void*>& ring() {
-    return detail::tag_ring<Tag, kept>::blocks();
   }
 };
 

@@ -7,30 +7,30 @@
 // pattern defeats malloc's per-thread caches, since every free fills the worker's cache and
 // every allocation misses the submitter's, so each job took malloc's slow path twice (a quarter
 // of the worker_pool benchmark's time). A class derives from recycled_blocks<itself>: its freed
-// blocks wait in a bounded lock-free ring for the next allocation and go back to malloc only
-// when the ring is full. The ring keeps at most `kept` blocks of each such class for the life
-// of the process (per class: a class template's instances each have their own). Over-aligned
-// classes get aligned blocks. A block no ring holds comes from and goes back to Troupe's block
-// arena (block_arena.hpp: 2 MiB chunks per size class, huge pages where the system
-// allows them), or malloc for blocks over 4 KiB. AddressSanitizer builds allocate from malloc
-// every time, so that a use after free is still reported.
+// blocks wait for the next allocation (block_recycler.hpp: in the freeing thread's own list,
+// then in batches in a bounded lock-free ring) and go back to where they came from only when
+// both are full. At most `kept` blocks of each such class wait in the ring for the life of the
+// process, and at most a batch in each thread (per class: a class template's instances each
+// have their own). Over-aligned classes get aligned blocks. A block no one keeps comes from and
+// goes back to Troupe's block arena (block_arena.hpp: 2 MiB chunks per size class, huge pages
+// where the system allows them), or malloc for blocks over 4 KiB. AddressSanitizer builds
+// allocate from malloc every time, so that a use after free is still reported.
 //
 // Example:
 //
 //   class my_sink final : public reply_sink<int>, public troupe::recycled_blocks<my_sink> {...};
-//   auto sink = std::make_unique<my_sink>(...);   // a block freed by another thread, if any
+//   auto sink = std::make_unique<my_sink>(...);   // a block freed earlier, if any
 
 #include <cstddef>
 #include <new>
-#include <optional>
 
 #include "troupe/scheduler/block_arena.hpp"
-#include "troupe/scheduler/mpmc_ring.hpp"
+#include "troupe/scheduler/block_recycler.hpp"
 
 namespace troupe {
 
-/// Base of a class T whose blocks are recycled (see the top of this file); keeps at most `kept`.
-/// Thread safety: allocation and release from any thread.
+/// Base of a class T whose blocks are recycled (see the top of this file); keeps at most `kept`
+/// in the shared ring. Thread safety: allocation and release from any thread.
 template <class T, std::size_t kept = 1024>
 class recycled_blocks {
 public:
@@ -41,8 +41,7 @@ public:
     return arena_new(size, __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   }
 
-  /// Keeps the block of a T unless `kept` blocks wait already; else gives it back to where it
-  /// came from.
+  /// Keeps the block of a T unless no room is left; else gives it back to where it came from.
   static void operator delete(void* block, std::size_t size) noexcept {
     if (keep(block, size))
       return;
@@ -65,33 +64,37 @@ public:
     arena_delete(block, size, static_cast<std::size_t>(alignment));
   }
 
-  /// How many freed blocks of T the next allocation could take now (a snapshot; a block being
-  /// kept at this moment counts once it is in; always 0 in AddressSanitizer builds).
-  [[nodiscard]] static std::size_t kept_now() noexcept { return free_blocks().ready(); }
+  /// How many freed blocks of T the calling thread's next allocations could take now: those it
+  /// freed itself and those waiting in the shared ring (a snapshot; always 0 in
+  /// AddressSanitizer builds).
+  [[nodiscard]] static std::size_t kept_now() noexcept { return recycler::kept_now(); }
 
 private:
+  using recycler = block_recycler<recycled_blocks, kept>; // its own: no other class shares it
+
   static void* take([[maybe_unused]] std::size_t size) {
 #if !defined(__SANITIZE_ADDRESS__)
-    std::optional<void*> block;
-    if (size == sizeof(T) && free_blocks().try_pop(block))
-      return *block;
+    if (size == sizeof(T))
+      return recycler::take();
 #endif
     return nullptr;
   }
 
   static bool keep([[maybe_unused]] void* block, [[maybe_unused]] std::size_t size) noexcept {
 #if !defined(__SANITIZE_ADDRESS__)
-    return size == sizeof(T) && free_blocks().try_push(block);
+    return size == sizeof(T) && recycler::keep(block, release);
 #else
     return false;
 #endif
   }
 
-  static mpmc_ring<void*>& free_blocks() {
-    // Never destroyed: a block may be freed during static destruction; the blocks it holds
-    // stay reachable through it.
-    static auto* ring = new mpmc_ring<void*>(kept);
-    return *ring;
+  // Where a block of T goes that no one keeps: what the operator delete the compiler picks for
+  // T does (the aligned one for an over-aligned T).
+  static void release(void* block) noexcept {
+    constexpr std::size_t alignment = alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__
+                                          ? alignof(T)
+                                          : __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+    arena_delete(block, sizeof(T), alignment);
   }
 };
 
