@@ -16,7 +16,7 @@
 //    it back to where it came from.
 //  - Who gets a block: the thread that kept it, or any thread once its batch is full and in the
 //    ring. A thread that ends hands its list to the ring (or, when the ring is full, gives each
-//    block back with the release function its keep() passed).
+//    block back with the kind's release function, the one keep() is passed).
 //  - A block is at least a pointer large: while kept, its first bytes link it to the next.
 //
 // AddressSanitizer builds do not recycle (the callers check), so that a use after free is still
