@@ -131,6 +131,43 @@ TEST(block_recycler, BlocksBeyondTheBoundsAreGivenBackNotKept) {
   EXPECT_EQ(taken, (std::set<void*>{nth<tag>(0), nth<tag>(1), nth<tag>(2), nth<tag>(3)}));
 }
 
+namespace {
+
+// Frees a block from a thread_local destructor that runs after the recycler's own (thread_local
+// objects go in the reverse order of their construction, and this one is made first).
+template <class Recycler>
+struct late_freer {
+  void* block = nullptr;
+  std::atomic<int>* kept_late = nullptr;
+  std::atomic<int>* taken_late = nullptr;
+  ~late_freer() {
+    kept_late->store(Recycler::keep(block, count_release) ? 1 : 0);
+    taken_late->store(Recycler::take() != nullptr ? 1 : 0);
+  }
+};
+
+} // namespace
+
+// A block freed after the thread's list went to the ring is given back to its caller, not kept
+// in a list nobody would hand over again; nor does a take that late refill one.
+TEST(block_recycler, AThreadEndingKeepsNothingAfterItsListWentToTheRing) {
+  struct tag;
+  using recycler = troupe::block_recycler<tag, 64>;
+  std::atomic<int> kept_late{-1};
+  std::atomic<int> taken_late{-1};
+  std::thread{[&] {
+    static thread_local late_freer<recycler> freer;
+    freer.block = nth<tag>(1);
+    freer.kept_late = &kept_late;
+    freer.taken_late = &taken_late;
+    EXPECT_TRUE(recycler::keep(nth<tag>(0), count_release)); // the recycler's watch, made second
+  }}.join();
+  EXPECT_EQ(kept_late.load(), 0) << "a block freed after the hand-over was kept";
+  EXPECT_EQ(taken_late.load(), 0) << "a take after the hand-over refilled the list";
+  EXPECT_EQ(recycler::kept_now(), 1u) << "the block kept before the thread's end is in the ring";
+  EXPECT_EQ(recycler::take(), nth<tag>(0));
+}
+
 // One thread frees, another allocates, as one worker ends actors while another spawns them: no
 // block is handed out twice while in use, and none is lost.
 TEST(block_recycler, AFreeingAndAnAllocatingThreadNeverShareABlock) {

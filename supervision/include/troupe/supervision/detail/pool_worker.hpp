@@ -191,6 +191,21 @@ protected:
     stop(std::move(reason));
   }
 
+  /// Runs `f` (the handler's part of a job); if it throws, crashes the worker with the
+  /// exception's message for `e` and returns false.
+  template <class F>
+  bool crash_if_throws(entry& e, F&& f) {
+    try {
+      std::forward<F>(f)();
+      return true;
+    } catch (const std::exception& ex) {
+      crash(std::move(e), ex.what());
+    } catch (...) {
+      crash(std::move(e), "unknown exception");
+    }
+    return false;
+  }
+
   const core_type& core() const noexcept { return *shared_core_; }
 
   std::size_t slot() const noexcept { return slot_; }
@@ -260,13 +275,7 @@ protected:
         run_blocking(std::move(e));
         return;
       }
-      try {
-        this->answer(e, (*handler_)(e.job));
-      } catch (const std::exception& ex) {
-        this->crash(std::move(e), ex.what());
-      } catch (...) {
-        this->crash(std::move(e), "unknown exception");
-      }
+      this->crash_if_throws(e, [&] { this->answer(e, (*handler_)(e.job)); });
     }
   }
 
@@ -321,15 +330,8 @@ private:
     // Making the task may throw already (copying the job into the frame, a handler that throws
     // before it returns a task): the same crash as a throwing plain handler.
     std::optional<std::invoke_result_t<Handler&, Job&>> job_task;
-    try {
-      job_task.emplace((*handler_)(job->job));
-    } catch (const std::exception& ex) {
-      this->crash(std::move(*job), ex.what());
+    if (!this->crash_if_throws(*job, [&] { job_task.emplace((*handler_)(job->job)); }))
       return;
-    } catch (...) {
-      this->crash(std::move(*job), "unknown exception");
-      return;
-    }
     this->wait_for(job);
     start_async_job<reply_type>(
         std::move(*job_task), this->coroutines(),
