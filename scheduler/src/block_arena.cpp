@@ -36,9 +36,9 @@ struct chunk {
 static_assert(sizeof(chunk) <= header_bytes);
 
 struct size_class {
-  // A few pointer moves under it (a chunk is mapped under it once per 2 MiB): a spin lock, as
-  // two workers ending actors release blocks of one class at the same moment and a std::mutex
-  // would send the loser to sleep in the kernel.
+  // A few pointer moves under it (a new chunk is mapped and first touched outside it): a spin
+  // lock, as two workers ending actors release blocks of one class at the same moment and a
+  // std::mutex would send the loser to sleep in the kernel.
   spin_lock mtx;
   chunk* carving = nullptr;       // where never-used blocks come from
   chunk* with_released = nullptr; // chunks with released blocks, most recent first
@@ -117,7 +117,12 @@ void unlist(size_class& cls, chunk* c) noexcept {
 void* block_arena::allocate(std::size_t size, std::size_t alignment) {
   const std::size_t bytes = block_bytes(size, alignment);
   auto& cls = class_of(bytes);
-  std::lock_guard guard{cls.mtx};
+  // A chunk this call mapped with the lock released: its first touch (the header) takes the
+  // page fault that zeroes it, 2 MiB for a huge page. Under the lock, every other thread that
+  // needed a block of the class waited for it (two producers filling one queue spent a fifth of
+  // their time in that wait).
+  chunk* mapped = nullptr;
+  std::unique_lock guard{cls.mtx};
   // Released blocks first: they are in memory already.
   if (chunk* c = cls.with_released) {
     void* block = c->released;
@@ -128,22 +133,40 @@ void* block_arena::allocate(std::size_t size, std::size_t alignment) {
     ++cls.live;
     return block;
   }
-  if (cls.carving == nullptr ||
-      static_cast<std::size_t>(cls.carving->end() - cls.carving->fresh) < bytes) {
+  while (cls.carving == nullptr ||
+         static_cast<std::size_t>(cls.carving->end() - cls.carving->fresh) < bytes) {
     // The chunk carved so far has handed out every block: a released one would have been
     // taken above. It stays mapped for its live blocks.
     if (cls.spare != nullptr) {
       cls.carving = std::exchange(cls.spare, nullptr);
-    } else {
-      cls.carving = map_chunk(cls.chunks > 0);
+    } else if (mapped != nullptr) {
+      cls.carving = std::exchange(mapped, nullptr);
       ++cls.chunks;
       cls.huge_chunks += cls.carving->huge ? 1 : 0;
+    } else {
+      // Only the first chunk of a class keeps small pages. Another thread may map one at the
+      // same time: the loser's chunk becomes the spare (below), or goes back.
+      const bool huge = cls.chunks > 0;
+      guard.unlock();
+      mapped = map_chunk(huge); // throws std::bad_alloc, the class untouched
+      guard.lock();
     }
   }
   void* block = cls.carving->fresh;
   cls.carving->fresh += bytes;
   ++cls.carving->live;
   ++cls.live;
+  if (mapped != nullptr) {
+    // Another thread's chunk or the spare served first.
+    if (cls.spare == nullptr) {
+      cls.spare = std::exchange(mapped, nullptr);
+      ++cls.chunks;
+      cls.huge_chunks += cls.spare->huge ? 1 : 0;
+    } else {
+      guard.unlock();
+      munmap(mapped, chunk_bytes); // outside the lock: a system call
+    }
+  }
   return block;
 }
 

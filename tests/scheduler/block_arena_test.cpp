@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -137,6 +138,49 @@ TEST(block_arena, BlocksMadeOnOneThreadAndReleasedOnAnotherAddUp) {
   auto after = block_arena::usage_of(size, 16);
   EXPECT_EQ(after.live_blocks, 0u);
   EXPECT_LE(after.chunks, 2u) << "the carving chunk and the spare at most";
+}
+
+// Two threads carve one class at once across chunk boundaries. A chunk is mapped (and its page
+// fault taken) outside the class's lock, so both may map one at the same moment: the chunk that
+// loses becomes the spare or goes back. Every block is handed out once, and no chunk is left over
+// beyond the one spare.
+TEST(block_arena, ThreadsThatMapAChunkAtOnceKeepOneAndSpareOrReturnTheOther) {
+  constexpr std::size_t size = 3100; // class 3104
+  ASSERT_EQ(block_arena::usage_of(size, 16).chunks, 0u) << "the class is this test's own";
+  const std::size_t per_thread = 2 * blocks_per_chunk(3104);
+  std::array<std::vector<void*>, 2> blocks;
+  std::atomic<int> ready{0};
+  auto carve = [&](std::vector<void*>& mine, unsigned char mark) {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    for (std::size_t i = 0; i < per_thread; ++i) {
+      mine.push_back(block_arena::allocate(size, 16));
+      std::memset(mine.back(), mark, size);
+    }
+  };
+  std::thread other{carve, std::ref(blocks[1]), 0xb2};
+  carve(blocks[0], 0xa1);
+  other.join();
+  std::set<void*> distinct;
+  for (std::size_t t = 0; t < 2; ++t)
+    for (void* block : blocks[t]) {
+      distinct.insert(block);
+      // No other thread's block overlaps it.
+      EXPECT_EQ(static_cast<unsigned char*>(block)[0], t == 0 ? 0xa1 : 0xb2);
+      EXPECT_EQ(static_cast<unsigned char*>(block)[size - 1], t == 0 ? 0xa1 : 0xb2);
+    }
+  EXPECT_EQ(distinct.size(), 2 * per_thread);
+  auto used = block_arena::usage_of(size, 16);
+  EXPECT_EQ(used.live_blocks, 2 * per_thread);
+  EXPECT_GE(used.chunks, 4u) << "four chunks full";
+  EXPECT_LE(used.chunks, 5u) << "and one spare at most";
+  for (auto& mine : blocks)
+    for (void* block : mine)
+      block_arena::release(block, size, 16);
+  auto idle = block_arena::usage_of(size, 16);
+  EXPECT_EQ(idle.live_blocks, 0u);
+  EXPECT_LE(idle.chunks, 2u) << "the chunk being carved and the spare";
 }
 
 namespace {
