@@ -13,7 +13,8 @@
 // mailboxes use too; the pool keeps only dispatch, retries and resizing.
 //
 // Wake protocol (the queue actor's, with several consumers):
-//  1. A submitter queues (or parks) a job, then issues the store-load barrier on `anchor`.
+//  1. A submitter queues (or parks) a job, then issues the store-load barrier on `anchor` (for
+//     the shared ring, its claim of a cell is that barrier: workers look at the claims).
 //  2. Balanced: it wakes the first worker whose slot says it may be idle (`may_idle`) and whose
 //     inbox is blocked. Round robin and key affinity: it wakes the job's worker, if idle.
 //  3. A worker that ends a turn sets its slot's `may_idle`, blocks its inbox, issues the same
@@ -204,8 +205,11 @@ public:
   [[nodiscard]] bool empty_for(std::size_t slot) const noexcept {
     // Parked jobs are not looked at: they wait for room, and whoever frees room moves them in
     // and wakes the worker whose queue took each one (entered_callback).
+    // The ring by its claims (size()), not by its published values (empty()): a submitter's
+    // claim is the write its wake handshake orders (after_push), so a job being moved in
+    // already counts; the worker then runs again until it can take it.
     return slots_[slot].queued.load(std::memory_order_acquire) == 0 &&
-           front_count_.load(std::memory_order_acquire) == 0 && ring_.empty();
+           front_count_.load(std::memory_order_acquire) == 0 && ring_.size() == 0;
   }
 
   /// Puts jobs back at the front (a crashed job's retry, a crashed or retiring worker's
@@ -257,11 +261,12 @@ public:
 
   /// A job was answered (ok: with its result). Its slot is free again.
   void finished(std::size_t slot, const entry& e, bool ok) {
-    slots_[slot].in_flight.store(0, std::memory_order_relaxed);
+    auto& s = slots_[slot];
+    s.in_flight.store(0, std::memory_order_relaxed);
     if (e.queued_ns != 0)
-      latency_.record(static_cast<uint64_t>(now_ns() - e.queued_ns));
-    (ok ? completed_ : failed_).fetch_add(1, std::memory_order_relaxed);
-    settled_.fetch_add(1, std::memory_order_seq_cst);
+      latency_.record(slot, static_cast<uint64_t>(now_ns() - e.queued_ns));
+    (ok ? s.completed : failed_).fetch_add(1, std::memory_order_relaxed);
+    s.settled.fetch_add(1, std::memory_order_seq_cst);
     if (idle_waiters_.load(std::memory_order_relaxed) > 0) {
       std::lock_guard guard{mtx_};
       idle_.notify_all();
@@ -457,7 +462,8 @@ public:
     m.parked = this->parked_count();
     for (std::size_t i = 0; i < m.workers; ++i)
       m.in_flight.push_back(slots_[i].in_flight.load(std::memory_order_relaxed));
-    m.completed = completed_.load(std::memory_order_relaxed);
+    for (auto& s : slots_)
+      m.completed += s.completed.load(std::memory_order_relaxed);
     m.failed = failed_.load(std::memory_order_relaxed);
     m.retried = retried_.load(std::memory_order_relaxed);
     m.restarts = restarts_.load(std::memory_order_relaxed);
@@ -498,12 +504,21 @@ private:
     // only costs a wake attempt, a stale false would lose a wake-up.
     alignas(64) std::atomic<bool> may_idle{true};
     alignas(64) std::atomic<uint32_t> in_flight{0};
+    // The jobs the slot's workers answered, and those plus the failed ones: counted per slot,
+    // on the line only its worker writes, as two workers counting on one shared line moved it
+    // between them for every job (a tenth of a posted job's cost). metrics() and
+    // no_job_outstanding() add them up.
+    std::atomic<uint64_t> completed{0};
+    std::atomic<uint64_t> settled{0};
   };
 
-  // Idle when every accepted job was settled: settled_ is read first, so that a job accepted
-  // and settled between the two reads cannot hide one still outstanding.
+  // Idle when every accepted job was settled: the settled counts are read first, so that a job
+  // accepted and settled between the reads cannot hide one still outstanding (each count only
+  // grows, and a job is accepted before any worker can settle it).
   [[nodiscard]] bool no_job_outstanding() const noexcept {
     auto settled = settled_.load(std::memory_order_seq_cst);
+    for (auto& s : slots_)
+      settled += s.settled.load(std::memory_order_seq_cst);
     return accepted_.load(std::memory_order_seq_cst) == settled;
   }
 
@@ -543,11 +558,15 @@ private:
   }
 
   void after_push(const std::optional<std::size_t>& slot, caf::execution_unit* ctx) {
-    store_load_barrier(anchor_);
     if (slot) {
+      store_load_barrier(anchor_);
       wake_slot(*slot, ctx);
       return;
     }
+    // The shared ring took the job: its claim was a seq_cst read-modify-write, and workers
+    // look at the ring's claims (empty_for), so no fence is needed (a full fence was a tenth
+    // of a submitter's time).
+    store_load_barrier_after_seq_cst_rmw(anchor_);
     wake_any(ctx);
   }
 
@@ -637,7 +656,8 @@ private:
     auto& s = slots_[slot];
     // After the caller's barrier (see may_idle): a worker that runs needs no wake-up, and its
     // slot's reader count stays off this thread's path.
-    if (!s.may_idle.load(std::memory_order_relaxed))
+    // Seq_cst: the load after a seq_cst claim in after_push (a plain load on x86 and ARMv8).
+    if (!s.may_idle.load(std::memory_order_seq_cst))
       return false;
     s.readers.fetch_add(1, std::memory_order_seq_cst);
     auto* w = s.worker.load(std::memory_order_seq_cst);
@@ -672,16 +692,17 @@ private:
   std::atomic<bool> closed_flag_{false};
   // Set by cancel_all(): a job that parks from now on is cancelled at once.
   std::atomic<bool> cancelling_{false};
-  // Submitters write submitted_ and accepted_, workers completed_ and settled_: apart, so that
-  // counting a job does not move one cache line back and forth between them.
+  // Submitters write submitted_ and accepted_, workers their slots' counts (and settled_ for
+  // what no worker settles): apart, so that counting a job does not move one cache line back
+  // and forth between them.
   alignas(64) std::atomic<uint64_t> submitted_{0};
   // Accepted jobs (counted before they can be taken, so that the count never misses one while
   // it moves between the ring, the queues, the parked list and a worker's batch), and those
   // answered or refused since: shutdown drains until the two are equal.
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> anchor_{0};
-  alignas(64) std::atomic<uint64_t> completed_{0};
-  std::atomic<uint64_t> settled_{0};
+  // Jobs settled without a worker (refused, cancelled); a worker's are its slot's.
+  alignas(64) std::atomic<uint64_t> settled_{0};
   std::atomic<uint64_t> failed_{0};
   std::atomic<uint64_t> retried_{0};
   std::atomic<uint64_t> restarts_{0};
