@@ -10,6 +10,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
@@ -485,18 +486,21 @@ void bench_fan_out_gather_coro() {
 // -- spawn -------------------------------------------------------------------------------------
 // One actor spawns n typed mailbox actors (as users write them: troupe::spawn_mailbox) from a
 // single handler (no window); each tells its spawner it started and then stays alive, idle.
-// Then all n are stopped.
-
-using started_atom = caf::atom_constant<caf::atom("started")>;
-using stop_atom = caf::atom_constant<caf::atom("stop")>;
+// Then all n are stopped. The spawner is a typed mailbox too, so a child's "started" is a
+// Troupe message, as a Troupe user would write it.
 
 struct poke {};
 using idle_mailbox = troupe::mailbox<poke>;
 
-idle_mailbox spawn_idle_child(troupe::runtime& rt, const caf::actor& parent) {
+struct spawn_children {};
+struct child_started {};
+struct stop_children {};
+using spawner_mailbox = troupe::mailbox<spawn_children, child_started, stop_children>;
+
+idle_mailbox spawn_idle_child(troupe::runtime& rt, const spawner_mailbox& parent) {
   return troupe::spawn_mailbox<poke>(rt, {},
                                      [parent](auto* self) {
-                                       self->send(parent, started_atom::value);
+                                       parent.send(self, child_started{});
                                        return troupe::handlers{[](poke&) {}};
                                      })
       .value();
@@ -505,6 +509,8 @@ idle_mailbox spawn_idle_child(troupe::runtime& rt, const caf::actor& parent) {
 struct spawner_state {
   std::vector<idle_mailbox> children;
   std::uint64_t started = 0;
+  // Set before spawn_children is sent: the children's messages go to it.
+  std::optional<spawner_mailbox> me;
 };
 
 void bench_spawn() {
@@ -515,42 +521,46 @@ void bench_spawn() {
   auto baseline = rt.system().registry().running();
   auto rss_before = rss_bytes();
   stopwatch sw;
-  auto spawner = rt.spawn([n, all_started, &rt](caf::stateful_actor<spawner_state>* self) {
-    return caf::behavior{
-        [=, &rt](caf::ok_atom) {
-          auto me = caf::actor_cast<caf::actor>(self);
-          self->state.children.reserve(n);
-          for (std::uint64_t i = 0; i < n; ++i)
-            self->state.children.emplace_back(spawn_idle_child(rt, me));
-        },
-        [=](started_atom) {
-          if (++self->state.started == n)
-            all_started->set_value(self->state.started);
-        },
-        [=](stop_atom) {
-          for (auto& child : self->state.children)
-            self->send_exit(child.actor(), caf::exit_reason::user_shutdown);
-          self->state.children.clear();
-        },
-    };
-  });
-  caf::anon_send(spawner, caf::ok_atom::value);
+  auto st = std::make_shared<spawner_state>();
+  auto spawner =
+      troupe::spawn_mailbox<spawn_children, child_started,
+                            stop_children>(rt, {}, [n, all_started, st, &rt](auto* self) {
+        return troupe::handlers{
+            [n, st, &rt](spawn_children&) {
+              st->children.reserve(n);
+              for (std::uint64_t i = 0; i < n; ++i)
+                st->children.emplace_back(spawn_idle_child(rt, *st->me));
+            },
+            [n, st, all_started](child_started&) {
+              if (++st->started == n)
+                all_started->set_value(st->started);
+            },
+            [self, st](stop_children&) {
+              for (auto& child : st->children)
+                self->send_exit(child.actor(), caf::exit_reason::user_shutdown);
+              st->children.clear();
+            },
+        };
+      }).value();
+  st->me = spawner;
+  check(static_cast<bool>(spawner.send(spawn_children{})), "spawn: the spawner refused to start");
   auto count = await_done(started, "spawn: children never all started");
   double spawn_seconds = sw.seconds();
   auto rss_alive = rss_bytes();
   stopwatch stop_sw;
-  caf::anon_send(spawner, stop_atom::value);
+  check(static_cast<bool>(spawner.send(stop_children{})), "spawn: the spawner refused to stop");
   rt.system().registry().await_running_count_equal(baseline + 1); // only the spawner is left
   double stop_seconds = stop_sw.seconds();
   check(count == n, "spawn: wrong number of started actors");
-  caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
+  st->me.reset(); // the spawner's handle to itself
+  caf::anon_send_exit(spawner.actor(), caf::exit_reason::user_shutdown);
   auto growth = rss_alive > rss_before ? rss_alive - rss_before : 0;
   report(system_name, "spawn", n, spawn_seconds + stop_seconds, "actors/s",
          {{"bytes_per_actor", static_cast<double>(growth) / static_cast<double>(n)},
           {"rss_bytes", rss_alive},
           {"spawn_seconds", std::round(spawn_seconds * 1e6) / 1e6},
           {"stop_seconds", std::round(stop_seconds * 1e6) / 1e6},
-          {"spawner", "one actor handler, no window"},
+          {"spawner", "one typed mailbox handler, no window"},
           {"actor", "typed mailbox (troupe::spawn_mailbox)"}});
 }
 
