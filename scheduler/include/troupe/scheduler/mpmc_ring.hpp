@@ -72,7 +72,7 @@ public:
       auto diff =
           static_cast<int64_t>(c.turn.load(std::memory_order_acquire)) - static_cast<int64_t>(free);
       if (diff == 0) {
-        // Seq_cst: see above (on x86 and ARMv8.1 the same instruction as relaxed).
+        // Seq_cst: see above (on x86 the same lock cmpxchg as relaxed).
         if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
           ::new (c.storage()) T(std::move(value));

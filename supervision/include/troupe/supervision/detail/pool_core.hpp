@@ -656,7 +656,7 @@ private:
     auto& s = slots_[slot];
     // After the caller's barrier (see may_idle): a worker that runs needs no wake-up, and its
     // slot's reader count stays off this thread's path.
-    // Seq_cst: the load after a seq_cst claim in after_push (a plain load on x86 and ARMv8).
+    // Seq_cst: the load after a seq_cst claim in after_push (a plain load on x86).
     if (!s.may_idle.load(std::memory_order_seq_cst))
       return false;
     s.readers.fetch_add(1, std::memory_order_seq_cst);
