@@ -692,6 +692,25 @@ TEST(UnboundedMpscQueue, BlocksGrowByDoublingUpToSixtyFourSlots) {
   EXPECT_EQ(q.allocated_slots(), 64U);
 }
 
+TEST(UnboundedMpscQueue, APushHalfWayThroughAFullSizeBlockLinksTheNextOne) {
+  unbounded_mpsc_queue<std::uint64_t> q;
+  // The first full-size block holds the indices 60..123; the push of index 92 (its slot 32)
+  // links the next block, so the producers that reach its end do not allocate there at once.
+  std::uint64_t pushed = 0;
+  for (; pushed < 92; ++pushed)
+    q.push(pushed);
+  EXPECT_EQ(q.allocated_slots(), 4U + 8 + 16 + 32 + 64);
+  q.push(pushed++);
+  EXPECT_EQ(q.allocated_slots(), 4U + 8 + 16 + 32 + 64 + 64);
+  // Up to the first slot of the linked block: nothing more is allocated.
+  for (; pushed < 125; ++pushed)
+    q.push(pushed);
+  EXPECT_EQ(q.allocated_slots(), 4U + 8 + 16 + 32 + 64 + 64);
+  for (std::uint64_t i = 0; i < pushed; ++i)
+    ASSERT_EQ(q.try_pop(), std::optional<std::uint64_t>{i});
+  EXPECT_EQ(q.allocated_slots(), 64U);
+}
+
 TEST(UnboundedMpscQueue, ConcurrentFirstPushesInstallOneFirstBlock) {
   // Several producers race to allocate the first block; exactly one block
   // survives and every element arrives once, in each producer's order.

@@ -21,7 +21,8 @@ namespace troupe {
 /// stored as a linked list of blocks. An empty queue that never received
 /// anything allocates nothing; the first push allocates a block of 4 slots, and
 /// each further block doubles up to 64 slots, so a queue that holds a few
-/// elements at a time stays small.
+/// elements at a time stays small. A full-size block links the next one half
+/// way through, before the producers reach its end.
 ///
 /// Thread safety / memory ordering: any number of threads may call push() at
 /// the same time; try_pop() and drain() belong to a single consumer thread at a
@@ -94,7 +95,10 @@ public:
     // acquire for a load.
     const std::size_t index = tail_.fetch_add(1, std::memory_order_seq_cst); // 1
     block* b = find_block(index);                                            // 2
-    slot& s = b->slots()[index - b->start];
+    const std::size_t offset = index - b->start;
+    if (offset == link_ahead_offset && b->size == max_block_size)
+      link_next_ahead(b);
+    slot& s = b->slots()[offset];
     std::construct_at(s.item(), std::move(value)); // 3
     // Release: whoever sees the flag (consumer or a hint mover) sees the
     // constructed element and everything this producer did to the block list
@@ -222,6 +226,14 @@ private:
   // elements.
   static constexpr std::size_t first_block_size = 4;
   static constexpr std::size_t max_block_size = 64;
+  // The producer that claims this slot of a full-size block links the next block, so that
+  // the producers that reach the block's end find it linked: otherwise every producer that
+  // claims past the end while `next` is null allocates one and all but one are thrown away,
+  // and busy producers reach the end together (two filling one mailbox met in the block
+  // arena's lock at every block). Only full-size blocks do it, so a queue that holds a few
+  // elements at a time still grows block by block; half way, so that the next block is
+  // linked long before the end.
+  static constexpr std::size_t link_ahead_offset = max_block_size / 2;
   // How many freed first blocks wait for the next queue of this type, at most.
   static constexpr std::size_t kept_first_blocks = 1024;
 
@@ -378,6 +390,14 @@ private:
       return fresh;
     destroy_block(fresh); // never published
     return expected;
+  }
+
+  // Links the block after `b` before anyone needs it (see link_ahead_offset). The caller
+  // has claimed a slot of `b` and not written it, so `b` is not freed meanwhile.
+  void link_next_ahead(block* b) {
+    // Relaxed: a non-null `next` is not followed here; a null one is settled by the CAS.
+    if (b->next.load(std::memory_order_relaxed) == nullptr)
+      link_block_after(b);
   }
 
   static bool is_fully_written(block& b) noexcept {
