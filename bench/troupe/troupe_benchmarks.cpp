@@ -486,8 +486,8 @@ void bench_fan_out_gather_coro() {
 // -- spawn -------------------------------------------------------------------------------------
 // One actor spawns n typed mailbox actors (as users write them: troupe::spawn_mailbox) from a
 // single handler (no window); each tells its spawner it started and then stays alive, idle.
-// Then all n are stopped. The spawner is a typed mailbox too, so a child's "started" is a
-// Troupe message, as a Troupe user would write it.
+// Then all n are stopped by closing their mailboxes. The spawner is a typed mailbox too, so a
+// child's "started" is a Troupe message, as a Troupe user would write it.
 
 struct poke {};
 using idle_mailbox = troupe::mailbox<poke>;
@@ -522,26 +522,28 @@ void bench_spawn() {
   auto rss_before = rss_bytes();
   stopwatch sw;
   auto st = std::make_shared<spawner_state>();
-  auto spawner =
-      troupe::spawn_mailbox<spawn_children, child_started,
-                            stop_children>(rt, {}, [n, all_started, st, &rt](auto* self) {
-        return troupe::handlers{
-            [n, st, &rt](spawn_children&) {
-              st->children.reserve(n);
-              for (std::uint64_t i = 0; i < n; ++i)
-                st->children.emplace_back(spawn_idle_child(rt, *st->me));
-            },
-            [n, st, all_started](child_started&) {
-              if (++st->started == n)
-                all_started->set_value(st->started);
-            },
-            [self, st](stop_children&) {
-              for (auto& child : st->children)
-                self->send_exit(child.actor(), caf::exit_reason::user_shutdown);
-              st->children.clear();
-            },
-        };
-      }).value();
+  auto spawner = troupe::spawn_mailbox<spawn_children, child_started,
+                                       stop_children>(rt, {}, [n, all_started, st, &rt](auto*) {
+                   return troupe::handlers{
+                       [n, st, &rt](spawn_children&) {
+                         st->children.reserve(n);
+                         for (std::uint64_t i = 0; i < n; ++i)
+                           st->children.emplace_back(spawn_idle_child(rt, *st->me));
+                       },
+                       [n, st, all_started](child_started&) {
+                         if (++st->started == n)
+                           all_started->set_value(st->started);
+                       },
+                       [st](stop_children&) {
+                         // Closing a child's mailbox stops it once it has handled what was queued
+                         // (as a Tokio task ends when its channel's senders are gone): no CAF exit
+                         // message.
+                         for (auto& child : st->children)
+                           child.close();
+                         st->children.clear();
+                       },
+                   };
+                 }).value();
   st->me = spawner;
   check(static_cast<bool>(spawner.send(spawn_children{})), "spawn: the spawner refused to start");
   auto count = await_done(started, "spawn: children never all started");
