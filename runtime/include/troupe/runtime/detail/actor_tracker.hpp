@@ -1,12 +1,10 @@
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <caf/actor_addr.hpp>
