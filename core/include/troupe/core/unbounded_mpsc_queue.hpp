@@ -84,7 +84,8 @@ public:
     //  tail_block_ and follow
     //     `next`, linking new blocks as needed; on the way, move the hint past
     //     blocks that are completely written (see find_block for why only
-    //     those).
+    //     those). The claimant of a full-size block's middle slot links the
+    //     block after it (see link_ahead_offset).
     //  3. Construct the element in its slot.
     //  4. Set the slot's ready flag; this is the producer's last access to its
     //  own block.
