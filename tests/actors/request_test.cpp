@@ -643,8 +643,12 @@ TEST_F(LateReplies, EveryReplyRacingTheRequestersEndIsDeliveredOrADeadLetter) {
                      }).value();
     ASSERT_TRUE(requester.send(go{}));
     wait_until_down(sys(), requester.actor());
-    // Each responder has answered every request once it answers one sent after them.
+    // Each responder has taken its half of the requests, and has answered them all once it
+    // answers one sent after that (the ask travels in this thread's lane, the requests in the
+    // requester's: only a message sent after the last request was taken is handled after it).
     for (auto& r : responders) {
+      ASSERT_TRUE(troupe::test::eventually(
+          [&] { return r.metrics().processed >= static_cast<std::size_t>(requests / 2); }, 30s));
       ASSERT_TRUE(ask(r, increment{0}, 10s));
       caf::anon_send_exit(r.actor(), caf::exit_reason::user_shutdown);
     }

@@ -629,3 +629,72 @@ TEST(ActorFootprint, AnActorCarriesNoRequestTableNorCafGroupSubscriptions) {
   EXPECT_LE(sizeof(troupe::actor) - sizeof(caf::scheduled_actor), 96u);
   EXPECT_LT(sizeof(troupe::actor), sizeof(caf::event_based_actor) + 32u);
 }
+
+// -- lanes: who keeps whose order ------------------------------------------------------------
+
+namespace {
+
+// Waits until `mb` has handled `n` messages, then asks for its record: the ask travels in the
+// asking thread's lane, so it is sent only once every message it is to see was handled.
+std::vector<std::pair<int, int>> record_after(const mailbox<item, get_items>& mb, std::size_t n) {
+  EXPECT_TRUE(troupe::test::eventually([&] { return mb.metrics().processed >= n; }, 30s))
+      << "handled " << mb.metrics().processed << " of " << n;
+  auto items = ask(mb, get_items{}, 10s);
+  EXPECT_TRUE(items) << render(items.error());
+  return items ? *items : std::vector<std::pair<int, int>>{};
+}
+
+// Every sender's sequence numbers, in the order handled, must be 0, 1, 2, ...
+void expect_each_senders_order(const std::vector<std::pair<int, int>>& items, int senders,
+                               int per_sender) {
+  ASSERT_EQ(items.size(), static_cast<std::size_t>(senders * per_sender));
+  std::vector<int> next(static_cast<std::size_t>(senders), 0);
+  for (auto [s, i] : items)
+    ASSERT_EQ(i, next[static_cast<std::size_t>(s)]++) << "sender " << s;
+}
+
+} // namespace
+
+// Busy actors sending to one mailbox each have a lane; each one's messages keep their order.
+TEST_F(TypedMailbox, ManyActorSendersEachKeepTheirOrder) {
+  constexpr int senders = 12; // more than the lanes: some share one
+  constexpr int per_sender = 5000;
+  auto mb = spawn_recorder(*rt, {});
+  for (int s = 0; s < senders; ++s)
+    rt->spawn([mb, s](caf::event_based_actor* self) {
+      for (int i = 0; i < per_sender; ++i)
+        EXPECT_TRUE(mb.send(self, item{s, i}));
+    });
+  expect_each_senders_order(record_after(mb, senders * per_sender), senders, per_sender);
+}
+
+// An actor's sends without `self` (the thread form, from its handler) go to its own lane, as
+// its sends with `self` do: mixed, they keep one order (in two lanes they would be served in
+// turns, out of order).
+TEST_F(TypedMailbox, AnActorsSendsWithAndWithoutSelfKeepOneOrder) {
+  constexpr int senders = 2;
+  constexpr int per_sender = 2000;
+  auto mb = spawn_recorder(*rt, {});
+  for (int s = 0; s < senders; ++s)
+    rt->spawn([mb, s](caf::event_based_actor* self) {
+      for (int i = 0; i < per_sender; ++i)
+        EXPECT_TRUE(i % 2 == 0 ? mb.send(self, item{s, i}) : mb.send(item{s, i}));
+    });
+  expect_each_senders_order(record_after(mb, senders * per_sender), senders, per_sender);
+}
+
+// Threads outside actors share one lane: what one thread sent after another thread had sent
+// is handled after it, as in one Tokio channel.
+TEST_F(TypedMailbox, MessagesFromThreadsKeepTheOrderTheyWereSentInAcrossThreads) {
+  constexpr int per_thread = 300;
+  auto mb = spawn_recorder(*rt, {});
+  int seq = 0;
+  for (int t = 0; t < 3; ++t)
+    std::thread{[&] {
+      for (int i = 0; i < per_thread; ++i)
+        EXPECT_TRUE(mb.send(item{0, seq++}));
+    }}.join();
+  auto items = ask(mb, get_items{}, 10s);
+  ASSERT_TRUE(items) << render(items.error());
+  expect_each_senders_order(*items, 1, 3 * per_thread);
+}

@@ -103,7 +103,7 @@ public:
 private:
   template <class Envelope>
   admission_outcome push(actor* self, Envelope& env) {
-    return dest_ ? dest_.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
+    return dest_ ? dest_.push(env, self, {}) : admission_outcome::receiver_dead;
   }
 
   actor* self_;

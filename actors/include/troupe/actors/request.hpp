@@ -51,8 +51,7 @@ request(caf::scheduled_actor* self, const mailbox<Ts...>& dest, T msg, Timeout t
     auto response_id = mid.response_id();
     typename mailbox<Ts...>::envelope_type env{
         std::move(msg), std::make_unique<detail::actor_sink<R>>(self, response_id)};
-    auto outcome =
-        dest ? dest.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
+    auto outcome = dest ? dest.push(env, self, {}) : admission_outcome::receiver_dead;
     if (!detail::admitted(outcome)) {
       on_error(detail::fail_of(outcome));
       return;
@@ -92,9 +91,8 @@ pending<reply_t<T>> ask_async(const mailbox<Ts...>& dest, T msg,
     typename mailbox<Ts...>::envelope_type env{
         std::move(msg),
         std::make_unique<detail::callback_sink<R>>(on_value, on_error, std::move(gave_up))};
-    auto outcome =
-        dest ? dest.push(env, nullptr, false, std::chrono::steady_clock::now() + send_timeout)
-             : admission_outcome::receiver_dead;
+    auto outcome = dest ? dest.push(env, nullptr, std::chrono::steady_clock::now() + send_timeout)
+                        : admission_outcome::receiver_dead;
     if (!detail::admitted(outcome))
       on_error(detail::fail_of(outcome));
   }};

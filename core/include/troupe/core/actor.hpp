@@ -148,6 +148,7 @@
 #include "troupe/core/message_source.hpp"
 #include "troupe/core/unbounded_mpsc_queue.hpp"
 #include "troupe/runtime/exit_listener.hpp"
+#include "troupe/scheduler/running_job.hpp"
 #include "troupe/scheduler/spin_lock.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
@@ -304,6 +305,8 @@ public:
       // them now.
       context(ctx);
       current_unit = ctx;
+      // Set by Troupe's workers already; this covers the other scheduler policies.
+      running_job_scope running{this};
       drain_replies(max_throughput);
       if (auto list = has_sources() ? sources_.load() : nullptr) {
         // A local reference: a handler may replace the list (add a source)

@@ -207,6 +207,11 @@ public:
   /// size() == 0, with the same caveat.
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
+  /// How many elements were popped so far. Consumer only.
+  [[nodiscard]] std::size_t popped() const noexcept {
+    return head_.load(std::memory_order_relaxed);
+  }
+
   /// Slots in the blocks allocated now (0 for a queue that never received
   /// anything). Any thread; a snapshot.
   [[nodiscard]] std::size_t allocated_slots() const noexcept {

@@ -60,8 +60,7 @@ public:
         [this](::troupe::actor* self,
                std::unique_ptr<::troupe::actor_reply_sink<reply_type>> sink) {
           typename Mailbox::envelope_type env{std::move(msg_), std::move(sink)};
-          auto outcome =
-              dest_ ? dest_.push(env, self->context(), true, {}) : admission_outcome::receiver_dead;
+          auto outcome = dest_ ? dest_.push(env, self, {}) : admission_outcome::receiver_dead;
           if (outcome != admission_outcome::accepted && outcome != admission_outcome::parked)
             return detail::fail_of(outcome);
           return caf::error{};

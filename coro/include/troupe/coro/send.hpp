@@ -82,8 +82,7 @@ public:
         core->count_dead_letter(typeid(T).name(), reason); // as a send that finds it dead
       self->post_reply(std::make_unique<wake>(l, std::move(r), core));
     };
-    switch (
-        dest_.push(env, self->context(), true, {}, std::move(on_enqueued), std::move(on_failed))) {
+    switch (dest_.push(env, self, {}, std::move(on_enqueued), std::move(on_failed))) {
     case admission_outcome::parked:
       waiting_ = h;
       return true;

@@ -35,7 +35,12 @@ inline constexpr bool is_one_of_v = (std::is_same_v<T, Ts> || ...);
 ///   mb.send(job{1});                       // from a thread: may block under backpressure
 ///   mb.send(self, job{2});                 // from an actor: never blocks its worker
 ///
-/// Ordering: messages from one sender (thread or actor) are handled in the order sent.
+/// Ordering: messages from one sender (an actor, or a thread outside actors) are handled in the
+/// order sent; messages from threads outside actors keep that order among each other too (one
+/// lane, as one Tokio channel). Each sending actor has a lane of its own in an unbounded
+/// mailbox (senders beyond seven share lanes), so that busy senders do not contend: messages of
+/// different lanes are interleaved in no promised order, even when one was sent because the
+/// other had been (Erlang promises order per pair of processes only, too).
 /// Closing: close() shuts the mailbox for senders (Tokio's channel close). What was queued is
 /// still handled; then the actor sees the close (troupe::mailbox_closed: a handler for it runs,
 /// or the actor stops normally). Later sends fail with mailbox_errc::closed and hand the
@@ -101,7 +106,7 @@ public:
   template <class T>
   requires is_one_of_v<T, Ts...> send_result<T> send(T msg, std::chrono::milliseconds timeout)
   const {
-    return finish<T>(envelope_type{std::move(msg), nullptr}, nullptr, false,
+    return finish<T>(envelope_type{std::move(msg), nullptr}, nullptr,
                      std::chrono::steady_clock::now() + timeout);
   }
 
@@ -110,7 +115,7 @@ public:
   template <class T>
   requires is_one_of_v<T, Ts...> send_result<T> try_send(T msg)
   const {
-    auto r = finish<T>(envelope_type{std::move(msg), nullptr}, nullptr, false,
+    auto r = finish<T>(envelope_type{std::move(msg), nullptr}, nullptr,
                        std::chrono::steady_clock::time_point{});
     if (!r && r.error() == mailbox_errc::send_timeout)
       return send_result<T>::failed(make_error(mailbox_errc::mailbox_full),
@@ -122,7 +127,7 @@ public:
   /// mailbox parks the message and enqueues it, in order, when room frees (was_parked()).
   template <class T>
   requires is_one_of_v<T, Ts...> send_result<T> send(caf::scheduled_actor* self, T msg)
-  const { return finish<T>(envelope_type{std::move(msg), nullptr}, self->context(), true, {}); }
+  const { return finish<T>(envelope_type{std::move(msg), nullptr}, self, {}); }
 
   /// Like send(self, msg), with a continuation: `on_sent` runs in `self`'s context once the
   /// message is in the mailbox — at once when there is room, later (as a response to `self`)
@@ -143,8 +148,7 @@ public:
       notify = [sender = caf::actor_cast<caf::strong_actor_ptr>(self), response_id] {
         sender->enqueue(nullptr, response_id, caf::make_message(), nullptr);
       };
-    auto result = finish<T>(envelope_type{std::move(msg), nullptr}, self->context(), true, {},
-                            std::move(notify));
+    auto result = finish<T>(envelope_type{std::move(msg), nullptr}, self, {}, std::move(notify));
     if (on_sent) {
       if (result.state() == send_result<T>::status::accepted)
         on_sent();
@@ -248,12 +252,13 @@ public:
   /// outcome is accepted or parked, `env` stays with the caller. A parked envelope runs
   /// `on_enqueued` once it is in the queue, or, if the mailbox closes or its actor terminates
   /// first, goes to `on_failed` when set (else it becomes a dead letter; a request fails).
-  admission_outcome push(envelope_type& env, caf::execution_unit* ctx, bool from_actor,
+  /// `self` is the sending actor, nullptr for a thread (which may block until `deadline`).
+  admission_outcome push(envelope_type& env, caf::scheduled_actor* self,
                          std::chrono::steady_clock::time_point deadline,
                          std::function<void()> on_enqueued = {},
                          typename core_type::parked_failure on_failed = {}) const {
-    return core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), ctx, from_actor,
-                       deadline, std::move(on_enqueued), std::move(on_failed));
+    return core_->push(env, caf::actor_cast<caf::abstract_actor*>(owner_), self, deadline,
+                       std::move(on_enqueued), std::move(on_failed));
   }
 
   /// Handles are equal when they share one mailbox.
@@ -280,10 +285,10 @@ private:
   }
 
   template <class T>
-  send_result<T> finish(envelope_type env, caf::execution_unit* ctx, bool from_actor,
+  send_result<T> finish(envelope_type env, caf::scheduled_actor* self,
                         std::chrono::steady_clock::time_point deadline,
                         std::function<void()> on_enqueued = {}) const {
-    switch (push(env, ctx, from_actor, deadline, std::move(on_enqueued))) {
+    switch (push(env, self, deadline, std::move(on_enqueued))) {
     case admission_outcome::accepted:
       return send_result<T>::accepted();
     case admission_outcome::parked:

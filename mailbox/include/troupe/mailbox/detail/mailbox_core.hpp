@@ -13,7 +13,7 @@
 //    seq_cst loads, so the claim is ordered before them in the single total order the other
 //    side's fence takes part in. What the other side sees of the push is then the claim, not
 //    yet the element, so the purge waits for every element claimed before it looked
-//    (unbounded_mpsc_queue::drain_claimed), as the owner going idle counts claims
+//    (laned_mpsc_queue::drain_claimed, lane by lane), as the owner going idle counts claims
 //    (troupe::actor's post-block check). On x86 the fence cost a fifth of fan_in's producers:
 //    the wait for the element's own stores to drain.
 //  - Backpressure: a bounded queue admits through troupe::bounded_admission (the engine worker
@@ -22,9 +22,10 @@
 //    refuses, so those two take their items directly.
 //  - Size: a mailbox is created per actor, and most never see backpressure: what parked senders
 //    and waiting threads need is allocated by the first of them (bounded_admission). No member
-//    is padded to a cache line. An unbounded queue (whose object is three cache lines, to keep
-//    producers and the consumer apart) is made by the first push: an actor that is never sent
-//    anything, as most idle ones in a large tree, has none. The racing first pushes install one
+//    is padded to a cache line. An unbounded queue (whose object is four cache lines: the lane
+//    table with the consumer's turn, and its first lane's three, which keep producers and the
+//    consumer apart) is made by the first push: an actor that is never sent anything, as most
+//    idle ones in a large tree, has none. The racing first pushes install one
 //    queue with a compare-and-swap; the loser frees its own, which nobody saw.
 //  - Closing for senders (mailbox::close, Tokio's channel close): `sender_closed_` is set once,
 //    then every waiting producer is released (threads woken, parked envelopes failed with
@@ -54,6 +55,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -69,9 +71,11 @@
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 #include <caf/message_id.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduled_actor.hpp>
 
 #include "troupe/core/actor.hpp"
-#include "troupe/core/unbounded_mpsc_queue.hpp"
+#include "troupe/core/laned_mpsc_queue.hpp"
 #include "troupe/introspection/topology_registry.hpp"
 #include "troupe/mailbox/bounded_admission.hpp"
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
@@ -82,6 +86,7 @@
 #include "troupe/mailbox/mailbox_options.hpp"
 #include "troupe/runtime/dead_letter_office.hpp"
 #include "troupe/scheduler/recycled_allocator.hpp"
+#include "troupe/scheduler/running_job.hpp"
 #include "troupe/scheduler/spin_lock.hpp"
 #include "troupe/scheduler/store_load_barrier.hpp"
 
@@ -197,15 +202,17 @@ public:
 
   // -- producers (any thread) ----------------------------------------------------------------
 
-  /// Pushes `env` for `owner`. `sender` is the sending actor when called from inside one (it
-  /// is never blocked), nullptr for a thread, which blocks until `deadline` under
-  /// backpressure. Unless the outcome is accepted or parked, `env` stays with the caller.
+  /// Pushes `env` for `owner`. `self` is the sending actor when called from inside one (it is
+  /// never blocked), nullptr for a thread, which blocks until `deadline` under backpressure.
+  /// Unless the outcome is accepted or parked, `env` stays with the caller.
   /// For a parked envelope, `on_enqueued` runs once it is in the queue, and `on_failed`, when
   /// set, gets it back if the close or the owner's end fails it first (instead of the dead
   /// letter or the failed request); either runs once, on the thread that decided.
-  admission_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::execution_unit* ctx,
-                         bool from_actor, std::chrono::steady_clock::time_point deadline,
+  admission_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::scheduled_actor* self,
+                         std::chrono::steady_clock::time_point deadline,
                          std::function<void()> on_enqueued = {}, parked_failure on_failed = {}) {
+    const bool from_actor = self != nullptr;
+    caf::execution_unit* ctx = from_actor ? self->context() : nullptr;
     if (bounded_) {
       auto outcome = this->admit(
           env, from_actor ? admission_sender::actor : admission_sender::thread, deadline,
@@ -219,7 +226,8 @@ public:
     if (auto why = this->check_open(); why != admission_outcome::accepted)
       return why;
     if (unbounded()) {
-      unbounded_queue_for_push().push(std::move(env));
+      const auto sender = lane_key(self);
+      unbounded_queue_for_push(sender).push(std::move(env), sender);
       after_claimed_push(owner, ctx);
       return admission_outcome::accepted;
     }
@@ -278,7 +286,8 @@ public:
       return outcome;
     }
     if (unbounded()) {
-      unbounded_queue_for_push().push(std::move(env));
+      const auto sender = lane_key(nullptr);
+      unbounded_queue_for_push(sender).push(std::move(env), sender);
       after_claimed_push(owner, ctx);
       return admission_outcome::accepted;
     }
@@ -303,17 +312,21 @@ public:
   /// Hands up to `max` envelopes to `f` while `go()` holds; returns how many. Consumer only.
   template <class Go, class F>
   std::size_t drain_while(Go&& go, F&& f, std::size_t max) {
+    // An unbounded mailbox's queue, once made, stays for the core's life: loaded once.
+    auto* laned = unbounded() ? unbounded_.load(std::memory_order_acquire) : nullptr;
+    if (unbounded() && laned == nullptr)
+      return 0; // nothing was ever pushed
     std::size_t n = 0;
     while (n < max && go()) {
       // Sampled before every pop, not once per batch: messages that queued while a handler
       // ran are a peak the next sample sees. Only the consumer writes high_water_.
-      if (auto depth = size(); depth > high_water_.load(std::memory_order_relaxed))
+      if (auto depth = laned != nullptr ? laned->size() : size();
+          depth > high_water_.load(std::memory_order_relaxed))
         high_water_.store(depth, std::memory_order_relaxed);
       std::optional<envelope_type> env;
-      if (unbounded()) {
-        if (auto* queue = unbounded_.load(std::memory_order_acquire))
-          env = queue->try_pop();
-      } else if (bounded_)
+      if (laned != nullptr)
+        env = laned->try_pop();
+      else if (bounded_)
         env = bounded_->try_pop();
       else
         env = evicting_->try_pop();
@@ -488,7 +501,22 @@ private:
     std::visit([&](auto& m) { count_dead_letter(typeid(m).name(), reason); }, env.msg);
   }
 
-  using unbounded_queue = unbounded_mpsc_queue<envelope_type>;
+  using unbounded_queue = laned_mpsc_queue<envelope_type>;
+
+  // The lane of a send (laned_mpsc_queue): the sending actor's id, so that its messages keep
+  // one lane on whichever worker it runs; for a send without a `self`, the actor the thread
+  // runs now (the same lane as its sends with a `self`). Threads outside actors share one lane
+  // (key 0, no actor's id): their messages keep the order of one queue among themselves,
+  // across threads too, as a Tokio channel's do.
+  static std::uint64_t lane_key(caf::scheduled_actor* self) noexcept {
+    if (self != nullptr)
+      return self->id();
+    if (auto* job = running_job();
+        job != nullptr && job->subtype() == caf::resumable::scheduled_actor)
+      return static_cast<caf::scheduled_actor*>(job)->id();
+    return threads_lane_key;
+  }
+  static constexpr std::uint64_t threads_lane_key = 0;
 
   [[nodiscard]] bool unbounded() const noexcept { return opts_.capacity == 0; }
 
@@ -496,11 +524,11 @@ private:
   // CAS pair with the CAS that installed it: its constructor has run. All are seq_cst so that
   // the install precedes every push's claim in the single total order the closing and idle
   // handshakes rely on (Closing at the top of this file); a seq_cst load costs what an acquire
-  // load does on x86 and ARMv8.
-  unbounded_queue& unbounded_queue_for_push() {
+  // load does on x86 and ARMv8. A queue made here starts with the lane of `sender`.
+  unbounded_queue& unbounded_queue_for_push(std::uint64_t sender) {
     if (auto* queue = unbounded_.load(std::memory_order_seq_cst))
       return *queue;
-    auto* fresh = new unbounded_queue;
+    auto* fresh = new unbounded_queue{sender};
     unbounded_queue* installed = nullptr;
     if (unbounded_.compare_exchange_strong(installed, fresh, std::memory_order_seq_cst))
       return *fresh;

@@ -27,6 +27,8 @@
 #include <caf/scheduler/coordinator.hpp>
 #include <caf/scheduler/worker.hpp>
 
+#include "troupe/scheduler/running_job.hpp"
+
 namespace caf::scheduler {
 
 template <>
@@ -90,7 +92,11 @@ private:
       CAF_PUSH_AID_FROM_PTR(dynamic_cast<abstract_actor*>(job));
 #endif
       policy_.before_resume(this, job);
-      auto result = job->resume(this, max_throughput_);
+      resumable::resume_result result;
+      {
+        troupe::running_job_scope running{job};
+        result = job->resume(this, max_throughput_);
+      }
       policy_.after_resume(this, job);
       switch (result) {
       case resumable::resume_later:
