@@ -43,6 +43,7 @@ namespace troupe {
 template <class T>
 class laned_mpsc_queue : public recycled_blocks<laned_mpsc_queue<T>> {
 public:
+  /// The queue of one lane.
   using lane_queue = unbounded_mpsc_queue<T>;
 
   /// Lanes per queue: concurrent senders of one mailbox beyond this share lanes. Seven, so that

@@ -21,6 +21,7 @@ inline thread_local caf::resumable* running_job_now = nullptr;
 /// before (a job may run another's code inline).
 class running_job_scope {
 public:
+  /// Makes `job` the running job; the destructor restores the one before.
   explicit running_job_scope(caf::resumable* job) noexcept : previous_(detail::running_job_now) {
     detail::running_job_now = job;
   }
