@@ -91,24 +91,17 @@ public:
         pass_turn();
       return item;
     }
-    // The other lanes in turn order: those after the turn's, then those before it.
-    const lane_set others = lane_set_.load(std::memory_order_relaxed) & ~bit(turn_lane_);
-    const lane_set after = others & lanes_after(turn_lane_);
-    for (lane_set pending : {after, static_cast<lane_set>(others & ~after)}) {
-      for (; pending != 0; pending &= static_cast<lane_set>(pending - 1)) {
-        const auto lane = static_cast<std::size_t>(std::countr_zero(pending));
-        // Acquire pairs with the install: the lane is constructed.
-        auto* queue = lanes_[lane].load(std::memory_order_acquire);
-        if (queue == nullptr)
-          continue; // in the set, not installed yet: nothing claimed in it
-        if (auto item = queue->try_pop()) {
-          begin_turn(lane, *queue);
-          --turn_began_at_; // the pop just made is the turn's first
-          return item;
-        }
-      }
-    }
-    return std::nullopt;
+    std::optional<T> item;
+    find_other_lane([&](std::size_t lane, lane_queue& queue) {
+      auto popped = queue.try_pop();
+      if (!popped)
+        return false;
+      item.emplace(std::move(*popped)); // emplace: T need not be move-assignable
+      begin_turn(lane, queue);
+      --turn_began_at_; // the pop just made is the turn's first
+      return true;
+    });
+    return item;
   }
 
   /// Pops up to `max` elements as try_pop() does, calling `f(T&&)` for each, and returns how
@@ -179,23 +172,31 @@ private:
     turn_began_at_ = static_cast<std::uint32_t>(queue.popped());
   }
 
-  // The turn goes to the next installed lane.
-  void pass_turn() noexcept {
+  // Calls `f(lane, queue)` for the installed lanes other than the turn's, in turn order (those
+  // after the turn's, then those before it), until `f` returns true; returns whether it did.
+  template <class F>
+  bool find_other_lane(F&& f) noexcept {
     const lane_set others = lane_set_.load(std::memory_order_relaxed) & ~bit(turn_lane_);
-    if (others == 0)
-      return; // nobody to pass to: the turn stays, unwritten, until another lane appears
     const lane_set after = others & lanes_after(turn_lane_);
     for (lane_set pending : {after, static_cast<lane_set>(others & ~after)}) {
       for (; pending != 0; pending &= static_cast<lane_set>(pending - 1)) {
         const auto lane = static_cast<std::size_t>(std::countr_zero(pending));
-        // Acquire pairs with the install: try_pop reads the turn's lane relaxed.
-        if (auto* queue = lanes_[lane].load(std::memory_order_acquire)) {
-          begin_turn(lane, *queue);
-          return;
-        }
+        // Acquire pairs with the install: the lane is constructed (and try_pop reads the turn's
+        // lane relaxed). A lane in the set but not installed yet holds no claim.
+        if (auto* queue = lanes_[lane].load(std::memory_order_acquire); queue && f(lane, *queue))
+          return true;
       }
     }
-    begin_turn(turn_lane_, *lanes_[turn_lane_].load(std::memory_order_relaxed)); // none made
+    return false;
+  }
+
+  // The turn goes to the next installed lane; with none other, it stays, unwritten, until
+  // another lane appears.
+  void pass_turn() noexcept {
+    find_other_lane([this](std::size_t lane, lane_queue& queue) {
+      begin_turn(lane, queue);
+      return true;
+    });
   }
 
   // Seq_cst: a claim the caller's handshake promises is in a lane whose bit it sees, and
