@@ -55,6 +55,33 @@ private:
   std::size_t children_;
 };
 
+// A job that yields its worker `turns` times (resume_later), doing some work in each turn,
+// then counts `finished` down.
+class yielding_job : public caf::resumable, public caf::ref_counted {
+public:
+  yielding_job(int turns, std::latch* finished) : turns_left_(turns), done_(finished) {}
+
+  resume_result resume(caf::execution_unit*, size_t) override {
+    // Long enough per turn for an idle worker that was woken to go back to sleep before the
+    // next turn ends.
+    for (int i = 0; i < 2'000'000; ++i)
+      sink_ = sink_ + static_cast<uint64_t>(i);
+    if (--turns_left_ > 0)
+      return resume_later;
+    done_->count_down();
+    return done;
+  }
+
+  subtype_t subtype() const override { return function_object; }
+  void intrusive_ptr_add_ref_impl() override { ref(); }
+  void intrusive_ptr_release_impl() override { deref(); }
+
+private:
+  int turns_left_;
+  std::latch* done_;
+  volatile uint64_t sink_ = 0;
+};
+
 struct sleepy_state {
   static inline const char* name = "sleepy";
 };
@@ -152,6 +179,24 @@ TEST(WorkStealing, ParkedWorkersAreWokenForEveryJob) {
   auto stats = rt.scheduler_stats();
   EXPECT_GT(stats.total.parks, 0u);
   EXPECT_GT(stats.total.unparks, 0u);
+}
+
+TEST(WorkStealing, AJobThatYieldsAloneLeavesTheIdleWorkerAsleep) {
+  // A mailbox drained in turns of max_throughput yields its worker after each turn. When it is
+  // the worker's only job, the worker takes it again at once; waking the parked worker for it
+  // (as every yield did) only had it steal the job or park again, interrupting the busy core.
+  runtime rt{with_workers(2)};
+  ASSERT_TRUE(troupe::test::eventually([&] {
+    auto s = rt.scheduler_stats();
+    return s.per_worker[0].sleeping && s.per_worker[1].sleeping;
+  })) << "workers did not park";
+  const auto unparks_before = rt.scheduler_stats().total.unparks;
+  constexpr int turns = 30;
+  std::latch done{1};
+  rt.system().scheduler().enqueue(new yielding_job(turns, &done)); // wakes one worker
+  ASSERT_TRUE(troupe::test::eventually([&] { return done.try_wait(); }, 30s));
+  // One wake-up for the job; at most one more, from a worker that had not parked yet.
+  EXPECT_LE(rt.scheduler_stats().total.unparks - unparks_before, 2u);
 }
 
 TEST(WorkStealing, WatchdogNamesTheActorThatBlocksItsWorker) {

@@ -7,7 +7,8 @@
 //    woken actor runs next on the same core with warm caches (what makes request/response and
 //    ping-pong fast). The job it displaces moves to the worker's local queue, where others can
 //    steal it.
-//  - a job that yields (resume_later): the back of the local queue.
+//  - a job that yields (resume_later): the back of the local queue; idle workers are woken to
+//    steal only when the worker has other jobs too.
 //  - CAF's central enqueue (actor_system::spawn, anon_send) called on one of this coordinator's
 //    workers: as exec_later, the worker's LIFO slot.
 //  - work from outside the workers (threads, timers): the injection queue.
@@ -157,6 +158,16 @@ public:
 
   template <class Worker>
   void resume_job_later(Worker* self, job_ptr job) {
+    auto& w = d(self);
+    if (w.queue.size_hint() == 0 && w.lifo.load(std::memory_order_relaxed) == nullptr) {
+      // The job is all this worker has: it takes the job again at once, so no other worker is
+      // needed. Waking a parked one would only have it steal this job (moving the actor to the
+      // other core) or find nothing and park again, and a worker that parks interrupts every
+      // core of the process (its heavy fence): a mailbox drained in turns of max_throughput
+      // paid that once per turn.
+      push_or_spill(d(self->parent()), w, job);
+      return;
+    }
     push_local(self, job);
   }
 
