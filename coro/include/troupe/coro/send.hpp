@@ -77,7 +77,7 @@ public:
     };
     auto on_failed = [l = link_, self, keep_alive, core = dest_.core()](
                          typename Mailbox::envelope_type&& back, const caf::error& reason) {
-      auto r = result_type::failed(reason, std::get<T>(std::move(back.msg)));
+      auto r = result_type::failed(reason, back.template take<T>());
       if (reason == mailbox_errc::receiver_dead)
         core->count_dead_letter(typeid(T).name(), reason); // as a send that finds it dead
       self->post_reply(std::make_unique<wake>(l, std::move(r), core));
@@ -148,7 +148,7 @@ private:
   };
 
   static result_type refused(typename Mailbox::envelope_type& env, mailbox_errc code) {
-    return result_type::failed(make_error(code), std::get<T>(std::move(env.msg)));
+    return result_type::failed(make_error(code), env.template take<T>());
   }
 
   Mailbox dest_;

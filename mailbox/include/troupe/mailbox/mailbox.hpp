@@ -297,19 +297,19 @@ private:
       return send_result<T>::dropped();
     case admission_outcome::full:
       return send_result<T>::failed(make_error(mailbox_errc::mailbox_full),
-                                    std::get<T>(std::move(env.msg)));
+                                    env.template take<T>());
     case admission_outcome::timeout:
       return send_result<T>::failed(make_error(mailbox_errc::send_timeout),
-                                    std::get<T>(std::move(env.msg)));
+                                    env.template take<T>());
     case admission_outcome::closed:
       return send_result<T>::failed(make_error(mailbox_errc::closed),
-                                    std::get<T>(std::move(env.msg)));
+                                    env.template take<T>());
     case admission_outcome::receiver_dead:
       break;
     }
     auto reason = make_error(mailbox_errc::receiver_dead);
     core_->count_dead_letter(typeid(T).name(), reason);
-    return send_result<T>::failed(std::move(reason), std::get<T>(std::move(env.msg)));
+    return send_result<T>::failed(std::move(reason), env.template take<T>());
   }
 
   static mailbox_self<Ts...>* owner_self(const caf::actor& owner) noexcept {

@@ -188,7 +188,7 @@ protected:
 
   void dispatch(envelope_type& env) override {
     trace_scope traced{env.trace};
-    std::visit([&](auto& msg) { handle(msg, env.reply); }, env.msg);
+    env.visit([&](auto& msg) { handle(msg, env.reply); });
   }
 
   void on_mailbox_closed() override {

@@ -498,7 +498,7 @@ private:
       fail_reply(env.reply, reason);
       return;
     }
-    std::visit([&](auto& m) { count_dead_letter(typeid(m).name(), reason); }, env.msg);
+    env.visit([&](auto& m) { count_dead_letter(typeid(m).name(), reason); });
   }
 
   using unbounded_queue = laned_mpsc_queue<envelope_type>;
