@@ -587,6 +587,50 @@ TEST(UnboundedMpscQueue, KeepsOrderAcrossManyBlockBoundaries) {
   EXPECT_FALSE(q.try_pop().has_value());
 }
 
+// A block keeps its slots' ready flags apart from the elements, one byte each, and puts the
+// elements after them at the elements' alignment: elements of one byte, of an odd size and
+// over-aligned come back intact and in order across every block size (UBSan checks the
+// alignment of each access).
+template <class T>
+void round_trip_across_blocks(T (*make)(std::uint64_t), std::uint64_t (*value_of)(const T&)) {
+  unbounded_mpsc_queue<T> q;
+  constexpr std::uint64_t n = 4 + 8 + 16 + 32 + 64 * 3 + 5;
+  for (std::uint64_t i = 0; i < n; ++i)
+    q.push(make(i));
+  for (std::uint64_t i = 0; i < n; ++i) {
+    auto v = q.try_pop();
+    ASSERT_TRUE(v.has_value()) << "at " << i;
+    ASSERT_EQ(value_of(*v), value_of(make(i)));
+  }
+}
+
+struct odd_sized {
+  std::uint8_t bytes[7];
+};
+
+struct alignas(64) over_aligned {
+  std::uint64_t value;
+};
+
+TEST(UnboundedMpscQueue, ElementsOfAnySizeAndAlignmentSitAfterTheSlotsFlags) {
+  round_trip_across_blocks<std::uint8_t>(
+      [](std::uint64_t i) { return static_cast<std::uint8_t>(i); },
+      [](const std::uint8_t& v) { return static_cast<std::uint64_t>(v); });
+  round_trip_across_blocks<odd_sized>(
+      [](std::uint64_t i) {
+        odd_sized v{};
+        v.bytes[0] = static_cast<std::uint8_t>(i);
+        v.bytes[6] = static_cast<std::uint8_t>(i >> 8);
+        return v;
+      },
+      [](const odd_sized& v) {
+        return static_cast<std::uint64_t>(v.bytes[0]) |
+               (static_cast<std::uint64_t>(v.bytes[6]) << 8);
+      });
+  round_trip_across_blocks<over_aligned>([](std::uint64_t i) { return over_aligned{i}; },
+                                         [](const over_aligned& v) { return v.value; });
+}
+
 TEST(UnboundedMpscQueue, InterleavedPushAndPopCrossBlocksAtEveryOffset) {
   // Uneven batch sizes make the consumer empty the queue at every position
   // within a block, so it steps to blocks that are linked later and frees the

@@ -99,12 +99,11 @@ public:
     const std::size_t offset = index - b->start;
     if (offset == link_ahead_offset && b->size == max_block_size)
       link_next_ahead(b);
-    slot& s = b->slots()[offset];
-    std::construct_at(s.item(), std::move(value)); // 3
+    std::construct_at(b->item(offset), std::move(value)); // 3
     // Release: whoever sees the flag (consumer or a hint mover) sees the
     // constructed element and everything this producer did to the block list
     // before.
-    s.ready.store(true, std::memory_order_release); // 4
+    b->ready(offset).store(true, std::memory_order_release); // 4
   }
 
   /// Removes and returns the oldest element, or nullopt when there is none or
@@ -137,11 +136,11 @@ public:
         return std::nullopt;
       head_block_ = b = next;
     }
-    slot& s = b->slots()[head - b->start];
+    const std::size_t offset = head - b->start;
     // Acquire pairs with push's release: the element is fully constructed.
-    if (!s.ready.load(std::memory_order_acquire)) // 2
+    if (!b->ready(offset).load(std::memory_order_acquire)) // 2
       return std::nullopt;
-    T* item = s.item();
+    T* item = b->item(offset);
     std::optional<T> result{std::in_place, std::move(*item)}; // 3
     std::destroy_at(item);
     // Release: size() readers that see this head_ also see the claims it has
@@ -243,19 +242,14 @@ private:
   // How many freed first blocks wait for the next queue of this type, at most.
   static constexpr std::size_t kept_first_blocks = 1024;
 
-  struct slot {
-    std::atomic<bool> ready{false};
-    alignas(T) std::byte storage[sizeof(T)];
-
-    T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
-  };
-
-  // The slots follow the header in the same allocation; the header's alignment
-  // is the slots' (or a pointer's), so they start right after it.
-  struct alignas(alignof(slot) > alignof(void*) ? alignof(slot) : alignof(void*)) block {
+  // The slots follow the header in the same allocation: first their ready flags, one byte
+  // each, then the elements, at the elements' alignment (the header's alignment is theirs, or
+  // a pointer's). A flag beside each element would be padded to the element's alignment: 8
+  // bytes per slot for most messages, a fifth of a queued 64-bit message and its envelope.
+  struct alignas(alignof(T) > alignof(void*) ? alignof(T) : alignof(void*)) block {
     block(std::size_t first_index, std::size_t n) noexcept : start(first_index), size(n) {
       for (std::size_t i = 0; i < n; ++i)
-        std::construct_at(slots() + i);
+        std::construct_at(flags() + i, false);
     }
 
     /// Allocates a block of `n` slots for the indices from `first_index`;
@@ -271,15 +265,20 @@ private:
 
     static void destroy(block* b) noexcept {
       const std::size_t n = b->size;
-      std::destroy_n(b->slots(), n);
+      std::destroy_n(b->flags(), n);
       b->~block();
       if (n == first_block_size && keep_first_block(b))
         return;
       arena_delete(b, bytes_of(n), alignof(block));
     }
 
+    // Where the elements start, after `n` flags.
+    static constexpr std::size_t items_offset(std::size_t n) noexcept {
+      return (n * sizeof(std::atomic<bool>) + alignof(T) - 1) / alignof(T) * alignof(T);
+    }
+
     static constexpr std::size_t bytes_of(std::size_t n) noexcept {
-      return sizeof(block) + n * sizeof(slot);
+      return sizeof(block) + items_offset(n) + n * sizeof(T);
     }
 
     // A queue's first block is made by its first push and freed when the queue goes: for a
@@ -307,11 +306,20 @@ private:
       arena_delete(mem, bytes_of(first_block_size), alignof(block));
     }
 
-    slot* slots() noexcept {
-      return reinterpret_cast<slot*>(this + 1);
+    std::atomic<bool>* flags() noexcept {
+      return reinterpret_cast<std::atomic<bool>*>(this + 1);
     }
 
-    const std::size_t start; // global index of slots()[0]
+    /// Slot `i`'s flag: set once its element is written.
+    std::atomic<bool>& ready(std::size_t i) noexcept { return flags()[i]; }
+
+    /// Slot `i`'s element (storage until it is written).
+    T* item(std::size_t i) noexcept {
+      auto* items = reinterpret_cast<std::byte*>(this + 1) + items_offset(size);
+      return std::launder(reinterpret_cast<T*>(items + i * sizeof(T)));
+    }
+
+    const std::size_t start; // global index of the block's first slot
     const std::size_t size;  // number of slots
     std::atomic<block*> next{nullptr};
     // Set once the hint has moved past this block; `observed_tail` is then the
@@ -412,7 +420,7 @@ private:
     // on to the consumer (see try_move_hint), so it must synchronize with each
     // of them.
     for (std::size_t i = b.size; i-- > 0;)
-      if (!b.slots()[i].ready.load(std::memory_order_acquire))
+      if (!b.ready(i).load(std::memory_order_acquire))
         return false;
     return true;
   }
