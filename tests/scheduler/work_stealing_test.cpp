@@ -13,6 +13,7 @@
 
 #include "support/runtime_fixture.hpp"
 #include "troupe/runtime/runtime.hpp"
+#include "troupe/scheduler/detail/troupe_policy.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -197,6 +198,23 @@ TEST(WorkStealing, AJobThatYieldsAloneLeavesTheIdleWorkerAsleep) {
   ASSERT_TRUE(troupe::test::eventually([&] { return done.try_wait(); }, 30s));
   // One wake-up for the job; at most one more, from a worker that had not parked yet.
   EXPECT_LE(rt.scheduler_stats().total.unparks - unparks_before, 2u);
+}
+
+TEST(WorkStealing, TheWatchdogsRescueWakesAnIdleWorkerForAStuckWorkersQueuedJobs) {
+  // A job that yielded alone woke nobody, and its worker may be stuck in another job since:
+  // the watchdog's rescue of that worker must wake a parked worker to steal it.
+  using policy = troupe::detail::troupe_policy;
+  policy::coordinator_data coordinator{nullptr};
+  policy::worker_data stuck{nullptr};
+  coordinator.sleepers.store(1); // one worker parked
+  policy::rescue(coordinator, stuck);
+  EXPECT_EQ(coordinator.permits, 0u) << "nothing to steal: nobody is woken";
+  std::latch unused{1};
+  yielding_job queued{1, &unused}; // never runs: only its place in the queue matters
+  ASSERT_TRUE(stuck.queue.push(&queued));
+  policy::rescue(coordinator, stuck);
+  EXPECT_EQ(coordinator.permits, 1u);
+  EXPECT_EQ(stuck.queue.pop(), &queued) << "the job stays where a thief takes it";
 }
 
 TEST(WorkStealing, WatchdogNamesTheActorThatBlocksItsWorker) {

@@ -371,10 +371,15 @@ private:
   }
 
 public:
-  /// Moves a stuck worker's LIFO job to the injection queue; called by the watchdog.
+  /// Moves a stuck worker's LIFO job to the injection queue and, when its local queue holds
+  /// jobs, wakes an idle worker to steal them; called by the watchdog. Jobs can wait in a local
+  /// queue with every other worker parked: a job that yielded alone woke nobody
+  /// (resume_job_later), and its worker may have taken an injected job first.
   static void rescue(coordinator_data& c, worker_data& w) {
     if (auto* job = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
       c.injection.push(job);
+      notify(c);
+    } else if (w.queue.size_hint() > 0) {
       notify(c);
     }
   }
