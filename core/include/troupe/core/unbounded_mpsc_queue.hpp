@@ -311,7 +311,9 @@ private:
     }
 
     /// Slot `i`'s flag: set once its element is written.
-    std::atomic<bool>& ready(std::size_t i) noexcept { return flags()[i]; }
+    std::atomic<bool>& ready(std::size_t i) noexcept {
+      return flags()[i];
+    }
 
     /// Slot `i`'s element (storage until it is written).
     T* item(std::size_t i) noexcept {

@@ -296,14 +296,11 @@ private:
     case admission_outcome::dropped:
       return send_result<T>::dropped();
     case admission_outcome::full:
-      return send_result<T>::failed(make_error(mailbox_errc::mailbox_full),
-                                    env.template take<T>());
+      return send_result<T>::failed(make_error(mailbox_errc::mailbox_full), env.template take<T>());
     case admission_outcome::timeout:
-      return send_result<T>::failed(make_error(mailbox_errc::send_timeout),
-                                    env.template take<T>());
+      return send_result<T>::failed(make_error(mailbox_errc::send_timeout), env.template take<T>());
     case admission_outcome::closed:
-      return send_result<T>::failed(make_error(mailbox_errc::closed),
-                                    env.template take<T>());
+      return send_result<T>::failed(make_error(mailbox_errc::closed), env.template take<T>());
     case admission_outcome::receiver_dead:
       break;
     }
