@@ -27,9 +27,17 @@ runtime_config with_workers(std::size_t n) {
   return cfg;
 }
 
+// A plain job for the scheduler: a reference-counted resumable that is not an actor.
+class test_job : public caf::resumable, public caf::ref_counted {
+public:
+  subtype_t subtype() const override { return function_object; }
+  void intrusive_ptr_add_ref_impl() override { ref(); }
+  void intrusive_ptr_release_impl() override { deref(); }
+};
+
 // A job that counts its runs and, while `spawn_children` > 0, schedules children on the worker
 // that runs it (the exec_later path: LIFO slot and local queue).
-class counted_job : public caf::resumable, public caf::ref_counted {
+class counted_job : public test_job {
 public:
   counted_job(std::vector<std::atomic<int>>* runs, std::size_t index, std::latch* finished,
               std::size_t children)
@@ -45,10 +53,6 @@ public:
     return done;
   }
 
-  subtype_t subtype() const override { return function_object; }
-  void intrusive_ptr_add_ref_impl() override { ref(); }
-  void intrusive_ptr_release_impl() override { deref(); }
-
 private:
   std::vector<std::atomic<int>>* runs_;
   std::size_t index_;
@@ -58,7 +62,7 @@ private:
 
 // A job that yields its worker `turns` times (resume_later), doing some work in each turn,
 // then counts `finished` down.
-class yielding_job : public caf::resumable, public caf::ref_counted {
+class yielding_job : public test_job {
 public:
   yielding_job(int turns, std::latch* finished) : turns_left_(turns), done_(finished) {}
 
@@ -72,10 +76,6 @@ public:
     done_->count_down();
     return done;
   }
-
-  subtype_t subtype() const override { return function_object; }
-  void intrusive_ptr_add_ref_impl() override { ref(); }
-  void intrusive_ptr_release_impl() override { deref(); }
 
 private:
   int turns_left_;
