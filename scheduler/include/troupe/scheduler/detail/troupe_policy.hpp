@@ -158,17 +158,18 @@ public:
 
   template <class Worker>
   void resume_job_later(Worker* self, job_ptr job) {
+    auto& c = d(self->parent());
     auto& w = d(self);
-    if (w.queue.size_hint() == 0 && w.lifo.load(std::memory_order_relaxed) == nullptr) {
-      // The job is all this worker has: it takes the job again at once, so no other worker is
-      // needed. Waking a parked one would only have it steal this job (moving the actor to the
-      // other core) or find nothing and park again, and a worker that parks interrupts every
-      // core of the process (its heavy fence): a mailbox drained in turns of max_throughput
-      // paid that once per turn.
-      push_or_spill(d(self->parent()), w, job);
-      return;
-    }
-    push_local(self, job);
+    // When the job is all this worker has, it takes the job again at once, so no other worker
+    // is needed. Waking a parked one would only have it steal this job (moving the actor to the
+    // other core) or find nothing and park again, and a worker that parks interrupts every core
+    // of the process (its heavy fence): a mailbox drained in turns of max_throughput paid that
+    // once per turn.
+    const bool alone =
+        w.queue.size_hint() == 0 && w.lifo.load(std::memory_order_relaxed) == nullptr;
+    push_or_spill(c, w, job);
+    if (!alone)
+      notify(c);
   }
 
   // -- dequeueing ------------------------------------------------------------------------------
