@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <caf/detail/sync_request_bouncer.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/message.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/sec.hpp>
 #include <caf/system_messages.hpp>
 
@@ -83,28 +87,164 @@ void actor::on_request_timer() {
     arm_request_timer();
 }
 
-caf::behavior actor::shared_behavior() {
-  // CAF keeps an actor whose behavior stack is empty for finished, so every Troupe actor
-  // holds this one (a behavior is a reference to a shared, immutable handler set). Its
-  // handler captures no actor and never runs: consume() takes the only message it names.
-  static const caf::behavior shared{
-      [](request_timeout_atom, uint64_t, caf::error&) {},
-  };
-  return shared;
+void actor::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
+  const auto mid = what->mid;
+  caf::strong_actor_ptr from = what->sender;
+  switch (inbox_.push_front(what.release())) {
+  case caf::intrusive::inbox_result::unblocked_reader:
+    // The actor was idle: this sender schedules it (step 2 of the resume protocol), and the
+    // scheduler holds a reference until it has run.
+    caf::intrusive_ptr_add_ref(ctrl());
+    if (host != nullptr)
+      host->exec_later(this);
+    else
+      home_system().scheduler().enqueue(this);
+    break;
+  case caf::intrusive::inbox_result::queue_closed:
+    // The actor terminated (the inbox deleted the element): a request still gets an answer.
+    if (mid.is_request())
+      caf::detail::sync_request_bouncer{caf::error{}}(from, mid);
+    break;
+  case caf::intrusive::inbox_result::success:
+    break; // the actor runs or is scheduled already
+  }
 }
 
-caf::invoke_message_result actor::consume(caf::mailbox_element& x) {
-  auto& content = x.content();
-  if (content.match_elements<caf::timeout_msg>() &&
-      content.get_as<caf::timeout_msg>(0).type == request_timeout_atom::value) {
-    on_request_timer();
-    return caf::invoke_message_result::consumed;
+void actor::launch(caf::execution_unit* host, bool lazy, bool hide) {
+  if (!hide)
+    register_at_system();
+  if (lazy && inbox_.try_block())
+    return; // the first message schedules it
+  caf::intrusive_ptr_add_ref(ctrl());
+  if (host != nullptr)
+    host->exec_later(this);
+  else
+    home_system().scheduler().enqueue(this);
+}
+
+void actor::add_multiplexed_response_handler(caf::message_id response_id, caf::behavior handler) {
+  if (stopping_)
+    return; // nothing runs after quit(), a response handler neither
+  if (handler.timeout().valid())
+    request_response_timeout(handler.timeout(), response_id);
+  if (!caf_responses_)
+    caf_responses_ = std::make_unique<detail::caf_response_table>();
+  caf_responses_->add(response_id, std::move(handler));
+}
+
+void actor::start() {
+  try {
+    initialize();
+  } catch (...) {
+    // As CAF's default exception handler answers: the actor ends with runtime_error.
+    quit(caf::make_error(caf::sec::runtime_error));
   }
-  if (initialized_ && content.match_elements<request_timeout_atom, uint64_t, caf::error>()) {
-    fail_request(content.get_as<uint64_t>(1), content.get_as<caf::error>(2));
-    return caf::invoke_message_result::consumed;
+}
+
+void actor::finalize() {
+  if (getf(is_cleaned_up_flag))
+    return;
+  on_exit();
+  cleanup(std::move(fail_state_), context());
+}
+
+void actor::handle_caf_messages(caf::mailbox_element* newest) {
+  // The inbox is a stack (newest first): turn what it held into the order of arrival.
+  caf::mailbox_element* oldest = nullptr;
+  for (caf::mailbox_element* node = newest; node != nullptr;) {
+    auto* next = node->next;
+    node->next = oldest;
+    oldest = node;
+    node = next == nullptr ? nullptr : static_cast<caf::mailbox_element*>(next);
   }
-  return detail::caf_actor_base::consume(x);
+  while (oldest != nullptr) {
+    caf::mailbox_element_ptr x{oldest};
+    oldest = static_cast<caf::mailbox_element*>(x->next);
+    x->next = nullptr;
+    if (stopping_) {
+      // What an event-based actor does after quit(): a request is answered, the rest dropped.
+      if (x->mid.is_request())
+        caf::detail::sync_request_bouncer{caf::error{}}(*x);
+      continue;
+    }
+    handle_caf_message(*x);
+  }
+}
+
+namespace {
+
+// A CAF message that no handler of a Troupe actor takes, reported as a dead letter of `self`.
+void report_unexpected_message(actor& self, const char* type) {
+  if (auto* rt = runtime::of(self.home_system()))
+    rt->dead_letters()->report(
+        dead_letter{self.name(), type, caf::make_error(caf::sec::unexpected_message)});
+}
+
+} // namespace
+
+void actor::handle_caf_message(caf::mailbox_element& x) {
+  current_mailbox_element(&x);
+  try {
+    auto& content = x.content();
+    if (x.mid.is_response()) {
+      handle_caf_response(x);
+    } else if (content.match_elements<caf::timeout_msg>()) {
+      if (content.get_as<caf::timeout_msg>(0).type == request_timeout_atom::value)
+        on_request_timer();
+    } else if (content.match_elements<request_timeout_atom, uint64_t, caf::error>()) {
+      if (initialized_)
+        fail_request(content.get_as<uint64_t>(1), content.get_as<caf::error>(2));
+    } else if (content.match_elements<caf::exit_msg>()) {
+      // As an event-based actor's default exit handler: a linked actor that ended normally
+      // changes nothing, any other reason (kill too) ends this actor with it.
+      auto em = content.get_as<caf::exit_msg>(0);
+      unlink_from(em.source);
+      if (em.reason)
+        quit(std::move(em.reason));
+    } else if (content.match_elements<caf::down_msg>()) {
+      // A monitor nobody can handle: a Troupe actor has no down handler.
+      report_unexpected_message(*this, "caf::down_msg");
+    } else if (content.match_elements<caf::error>()) {
+      // As an event-based actor's default error handler.
+      quit(content.get_as<caf::error>(0));
+    } else {
+      // A plain CAF message: the actor's messages come through its typed queue.
+      if (x.mid.is_request())
+        make_response_promise().deliver(caf::make_error(caf::sec::unexpected_message));
+      report_unexpected_message(*this, "caf::message");
+    }
+  } catch (...) {
+    auto err = caf::make_error(caf::sec::runtime_error);
+    if (x.mid.is_request())
+      make_response_promise().deliver(err);
+    quit(std::move(err));
+  }
+  current_mailbox_element(nullptr);
+}
+
+void actor::handle_caf_response(caf::mailbox_element& x) {
+  if (!caf_responses_)
+    return;
+  auto handler = caf_responses_->take(x.mid);
+  if (!handler)
+    return; // its request timed out: CAF drops a late response too
+  if (!(*handler)(x.content())) {
+    // The answer matched none of the handlers: they get it as an error, as CAF does.
+    auto msg = caf::make_message(
+        caf::make_error(caf::sec::unexpected_response, x.move_content_to_message()));
+    (*handler)(msg);
+  }
+}
+
+void actor::close_inbox() noexcept {
+  if (inbox_.closed())
+    return;
+  caf::detail::sync_request_bouncer bounce{caf::error{}};
+  auto answer = [&](caf::mailbox_element* x) {
+    caf::mailbox_element_ptr owned{x};
+    bounce(*owned);
+  };
+  inbox_.close(answer);
 }
 
 } // namespace troupe

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include <caf/local_actor.hpp>
+
 #include "troupe/scheduler/detail/asymmetric_fence.hpp"
 
 namespace troupe::detail {
@@ -69,9 +71,9 @@ void watchdog::run() {
       asymmetric_heavy_fence(k.inspect_sync); // the worker's side fences only for the compiler
       bool same_resume = k.busy.load(std::memory_order_acquire) &&
                          k.resume_seq.load(std::memory_order_acquire) == seq;
-      if (auto* job = same_resume ? k.current_job.load(std::memory_order_relaxed) : nullptr;
-          job != nullptr && job->subtype() == caf::resumable::scheduled_actor) {
-        auto* actor = static_cast<caf::scheduled_actor*>(job);
+      // Any actor of this process: CAF's scheduled actors and Troupe's actors alike.
+      if (auto* actor = dynamic_cast<caf::local_actor*>(
+              same_resume ? k.current_job.load(std::memory_order_relaxed) : nullptr)) {
         report.actor = actor->id();
         if (auto* name = actor->name())
           report.actor_name = name;

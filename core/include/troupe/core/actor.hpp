@@ -10,12 +10,19 @@
 // it has nothing to do; unlike a task it owns a queue of messages and answers
 // requests.
 //
-// Today a troupe::actor *is* a CAF scheduled actor, built as CAF builds its
-// `caf::event_based_actor` (sending, requests, become) but without CAF group
-// subscriptions, which no Troupe actor uses (a set of 56 bytes in every actor;
-// Troupe's topics are its own): CAF's scheduler runs it, and links, monitors,
-// exit reasons, timers, plain CAF messages and remote publication work on it
-// unchanged. What Troupe adds is where its work comes from:
+// A troupe::actor is a CAF actor of this process (a caf::local_actor: its id,
+// links, monitors, exit reason, clock) that CAF's scheduler runs as a
+// caf::resumable, and that sends and makes CAF requests as an event-based actor
+// does. It is not a caf::scheduled_actor: that class's mailbox, behavior stack,
+// response tables, stream managers and default handlers were 800 bytes of every
+// actor, and a Troupe actor needs little of them. CAF messages sent to it (exit
+// and down messages, responses to its CAF requests, timer messages, a plain CAF
+// send) go to a small inbox of its own, one pointer (CAF's lifo_inbox), and are
+// handled as an event-based actor with default handlers would: an exit message
+// with a reason other than normal ends the actor with that reason, a response
+// runs the handler its request registered, a request it does not understand is
+// answered with caf::sec::unexpected_message. What Troupe adds is where its work
+// comes from:
 //
 //  - its own queue (a typed mailbox's lock-free queue; a derived class says how
 //  to drain it),
@@ -28,7 +35,7 @@
 // matches a type-erased message for each, and its mailbox has no bound. A
 // Troupe mailbox is a typed lock-free queue; CAF only schedules the actor. The
 // actor's CAF inbox state (blocked while the actor is idle) is the single "is
-// it scheduled?" flag for both kinds of messages, so an actor never runs on two
+// it scheduled?" flag for every kind of message, so an actor never runs on two
 // threads at once and links, monitors, exits and timers keep working.
 //
 // ## Resume protocol
@@ -40,11 +47,10 @@
 //     the actor, exactly as CAF's own enqueue does for a message arriving at an
 //     idle actor. Producers that find the actor running do nothing more: no
 //     allocation, no message.
-//  3. resume() drains up to max_throughput queued messages, then lets CAF
-//  handle its own
-//     messages (system messages, timers, responses). CAF ends by blocking the
-//     inbox when it has nothing left.
-//  4. After CAF blocked the inbox, resume() fences and looks at the Troupe
+//  3. resume() drains up to max_throughput queued messages, then handles the
+//     CAF messages in its inbox (exits, timers, responses), then blocks the
+//     inbox unless a CAF message came meanwhile.
+//  4. After it blocked the inbox, resume() fences and looks at the Troupe
 //  queue again. A
 //     producer whose push it did not see must, by the two fences, see the
 //     blocked inbox in step 2 and schedule; or resume() sees the push, unblocks
@@ -71,9 +77,9 @@
 //
 // ## Cancellation and lifetime
 //
-// An actor ends when a handler calls quit() (the derived class sets stopping_
-// and calls CAF's quit), when CAF kills it (an exit message from a link, a
-// supervisor's shutdown), or when it throws. No handler runs after stopping_ is
+// An actor ends when a handler calls quit(), when an exit message with a reason
+// other than normal reaches it (a link, a supervisor's shutdown, a kill), or
+// when it throws. No handler runs after stopping_ is
 // set. on_exit() forgets the outstanding requests (their continuations never
 // run) and detaches every message source. The object itself lives as long as
 // CAF's reference count says: reply sinks and message sources hold a strong
@@ -135,14 +141,17 @@
 #include <caf/behavior.hpp>
 #include <caf/error.hpp>
 #include <caf/execution_unit.hpp>
-#include <caf/invoke_message_result.hpp>
+#include <caf/intrusive/lifo_inbox.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/mailbox_element.hpp>
+#include <caf/message_id.hpp>
 #include <caf/none.hpp>
-#include <caf/scheduled_actor.hpp>
+#include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
 #include "troupe/core/continuation.hpp"
 #include "troupe/core/detail/caf_actor_base.hpp"
+#include "troupe/core/detail/caf_response_table.hpp"
 #include "troupe/core/detail/request_deadlines.hpp"
 #include "troupe/core/detail/request_table.hpp"
 #include "troupe/core/message_source.hpp"
@@ -162,7 +171,10 @@ using request_timeout_atom = caf::atom_constant<caf::atom("tr_rqtout")>;
 /// The Troupe actor: see the top of this header. Derived classes (typed
 /// mailboxes, pool workers) implement drain_queue(), queue_empty() and
 /// queue_anchor(), and return initialize_actor() from make_behavior().
-class actor : public detail::caf_actor_base, public caf::dynamically_typed_actor_base {
+class actor : public detail::caf_actor_base,
+              public caf::resumable,
+              public caf::dynamically_typed_actor_base,
+              public caf::non_blocking_actor_base {
 public:
   /// For CAF's spawn: a Troupe actor's CAF handle is a dynamically typed caf::actor.
   using signatures = caf::none_t;
@@ -212,8 +224,12 @@ public:
   /// starts); called once, at most.
   void report_exit_to(exit_listener* listener) noexcept { exit_listener_ = listener; }
 
-  /// Internal: CAF's cleanup (links and monitors are told), then the exit listener.
+  /// Internal: closes the CAF inbox (a request still in it is answered with
+  /// caf::sec::request_receiver_down), then CAF's cleanup (links and monitors are told), then
+  /// the exit listener.
   bool cleanup(caf::error&& reason, caf::execution_unit* host) override {
+    close_inbox();
+    caf_responses_.reset();
     const bool cleaned = detail::caf_actor_base::cleanup(std::move(reason), host);
     // CAF's cleanup keeps the reason in fail_state_ (written on this thread, never again).
     if (auto* listener = std::exchange(exit_listener_, nullptr))
@@ -268,24 +284,52 @@ public:
   // -- ending (actor only)
   // -------------------------------------------------------------------
 
-  /// Terminates the actor after the current handler or continuation: nothing
-  /// else runs on it afterwards; outstanding requests are forgotten. Hides
-  /// CAF's quit, which would leave the actor taking work from its queues until
-  /// its next CAF message. Actor only.
+  /// Terminates the actor with `reason` after the current handler or continuation: nothing
+  /// else runs on it afterwards; outstanding requests (Troupe's and CAF's) are forgotten. A
+  /// second call changes nothing: the first reason is the exit reason. Actor only.
   void quit(caf::error reason = caf::error{}) {
+    if (getf(is_shutting_down_flag))
+      return;
     stopping_ = true;
-    detail::caf_actor_base::quit(std::move(reason));
+    setf(is_shutting_down_flag);
+    fail_state_ = std::move(reason);
+    if (caf_responses_)
+      caf_responses_->clear();
   }
+
+  // -- what CAF asks of an actor ---------------------------------------------------------------
+
+  /// Internal: a CAF message for this actor (an exit or down message, a response, a timer's
+  /// message, a plain CAF send); any thread. Schedules the actor when it is idle, as a push
+  /// into a Troupe queue does; a request that reaches a terminated actor is answered with
+  /// caf::sec::request_receiver_down.
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) override;
+
+  /// Internal: CAF's spawn starts the actor (its first run initializes it).
+  void launch(caf::execution_unit* host, bool lazy, bool hide) override;
+
+  /// Internal: registers the handler of a CAF request's response (CAF's requester mixin,
+  /// self->request(...).then(...)); `response_id` is the request's response id. A timeout in
+  /// `handler` arms the request's timer. Actor only.
+  void add_multiplexed_response_handler(caf::message_id response_id, caf::behavior handler);
+
+  /// Internal: the scheduler's references to the actor are CAF's references to it.
+  void intrusive_ptr_add_ref_impl() override { caf::intrusive_ptr_add_ref(ctrl()); }
+  /// Internal: see intrusive_ptr_add_ref_impl().
+  void intrusive_ptr_release_impl() override { caf::intrusive_ptr_release(ctrl()); }
+
+  /// The Troupe actor running on this thread, or nullptr (outside actors, or in a plain CAF
+  /// actor). Any thread.
+  [[nodiscard]] static actor* running() noexcept { return running_actor; }
 
   /// Step 2: called by a producer after its push and fence. `ctx` is the
   /// producer's execution unit (so the actor runs next on the same worker) or
   /// nullptr outside the scheduler. Returns whether this call scheduled the
   /// actor (false: it runs already, or is gone).
   bool wake(caf::execution_unit* ctx) {
-    auto& inbox = mailbox();
     // The plain load keeps producers that find the actor running off the
     // inbox's cache line.
-    if (!inbox.blocked() || !inbox.try_unblock())
+    if (!inbox_.blocked() || !inbox_.try_unblock())
       return false;
     caf::intrusive_ptr_add_ref(ctrl());
     if (ctx != nullptr)
@@ -296,81 +340,77 @@ public:
   }
 
   /// Runs the actor on a worker (CAF's resumable interface): its replies, message sources and
-  /// queue, up to `max_throughput` each, then CAF's own messages. Called by the scheduler,
+  /// queue, up to `max_throughput` each, then its CAF messages. Called by the scheduler,
   /// never by users.
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
-    const bool was_initialized = initialized_;
-    if (initialized_ && !stopping_) {
-      // Handlers send with self->context(): it must name the worker running
-      // them now.
-      context(ctx);
-      current_unit = ctx;
-      // Set by Troupe's workers already; this covers the other scheduler policies.
-      running_job_scope running{this};
-      drain_replies(max_throughput);
-      if (auto list = has_sources() ? sources_.load() : nullptr) {
-        // A local reference: a handler may replace the list (add a source)
-        // while we iterate.
-        bool any_finished = false;
-        for (std::size_t i = 0; i < list->size() && !stopping_; ++i) {
-          (*list)[i]->drain(max_throughput);
-          any_finished = any_finished || (*list)[i]->finished();
-        }
-        if (any_finished)
-          drop_finished_sources();
-      }
-      if (!stopping_)
-        drain_queue(max_throughput);
-      current_unit = nullptr;
+    context(ctx);
+    if (!getf(is_initialized_flag)) {
+      start();
       if (stopping_) {
-        // A handler quit. CAF finalizes an actor only after one of its own
-        // messages; here we are outside of those, so finalize as CAF would and
-        // tell the worker we are done.
         finalize();
         return resume_result::done;
       }
+    } else if (getf(is_cleaned_up_flag)) {
+      return resume_result::done;
     }
-    // Fast path: when CAF holds no message for this actor (the common case:
-    // everything came through the Troupe queue), block its inbox directly; a
-    // full CAF round would find nothing and end the same way. try_block fails
-    // when a CAF message is waiting, and CAF handles it. Taken while this
-    // thread still owns the actor: once the inbox is blocked, a producer may
-    // schedule the actor on another worker, which may set stopping_ at any
-    // moment.
-    bool was_stopping = stopping_;
-    auto result = initialized_ && mailbox().try_block()
-                      ? resume_result::awaiting_message
-                      : detail::caf_actor_base::resume(ctx, max_throughput);
-    if (result != resume_result::awaiting_message)
-      return result;
+    {
+      // Handlers send with self->context(): it must name the worker running them now.
+      current_unit = ctx;
+      running_actor = this;
+      // Set by Troupe's workers already; this covers the other scheduler policies.
+      running_job_scope running{this};
+      if (initialized_ && !stopping_) {
+        drain_replies(max_throughput);
+        if (auto list = has_sources() ? sources_.load() : nullptr) {
+          // A local reference: a handler may replace the list (add a source)
+          // while we iterate.
+          bool any_finished = false;
+          for (std::size_t i = 0; i < list->size() && !stopping_; ++i) {
+            (*list)[i]->drain(max_throughput);
+            any_finished = any_finished || (*list)[i]->finished();
+          }
+          if (any_finished)
+            drop_finished_sources();
+        }
+        if (!stopping_)
+          drain_queue(max_throughput);
+      }
+      if (!stopping_)
+        if (auto* newest = inbox_.take_head())
+          handle_caf_messages(newest);
+      current_unit = nullptr;
+      running_actor = nullptr;
+    }
+    if (stopping_) {
+      // A handler quit, or an exit message ended the actor.
+      finalize();
+      return resume_result::done;
+    }
+    // Blocks the inbox unless a CAF message came in since handle_caf_messages took them. Once
+    // it is blocked, a producer may schedule the actor on another worker, which may set
+    // stopping_ at any moment: only thread-safe state is read below.
+    if (!inbox_.try_block())
+      return resume_result::resume_later;
     store_load_barrier(reply_sync_, queue_anchor());
-    // initialized_ is only ever set to true, by this thread, so reading it here
-    // is safe.
-    if (!was_stopping && initialized_ &&
+    // initialized_ is only ever set to true, by this thread, so reading it here is safe.
+    if (initialized_ &&
         (!queue_empty() || !replies_empty() ||
          (has_sources() && sources_pending(sources_.load()))) &&
-        mailbox().try_unblock()) {
-      // The first run only initialized the actor (CAF's round) while messages
-      // already wait in the queue, typically sent by whoever spawned it: drain
-      // them now rather than going back to the scheduler, which would put the
-      // actor at the back of the local queue and wake an idle worker to steal
-      // it.
-      return was_initialized ? resume_result::resume_later : resume(ctx, max_throughput);
-    }
-    return result;
+        inbox_.try_unblock())
+      return resume_result::resume_later;
+    return resume_result::awaiting_message;
   }
 
-  /// Internal: CAF's start hook. Takes make_behavior()'s behavior, as a caf::event_based_actor
-  /// does.
+  /// Internal: the start hook, run by the actor's first resume(). Calls make_behavior().
   void initialize() override {
     detail::caf_actor_base::initialize();
     setf(is_initialized_flag);
-    if (auto bhvr = make_behavior())
-      become(std::move(bhvr));
+    static_cast<void>(make_behavior());
   }
 
 protected:
-  /// The actor's CAF behavior at its start: derived classes return initialize_actor().
+  /// Runs once, when the actor starts (its first resume): derived classes make their handlers
+  /// and return initialize_actor(). A throw ends the actor with caf::sec::runtime_error.
   virtual caf::behavior make_behavior() = 0;
 
   /// Hands up to `max` queued messages to their handlers. Runs on the actor.
@@ -383,24 +423,17 @@ protected:
   /// store_load_barrier).
   virtual std::atomic<uint64_t>& queue_anchor() noexcept = 0;
 
-  /// Called from make_behavior once the handlers exist; returns the CAF
-  /// behavior every Troupe actor has. Everything else arrives through the
-  /// Troupe queue; CAF delivers only system messages, responses and timeouts.
-  /// The behavior must not be empty, or CAF would consider the actor finished. It is one
-  /// behavior shared by every Troupe actor (its handlers capture no actor: consume() takes the
-  /// messages meant for this one), so that an actor pays no behavior object of its own.
+  /// Called from make_behavior once the handlers exist: from then on resume() hands the
+  /// actor its messages. Returns an empty behavior (the actor has no CAF behavior: its CAF
+  /// messages are handled by troupe::actor itself).
   caf::behavior initialize_actor() {
     initialized_ = true;
-    return shared_behavior();
+    return caf::behavior{};
   }
 
   /// The reason a reply that reached this actor after it terminated is reported with (see
   /// dead_letter). Mailbox actors answer with their own receiver_dead.
   [[nodiscard]] virtual caf::error dead_reply_reason() const;
-
-  /// Takes the timer of fail_request_after() and (request_timeout_atom, id, error) before
-  /// CAF's own handling of its messages.
-  caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
   /// Forgets outstanding requests, turns queued and later replies into dead letters and
   /// detaches every message source. Derived classes that override it call this one.
@@ -481,6 +514,8 @@ private:
   // a reply sent from inside a handler schedule its requester on the same
   // worker.
   static inline thread_local caf::execution_unit* current_unit = nullptr;
+  // The Troupe actor running on this thread (running()).
+  static inline thread_local actor* running_actor = nullptr;
 
   using reply_queue = unbounded_mpsc_queue<std::unique_ptr<reply_job>>;
 
@@ -516,6 +551,14 @@ private:
   void discard_replies();
 
   std::atomic<uint64_t> reply_sync_{0};
+  // Where CAF messages wait (one pointer): CAF's lock-free stack, whose blocked state is the
+  // "is it scheduled?" flag of the resume protocol. Next to reply_sync_: a reply's poster
+  // touches both, and the actor writes either only when it goes idle.
+  struct inbox_policy {
+    using mapped_type = caf::mailbox_element;
+    using unique_pointer = caf::mailbox_element_ptr;
+  };
+  caf::intrusive::lifo_inbox<inbox_policy> inbox_;
   std::atomic<bool> replies_closed_{false};
   // Rarely taken (replies to an actor that ended), so a spin lock: a std::mutex is 40 bytes in
   // every actor.
@@ -532,8 +575,23 @@ private:
   void arm_request_timer();
   /// The timer fired: fails the requests whose deadline passed, then re-arms.
   void on_request_timer();
-  /// The behavior initialize_actor() returns to every actor.
-  static caf::behavior shared_behavior();
+  /// The first run: initialize(), with a throw turned into an exit (caf::sec::runtime_error).
+  void start();
+  /// Handles the CAF messages taken from the inbox (`newest` first in its list), oldest first;
+  /// after a quit, a request among them is answered with caf::sec::request_receiver_down.
+  /// Actor only.
+  void handle_caf_messages(caf::mailbox_element* newest);
+  /// One CAF message: a response, a timer's, an exit, down or error message, or another one.
+  void handle_caf_message(caf::mailbox_element& x);
+  /// A response to one of the actor's CAF requests: runs the handler it registered.
+  void handle_caf_response(caf::mailbox_element& x);
+  /// Closes the inbox; a request still in it is answered with caf::sec::request_receiver_down.
+  void close_inbox() noexcept;
+  /// After a quit: on_exit(), then cleanup() with the exit reason (once). Actor only.
+  void finalize();
+
+  // Made by the first CAF request: most actors never make one.
+  std::unique_ptr<detail::caf_response_table> caf_responses_;
   std::atomic<std::shared_ptr<const source_list>> sources_;
   std::atomic<bool> has_sources_{false};
 

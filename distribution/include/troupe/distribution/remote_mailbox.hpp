@@ -6,7 +6,7 @@
 #include <utility>
 
 #include <caf/actor.hpp>
-#include <caf/scheduled_actor.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/timespan.hpp>
 
@@ -63,8 +63,8 @@ public:
   /// Sends a request from inside the actor `self` (a Troupe actor or a caf::event_based_actor);
   /// its reply runs there.
   template <class Self, class T>
-  requires is_one_of_v<T, Ts...> && std::derived_from<Self, caf::scheduled_actor>
-      pending<reply_t<T>> request(Self* self, T msg, std::chrono::milliseconds timeout)
+  requires is_one_of_v<T, Ts...> && std::derived_from<Self, caf::local_actor> pending<reply_t<T>>
+  request(Self* self, T msg, std::chrono::milliseconds timeout)
   const {
     using R = reply_t<T>;
     return pending<R>{

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -9,7 +10,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
-#include <caf/scheduled_actor.hpp>
+#include <caf/local_actor.hpp>
 
 #include "troupe/mailbox/detail/mailbox_core.hpp"
 #include "troupe/mailbox/mailbox_actor.hpp"
@@ -126,7 +127,7 @@ public:
   /// Sends from inside the actor `self`; never blocks its worker. Under backpressure a full
   /// mailbox parks the message and enqueues it, in order, when room frees (was_parked()).
   template <class T>
-  requires is_one_of_v<T, Ts...> send_result<T> send(caf::scheduled_actor* self, T msg)
+  requires is_one_of_v<T, Ts...> send_result<T> send(caf::local_actor* self, T msg)
   const { return finish<T>(envelope_type{std::move(msg), nullptr}, self, {}); }
 
   /// Like send(self, msg), with a continuation: `on_sent` runs in `self`'s context once the
@@ -138,9 +139,9 @@ public:
   ///   void produce(Self* self, int i) {
   ///     if (i < n) mb.send(self, item{i}, [=] { produce(self, i + 1); });
   ///   }
-  template <class T>
-  requires is_one_of_v<T, Ts...> send_result<T> send(caf::scheduled_actor* self, T msg,
-                                                     std::function<void()> on_sent)
+  template <class T, class Self>
+  requires is_one_of_v<T, Ts...> && std::derived_from<Self, caf::local_actor> send_result<T>
+  send(Self* self, T msg, std::function<void()> on_sent)
   const {
     auto response_id = self->new_request_id(caf::message_priority::normal).response_id();
     std::function<void()> notify;
@@ -253,7 +254,7 @@ public:
   /// `on_enqueued` once it is in the queue, or, if the mailbox closes or its actor terminates
   /// first, goes to `on_failed` when set (else it becomes a dead letter; a request fails).
   /// `self` is the sending actor, nullptr for a thread (which may block until `deadline`).
-  admission_outcome push(envelope_type& env, caf::scheduled_actor* self,
+  admission_outcome push(envelope_type& env, caf::local_actor* self,
                          std::chrono::steady_clock::time_point deadline,
                          std::function<void()> on_enqueued = {},
                          typename core_type::parked_failure on_failed = {}) const {
@@ -285,7 +286,7 @@ private:
   }
 
   template <class T>
-  send_result<T> finish(envelope_type env, caf::scheduled_actor* self,
+  send_result<T> finish(envelope_type env, caf::local_actor* self,
                         std::chrono::steady_clock::time_point deadline,
                         std::function<void()> on_enqueued = {}) const {
     switch (push(env, self, deadline, std::move(on_enqueued))) {

@@ -26,9 +26,10 @@
 
 namespace troupe {
 
-/// The actor behind a typed mailbox, as its handlers see it: a CAF event-based
-/// actor (so monitors, links, timers and CAF requests work as usual) that takes
-/// its messages from a Troupe queue. Handlers run one at a time, in queue
+/// The actor behind a typed mailbox, as its handlers see it: a troupe::actor (a CAF
+/// actor of this process: links, monitors, exit reasons, CAF sends and CAF requests with
+/// `self->request(...).then(...)` work as on an event-based actor) that takes its messages
+/// from a Troupe queue. Handlers run one at a time, in queue
 /// order. When the actor terminates, its handlers (and the state they capture, response
 /// promises included) are destroyed, after its suspended coroutines.
 ///

@@ -1,18 +1,18 @@
 #pragma once
 
-// What a Troupe actor keeps of CAF's actor classes. caf::event_based_actor is a
-// caf::scheduled_actor extended by four mixins; one of them, caf::mixin::subscriber, holds the
-// actor's CAF group subscriptions (a set of 56 bytes in every actor). No Troupe actor joins a
-// CAF group (topics are Troupe's own), so troupe::actor is composed of the other three: it
-// sends, makes CAF requests and changes behavior as an event-based actor does.
+// What a Troupe actor keeps of CAF's actor classes: caf::local_actor (an actor of this process:
+// its id, links, monitors, exit reason, clock and registration with the actor system), and the
+// two mixins that let it send CAF messages and make CAF requests as an event-based actor does.
+// It is not a caf::scheduled_actor: that class's mailbox (400 bytes), behavior stack, response
+// tables, stream managers and default handlers were 800 bytes of every Troupe actor, which
+// takes its messages from queues of its own (troupe/core/actor.hpp says what it keeps instead).
 
 #include <caf/behavior.hpp>
 #include <caf/extend.hpp>
 #include <caf/fwd.hpp>
-#include <caf/mixin/behavior_changer.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/mixin/requester.hpp>
 #include <caf/mixin/sender.hpp>
-#include <caf/scheduled_actor.hpp>
 
 namespace troupe {
 class actor;
@@ -33,7 +33,7 @@ public:
 namespace troupe::detail {
 
 /// The CAF base of troupe::actor (see the top of this file).
-using caf_actor_base = caf::extend<caf::scheduled_actor, troupe::actor>::with<
-    caf::mixin::sender, caf::mixin::requester, caf::mixin::behavior_changer>;
+using caf_actor_base =
+    caf::extend<caf::local_actor, troupe::actor>::with<caf::mixin::sender, caf::mixin::requester>;
 
 } // namespace troupe::detail

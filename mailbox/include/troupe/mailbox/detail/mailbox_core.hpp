@@ -208,7 +208,7 @@ public:
   /// For a parked envelope, `on_enqueued` runs once it is in the queue, and `on_failed`, when
   /// set, gets it back if the close or the owner's end fails it first (instead of the dead
   /// letter or the failed request); either runs once, on the thread that decided.
-  admission_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::scheduled_actor* self,
+  admission_outcome push(envelope_type& env, caf::abstract_actor* owner, caf::local_actor* self,
                          std::chrono::steady_clock::time_point deadline,
                          std::function<void()> on_enqueued = {}, parked_failure on_failed = {}) {
     const bool from_actor = self != nullptr;
@@ -508,9 +508,11 @@ private:
   // runs now (the same lane as its sends with a `self`). Threads outside actors share one lane
   // (key 0, no actor's id): their messages keep the order of one queue among themselves,
   // across threads too, as a Tokio channel's do.
-  static std::uint64_t lane_key(caf::scheduled_actor* self) noexcept {
+  static std::uint64_t lane_key(caf::local_actor* self) noexcept {
     if (self != nullptr)
       return self->id();
+    if (auto* running = actor::running())
+      return running->id();
     if (auto* job = running_job();
         job != nullptr && job->subtype() == caf::resumable::scheduled_actor)
       return static_cast<caf::scheduled_actor*>(job)->id();

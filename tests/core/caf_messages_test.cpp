@@ -1,0 +1,161 @@
+// The CAF messages of a Troupe actor: a troupe::actor is a caf::local_actor with an inbox of its
+// own, not a caf::scheduled_actor, and handles exit, down and error messages, responses to its
+// CAF requests and plain CAF messages as an event-based actor with CAF's default handlers does.
+
+#include <future>
+#include <memory>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <gtest/gtest.h>
+
+#include "support/dead_letter_log.hpp"
+#include "support/runtime_fixture.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct get_count {
+  using reply_type = int64_t;
+};
+
+class caf_messages_test : public troupe::test::runtime_fixture {
+protected:
+  troupe::mailbox<get_count> spawn_counter() {
+    return troupe::spawn_mailbox<get_count>(
+               *rt, {},
+               [](auto*) {
+                 return troupe::handlers{[n = int64_t{0}](get_count&) mutable { return ++n; }};
+               })
+        .value();
+  }
+
+  // Waits for the DOWN message of `who` and returns its exit reason.
+  caf::error exit_reason_of(const caf::actor& who) {
+    caf::scoped_actor self{sys()};
+    self->monitor(who);
+    caf::error reason = caf::sec::request_timeout;
+    bool got = false;
+    self->receive([&](caf::down_msg& down) { reason = down.reason, got = true; },
+                  caf::after(10s) >> [] {});
+    EXPECT_TRUE(got) << "no DOWN message within 10 s";
+    return reason;
+  }
+
+  // A plain CAF request to `dest` from a scoped actor: its answer's error, or none.
+  caf::error caf_request_error(const caf::actor& dest) {
+    caf::scoped_actor self{sys()};
+    caf::error result = caf::sec::request_timeout;
+    self->request(dest, 10s, int32_t{42})
+        .receive([&](const caf::message&) { result = caf::none; },
+                 [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+};
+
+TEST_F(caf_messages_test, AnExitMessageOfANormalEndChangesNothingAndAnyOtherEndsTheActor) {
+  auto mb = spawn_counter();
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::normal);
+  // Still there after it handled the exit message: a CAF request behind it in its inbox is
+  // answered (with unexpected_message: its messages come through the typed queue).
+  EXPECT_EQ(caf_request_error(mb.actor()), caf::sec::unexpected_message);
+  auto n = troupe::ask(mb, get_count{}, 10s);
+  ASSERT_TRUE(n) << troupe::render(n.error());
+  EXPECT_EQ(*n, 1);
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+  EXPECT_EQ(exit_reason_of(mb.actor()), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(caf_messages_test, APlainCafRequestIsAnsweredWithUnexpectedMessageAndIsADeadLetter) {
+  auto log = std::make_shared<troupe::test::dead_letter_log>();
+  rt->dead_letters()->set_hook([log](const troupe::dead_letter& d) { log->record(d); });
+  auto mb = spawn_counter();
+  EXPECT_EQ(caf_request_error(mb.actor()), caf::sec::unexpected_message);
+  auto letter = log->first();
+  ASSERT_TRUE(letter);
+  EXPECT_EQ(letter->message_type, "caf::message");
+  EXPECT_EQ(letter->reason, caf::sec::unexpected_message);
+  // The actor goes on.
+  auto n = troupe::ask(mb, get_count{}, 10s);
+  ASSERT_TRUE(n) << troupe::render(n.error());
+  EXPECT_EQ(*n, 1);
+}
+
+TEST_F(caf_messages_test, ACafRequestToAnEndedTroupeActorIsAnsweredReceiverDown) {
+  auto mb = spawn_counter();
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::kill);
+  EXPECT_EQ(exit_reason_of(mb.actor()), caf::exit_reason::kill);
+  EXPECT_EQ(caf_request_error(mb.actor()), caf::sec::request_receiver_down);
+}
+
+TEST_F(caf_messages_test, ACafRequestOfATroupeActorRunsItsResponseHandlerOnTheActor) {
+  auto server = sys().spawn([]() -> caf::behavior { return {[](int32_t x) { return x + 1; }}; });
+  auto result = std::make_shared<std::promise<int32_t>>();
+  auto a = troupe::spawn_actor(*rt, [server, result](troupe::actor* self) {
+    self->request(server, 10s, int32_t{41})
+        .then(
+            [self, result](int32_t n) {
+              result->set_value(self->context() != nullptr ? n : -1);
+              self->quit(caf::exit_reason::user_shutdown);
+            },
+            [self, result](caf::error&) {
+              result->set_value(-2);
+              self->quit();
+            });
+  });
+  auto f = result->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(f.get(), 42);
+  // The handler's quit ends the actor with its reason.
+  EXPECT_EQ(exit_reason_of(a), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(server, caf::exit_reason::kill);
+}
+
+TEST_F(caf_messages_test, ACafRequestOfATroupeActorThatGetsNoAnswerTimesOut) {
+  // Keeps the promises unanswered (and alive) until the end of the test.
+  auto held = std::make_shared<std::vector<caf::response_promise>>();
+  auto silent = sys().spawn([held](caf::event_based_actor* self) -> caf::behavior {
+    return {[self, held](int32_t) -> caf::result<int32_t> {
+      held->push_back(self->make_response_promise());
+      return caf::delegated<int32_t>{};
+    }};
+  });
+  auto result = std::make_shared<std::promise<caf::error>>();
+  troupe::spawn_actor(*rt, [silent, result](troupe::actor* self) {
+    self->request(silent, 20ms, int32_t{1})
+        .then([result](int32_t) { result->set_value(caf::none); },
+              [self, result](caf::error& err) {
+                result->set_value(std::move(err));
+                self->quit();
+              });
+  });
+  auto f = result->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(f.get(), caf::sec::request_timeout);
+  caf::anon_send_exit(silent, caf::exit_reason::kill);
+}
+
+TEST_F(caf_messages_test, ADownMessageOfAMonitorIsADeadLetterOfTheTroupeActor) {
+  auto log = std::make_shared<troupe::test::dead_letter_log>();
+  rt->dead_letters()->set_hook([log](const troupe::dead_letter& d) { log->record(d); });
+  auto watched = sys().spawn([]() -> caf::behavior { return {[](int32_t) {}}; });
+  auto a = troupe::spawn_actor(*rt, "watcher", [watched](troupe::actor* self) {
+    self->monitor(watched);
+    caf::anon_send_exit(watched, caf::exit_reason::user_shutdown);
+  });
+  auto letter = log->first();
+  ASSERT_TRUE(letter);
+  EXPECT_EQ(letter->receiver, "watcher");
+  EXPECT_EQ(letter->message_type, "caf::down_msg");
+  caf::anon_send_exit(a, caf::exit_reason::kill);
+}
+
+TEST_F(caf_messages_test, AnErrorMessageEndsTheActorWithThatError) {
+  auto mb = spawn_counter();
+  caf::anon_send(mb.actor(), caf::make_error(caf::sec::runtime_error));
+  EXPECT_EQ(exit_reason_of(mb.actor()), caf::sec::runtime_error);
+}
+
+} // namespace
