@@ -158,4 +158,34 @@ TEST_F(caf_messages_test, AnErrorMessageEndsTheActorWithThatError) {
   EXPECT_EQ(exit_reason_of(mb.actor()), caf::sec::runtime_error);
 }
 
+// Sends without a `self` take the lane of the actor the thread runs (troupe::actor::running()),
+// also from the actor's start and its end: before, only its handlers' sends did, and a start's
+// or an end's send went to the threads' lane, out of order with the actor's other sends.
+TEST_F(caf_messages_test, AnActorRunsOnItsThreadFromItsStartToItsEnd) {
+  auto at_start = std::make_shared<std::promise<bool>>();
+  troupe::spawn_actor(*rt, [at_start](troupe::actor* self) {
+    at_start->set_value(troupe::actor::running() == self);
+    self->quit();
+  });
+  auto started = at_start->get_future();
+  ASSERT_EQ(started.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(started.get());
+
+  // A typed mailbox destroys its handlers (and what they hold) as it ends, in on_exit.
+  struct on_destroy {
+    std::shared_ptr<std::promise<bool>> seen;
+    ~on_destroy() { seen->set_value(troupe::actor::running() != nullptr); }
+  };
+  auto at_end = std::make_shared<std::promise<bool>>();
+  auto mb = troupe::spawn_mailbox<get_count>(*rt, {}, [at_end](auto*) {
+              return troupe::handlers{[probe = std::make_shared<on_destroy>(at_end)](get_count&) {
+                return int64_t{0};
+              }};
+            }).value();
+  auto ended = at_end->get_future();
+  caf::anon_send_exit(mb.actor(), caf::exit_reason::kill);
+  ASSERT_EQ(ended.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(ended.get());
+}
+
 } // namespace

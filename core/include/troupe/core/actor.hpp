@@ -18,10 +18,12 @@
 // actor, and a Troupe actor needs little of them. CAF messages sent to it (exit
 // and down messages, responses to its CAF requests, timer messages, a plain CAF
 // send) go to a small inbox of its own, one pointer (CAF's lifo_inbox), and are
-// handled as an event-based actor with default handlers would: an exit message
-// with a reason other than normal ends the actor with that reason, a response
-// runs the handler its request registered, a request it does not understand is
-// answered with caf::sec::unexpected_message. What Troupe adds is where its work
+// handled much as an event-based actor with CAF's default handlers would: an exit
+// message with a reason other than normal ends the actor with that reason, an
+// error message ends it with that error, a response runs the handler its request
+// registered, a request it does not understand is answered with
+// caf::sec::unexpected_message; what no handler can take (a down message, a plain
+// CAF message) is reported as a dead letter. What Troupe adds is where its work
 // comes from:
 //
 //  - its own queue (a typed mailbox's lock-free queue; a derived class says how
@@ -78,8 +80,8 @@
 // ## Cancellation and lifetime
 //
 // An actor ends when a handler calls quit(), when an exit message with a reason
-// other than normal reaches it (a link, a supervisor's shutdown, a kill), or
-// when it throws. No handler runs after stopping_ is
+// other than normal reaches it (a link, a supervisor's shutdown, a kill), when
+// an error message reaches it, or when it throws. No handler runs after stopping_ is
 // set. on_exit() forgets the outstanding requests (their continuations never
 // run) and detaches every message source. The object itself lives as long as
 // CAF's reference count says: reply sinks and message sources hold a strong
@@ -344,6 +346,10 @@ public:
   /// never by users.
   resume_result resume(caf::execution_unit* ctx, size_t max_throughput) override {
     context(ctx);
+    // For the whole run, make_behavior() and on_exit() too: handlers send with self->context()
+    // (it must name the worker running them now), and sends without a `self` take this actor's
+    // lane of a mailbox (running()).
+    running_here here{this, ctx};
     if (!getf(is_initialized_flag)) {
       start();
       if (stopping_) {
@@ -353,34 +359,25 @@ public:
     } else if (getf(is_cleaned_up_flag)) {
       return resume_result::done;
     }
-    {
-      // Handlers send with self->context(): it must name the worker running them now.
-      current_unit = ctx;
-      running_actor = this;
-      // Set by Troupe's workers already; this covers the other scheduler policies.
-      running_job_scope running{this};
-      if (initialized_ && !stopping_) {
-        drain_replies(max_throughput);
-        if (auto list = has_sources() ? sources_.load() : nullptr) {
-          // A local reference: a handler may replace the list (add a source)
-          // while we iterate.
-          bool any_finished = false;
-          for (std::size_t i = 0; i < list->size() && !stopping_; ++i) {
-            (*list)[i]->drain(max_throughput);
-            any_finished = any_finished || (*list)[i]->finished();
-          }
-          if (any_finished)
-            drop_finished_sources();
+    if (initialized_ && !stopping_) {
+      drain_replies(max_throughput);
+      if (auto list = has_sources() ? sources_.load() : nullptr) {
+        // A local reference: a handler may replace the list (add a source)
+        // while we iterate.
+        bool any_finished = false;
+        for (std::size_t i = 0; i < list->size() && !stopping_; ++i) {
+          (*list)[i]->drain(max_throughput);
+          any_finished = any_finished || (*list)[i]->finished();
         }
-        if (!stopping_)
-          drain_queue(max_throughput);
+        if (any_finished)
+          drop_finished_sources();
       }
       if (!stopping_)
-        if (auto* newest = inbox_.take_head())
-          handle_caf_messages(newest);
-      current_unit = nullptr;
-      running_actor = nullptr;
+        drain_queue(max_throughput);
     }
+    if (!stopping_)
+      if (auto* newest = inbox_.take_head())
+        handle_caf_messages(newest);
     if (stopping_) {
       // A handler quit, or an exit message ended the actor.
       finalize();
@@ -517,6 +514,27 @@ private:
   // The Troupe actor running on this thread (running()).
   static inline thread_local actor* running_actor = nullptr;
 
+  // Makes an actor the one running on this thread (current_unit, running_actor, running_job())
+  // for one resume; restores what was there before.
+  class running_here {
+  public:
+    running_here(actor* self, caf::execution_unit* ctx) noexcept
+        : unit_(std::exchange(current_unit, ctx)), actor_(std::exchange(running_actor, self)),
+          job_(self) {}
+    running_here(const running_here&) = delete;
+    running_here& operator=(const running_here&) = delete;
+    ~running_here() {
+      current_unit = unit_;
+      running_actor = actor_;
+    }
+
+  private:
+    caf::execution_unit* unit_;
+    actor* actor_;
+    // Set by Troupe's workers already; this covers the other scheduler policies.
+    running_job_scope job_;
+  };
+
   using reply_queue = unbounded_mpsc_queue<std::unique_ptr<reply_job>>;
 
   // The reply queue exists once something replies to this actor: most actors never request, and
@@ -596,7 +614,7 @@ private:
   std::atomic<bool> has_sources_{false};
 
 protected:
-  /// Set by initialize_actor(); until then resume() leaves the work to CAF. Actor only.
+  /// Set by initialize_actor(); until then resume() hands the actor no message. Actor only.
   bool initialized_ = false;
   /// Set by quit(); no handler runs afterwards. Actor only.
   bool stopping_ = false;

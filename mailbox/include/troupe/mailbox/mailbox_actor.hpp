@@ -58,7 +58,7 @@ public:
   /// Internal: the shared queue state.
   [[nodiscard]] const std::shared_ptr<core_type>& core() const noexcept { return core_; }
 
-  /// Internal: CAF's start hook; returns troupe::actor's behavior.
+  /// Internal: the start hook (troupe::actor::make_behavior).
   caf::behavior make_behavior() override { return initialize_actor(); }
 
   /// Terminates the actor after the current handler (troupe::actor::quit); the
