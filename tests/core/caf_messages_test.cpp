@@ -34,14 +34,7 @@ protected:
 
   // Waits for the DOWN message of `who` and returns its exit reason.
   caf::error exit_reason_of(const caf::actor& who) {
-    caf::scoped_actor self{sys()};
-    self->monitor(who);
-    caf::error reason = caf::sec::request_timeout;
-    bool got = false;
-    self->receive([&](caf::down_msg& down) { reason = down.reason, got = true; },
-                  caf::after(10s) >> [] {});
-    EXPECT_TRUE(got) << "no DOWN message within 10 s";
-    return reason;
+    return troupe::test::exit_watch{sys(), who}.exit_reason();
   }
 
   // A plain CAF request to `dest` from a scoped actor: its answer's error, or none.
