@@ -87,18 +87,26 @@ void actor::on_request_timer() {
     arm_request_timer();
 }
 
+namespace {
+
+// Schedules `self`, which this caller found idle (step 2 of the resume protocol): on `host`'s
+// worker when there is one. The scheduler holds a reference until the actor has run.
+void schedule(actor& self, caf::execution_unit* host) {
+  caf::intrusive_ptr_add_ref(self.ctrl());
+  if (host != nullptr)
+    host->exec_later(&self);
+  else
+    self.home_system().scheduler().enqueue(&self);
+}
+
+} // namespace
+
 void actor::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
   const auto mid = what->mid;
   caf::strong_actor_ptr from = what->sender;
   switch (inbox_.push_front(what.release())) {
   case caf::intrusive::inbox_result::unblocked_reader:
-    // The actor was idle: this sender schedules it (step 2 of the resume protocol), and the
-    // scheduler holds a reference until it has run.
-    caf::intrusive_ptr_add_ref(ctrl());
-    if (host != nullptr)
-      host->exec_later(this);
-    else
-      home_system().scheduler().enqueue(this);
+    schedule(*this, host); // the actor was idle
     break;
   case caf::intrusive::inbox_result::queue_closed:
     // The actor terminated (the inbox deleted the element): a request still gets an answer.
@@ -115,11 +123,7 @@ void actor::launch(caf::execution_unit* host, bool lazy, bool hide) {
     register_at_system();
   if (lazy && inbox_.try_block())
     return; // the first message schedules it
-  caf::intrusive_ptr_add_ref(ctrl());
-  if (host != nullptr)
-    host->exec_later(this);
-  else
-    home_system().scheduler().enqueue(this);
+  schedule(*this, host);
 }
 
 void actor::add_multiplexed_response_handler(caf::message_id response_id, caf::behavior handler) {
@@ -155,7 +159,7 @@ void actor::handle_caf_messages(caf::mailbox_element* newest) {
     auto* next = node->next;
     node->next = oldest;
     oldest = node;
-    node = next == nullptr ? nullptr : static_cast<caf::mailbox_element*>(next);
+    node = static_cast<caf::mailbox_element*>(next);
   }
   while (oldest != nullptr) {
     caf::mailbox_element_ptr x{oldest};
