@@ -4,6 +4,7 @@
 
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -128,6 +129,16 @@ TEST_F(caf_messages_test, ACafRequestOfATroupeActorThatGetsNoAnswerTimesOut) {
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(f.get(), caf::sec::request_timeout);
   caf::anon_send_exit(silent, caf::exit_reason::kill);
+}
+
+TEST_F(caf_messages_test, AResponseHandlerThatThrowsEndsTheActorWithRuntimeError) {
+  auto server = sys().spawn([]() -> caf::behavior { return {[](int32_t x) { return x + 1; }}; });
+  auto a = troupe::spawn_actor(*rt, [server](troupe::actor* self) {
+    self->request(server, 10s, int32_t{41})
+        .then([](int32_t) { throw std::runtime_error{"handler failed"}; }, [](caf::error&) {});
+  });
+  EXPECT_EQ(exit_reason_of(a), caf::sec::runtime_error);
+  caf::anon_send_exit(server, caf::exit_reason::kill);
 }
 
 TEST_F(caf_messages_test, ADownMessageOfAMonitorIsADeadLetterOfTheTroupeActor) {
