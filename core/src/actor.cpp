@@ -50,63 +50,52 @@ void actor::fail_request_after(uint64_t id, caf::timespan timeout, caf::error re
   auto now = clock().now();
   if (timeout > detail::request_deadlines::time_point::max() - now)
     return; // beyond the clock's range: never
-  if (!deadlines_)
-    deadlines_ = std::make_unique<detail::request_deadlines>();
-  deadlines_->add(now + std::max(timeout, caf::timespan{0}), id, std::move(reason));
+  auto& deadlines = outstanding_.deadlines();
+  deadlines.add(now + std::max(timeout, caf::timespan{0}), id, std::move(reason));
   // Answered requests leave their entries until they come due: compact once they are the
   // majority, so a busy requester with long timeouts holds about as many as it has waiting.
-  if (deadlines_->size() > 2 * outstanding_.size() + 32)
-    deadlines_->compact([this](uint64_t x) { return outstanding_.contains(x); });
+  if (deadlines.size() > 2 * outstanding_.size() + 32)
+    deadlines.compact([this](uint64_t x) { return outstanding_.contains(x); });
   arm_request_timer();
 }
 
 void actor::arm_request_timer() {
-  while (!deadlines_->empty() && !outstanding_.contains(deadlines_->earliest().id))
-    deadlines_->pop_earliest();
-  if (deadlines_->empty())
-    return; // a timer still armed finds nothing due and stops
-  auto due = deadlines_->earliest().due;
-  if (deadlines_->armed && *deadlines_->armed <= due)
+  auto* deadlines = outstanding_.deadlines_if_made();
+  if (deadlines == nullptr)
     return;
-  deadlines_->armed = due;
+  while (!deadlines->empty() && !outstanding_.contains(deadlines->earliest().id))
+    deadlines->pop_earliest();
+  if (deadlines->empty())
+    return; // a timer still armed finds nothing due and stops
+  auto due = deadlines->earliest().due;
+  if (deadlines->armed && *deadlines->armed <= due)
+    return;
+  deadlines->armed = due;
   // One ordinary timeout per type and actor: CAF replaces a later one and cancels it when the
   // actor terminates (the clock's reference to the actor goes with it).
   clock().set_ordinary_timeout(due, this, request_timeout_atom::value, 0);
 }
 
 void actor::on_request_timer() {
-  if (!deadlines_)
+  auto* deadlines = outstanding_.deadlines_if_made();
+  if (deadlines == nullptr)
     return;
-  deadlines_->armed.reset();
-  for (auto& expired : deadlines_->take_due(clock().now())) {
+  deadlines->armed.reset();
+  for (auto& expired : deadlines->take_due(clock().now())) {
     if (stopping_)
       return; // nothing runs after quit()
     fail_request(expired.id, std::move(expired.reason));
   }
-  if (deadlines_ && !stopping_)
+  if (!stopping_)
     arm_request_timer();
 }
-
-namespace {
-
-// Schedules `self`, which this caller found idle (step 2 of the resume protocol): on `host`'s
-// worker when there is one. The scheduler holds a reference until the actor has run.
-void schedule(actor& self, caf::execution_unit* host) {
-  caf::intrusive_ptr_add_ref(self.ctrl());
-  if (host != nullptr)
-    host->exec_later(&self);
-  else
-    self.home_system().scheduler().enqueue(&self);
-}
-
-} // namespace
 
 void actor::enqueue(caf::mailbox_element_ptr what, caf::execution_unit* host) {
   const auto mid = what->mid;
   caf::strong_actor_ptr from = what->sender;
   switch (inbox_.push_front(what.release())) {
   case caf::intrusive::inbox_result::unblocked_reader:
-    schedule(*this, host); // the actor was idle
+    schedule(host); // the actor was idle
     break;
   case caf::intrusive::inbox_result::queue_closed:
     // The actor terminated (the inbox deleted the element): a request still gets an answer.
@@ -123,7 +112,7 @@ void actor::launch(caf::execution_unit* host, bool lazy, bool hide) {
     register_at_system();
   if (lazy && inbox_.try_block())
     return; // the first message schedules it
-  schedule(*this, host);
+  schedule(host);
 }
 
 void actor::add_multiplexed_response_handler(caf::message_id response_id, caf::behavior handler) {

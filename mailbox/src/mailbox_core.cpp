@@ -8,18 +8,26 @@ namespace troupe::detail {
 mailbox_core_base::mailbox_core_base(mailbox_options opts,
                                      std::shared_ptr<dead_letter_office> office,
                                      std::size_t default_batch)
-    : opts_(std::move(opts)), office_(std::move(office)),
-      batch_(opts_.batch != 0 ? opts_.batch : default_batch) {}
+    : capacity_(opts.capacity), send_timeout_(opts.send_timeout),
+      name_(opts.name.empty() ? nullptr
+                              : std::make_unique<const std::string>(std::move(opts.name))),
+      office_(std::move(office)), batch_(opts.batch != 0 ? opts.batch : default_batch),
+      overflow_(opts.overflow) {}
+
+const std::string& mailbox_core_base::name() const noexcept {
+  static const std::string unnamed;
+  return name_ ? *name_ : unnamed;
+}
 
 void mailbox_core_base::count_dead_letter(const char* type_name, const caf::error& reason) {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);
   if (office_)
-    office_->report(dead_letter{opts_.name, type_name, reason});
+    office_->report(dead_letter{name(), type_name, reason});
 }
 
 mailbox_metrics mailbox_core_base::metrics_base() const noexcept {
   mailbox_metrics m;
-  m.capacity = opts_.capacity;
+  m.capacity = capacity_;
   m.high_water = high_water_.load(std::memory_order_relaxed);
   m.processed = processed_.load(std::memory_order_relaxed);
   // Every accepted envelope was handled, evicted, purged at close, or is still queued (the

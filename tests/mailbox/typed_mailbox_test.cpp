@@ -624,11 +624,32 @@ TEST_F(TypedMailbox, AHandlerFactoryThatCanOnlyMoveMakesTheHandlers) {
 // default handlers were 800 bytes of every actor (sizeof(caf::scheduled_actor) is 960 with GCC
 // 12, caf::local_actor 160). What Troupe adds: its CAF inbox (one pointer), its reply queue and
 // CAF response table (made by their first use), its request table and sources. The request
-// table (56 bytes as an empty std::unordered_map) is made by the first request, and the lock
-// that serialises replies to an ended actor is a spin lock (a std::mutex is 40 bytes).
+// table (56 bytes as an empty std::unordered_map, the id count and the requests' deadlines) is
+// made by the first request, the lock that serialises replies to an ended actor is a spin lock
+// (a std::mutex is 40 bytes), and the flags share one word.
 TEST(ActorFootprint, ATroupeActorIsALocalActorAndLittleMore) {
-  EXPECT_LE(sizeof(troupe::actor), sizeof(caf::local_actor) + 112u);
+  EXPECT_LE(sizeof(troupe::actor), sizeof(caf::local_actor) + 80u);
   EXPECT_LT(sizeof(troupe::actor), sizeof(caf::scheduled_actor) / 2);
+}
+
+// A typed mailbox's actor adds its core's pointer and its flags: the host of its coroutine
+// handlers (56 bytes) is made by the first one, and most actors never run one.
+TEST(ActorFootprint, AMailboxActorAddsACorePointerAndItsFlags) {
+  EXPECT_LE(sizeof(mailbox_self<item>), sizeof(troupe::actor) + 32u);
+  EXPECT_LT(sizeof(mailbox_self<item>), sizeof(troupe::actor) + sizeof(coroutine_host));
+}
+
+// A mailbox core keeps what it reads of its options, not a mailbox_options (64 bytes, its name
+// a std::string that most mailboxes leave empty).
+TEST(ActorFootprint, AMailboxCoreKeepsItsOptionsCompact) {
+  EXPECT_LE(sizeof(troupe::detail::mailbox_core_base), 104u);
+}
+
+// Its admission engine counts what it dropped or refused in counters made by the first loss
+// (bounded_admission's losses): its policy, two counters and three pointers remain.
+TEST(ActorFootprint, AMailboxCoreCountsLossesOnlyOnceItLost) {
+  EXPECT_LE(sizeof(troupe::detail::mailbox_core<item>),
+            sizeof(troupe::detail::mailbox_core_base) + 48u + 3 * sizeof(void*));
 }
 
 // -- lanes: who keeps whose order ------------------------------------------------------------

@@ -247,11 +247,7 @@ public:
   }
 
   /// Registers the continuation of a new request; returns its id. Actor only.
-  uint64_t add_request(std::unique_ptr<continuation> k) {
-    auto id = ++last_request_id_;
-    outstanding_.add(id, std::move(k));
-    return id;
-  }
+  uint64_t add_request(std::unique_ptr<continuation> k) { return outstanding_.add(std::move(k)); }
 
   /// Fails an outstanding request now (send failure, timeout). Actor only.
   void fail_request(uint64_t id, caf::error err) {
@@ -333,11 +329,7 @@ public:
     // inbox's cache line.
     if (!inbox_.blocked() || !inbox_.try_unblock())
       return false;
-    caf::intrusive_ptr_add_ref(ctrl());
-    if (ctx != nullptr)
-      ctx->exec_later(this);
-    else
-      home_system().scheduler().enqueue(this);
+    schedule(ctx);
     return true;
   }
 
@@ -438,8 +430,7 @@ protected:
     // Nobody is left to run the continuations; requests still out are simply
     // forgotten. Replies already queued, and any that arrive later, are dead
     // letters (see "Cancellation and lifetime").
-    outstanding_.clear();
-    deadlines_.reset(); // CAF drops the armed timer as the actor terminates
+    outstanding_.clear(); // their deadlines too: CAF drops the armed timer as the actor ends
     // Release: a poster that sees the flag empties the queue itself, perhaps before this
     // thread takes the lock below; it becomes the consumer and must see every pop this actor
     // made (drain_replies), which the lock alone orders only when this thread gets it first.
@@ -535,6 +526,16 @@ private:
     running_job_scope job_;
   };
 
+  // Schedules this actor, which the caller found idle and unblocked (step 2): on `host`'s
+  // worker when there is one. The scheduler holds a reference until the actor has run.
+  void schedule(caf::execution_unit* host) {
+    caf::intrusive_ptr_add_ref(ctrl());
+    if (host != nullptr)
+      host->exec_later(this);
+    else
+      home_system().scheduler().enqueue(this);
+  }
+
   using reply_queue = unbounded_mpsc_queue<std::unique_ptr<reply_job>>;
 
   // The reply queue exists once something replies to this actor: most actors never request, and
@@ -577,14 +578,7 @@ private:
     using unique_pointer = caf::mailbox_element_ptr;
   };
   caf::intrusive::lifo_inbox<inbox_policy> inbox_;
-  std::atomic<bool> replies_closed_{false};
-  // Rarely taken (replies to an actor that ended), so a spin lock: a std::mutex is 40 bytes in
-  // every actor.
-  spin_lock discard_mtx_;
   detail::request_table outstanding_;
-  uint64_t last_request_id_ = 0;
-  // Created by the first timed request: most actors never make one.
-  std::unique_ptr<detail::request_deadlines> deadlines_;
   // Null unless the runtime spawned the actor (report_exit_to). Among the pointers: the flags
   // at the end share one word.
   exit_listener* exit_listener_ = nullptr;
@@ -611,7 +605,12 @@ private:
   // Made by the first CAF request: most actors never make one.
   std::unique_ptr<detail::caf_response_table> caf_responses_;
   std::atomic<std::shared_ptr<const source_list>> sources_;
+  // The flags share the actor's last word.
   std::atomic<bool> has_sources_{false};
+  std::atomic<bool> replies_closed_{false};
+  // Rarely taken (replies to an actor that ended), so a spin lock: a std::mutex is 40 bytes in
+  // every actor.
+  spin_lock discard_mtx_;
 
 protected:
   /// Set by initialize_actor(); until then resume() hands the actor no message. Actor only.

@@ -123,6 +123,7 @@ public:
   ~bounded_admission() {
     delete room_.load(std::memory_order_relaxed);
     delete parking_.load(std::memory_order_relaxed);
+    delete losses_.load(std::memory_order_relaxed);
   }
 
   /// What a full queue does with an arriving item.
@@ -144,10 +145,10 @@ public:
       return admission_outcome::accepted;
     switch (policy_) {
     case overflow_policy::drop_newest:
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+      count_loss(&losses::dropped);
       return admission_outcome::dropped;
     case overflow_policy::fail:
-      rejected_.fetch_add(1, std::memory_order_relaxed);
+      count_loss(&losses::rejected);
       return admission_outcome::full;
     case overflow_policy::drop_oldest:
       return evict_and_place(item);
@@ -158,7 +159,7 @@ public:
     case admission_sender::actor:
       return park_item(item, make_entered(), std::move(failed));
     case admission_sender::no_wait:
-      rejected_.fetch_add(1, std::memory_order_relaxed);
+      count_loss(&losses::rejected);
       return admission_outcome::full;
     case admission_sender::thread:
       break;
@@ -169,7 +170,7 @@ public:
         },
         deadline);
     if (outcome == admission_outcome::timeout || outcome == admission_outcome::closed)
-      rejected_.fetch_add(1, std::memory_order_relaxed);
+      count_loss(&losses::rejected);
     return outcome;
   }
 
@@ -267,17 +268,11 @@ public:
     return parked_count_.load(std::memory_order_acquire);
   }
   /// Items the policy discarded (drop_newest, drop_oldest).
-  [[nodiscard]] std::size_t dropped() const noexcept {
-    return dropped_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] std::size_t dropped() const noexcept { return counted(&losses::dropped); }
   /// Queued items drop_oldest evicted for newer ones (also counted in dropped()).
-  [[nodiscard]] std::size_t evicted() const noexcept {
-    return evicted_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] std::size_t evicted() const noexcept { return counted(&losses::evicted); }
   /// Items refused: full, timed out, or offered to a closed queue.
-  [[nodiscard]] std::size_t rejected() const noexcept {
-    return rejected_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] std::size_t rejected() const noexcept { return counted(&losses::rejected); }
 
 protected:
   /// The queue's stopped() outcome, counting an item offered to a closed queue as rejected:
@@ -285,7 +280,7 @@ protected:
   admission_outcome check_open() {
     auto why = queue().stopped();
     if (why == admission_outcome::closed)
-      rejected_.fetch_add(1, std::memory_order_relaxed);
+      count_loss(&losses::rejected);
     return why;
   }
 
@@ -312,10 +307,10 @@ protected:
   }
 
   /// Counts an item the owner discarded itself (its own drop_oldest ring).
-  void count_dropped(bool evicted_one) noexcept {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+  void count_dropped(bool evicted_one) {
+    count_loss(&losses::dropped);
     if (evicted_one)
-      evicted_.fetch_add(1, std::memory_order_relaxed);
+      count_loss(&losses::evicted);
   }
 
 private:
@@ -342,6 +337,23 @@ private:
 
   // The object `slot` points to, created by the first caller (a compare-exchange decides whose
   // object stays; the others free theirs).
+  // What the policy discarded or refused: made by the first loss. A queue is made per actor
+  // (every typed mailbox), and most never lose an item: three counters in each were 24 bytes.
+  struct losses {
+    std::atomic<std::size_t> dropped{0};
+    std::atomic<std::size_t> evicted{0};
+    std::atomic<std::size_t> rejected{0};
+  };
+
+  void count_loss(std::atomic<std::size_t> losses::*which) {
+    (get_or_create(losses_).*which).fetch_add(1, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] std::size_t counted(std::atomic<std::size_t> losses::*which) const noexcept {
+    const auto* counts = losses_.load(std::memory_order_acquire);
+    return counts == nullptr ? 0 : (counts->*which).load(std::memory_order_relaxed);
+  }
+
   template <class T>
   static T& get_or_create(std::atomic<T*>& slot) {
     auto* current = slot.load(std::memory_order_acquire);
@@ -361,7 +373,7 @@ private:
       auto oldest = queue().evict_oldest();
       if (!oldest) {
         // Nothing to evict (every slot is held, say by a reservation): the arriving one goes.
-        dropped_.fetch_add(1, std::memory_order_relaxed);
+        count_loss(&losses::dropped);
         return admission_outcome::dropped;
       }
       count_dropped(true);
@@ -397,9 +409,7 @@ private:
   const overflow_policy policy_;
   std::atomic<std::size_t> parked_count_{0};
   std::atomic<std::size_t> waiters_{0};
-  std::atomic<std::size_t> dropped_{0};
-  std::atomic<std::size_t> evicted_{0};
-  std::atomic<std::size_t> rejected_{0};
+  std::atomic<losses*> losses_{nullptr};       // owned; see losses
   std::atomic<parking_lot*> parking_{nullptr}; // owned
   std::atomic<waiting_room*> room_{nullptr};   // owned
 };

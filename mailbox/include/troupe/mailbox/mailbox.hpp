@@ -101,7 +101,7 @@ public:
   /// send_timeout passes (then fails with send_timeout and hands the message back).
   template <class T>
   requires is_one_of_v<T, Ts...> send_result<T> send(T msg)
-  const { return send(std::move(msg), core_->options().send_timeout); }
+  const { return send(std::move(msg), core_->send_timeout()); }
 
   /// Sends from a thread, blocking under backpressure for at most `timeout`.
   template <class T>
@@ -201,9 +201,7 @@ public:
   }
 
   /// reserve(timeout) with the mailbox's send_timeout (mailbox_options::send_timeout).
-  [[nodiscard]] result<permit<Ts...>> reserve() const {
-    return reserve(core_->options().send_timeout);
-  }
+  [[nodiscard]] result<permit<Ts...>> reserve() const { return reserve(core_->send_timeout()); }
 
   // -- closing and pausing -----------------------------------------------------------------------
 

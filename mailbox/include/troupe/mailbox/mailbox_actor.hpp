@@ -42,14 +42,13 @@ public:
 
   /// Internal: called by CAF's spawn (through spawn_mailbox) with the mailbox's queue state.
   mailbox_self(caf::actor_config& cfg, std::shared_ptr<core_type> core)
-      : troupe::actor(cfg), core_(std::move(core)),
-        coroutines_(this, [](troupe::actor* self, caf::error reason) {
-          static_cast<mailbox_self*>(self)->quit(std::move(reason));
-        }) {}
+      : troupe::actor(cfg), core_(std::move(core)) {}
+
+  ~mailbox_self() override { delete coroutines_.load(std::memory_order_relaxed); }
 
   /// The mailbox's name (mailbox_options::name), or "mailbox" when it has none.
   const char* name() const override {
-    return core_->options().name.empty() ? "mailbox" : core_->options().name.c_str();
+    return core_->name().empty() ? "mailbox" : core_->name().c_str();
   }
 
   /// A snapshot of this actor's mailbox counters.
@@ -71,7 +70,12 @@ public:
   void close_mailbox() { core_->close_for_senders(this); }
 
   /// The coroutine handlers running on this actor (see troupe::task in component coro).
-  [[nodiscard]] coroutine_host& coroutines() noexcept { return coroutines_; }
+  /// Actor only.
+  [[nodiscard]] coroutine_host& coroutines() {
+    if (auto* host = coroutines_.load(std::memory_order_relaxed))
+      return *host;
+    return make_coroutine_host();
+  }
 
   /// A reply that reaches this actor after it terminated is a dead letter with receiver_dead,
   /// as a message left in its mailbox is.
@@ -88,7 +92,9 @@ protected:
   void on_exit() override {
     // First, while the actor is whole: suspended coroutines run their destructors, which may
     // still use the actor (cancel timers, answer their request with receiver_dead).
-    coroutines_.destroy_all();
+    exited_ = true;
+    if (auto* host = coroutines_.load(std::memory_order_relaxed))
+      host->destroy_all();
     core_->owner_terminated();
     troupe::actor::on_exit();
   }
@@ -97,14 +103,12 @@ protected:
   virtual void on_mailbox_closed() { quit(); }
 
   void drain_queue(size_t max) override {
-    core_->drain_while(
-        [this] { return !stopping_ && !coroutines_.queue_held() && !core_->paused(); },
-        [this](typename core_type::envelope_type&& env) { dispatch(env); },
-        std::min(max, core_->batch()));
+    core_->drain_while([this] { return !stopping_ && !queue_held() && !core_->paused(); },
+                       [this](typename core_type::envelope_type&& env) { dispatch(env); },
+                       std::min(max, core_->batch()));
     // The close is seen after the last queued message: close_for_senders() sets its flag before
     // it wakes us, so an empty queue with the flag set has nothing left from before the close.
-    if (close_pending() && !stopping_ && !coroutines_.queue_held() && !core_->paused() &&
-        core_->empty()) {
+    if (close_pending() && !stopping_ && !queue_held() && !core_->paused() && core_->empty()) {
       close_seen_.store(true, std::memory_order_relaxed);
       on_mailbox_closed();
     }
@@ -115,7 +119,7 @@ protected:
   // A close not yet seen counts as a message; a paused queue counts as empty (resume() wakes
   // the actor).
   [[nodiscard]] bool queue_empty() const noexcept override {
-    return coroutines_.queue_held() || core_->paused() || (core_->empty() && !close_pending());
+    return queue_held() || core_->paused() || (core_->empty() && !close_pending());
   }
 
   std::atomic<uint64_t>& queue_anchor() noexcept override { return core_->anchor(); }
@@ -125,10 +129,33 @@ private:
     return core_->closed_for_senders() && !close_seen_.load(std::memory_order_relaxed);
   }
 
+  // Whether a sequential coroutine holds the queue; false while no coroutine ever ran here.
+  [[nodiscard]] bool queue_held() const noexcept {
+    const auto* host = coroutines_.load(std::memory_order_acquire);
+    return host != nullptr && host->queue_held();
+  }
+
+  // The first coroutine handler makes the host. Published with release for queue_held(), which
+  // the wake-up check may call on another worker. A host asked for after the actor exited (no
+  // coroutine can have started then) is stopped at once, as destroy_all() left the first one.
+  coroutine_host& make_coroutine_host() {
+    auto* host = new coroutine_host(this, [](troupe::actor* self, caf::error reason) {
+      static_cast<mailbox_self*>(self)->quit(std::move(reason));
+    });
+    if (exited_)
+      host->destroy_all();
+    coroutines_.store(host, std::memory_order_release);
+    return *host;
+  }
+
   std::shared_ptr<core_type> core_;
-  coroutine_host coroutines_;
+  // Owned (deleted by the destructor); null until the first coroutine handler: most actors
+  // never run one, and the host is 56 bytes.
+  std::atomic<coroutine_host*> coroutines_{nullptr};
   // Written by the actor; read by the wake-up check, which may run on another worker.
   std::atomic<bool> close_seen_{false};
+  // Set by on_exit (actor only).
+  bool exited_ = false;
 };
 
 namespace detail {

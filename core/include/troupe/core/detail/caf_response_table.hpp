@@ -35,8 +35,6 @@ public:
   /// Forgets every handler (the actor quit: no response runs any more).
   void clear() noexcept { handlers_.clear(); }
 
-  [[nodiscard]] bool empty() const noexcept { return handlers_.empty(); }
-
 private:
   std::unordered_map<std::uint64_t, caf::behavior> handlers_;
 };

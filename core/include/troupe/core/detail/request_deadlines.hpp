@@ -65,6 +65,12 @@ public:
   }
 
   /// The due time of the clock timer armed for this actor, if one is.
+  /// Forgets every deadline and the armed timer (the actor ended: CAF drops its timer).
+  void clear() noexcept {
+    heap_.clear();
+    armed.reset();
+  }
+
   std::optional<time_point> armed;
 
 private:

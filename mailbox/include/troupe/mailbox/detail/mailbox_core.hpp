@@ -21,7 +21,9 @@
 //    handshake live there. The drop_oldest ring evicts by itself and an unbounded queue never
 //    refuses, so those two take their items directly.
 //  - Size: a mailbox is created per actor, and most never see backpressure: what parked senders
-//    and waiting threads need is allocated by the first of them (bounded_admission). No member
+//    and waiting threads need is allocated by the first of them, the counts of dropped and
+//    refused items by the first loss (bounded_admission), and of the options the core keeps
+//    the fields it reads, the name only when there is one. No member
 //    is padded to a cache line. An unbounded queue (whose object is four cache lines: the lane
 //    table with the consumer's turn, and its first lane's three, which keep producers and the
 //    consumer apart) is made by the first push: an actor that is never sent anything, as most
@@ -102,7 +104,13 @@ public:
   mailbox_core_base& operator=(const mailbox_core_base&) = delete;
   ~mailbox_core_base() override = default;
 
-  [[nodiscard]] const mailbox_options& options() const noexcept { return opts_; }
+  /// mailbox_options::name; empty when the mailbox has none.
+  [[nodiscard]] const std::string& name() const noexcept;
+  /// mailbox_options::capacity (0: unbounded).
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] overflow_policy overflow() const noexcept { return overflow_; }
+  /// mailbox_options::send_timeout.
+  [[nodiscard]] std::chrono::milliseconds send_timeout() const noexcept { return send_timeout_; }
   [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
   /// The owner terminated.
   [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -145,9 +153,14 @@ protected:
   /// Empties the queue of a closed mailbox, answering or dead-lettering each envelope.
   virtual void purge_after_close() = 0;
 
-  mailbox_options opts_;
+  // The options, kept in what the core reads of them: a core is made per actor, and a whole
+  // mailbox_options (its name a std::string) was 64 bytes of every one.
+  std::size_t capacity_;
+  std::chrono::milliseconds send_timeout_;
+  std::unique_ptr<const std::string> name_; // null when unnamed, as most mailboxes are
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
+  overflow_policy overflow_;
   std::atomic<bool> closed_{false};
   std::atomic<bool> sender_closed_{false};
   std::atomic<bool> paused_{false};
@@ -184,14 +197,13 @@ public:
 
   mailbox_core(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
                std::size_t default_batch)
-      : mailbox_core_base(std::move(opts), std::move(office), default_batch),
-        admission(opts_.overflow) {
+      : mailbox_core_base(std::move(opts), std::move(office), default_batch), admission(overflow_) {
     if (unbounded())
       return; // its queue is made by the first push (see Size at the top of this file)
-    if (opts_.overflow == overflow_policy::drop_oldest)
-      evicting_ = std::make_unique<locked_ring<envelope_type>>(opts_.capacity);
+    if (overflow_ == overflow_policy::drop_oldest)
+      evicting_ = std::make_unique<locked_ring<envelope_type>>(capacity_);
     else
-      bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(opts_.capacity);
+      bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(capacity_);
   }
 
   ~mailbox_core() override {
@@ -255,7 +267,7 @@ public:
       return why;
     if (unbounded() || try_reserve_slot())
       return admission_outcome::accepted;
-    if (!wait || opts_.overflow != overflow_policy::backpressure)
+    if (!wait || overflow_ != overflow_policy::backpressure)
       return admission_outcome::full;
     return this->wait_for_room([this] { return try_reserve_slot(); }, deadline);
   }
@@ -520,7 +532,7 @@ private:
   }
   static constexpr std::uint64_t threads_lane_key = 0;
 
-  [[nodiscard]] bool unbounded() const noexcept { return opts_.capacity == 0; }
+  [[nodiscard]] bool unbounded() const noexcept { return capacity_ == 0; }
 
   // The queue of an unbounded mailbox, made now if this is the first push. The load and the
   // CAS pair with the CAS that installed it: its constructor has run. All are seq_cst so that

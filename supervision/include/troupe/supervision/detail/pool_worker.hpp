@@ -220,10 +220,7 @@ private:
     stop(caf::exit_reason::normal);
   }
 
-  void stop(caf::error reason) {
-    stopping_ = true;
-    quit(std::move(reason));
-  }
+  void stop(caf::error reason) { quit(std::move(reason)); }
 
   std::shared_ptr<core_type> core_;
   // The same core, never reset: what queue_empty() and queue_anchor() read (see resume()).
