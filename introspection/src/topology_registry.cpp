@@ -12,6 +12,7 @@
 #include "troupe/introspection/actor_name.hpp"
 #include "troupe/introspection/detail/actor_relations.hpp"
 #include "troupe/introspection/detail/topology_sections.hpp"
+#include "troupe/scheduler/recycled_allocator.hpp"
 
 namespace troupe {
 
@@ -43,6 +44,32 @@ const topology_registry::profile& shape_of(const Node& n) {
 
 } // namespace
 
+void topology_registry::node_deleter::operator()(node* n) const noexcept {
+  n->~node();
+  recycled_allocator<node>{}.deallocate(n, 1);
+}
+
+topology_registry::node* topology_registry::node_in(const node_table::shard& s,
+                                                    caf::actor_id id) noexcept {
+  const auto* slot = s.entries.find(id);
+  return slot == nullptr ? nullptr : slot->get();
+}
+
+std::pair<topology_registry::node*, bool> topology_registry::emplace_node(node_table::shard& s,
+                                                                          caf::actor_id id) {
+  auto [slot, made] = s.entries.try_emplace(id);
+  if (made) {
+    try {
+      auto* block = recycled_allocator<node>{}.allocate(1);
+      *slot = node_ptr{::new (block) node{}}; // noexcept: every member starts empty
+    } catch (...) {
+      s.entries.erase(id); // no entry without its node
+      throw;
+    }
+  }
+  return {slot->get(), made};
+}
+
 bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape) {
   return add_actor(id, std::move(addr), description{.shape = shape});
 }
@@ -51,7 +78,7 @@ bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, descri
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
   // The node may exist already: described during its actor's construction.
-  auto [n, made] = s.entries.try_emplace(id);
+  auto [n, made] = emplace_node(s, id);
   const bool fresh = made || !n->registered();
   if (n->extra)
     n->extra->awaiting_add = false;
@@ -69,7 +96,7 @@ bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, descri
 bool topology_registry::remove_actor(caf::actor_id id) {
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  auto* n = s.entries.find(id);
+  auto* n = node_in(s, id);
   if (n == nullptr)
     return false;
   const bool was_registered = n->registered();
@@ -82,14 +109,14 @@ bool topology_registry::remove_actor(caf::actor_id id) {
 bool topology_registry::contains(caf::actor_id id) const {
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  auto* n = s.entries.find(id);
+  auto* n = node_in(s, id);
   return n != nullptr && n->registered();
 }
 
 void topology_registry::set_owned(caf::actor_id id) {
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  if (auto* n = s.entries.find(id); n != nullptr && n->registered())
+  if (auto* n = node_in(s, id); n != nullptr && n->registered())
     n->extras_made().owned = true;
 }
 
@@ -97,17 +124,17 @@ std::vector<topology_registry::registered_actor> topology_registry::registered()
   std::vector<registered_actor> result;
   for (auto& s : nodes_.shards()) {
     std::lock_guard guard{s.mtx};
-    s.entries.for_each([&](caf::actor_id id, const node& n) {
-      if (n.registered())
-        result.push_back({id, n.addr, n.extra && n.extra->owned});
+    s.entries.for_each([&](caf::actor_id id, const node_ptr& n) {
+      if (n->registered())
+        result.push_back({id, n->addr, n->extra && n->extra->owned});
     });
   }
   return result;
 }
 
-topology_registry::node& topology_registry::node_to_describe(sharded_by_id<node>::shard& s,
+topology_registry::node& topology_registry::node_to_describe(node_table::shard& s,
                                                              caf::actor_id id) {
-  auto [n, made] = s.entries.try_emplace(id);
+  auto [n, made] = emplace_node(s, id);
   if (made)
     n->extras_made().awaiting_add = true;
   return *n;
@@ -135,7 +162,7 @@ void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_ro
   auto& kid = nodes_.of(row.actor);
   auto update = [&] {
     if (row.actor != 0)
-      if (auto* child = kid.entries.find(row.actor)) {
+      if (auto* child = node_in(kid, row.actor)) {
         child->extras_made().parent = owner;
         set_node_state(*child, row.state);
       }
@@ -155,7 +182,7 @@ void topology_registry::set_state(caf::actor_id id, std::string state) {
     return;
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
-  if (auto* n = s.entries.find(id))
+  if (auto* n = node_in(s, id))
     set_node_state(*n, std::move(state));
 }
 
@@ -166,7 +193,7 @@ void topology_registry::remove_child(caf::actor_id owner, uint64_t serial) {
   std::optional<child_row> removed;
   auto& s = nodes_.of(owner);
   std::lock_guard guard{s.mtx};
-  if (auto* n = s.entries.find(owner); n != nullptr && n->extra) {
+  if (auto* n = node_in(s, owner); n != nullptr && n->extra) {
     auto& rows = n->extra->children;
     if (auto row = rows.find(serial); row != rows.end()) {
       removed.emplace(std::move(row->second));
@@ -209,7 +236,7 @@ std::size_t topology_registry::size() const {
 }
 
 const topology_registry::node* topology_registry::find_node(caf::actor_id id) const {
-  return nodes_.of(id).entries.find(id);
+  return node_in(nodes_.of(id), id);
 }
 
 struct topology_registry::dump_context {
@@ -293,7 +320,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
   std::vector<caf::strong_actor_ptr> keep_alive;
   std::lock_guard components_guard{components_mtx_};
   std::vector<std::unique_lock<std::mutex>> guards;
-  guards.reserve(sharded_by_id<node>::shard_count);
+  guards.reserve(node_table::shard_count);
   for (auto& s : nodes_.shards())
     guards.emplace_back(s.mtx);
   dump_context ctx;
@@ -319,7 +346,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
   std::vector<caf::actor_id> ids;
   if (!off())
     for (auto& s : nodes_.shards())
-      s.entries.for_each([&](caf::actor_id id, const node&) { ids.push_back(id); });
+      s.entries.for_each([&](caf::actor_id id, const node_ptr&) { ids.push_back(id); });
   keep_alive.reserve(ids.size());
   for (auto id : ids) {
     auto& n = *find_node(id);
