@@ -49,8 +49,14 @@ void topology_registry::node_deleter::operator()(node* n) const noexcept {
   recycled_allocator<node>{}.deallocate(n, 1);
 }
 
-topology_registry::node* topology_registry::node_in(const node_table::shard& s,
+topology_registry::node* topology_registry::node_in(node_table::shard& s,
                                                     caf::actor_id id) noexcept {
+  auto* slot = s.entries.find(id);
+  return slot == nullptr ? nullptr : slot->get();
+}
+
+const topology_registry::node* topology_registry::node_in(const node_table::shard& s,
+                                                          caf::actor_id id) noexcept {
   const auto* slot = s.entries.find(id);
   return slot == nullptr ? nullptr : slot->get();
 }

@@ -240,7 +240,8 @@ private:
   using node_table = sharded_by_id<node_ptr>;
 
   // The node of `id` in `s`, or null. Only with the shard's lock held.
-  static node* node_in(const node_table::shard& s, caf::actor_id id) noexcept;
+  static node* node_in(node_table::shard& s, caf::actor_id id) noexcept;
+  static const node* node_in(const node_table::shard& s, caf::actor_id id) noexcept;
   // The node of `id` in `s`, made (empty) if there is none; whether it was made. Only with the
   // shard's lock held.
   static std::pair<node*, bool> emplace_node(node_table::shard& s, caf::actor_id id);

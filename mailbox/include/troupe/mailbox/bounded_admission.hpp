@@ -34,8 +34,9 @@
 //    issues the barrier and then fails what is parked (fail_parked) and wakes the threads
 //    (notify_waiting_threads); a producer that parked issues the barrier and then asks the owner
 //    (parking_refused), so nothing stays parked behind a close.
-//  - Size: what only parked items and waiting threads need is allocated by the first of them
-//    and freed with the engine, so a queue that never fills costs two counters and a pointer.
+//  - Size: what only parked items and waiting threads need is allocated by the first of them,
+//    the counts of dropped and refused items by the first loss, and freed with the engine, so
+//    a queue that never fills costs its policy, two counters and three pointers.
 //
 // Example (a queue of ints over a std::deque, for illustration):
 //
@@ -62,6 +63,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -307,7 +309,7 @@ protected:
   }
 
   /// Counts an item the owner discarded itself (its own drop_oldest ring).
-  void count_dropped(bool evicted_one) {
+  void count_dropped(bool evicted_one) noexcept {
     count_loss(&losses::dropped);
     if (evicted_one)
       count_loss(&losses::evicted);
@@ -335,8 +337,6 @@ private:
   Queue& queue() noexcept { return static_cast<Queue&>(*this); }
   const Queue& queue() const noexcept { return static_cast<const Queue&>(*this); }
 
-  // The object `slot` points to, created by the first caller (a compare-exchange decides whose
-  // object stays; the others free theirs).
   // What the policy discarded or refused: made by the first loss. A queue is made per actor
   // (every typed mailbox), and most never lose an item: three counters in each were 24 bytes.
   struct losses {
@@ -345,8 +345,23 @@ private:
     std::atomic<std::size_t> rejected{0};
   };
 
-  void count_loss(std::atomic<std::size_t> losses::*which) {
-    (get_or_create(losses_).*which).fetch_add(1, std::memory_order_relaxed);
+  // Counts a loss, making the counters first if need be. Never throws: a loss is counted in
+  // the middle of an operation (an evicted item still to refuse, a pushed one still to wake
+  // its consumer for), which a failed allocation must not cut short; without memory for the
+  // counters the loss goes uncounted.
+  void count_loss(std::atomic<std::size_t> losses::*which) noexcept {
+    auto* counts = losses_.load(std::memory_order_acquire);
+    if (counts == nullptr) {
+      auto* fresh = new (std::nothrow) losses{};
+      if (fresh == nullptr)
+        return;
+      if (losses_.compare_exchange_strong(counts, fresh, std::memory_order_acq_rel,
+                                          std::memory_order_acquire))
+        counts = fresh;
+      else
+        delete fresh; // another loss made them first
+    }
+    (counts->*which).fetch_add(1, std::memory_order_relaxed);
   }
 
   [[nodiscard]] std::size_t counted(std::atomic<std::size_t> losses::*which) const noexcept {
@@ -354,6 +369,8 @@ private:
     return counts == nullptr ? 0 : (counts->*which).load(std::memory_order_relaxed);
   }
 
+  // The object `slot` points to, created by the first caller (a compare-exchange decides whose
+  // object stays; the others free theirs).
   template <class T>
   static T& get_or_create(std::atomic<T*>& slot) {
     auto* current = slot.load(std::memory_order_acquire);

@@ -283,7 +283,10 @@ private:
       } else if constexpr (detail::async_handler_result<result>) {
         // The coroutine owns the reply from here on; its exceptions crash the actor from
         // inside (see troupe::task), not through this try block.
-        start_async_handler<reply_type>(handlers()(msg), this->coroutines(), std::move(reply));
+        // The host first: its first use allocates, and a throw there must find the reply
+        // still here (the catch below answers it), not moved into an argument.
+        auto& host = this->coroutines();
+        start_async_handler<reply_type>(handlers()(msg), host, std::move(reply));
       } else if constexpr (caf::detail::is_expected<result>::value) {
         auto r = handlers()(msg);
         if (reply) {

@@ -64,13 +64,14 @@ public:
     std::make_heap(heap_.begin(), heap_.end(), later);
   }
 
-  /// The due time of the clock timer armed for this actor, if one is.
-  /// Forgets every deadline and the armed timer (the actor ended: CAF drops its timer).
+  /// Forgets every deadline and the armed timer, and frees the heap's memory (the actor
+  /// ended: CAF drops its timer).
   void clear() noexcept {
-    heap_.clear();
+    heap_ = {};
     armed.reset();
   }
 
+  /// The due time of the clock timer armed for this actor, if one is.
   std::optional<time_point> armed;
 
 private:

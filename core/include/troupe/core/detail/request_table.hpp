@@ -65,11 +65,14 @@ public:
   void clear() noexcept {
     if (!state_)
       return;
+    {
+      // Moved out first: a continuation's destructor may look at the table, and then finds it
+      // empty rather than half destroyed.
+      auto gone = std::move(state_->waiting);
+      state_->waiting = decltype(state::waiting){}; // frees the moved-from map's buckets
+    }
+    // After the continuations: a deadline one of their destructors set goes too.
     state_->deadlines.clear();
-    // Moved out first: a continuation's destructor may look at the table, and then finds it
-    // empty rather than half destroyed.
-    auto gone = std::move(state_->waiting);
-    state_->waiting.clear();
   }
 
 private:
