@@ -22,10 +22,9 @@ public:
   /// Registers the continuation of a new request; returns its id (1, 2, 3, ... for the life of
   /// the actor: never one a reply still on its way could match).
   uint64_t add(std::unique_ptr<continuation> k) {
-    if (!state_)
-      state_ = std::make_unique<state>();
-    auto id = ++state_->last_id;
-    state_->waiting.emplace(id, std::move(k));
+    auto& st = made();
+    auto id = ++st.last_id;
+    st.waiting.emplace(id, std::move(k));
     return id;
   }
 
@@ -51,11 +50,7 @@ public:
   [[nodiscard]] std::size_t size() const noexcept { return state_ ? state_->waiting.size() : 0; }
 
   /// The deadlines of timed requests (made with the table).
-  request_deadlines& deadlines() {
-    if (!state_)
-      state_ = std::make_unique<state>();
-    return state_->deadlines;
-  }
+  request_deadlines& deadlines() { return made().deadlines; }
 
   /// The deadlines, or null before the first request.
   request_deadlines* deadlines_if_made() noexcept { return state_ ? &state_->deadlines : nullptr; }
@@ -84,6 +79,12 @@ private:
     request_deadlines deadlines;
   };
   std::unique_ptr<state> state_;
+
+  state& made() {
+    if (!state_)
+      state_ = std::make_unique<state>();
+    return *state_;
+  }
 };
 
 } // namespace troupe::detail

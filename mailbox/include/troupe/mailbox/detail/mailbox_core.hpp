@@ -106,9 +106,6 @@ public:
 
   /// mailbox_options::name; empty when the mailbox has none.
   [[nodiscard]] const std::string& name() const noexcept;
-  /// mailbox_options::capacity (0: unbounded).
-  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-  [[nodiscard]] overflow_policy overflow() const noexcept { return overflow_; }
   /// mailbox_options::send_timeout.
   [[nodiscard]] std::chrono::milliseconds send_timeout() const noexcept { return send_timeout_; }
   [[nodiscard]] std::size_t batch() const noexcept { return batch_; }
