@@ -127,6 +127,22 @@ admission_outcome offer(int_queue& q, int i, admission_sender who = admission_se
 
 } // namespace
 
+// A queue that never filled carries its policy and one pointer: the counts and lots of a full
+// queue are made by the first item that found it full, and a queue that only drops makes no
+// parking lot (a std::deque alone holds a 512-byte block).
+TEST(BoundedAdmission, AQueueThatNeverFilledCarriesItsPolicyAndOnePointer) {
+  EXPECT_LE(sizeof(troupe::bounded_admission<int, int_queue>), 2 * sizeof(void*));
+  int_queue q{overflow_policy::drop_newest, 1};
+  EXPECT_EQ(offer(q, 1), admission_outcome::accepted);
+  EXPECT_EQ(q.dropped(), 0u);
+  EXPECT_EQ(offer(q, 2), admission_outcome::dropped);
+  EXPECT_EQ(offer(q, 3), admission_outcome::dropped);
+  EXPECT_EQ(q.dropped(), 2u);
+  EXPECT_EQ(q.rejected(), 0u);
+  EXPECT_EQ(q.parked_count(), 0u);
+  EXPECT_EQ(q.items(), std::vector<int>{1});
+}
+
 TEST(BoundedAdmission, DropNewestDiscardsTheArrivingItemAndCountsIt) {
   int_queue q{overflow_policy::drop_newest, 2};
   EXPECT_EQ(offer(q, 1), admission_outcome::accepted);

@@ -645,11 +645,12 @@ TEST(ActorFootprint, AMailboxCoreKeepsItsOptionsCompact) {
   EXPECT_LE(sizeof(troupe::detail::mailbox_core_base), 104u);
 }
 
-// Its admission engine counts what it dropped or refused in counters made by the first loss
-// (bounded_admission's losses): its policy, two counters and three pointers remain.
-TEST(ActorFootprint, AMailboxCoreCountsLossesOnlyOnceItLost) {
+// What only a full queue needs (the counts of parked senders, waiting threads and losses, and
+// their lots) is made by the first item that found it full (bounded_admission's congestion):
+// the engine keeps its policy and one pointer. The queue is one pointer for its three kinds.
+TEST(ActorFootprint, AMailboxCoreKeepsWhatOnlyAFullQueueNeedsOutOfLine) {
   EXPECT_LE(sizeof(troupe::detail::mailbox_core<item>),
-            sizeof(troupe::detail::mailbox_core_base) + 48u + 3 * sizeof(void*));
+            sizeof(troupe::detail::mailbox_core_base) + 16u + sizeof(void*));
 }
 
 // -- lanes: who keeps whose order ------------------------------------------------------------

@@ -34,9 +34,10 @@
 //    issues the barrier and then fails what is parked (fail_parked) and wakes the threads
 //    (notify_waiting_threads); a producer that parked issues the barrier and then asks the owner
 //    (parking_refused), so nothing stays parked behind a close.
-//  - Size: what only parked items and waiting threads need is allocated by the first of them,
-//    the counts of dropped and refused items by the first loss, and freed with the engine, so
-//    a queue that never fills costs its policy, two counters and three pointers.
+//  - Size: what only a queue that filled up needs (the counts of parked items, waiting threads
+//    and losses, the parking lot, the waiting room) is allocated by the first item that found
+//    it full and freed with the engine, so a queue that never fills costs its policy and one
+//    pointer (16 bytes): a typed mailbox is made per actor, and most never fill.
 //
 // Example (a queue of ints over a std::deque, for illustration):
 //
@@ -122,11 +123,7 @@ public:
   bounded_admission& operator=(const bounded_admission&) = delete;
 
   /// Frees the parking lot and the waiting room; the owner has failed what was parked.
-  ~bounded_admission() {
-    delete room_.load(std::memory_order_relaxed);
-    delete parking_.load(std::memory_order_relaxed);
-    delete losses_.load(std::memory_order_relaxed);
-  }
+  ~bounded_admission() { delete congestion_.load(std::memory_order_relaxed); }
 
   /// What a full queue does with an arriving item.
   [[nodiscard]] overflow_policy policy() const noexcept { return policy_; }
@@ -143,14 +140,14 @@ public:
     if (auto why = check_open(); why != admission_outcome::accepted)
       return why;
     // Parked items go first, so that an actor's later items never overtake its parked ones.
-    if (parked_count_.load(std::memory_order_acquire) == 0 && queue().try_place(item))
+    if (parked_count() == 0 && queue().try_place(item))
       return admission_outcome::accepted;
     switch (policy_) {
     case overflow_policy::drop_newest:
-      count_loss(&losses::dropped);
+      count_loss(&congestion::dropped);
       return admission_outcome::dropped;
     case overflow_policy::fail:
-      count_loss(&losses::rejected);
+      count_loss(&congestion::rejected);
       return admission_outcome::full;
     case overflow_policy::drop_oldest:
       return evict_and_place(item);
@@ -161,18 +158,15 @@ public:
     case admission_sender::actor:
       return park_item(item, make_entered(), std::move(failed));
     case admission_sender::no_wait:
-      count_loss(&losses::rejected);
+      count_loss(&congestion::rejected);
       return admission_outcome::full;
     case admission_sender::thread:
       break;
     }
-    auto outcome = wait_for_room(
-        [&] {
-          return parked_count_.load(std::memory_order_acquire) == 0 && queue().try_place(item);
-        },
-        deadline);
+    auto outcome =
+        wait_for_room([&] { return parked_count() == 0 && queue().try_place(item); }, deadline);
     if (outcome == admission_outcome::timeout || outcome == admission_outcome::closed)
-      count_loss(&losses::rejected);
+      count_loss(&congestion::rejected);
     return outcome;
   }
 
@@ -181,9 +175,10 @@ public:
   template <class TakeRoom>
   admission_outcome wait_for_room(TakeRoom take_room,
                                   std::chrono::steady_clock::time_point deadline) {
-    auto& waiting = room();
+    auto& state = congested();
+    auto& waiting = get_or_create(state.room);
     std::unique_lock guard{waiting.mtx};
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    state.waiters.fetch_add(1, std::memory_order_seq_cst);
     store_load_barrier(queue().anchor());
     bool taken = false;
     for (;;) {
@@ -198,7 +193,7 @@ public:
         break;
       }
     }
-    waiters_.fetch_sub(1, std::memory_order_relaxed);
+    state.waiters.fetch_sub(1, std::memory_order_relaxed);
     guard.unlock();
     if (taken)
       return admission_outcome::accepted;
@@ -210,17 +205,24 @@ public:
   /// there is room and wakes the waiting threads. Any thread; issues the barrier first.
   void room_freed(caf::execution_unit* ctx = nullptr) {
     store_load_barrier(queue().anchor());
-    if (parked_count_.load(std::memory_order_relaxed) > 0)
+    // After the barrier: a producer that registered before its own barrier made the block
+    // first (the registration is in it), so no block means nobody to hand room to.
+    auto* state = congestion_.load(std::memory_order_acquire);
+    if (state == nullptr)
+      return;
+    if (state->parked_count.load(std::memory_order_relaxed) > 0)
       move_parked(ctx);
-    if (waiters_.load(std::memory_order_relaxed) > 0)
+    if (state->waiters.load(std::memory_order_relaxed) > 0)
       notify_waiting_threads();
   }
 
   /// Whether anyone may be waiting for room: a cheap hint (plain loads, no barrier) for a
   /// consumer that wants to hand room over before its batch ends; room_freed() is the rule.
   [[nodiscard]] bool room_wanted() const noexcept {
-    return parked_count_.load(std::memory_order_relaxed) > 0 ||
-           waiters_.load(std::memory_order_relaxed) > 0;
+    // Acquire, as every load of the pointer: the block's construction happens before its use.
+    const auto* state = congestion_.load(std::memory_order_acquire);
+    return state != nullptr && (state->parked_count.load(std::memory_order_relaxed) > 0 ||
+                                state->waiters.load(std::memory_order_relaxed) > 0);
   }
 
   /// Fails every parked item with `reason` (its failed callback, else the queue's refuse());
@@ -234,16 +236,17 @@ public:
   /// not pay for one.
   template <class MakeReason>
   std::size_t fail_parked_with(MakeReason make_reason) {
-    // No block: nothing ever parked, or a producer is parking right now; that producer issues
+    // No lot: nothing ever parked, or a producer is parking right now; that producer issues
     // the barrier after parking and then sees the stop itself (parking_refused).
-    auto* lot = parking_.load(std::memory_order_acquire);
+    auto* state = congestion_.load(std::memory_order_acquire);
+    auto* lot = state != nullptr ? state->parking.load(std::memory_order_acquire) : nullptr;
     if (lot == nullptr)
       return 0;
     std::deque<parked_item> parked;
     {
       std::lock_guard guard{lot->mtx};
       parked.swap(lot->items);
-      parked_count_.store(0, std::memory_order_seq_cst);
+      state->parked_count.store(0, std::memory_order_seq_cst);
     }
     if (parked.empty())
       return 0;
@@ -259,7 +262,10 @@ public:
 
   /// Wakes the threads waiting for room or for the stop, if any ever waited.
   void notify_waiting_threads() {
-    if (auto* waiting = room_.load(std::memory_order_acquire)) {
+    auto* state = congestion_.load(std::memory_order_acquire);
+    if (state == nullptr)
+      return;
+    if (auto* waiting = state->room.load(std::memory_order_acquire)) {
       std::lock_guard guard{waiting->mtx};
       waiting->cv.notify_all();
     }
@@ -267,14 +273,14 @@ public:
 
   /// Items waiting for room (a snapshot).
   [[nodiscard]] std::size_t parked_count() const noexcept {
-    return parked_count_.load(std::memory_order_acquire);
+    return counted(&congestion::parked_count, std::memory_order_acquire);
   }
   /// Items the policy discarded (drop_newest, drop_oldest).
-  [[nodiscard]] std::size_t dropped() const noexcept { return counted(&losses::dropped); }
+  [[nodiscard]] std::size_t dropped() const noexcept { return counted(&congestion::dropped); }
   /// Queued items drop_oldest evicted for newer ones (also counted in dropped()).
-  [[nodiscard]] std::size_t evicted() const noexcept { return counted(&losses::evicted); }
+  [[nodiscard]] std::size_t evicted() const noexcept { return counted(&congestion::evicted); }
   /// Items refused: full, timed out, or offered to a closed queue.
-  [[nodiscard]] std::size_t rejected() const noexcept { return counted(&losses::rejected); }
+  [[nodiscard]] std::size_t rejected() const noexcept { return counted(&congestion::rejected); }
 
 protected:
   /// The queue's stopped() outcome, counting an item offered to a closed queue as rejected:
@@ -282,7 +288,7 @@ protected:
   admission_outcome check_open() {
     auto why = queue().stopped();
     if (why == admission_outcome::closed)
-      count_loss(&losses::rejected);
+      count_loss(&congestion::rejected);
     return why;
   }
 
@@ -290,10 +296,11 @@ protected:
   /// enters the queue, in order, when room frees.
   admission_outcome park_item(Item& item, entered_callback entered, failed_callback failed) {
     {
-      auto& lot = get_or_create(parking_);
+      auto& state = congested();
+      auto& lot = get_or_create(state.parking);
       std::lock_guard guard{lot.mtx};
       lot.items.push_back(parked_item{std::move(item), std::move(entered), std::move(failed)});
-      parked_count_.fetch_add(1, std::memory_order_seq_cst);
+      state.parked_count.fetch_add(1, std::memory_order_seq_cst);
     }
     store_load_barrier(queue().anchor());
     // A stop that came after the check in admit() may have failed the parked items before ours
@@ -303,16 +310,16 @@ protected:
       return admission_outcome::parked;
     }
     // The consumer may have freed room between our failed try and the registration above; by
-    // the barriers, either it sees parked_count_ or we see the room.
+    // the barriers, either it sees the parked count or we see the room.
     move_parked(nullptr);
     return admission_outcome::parked;
   }
 
   /// Counts an item the owner discarded itself (its own drop_oldest ring).
   void count_dropped(bool evicted_one) noexcept {
-    count_loss(&losses::dropped);
+    count_loss(&congestion::dropped);
     if (evicted_one)
-      count_loss(&losses::evicted);
+      count_loss(&congestion::evicted);
   }
 
 private:
@@ -334,39 +341,59 @@ private:
     std::condition_variable cv;
   };
 
-  Queue& queue() noexcept { return static_cast<Queue&>(*this); }
-  const Queue& queue() const noexcept { return static_cast<const Queue&>(*this); }
-
-  // What the policy discarded or refused: made by the first loss. A queue is made per actor
-  // (every typed mailbox), and most never lose an item: three counters in each were 24 bytes.
-  struct losses {
+  // What only a queue that filled up needs: made by the first item that found it full (a loss,
+  // a parked item, a waiting thread) and kept until the engine goes. A queue is made per actor
+  // (every typed mailbox), and most never fill: these were 32 bytes of every one. The parking
+  // lot and the waiting room are made by their own first use (a std::deque alone holds a
+  // 512-byte block): a queue that only drops pays for its counters.
+  struct congestion {
+    std::atomic<std::size_t> parked_count{0};
+    std::atomic<std::size_t> waiters{0};
     std::atomic<std::size_t> dropped{0};
     std::atomic<std::size_t> evicted{0};
     std::atomic<std::size_t> rejected{0};
+    std::atomic<parking_lot*> parking{nullptr}; // owned
+    std::atomic<waiting_room*> room{nullptr};   // owned
+
+    congestion() = default;
+    congestion(const congestion&) = delete;
+    congestion& operator=(const congestion&) = delete;
+    ~congestion() {
+      delete room.load(std::memory_order_relaxed);
+      delete parking.load(std::memory_order_relaxed);
+    }
   };
 
-  // Counts a loss, making the counters first if need be. Never throws: a loss is counted in
-  // the middle of an operation (an evicted item still to refuse, a pushed one still to wake
-  // its consumer for), which a failed allocation must not cut short; without memory for the
-  // counters the loss goes uncounted.
-  void count_loss(std::atomic<std::size_t> losses::*which) noexcept {
-    auto* counts = losses_.load(std::memory_order_acquire);
-    if (counts == nullptr) {
-      auto* fresh = new (std::nothrow) losses{};
+  Queue& queue() noexcept { return static_cast<Queue&>(*this); }
+  const Queue& queue() const noexcept { return static_cast<const Queue&>(*this); }
+
+  // The congestion block, made now if this is the first item that found the queue full.
+  congestion& congested() { return get_or_create(congestion_); }
+
+  // Counts a loss, making the congestion block first if need be. Never throws: a loss is
+  // counted in the middle of an operation (an evicted item still to refuse, a pushed one still
+  // to wake its consumer for), which a failed allocation must not cut short; without memory
+  // for the block the loss goes uncounted.
+  void count_loss(std::atomic<std::size_t> congestion::*which) noexcept {
+    auto* state = congestion_.load(std::memory_order_acquire);
+    if (state == nullptr) {
+      auto* fresh = new (std::nothrow) congestion{};
       if (fresh == nullptr)
         return;
-      if (losses_.compare_exchange_strong(counts, fresh, std::memory_order_acq_rel,
-                                          std::memory_order_acquire))
-        counts = fresh;
+      if (congestion_.compare_exchange_strong(state, fresh, std::memory_order_acq_rel,
+                                              std::memory_order_acquire))
+        state = fresh;
       else
-        delete fresh; // another loss made them first
+        delete fresh; // another item made it first
     }
-    (counts->*which).fetch_add(1, std::memory_order_relaxed);
+    (state->*which).fetch_add(1, std::memory_order_relaxed);
   }
 
-  [[nodiscard]] std::size_t counted(std::atomic<std::size_t> losses::*which) const noexcept {
-    const auto* counts = losses_.load(std::memory_order_acquire);
-    return counts == nullptr ? 0 : (counts->*which).load(std::memory_order_relaxed);
+  [[nodiscard]] std::size_t
+  counted(std::atomic<std::size_t> congestion::*which,
+          std::memory_order order = std::memory_order_relaxed) const noexcept {
+    const auto* state = congestion_.load(std::memory_order_acquire);
+    return state == nullptr ? 0 : (state->*which).load(order);
   }
 
   // The object `slot` points to, created by the first caller (a compare-exchange decides whose
@@ -383,14 +410,12 @@ private:
     return *current; // another caller created it first
   }
 
-  waiting_room& room() { return get_or_create(room_); }
-
   admission_outcome evict_and_place(Item& item) {
     for (;;) {
       auto oldest = queue().evict_oldest();
       if (!oldest) {
         // Nothing to evict (every slot is held, say by a reservation): the arriving one goes.
-        count_loss(&losses::dropped);
+        count_loss(&congestion::dropped);
         return admission_outcome::dropped;
       }
       count_dropped(true);
@@ -404,7 +429,8 @@ private:
 
   // Moves parked items into the queue while there is room, in order; any thread.
   void move_parked(caf::execution_unit* ctx) {
-    auto* lot = parking_.load(std::memory_order_acquire);
+    auto* state = congestion_.load(std::memory_order_acquire);
+    auto* lot = state != nullptr ? state->parking.load(std::memory_order_acquire) : nullptr;
     if (lot == nullptr)
       return;
     std::unique_lock guard{lot->mtx};
@@ -415,7 +441,7 @@ private:
         return;
       auto entered = std::move(front.entered);
       lot->items.pop_front();
-      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
+      state->parked_count.fetch_sub(1, std::memory_order_seq_cst);
       guard.unlock();
       if (entered)
         entered(ctx);
@@ -424,11 +450,7 @@ private:
   }
 
   const overflow_policy policy_;
-  std::atomic<std::size_t> parked_count_{0};
-  std::atomic<std::size_t> waiters_{0};
-  std::atomic<losses*> losses_{nullptr};       // owned; see losses
-  std::atomic<parking_lot*> parking_{nullptr}; // owned
-  std::atomic<waiting_room*> room_{nullptr};   // owned
+  std::atomic<congestion*> congestion_{nullptr}; // owned; see congestion
 };
 
 } // namespace troupe

@@ -20,15 +20,16 @@
 //    pools share): the overflow policy, parked actor senders, waiting threads and their
 //    handshake live there. The drop_oldest ring evicts by itself and an unbounded queue never
 //    refuses, so those two take their items directly.
-//  - Size: a mailbox is created per actor, and most never see backpressure: what parked senders
-//    and waiting threads need is allocated by the first of them, the counts of dropped and
-//    refused items by the first loss (bounded_admission), and of the options the core keeps
-//    the fields it reads, the name only when there is one. No member
-//    is padded to a cache line. An unbounded queue (whose object is four cache lines: the lane
-//    table with the consumer's turn, and its first lane's three, which keep producers and the
-//    consumer apart) is made by the first push: an actor that is never sent anything, as most
-//    idle ones in a large tree, has none. The racing first pushes install one
-//    queue with a compare-and-swap; the loser frees its own, which nobody saw.
+//  - Size: a mailbox is created per actor, and most never see backpressure: what parked senders,
+//    waiting threads and the counts of lost items need is allocated by the first item that
+//    found the queue full (bounded_admission), and of the options the core keeps the fields it
+//    reads, the name only when there is one. No member is padded to a cache line. Which queue
+//    a mailbox has follows from its options, so one pointer holds it (queue_). An unbounded
+//    queue (whose object is four cache lines: the lane table with the consumer's turn, and its
+//    first lane's three, which keep producers and the consumer apart) is made by the first
+//    push: an actor that is never sent anything, as most idle ones in a large tree, has none.
+//    The racing first pushes install one queue with a compare-and-swap; the loser frees its
+//    own, which nobody saw.
 //  - Closing for senders (mailbox::close, Tokio's channel close): `sender_closed_` is set once,
 //    then every waiting producer is released (threads woken, parked envelopes failed with
 //    `closed`) and the owner is woken. The owner drains what was queued and, finding the queue
@@ -197,16 +198,23 @@ public:
       : mailbox_core_base(std::move(opts), std::move(office), default_batch), admission(overflow_) {
     if (unbounded())
       return; // its queue is made by the first push (see Size at the top of this file)
-    if (overflow_ == overflow_policy::drop_oldest)
-      evicting_ = std::make_unique<locked_ring<envelope_type>>(capacity_);
+    // Relaxed: the core reaches other threads through the shared_ptr that owns it.
+    if (evicts())
+      queue_.store(std::make_unique<evicting_queue>(capacity_).release(),
+                   std::memory_order_relaxed);
     else
-      bounded_ = std::make_unique<bounded_mpsc_queue<envelope_type>>(capacity_);
+      queue_.store(std::make_unique<bounded_queue>(capacity_).release(), std::memory_order_relaxed);
   }
 
   ~mailbox_core() override {
     purge();
-    // Relaxed: every push has returned (the core's last reference is going).
-    delete unbounded_.load(std::memory_order_relaxed);
+    // Every push has returned (the core's last reference is going).
+    if (unbounded())
+      delete laned(std::memory_order_relaxed);
+    else if (evicts())
+      delete evicting();
+    else
+      delete bounded();
   }
 
   // -- producers (any thread) ----------------------------------------------------------------
@@ -222,7 +230,7 @@ public:
                          std::function<void()> on_enqueued = {}, parked_failure on_failed = {}) {
     const bool from_actor = self != nullptr;
     caf::execution_unit* ctx = from_actor ? self->context() : nullptr;
-    if (bounded_) {
+    if (backpressured()) {
       auto outcome = this->admit(
           env, from_actor ? admission_sender::actor : admission_sender::thread, deadline,
           [&] { return entered_callback(owner, std::move(on_enqueued)); }, std::move(on_failed));
@@ -241,7 +249,7 @@ public:
       return admission_outcome::accepted;
     }
     std::optional<envelope_type> evicted;
-    if (!evicting_->push_evicting(env, evicted)) {
+    if (!evicting()->push_evicting(env, evicted)) {
       // Every slot is held by a permit: nothing older to evict, so the arriving one goes.
       this->count_dropped(false);
       return admission_outcome::dropped;
@@ -271,11 +279,13 @@ public:
 
   /// Gives back a slot held by reserve() and wakes a waiting sender. Any thread.
   void release_reservation() {
-    if (evicting_)
-      evicting_->release_reservation();
-    if (!bounded_)
+    if (unbounded())
       return;
-    bounded_->release_reservation();
+    if (evicts()) {
+      evicting()->release_reservation();
+      return;
+    }
+    bounded()->release_reservation();
     this->room_freed();
   }
 
@@ -300,11 +310,11 @@ public:
       after_claimed_push(owner, ctx);
       return admission_outcome::accepted;
     }
-    if (evicting_) {
-      evicting_->push_reserved(std::move(env));
+    if (evicts()) {
+      evicting()->push_reserved(std::move(env));
       return accepted(owner, ctx);
     }
-    if (bounded_->try_push_reserved(env)) {
+    if (bounded()->try_push_reserved(env)) {
       // The message counted twice until the reservation went: a sender that looked then may
       // be waiting for the room that is free now.
       this->room_freed();
@@ -322,37 +332,39 @@ public:
   template <class Go, class F>
   std::size_t drain_while(Go&& go, F&& f, std::size_t max) {
     // An unbounded mailbox's queue, once made, stays for the core's life: loaded once.
-    auto* laned = unbounded() ? unbounded_.load(std::memory_order_acquire) : nullptr;
-    if (unbounded() && laned == nullptr)
+    auto* lanes = unbounded() ? this->laned(std::memory_order_acquire) : nullptr;
+    if (unbounded() && lanes == nullptr)
       return 0; // nothing was ever pushed
+    // The bounded ring, whose senders may wait for the room this frees.
+    const bool admitting = backpressured();
     std::size_t n = 0;
     while (n < max && go()) {
       // Sampled before every pop, not once per batch: messages that queued while a handler
       // ran are a peak the next sample sees. Only the consumer writes high_water_.
-      if (auto depth = laned != nullptr ? laned->size() : size();
+      if (auto depth = lanes != nullptr ? lanes->size() : size();
           depth > high_water_.load(std::memory_order_relaxed))
         high_water_.store(depth, std::memory_order_relaxed);
       std::optional<envelope_type> env;
-      if (laned != nullptr)
-        env = laned->try_pop();
-      else if (bounded_)
-        env = bounded_->try_pop();
+      if (lanes != nullptr)
+        env = lanes->try_pop();
+      else if (admitting)
+        env = bounded()->try_pop();
       else
-        env = evicting_->try_pop();
+        env = evicting()->try_pop();
       if (!env)
         break;
       ++n;
       // A waiting sender gets the slot now, not after the batch (whose handlers may take
       // long). The plain loads only make this prompt; the fenced room_freed() after the batch
       // keeps the backpressure handshake correct on its own.
-      if (bounded_ && this->room_wanted())
+      if (admitting && this->room_wanted())
         this->room_freed();
       // Counted before the handler runs, so that a reply implies its request is counted. Only
       // the consumer writes the counter: a plain store, no read-modify-write.
       processed_.store(processed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       f(std::move(*env));
     }
-    if (n > 0 && bounded_)
+    if (n > 0 && admitting)
       this->room_freed();
     return n;
   }
@@ -396,19 +408,19 @@ public:
     if (unbounded()) {
       // Seq_cst, as the install: the owner going idle reads this after its fence (Closing at
       // the top of this file).
-      auto* queue = unbounded_.load(std::memory_order_seq_cst);
+      auto* queue = laned(std::memory_order_seq_cst);
       return queue != nullptr ? queue->size() : 0;
     }
-    if (bounded_)
-      return bounded_->size();
-    return evicting_->size();
+    if (evicts())
+      return evicting()->size();
+    return bounded()->size();
   }
 
   [[nodiscard]] bool empty() const noexcept { return size() == 0; }
 
   /// Whether an unbounded mailbox has its queue yet (made by the first push). Any thread.
   [[nodiscard]] bool has_unbounded_queue() const noexcept {
-    return unbounded_.load(std::memory_order_acquire) != nullptr;
+    return unbounded() && laned(std::memory_order_acquire) != nullptr;
   }
 
   /// The anchor of every handshake of this mailbox (see troupe::actor::resume).
@@ -426,14 +438,14 @@ public:
     m.dropped = this->dropped();
     m.rejected = this->rejected();
     m.parked = this->parked_count();
-    m.reserved = bounded_ ? bounded_->reserved() : evicting_ ? evicting_->reserved() : 0;
+    m.reserved = unbounded() ? 0 : evicts() ? evicting()->reserved() : bounded()->reserved();
     return m;
   }
 
 private:
   // -- the queue, as bounded_admission sees it -------------------------------------------------
 
-  bool try_place(envelope_type& env) { return bounded_->try_push(env); }
+  bool try_place(envelope_type& env) { return bounded()->try_push(env); }
 
   // The drop_oldest ring evicts by itself (push()); the engine never asks for it here.
   std::optional<envelope_type> evict_oldest() { return std::nullopt; }
@@ -475,9 +487,9 @@ private:
 
   // Parked messages go first, as for a send: a reservation does not overtake them.
   bool try_reserve_slot() {
-    if (evicting_)
-      return evicting_->try_reserve();
-    return this->parked_count() == 0 && bounded_->try_reserve();
+    if (evicts())
+      return evicting()->try_reserve();
+    return this->parked_count() == 0 && bounded()->try_reserve();
   }
 
   void purge_after_close() override { purge(); }
@@ -491,12 +503,14 @@ private:
     auto all = std::numeric_limits<std::size_t>::max();
     // Seq_cst, as the install: a push whose claim came before the closing fence is seen here
     // (see Closing at the top of this file), and so is the queue it went to.
-    if (auto* queue = unbounded_.load(std::memory_order_seq_cst))
-      queue->drain_claimed(answer_queued);
-    else if (bounded_)
-      bounded_->drain(answer_queued, all);
-    else if (evicting_)
-      evicting_->drain(answer_queued, all);
+    if (unbounded()) {
+      if (auto* queue = laned(std::memory_order_seq_cst))
+        queue->drain_claimed(answer_queued);
+    } else if (evicts()) {
+      evicting()->drain(answer_queued, all);
+    } else {
+      bounded()->drain(answer_queued, all);
+    }
     this->fail_parked_with([] { return make_error(mailbox_errc::receiver_dead); });
   }
 
@@ -511,6 +525,8 @@ private:
   }
 
   using unbounded_queue = laned_mpsc_queue<envelope_type>;
+  using bounded_queue = bounded_mpsc_queue<envelope_type>;
+  using evicting_queue = locked_ring<envelope_type>;
 
   // The lane of a send (laned_mpsc_queue): the sending actor's id, so that its messages keep
   // one lane on whichever worker it runs; for a send without a `self`, the actor the thread
@@ -529,7 +545,25 @@ private:
   }
   static constexpr std::uint64_t threads_lane_key = 0;
 
+  // Which queue the mailbox has: an unbounded one (capacity 0), the evicting ring (drop_oldest)
+  // or the bounded ring, which admits through bounded_admission (the other policies).
   [[nodiscard]] bool unbounded() const noexcept { return capacity_ == 0; }
+  [[nodiscard]] bool evicts() const noexcept {
+    return !unbounded() && overflow_ == overflow_policy::drop_oldest;
+  }
+  [[nodiscard]] bool backpressured() const noexcept { return !unbounded() && !evicts(); }
+
+  // The queue, as its kind. A bounded mailbox's was stored by the constructor, before any other
+  // thread saw the core: relaxed loads.
+  [[nodiscard]] unbounded_queue* laned(std::memory_order order) const noexcept {
+    return static_cast<unbounded_queue*>(queue_.load(order));
+  }
+  [[nodiscard]] bounded_queue* bounded() const noexcept {
+    return static_cast<bounded_queue*>(queue_.load(std::memory_order_relaxed));
+  }
+  [[nodiscard]] evicting_queue* evicting() const noexcept {
+    return static_cast<evicting_queue*>(queue_.load(std::memory_order_relaxed));
+  }
 
   // The queue of an unbounded mailbox, made now if this is the first push. The load and the
   // CAS pair with the CAS that installed it: its constructor has run. All are seq_cst so that
@@ -537,20 +571,20 @@ private:
   // handshakes rely on (Closing at the top of this file); a seq_cst load costs what an acquire
   // load does on x86 and ARMv8. A queue made here starts with the lane of `sender`.
   unbounded_queue& unbounded_queue_for_push(std::uint64_t sender) {
-    if (auto* queue = unbounded_.load(std::memory_order_seq_cst))
+    if (auto* queue = laned(std::memory_order_seq_cst))
       return *queue;
     auto* fresh = new unbounded_queue{sender};
-    unbounded_queue* installed = nullptr;
-    if (unbounded_.compare_exchange_strong(installed, fresh, std::memory_order_seq_cst))
+    void* installed = nullptr;
+    if (queue_.compare_exchange_strong(installed, fresh, std::memory_order_seq_cst))
       return *fresh;
     delete fresh; // another first push won; nobody saw this one
-    return *installed;
+    return *static_cast<unbounded_queue*>(installed);
   }
 
-  // Owned: deleted by the destructor. Null until the first push of an unbounded mailbox.
-  std::atomic<unbounded_queue*> unbounded_{nullptr};
-  std::unique_ptr<bounded_mpsc_queue<envelope_type>> bounded_;
-  std::unique_ptr<locked_ring<envelope_type>> evicting_;
+  // The queue, of the kind the options say (unbounded(), evicts(), else bounded): one pointer
+  // for the three kinds, read through laned(), bounded() and evicting(). Owned: deleted by the
+  // destructor. An unbounded mailbox's is null until its first push.
+  std::atomic<void*> queue_{nullptr};
 };
 
 } // namespace troupe::detail
