@@ -21,8 +21,8 @@
 //    handshake live there. The drop_oldest ring evicts by itself and an unbounded queue never
 //    refuses, so those two take their items directly.
 //  - Size: a mailbox is created per actor, and most never see backpressure: what parked senders,
-//    waiting threads and the counts of lost items need is allocated by the first item that
-//    found the queue full (bounded_admission), and of the options the core keeps the fields it
+//    waiting threads and the counts of lost items need is allocated by the first loss, parked
+//    sender or waiting thread (bounded_admission), and of the options the core keeps the fields it
 //    reads, the name only when there is one. No member is padded to a cache line. Which queue
 //    a mailbox has follows from its options, so one pointer holds it (queue_). An unbounded
 //    queue (whose object is four cache lines: the lane table with the consumer's turn, and its
