@@ -152,13 +152,14 @@ protected:
   virtual void purge_after_close() = 0;
 
   // The options, kept in what the core reads of them: a core is made per actor, and a whole
-  // mailbox_options (its name a std::string) was 64 bytes of every one.
-  std::size_t capacity_;
+  // mailbox_options (its name a std::string) was 64 bytes of every one. Capacity and policy
+  // never change: they decide the kind of the queue the core's one pointer holds.
+  const std::size_t capacity_;
   std::chrono::milliseconds send_timeout_;
   std::unique_ptr<const std::string> name_; // null when unnamed, as most mailboxes are
   std::shared_ptr<dead_letter_office> office_;
   std::size_t batch_;
-  overflow_policy overflow_;
+  const overflow_policy overflow_;
   std::atomic<bool> closed_{false};
   std::atomic<bool> sender_closed_{false};
   std::atomic<bool> paused_{false};
