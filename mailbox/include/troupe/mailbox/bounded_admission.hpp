@@ -68,6 +68,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <caf/error.hpp>
@@ -377,18 +378,9 @@ private:
   // to wake its consumer for), which a failed allocation must not cut short; without memory
   // for the block the loss goes uncounted.
   void count_loss(std::atomic<std::size_t> congestion::*which) noexcept {
-    auto* state = congestion_.load(std::memory_order_acquire);
-    if (state == nullptr) {
-      auto* fresh = new (std::nothrow) congestion{};
-      if (fresh == nullptr)
-        return;
-      if (congestion_.compare_exchange_strong(state, fresh, std::memory_order_acq_rel,
-                                              std::memory_order_acquire))
-        state = fresh;
-      else
-        delete fresh; // another item made it first
-    }
-    (state->*which).fetch_add(1, std::memory_order_relaxed);
+    static_assert(std::is_nothrow_default_constructible_v<congestion>);
+    if (auto* state = try_get_or_create(congestion_))
+      (state->*which).fetch_add(1, std::memory_order_relaxed);
   }
 
   [[nodiscard]] std::size_t
@@ -399,17 +391,30 @@ private:
   }
 
   // The object `slot` points to, created by the first caller (a compare-exchange decides whose
-  // object stays; the others free theirs).
+  // object stays; the others free theirs); null when there is no memory for it. Throws only
+  // what T's constructor throws.
   template <class T>
-  static T& get_or_create(std::atomic<T*>& slot) {
+  static T*
+  try_get_or_create(std::atomic<T*>& slot) noexcept(std::is_nothrow_default_constructible_v<T>) {
     auto* current = slot.load(std::memory_order_acquire);
     if (current != nullptr)
-      return *current;
-    auto fresh = std::make_unique<T>();
-    if (slot.compare_exchange_strong(current, fresh.get(), std::memory_order_acq_rel,
+      return current;
+    auto* fresh = new (std::nothrow) T{};
+    if (fresh == nullptr)
+      return nullptr;
+    if (slot.compare_exchange_strong(current, fresh, std::memory_order_acq_rel,
                                      std::memory_order_acquire))
-      return *fresh.release();
-    return *current; // another caller created it first
+      return fresh;
+    delete fresh; // another caller created it first
+    return current;
+  }
+
+  // As try_get_or_create, throwing std::bad_alloc when there is no memory.
+  template <class T>
+  static T& get_or_create(std::atomic<T*>& slot) {
+    if (auto* object = try_get_or_create(slot))
+      return *object;
+    throw std::bad_alloc{};
   }
 
   admission_outcome evict_and_place(Item& item) {
