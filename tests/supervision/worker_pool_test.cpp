@@ -1019,3 +1019,45 @@ TEST_F(worker_pool_test, PostedJobsOnTheBlockingPoolAreCountedToo) {
   EXPECT_EQ(m.failed, 1u);
   EXPECT_EQ(m.retried, 0u);
 }
+
+// With a throughput of one job per turn, every worker's turn ends with jobs left: it sets no
+// idle hint and runs again without a wake-up; the turn that finds the queue empty sets the hint
+// and blocks. Several threads post meanwhile, waking workers whose hints they find set. Every
+// job runs (no wake-up lost, without a shutdown's drain to help), and then both scheduler
+// workers sleep (no pool worker keeps turning without work).
+TEST(worker_pool_turns, WorkersWhoseEveryTurnRunsOutTakeEveryJobAndThenLetTheSchedulerSleep) {
+  auto cfg = troupe::test::runtime_fixture::default_config();
+  cfg.max_throughput = 1;
+  troupe::runtime rt{cfg};
+  constexpr int threads = 4;
+  constexpr int per_thread = 5000;
+  constexpr int n = threads * per_thread;
+  auto counts = std::make_shared<run_counts>(n);
+  troupe::pool_options opts;
+  opts.workers = 2;
+  opts.capacity = 64;
+  auto pool = troupe::spawn_pool<work>(rt, opts, [counts](std::size_t) {
+    return [counts](work& w) {
+      counts->runs[static_cast<std::size_t>(w.id)].fetch_add(1);
+      return w.value;
+    };
+  });
+  ASSERT_TRUE(pool) << troupe::render(pool.error());
+  std::vector<std::thread> posters;
+  for (int t = 0; t < threads; ++t)
+    posters.emplace_back([&, t] {
+      for (int i = t * per_thread; i < (t + 1) * per_thread; ++i)
+        EXPECT_FALSE(pool->post(work{i, i}));
+    });
+  for (auto& p : posters)
+    p.join();
+  ASSERT_TRUE(troupe::test::eventually([&] { return pool->metrics().completed == n; }, 30s))
+      << pool->metrics().completed << " of " << n << " jobs ran";
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(counts->ran(i), 1) << "job " << i;
+  EXPECT_TRUE(troupe::test::eventually([&] {
+    auto s = rt.scheduler_stats();
+    return s.per_worker[0].sleeping && s.per_worker[1].sleeping;
+  })) << "a scheduler worker kept running with the pool idle";
+  EXPECT_TRUE(pool->shutdown(10s).drained);
+}

@@ -15,14 +15,21 @@
 // Wake protocol (the queue actor's, with several consumers):
 //  1. A submitter queues (or parks) a job, then issues the store-load barrier on `anchor` (for
 //     the shared ring, its claim of a cell is that barrier: workers look at the claims).
-//  2. Balanced: it wakes the first worker whose slot says it may be idle (`may_idle`) and whose
+//  2. Balanced: it wakes the first worker whose slot says it may be idle (`idle_hint`) and whose
 //     inbox is blocked. Round robin and key affinity: it wakes the job's worker, if idle.
-//  3. A worker that ends a turn sets its slot's `may_idle`, blocks its inbox, issues the same
+//  3. A worker that ends a turn sets its slot's idle hint, blocks its inbox, issues the same
 //     barrier and looks at its queues (its own, then the shared one) again; it goes on working
-//     if it finds a job. It clears `may_idle` when its next turn starts.
+//     if it finds a job. It clears the hint when its next turn starts.
 //  By the two barriers, either a worker sees the job in step 3, or the submitter sees its
-//  may_idle hint in step 2 and wakes it, so no job waits while a worker idles. A worker that
+//  idle hint in step 2 and wakes it, so no job waits while a worker idles. A worker that
 //  runs is never touched by submitters (no reader count, no look at its inbox).
+//  4. The submitter whose wake scheduled the worker clears the hint it saw: until the worker
+//     runs (another thread may have to steal it first), later submitters would find the hint
+//     set and pay the reader count and a look at its inbox for every job they queue. The hint
+//     carries the number of the turn that set it and is cleared only if it is still that
+//     turn's, so a hint set by the worker's next turn (which the wake guarantees) stays.
+//  A worker whose turn ends with jobs left (its throughput ran out) sets no hint: it runs again
+//  without a wake (pool_worker_base::drain_queue).
 //
 // Lifetime: a worker slot holds a raw pointer to its current worker actor, which submitters
 // load and wake without a lock; the slot also owns a strong reference to that worker (under
@@ -327,8 +334,12 @@ public:
         restarts_.fetch_add(1, std::memory_order_relaxed);
       ++live_;
     }
-    // The previous worker may have crashed while running: the new one starts as may-be-idle.
-    slots_[slot].may_idle.store(true, std::memory_order_seq_cst);
+    // The previous worker may have crashed while running: the new one starts as may-be-idle,
+    // under a turn number no submitter saw yet.
+    auto& hint = slots_[slot].idle_hint;
+    auto seen = hint.load(std::memory_order_relaxed);
+    while (!hint.compare_exchange_weak(seen, next_idle_hint(seen), std::memory_order_seq_cst))
+      ;
     slots_[slot].worker.store(worker, std::memory_order_seq_cst);
   }
 
@@ -380,7 +391,7 @@ public:
     active_.store(n, std::memory_order_release);
     // Retiring workers are woken so they notice between two jobs. The barrier pairs with an
     // idling worker's (it looks at retiring() after its own): it sees the change, or this sees
-    // its may_idle hint.
+    // its idle hint.
     store_load_barrier(anchor_);
     for (std::size_t i = n; i < slots_.size(); ++i)
       wake_slot(i, nullptr);
@@ -481,18 +492,23 @@ public:
   /// of its throughput). Before its barrier and last look at the queues, so that a submitter
   /// either sees the hint (and tries to wake it) or the worker sees the job.
   void may_idle(std::size_t slot) noexcept {
-    slots_[slot].may_idle.store(true, std::memory_order_relaxed);
+    auto& hint = slots_[slot].idle_hint;
+    // Only the worker moves the turn number on (submitters only clear the hint bit), so a load
+    // and a store suffice.
+    hint.store(next_idle_hint(hint.load(std::memory_order_relaxed)), std::memory_order_relaxed);
   }
 
   /// `slot`'s worker runs: submitters need not try to wake it.
   void running(std::size_t slot) noexcept {
-    if (slots_[slot].may_idle.load(std::memory_order_relaxed))
-      slots_[slot].may_idle.store(false, std::memory_order_relaxed);
+    auto& hint = slots_[slot].idle_hint;
+    auto seen = hint.load(std::memory_order_relaxed);
+    if ((seen & may_be_idle) != 0)
+      hint.store(seen & ~may_be_idle, std::memory_order_relaxed);
   }
 
 private:
   // Cache lines apart: what submitters write (readers, queued), what the worker writes per
-  // job (in_flight) and what it writes when it goes idle or runs again (may_idle).
+  // job (in_flight) and what it writes when it goes idle or runs again (idle_hint).
   struct alignas(64) slot_state {
     std::atomic<troupe::actor*> worker{nullptr};
     std::atomic<uint32_t> readers{0};   // submitters using `worker` now (lifetime protocol)
@@ -500,9 +516,10 @@ private:
     uint64_t starts = 0;                // guarded by keep_mtx_
     std::deque<entry> queue;            // guarded by mtx_
     std::atomic<std::size_t> queued{0}; // queue.size(), readable without the lock
-    // Whether the worker may be idle (wake protocol). True until it first runs: a stale true
-    // only costs a wake attempt, a stale false would lose a wake-up.
-    alignas(64) std::atomic<bool> may_idle{true};
+    // Whether the worker may be idle (wake protocol): the may_be_idle bit, and above it the
+    // number of the worker's turn that set it (step 4). Set until it first runs: a stale hint
+    // only costs a wake attempt, a missing one would lose a wake-up.
+    alignas(64) std::atomic<uint64_t> idle_hint{may_be_idle};
     alignas(64) std::atomic<uint32_t> in_flight{0};
     // The jobs the slot's workers answered, and those plus the failed ones: counted per slot,
     // on the line only its worker writes, as two workers counting on one shared line moved it
@@ -651,18 +668,31 @@ private:
         return;
   }
 
+  static constexpr uint64_t may_be_idle = 1;
+
+  // A hint set by the turn after the one that set (or cleared) `hint`.
+  static constexpr uint64_t next_idle_hint(uint64_t hint) noexcept {
+    return ((hint | may_be_idle) + 1) | may_be_idle;
+  }
+
   /// Wakes the slot's worker if it has one and it is idle (step 1 of the lifetime protocol).
   bool wake_slot(std::size_t slot, caf::execution_unit* ctx) {
     auto& s = slots_[slot];
     // After the caller's barrier (see may_idle): a worker that runs needs no wake-up, and its
     // slot's reader count stays off this thread's path.
     // Seq_cst: the load after a seq_cst claim in after_push (a plain load on x86).
-    if (!s.may_idle.load(std::memory_order_seq_cst))
+    auto hint = s.idle_hint.load(std::memory_order_seq_cst);
+    if ((hint & may_be_idle) == 0)
       return false;
     s.readers.fetch_add(1, std::memory_order_seq_cst);
     auto* w = s.worker.load(std::memory_order_seq_cst);
     bool woken = w != nullptr && w->wake(ctx);
     s.readers.fetch_sub(1, std::memory_order_release);
+    // Step 4: the worker is scheduled, and runs a turn that starts after this point. Relaxed:
+    // the exchange succeeds only while the hint is the one read above, which its next turn's
+    // hint replaces.
+    if (woken)
+      s.idle_hint.compare_exchange_strong(hint, hint & ~may_be_idle, std::memory_order_relaxed);
     return woken;
   }
 

@@ -72,34 +72,45 @@ protected:
 
   void drain_queue(size_t max) override {
     core_->running(slot_);
-    drain_batch(max);
+    bool ran_out = drain_batch(max);
     batched_.store(batch_.size(), std::memory_order_relaxed);
     waiting_flag_.store(waiting_, std::memory_order_relaxed);
-    // Before troupe::actor blocks the inbox and issues its barrier (see pool_core::may_idle).
-    core_->may_idle(slot_);
+    ran_out_.store(ran_out, std::memory_order_relaxed);
+    // A worker that ran out of throughput runs again (queue_empty() says there is more), so it
+    // needs no wake-up: it leaves the hint clear, and submitters leave it alone until a turn
+    // ends for want of jobs. Otherwise the hint goes up before troupe::actor blocks the inbox
+    // and issues its barrier (see pool_core::may_idle).
+    if (!ran_out)
+      core_->may_idle(slot_);
   }
 
-  void drain_batch(size_t max) {
-    for (size_t ran = 0; ran < max && !stopping_ && !waiting_; ++ran) {
+  // Runs up to `max` jobs; returns whether it stopped only because it ran `max` of them.
+  bool drain_batch(size_t max) {
+    size_t ran = 0;
+    for (; ran < max && !stopping_ && !waiting_; ++ran) {
       if (core_->retiring(slot_)) {
         retire();
-        return;
+        return false;
       }
       if (batch_.empty()) {
         auto taken = core_->take(slot_, batch_, std::min<size_t>(max - ran, 16), context());
         if (taken == 0)
-          return;
+          return false;
       }
       auto e = std::move(batch_.front());
       batch_.pop_front();
       core_->started(slot_);
       run(e);
     }
+    return ran > 0 && ran == max && !stopping_ && !waiting_;
   }
 
   [[nodiscard]] bool queue_empty() const noexcept override {
     // Called after the inbox is blocked too (see troupe::actor): only atomics and the core.
     // While a job runs on the blocking pool, only its completion (a CAF response) wakes us.
+    // A turn that ran out of throughput set no idle hint: the worker must not block after it.
+    if (ran_out_.load(std::memory_order_relaxed))
+      return false;
     return waiting_flag_.load(std::memory_order_relaxed) ||
            (batched_.load(std::memory_order_relaxed) == 0 && shared_core_->empty_for(slot_) &&
             !shared_core_->retiring(slot_));
@@ -230,9 +241,11 @@ private:
   std::shared_ptr<entry> blocking_job_;
   std::deque<entry> batch_;
   bool waiting_ = false;
-  // Mirrors of waiting_ and batch_.size() for queue_empty(), which may run on another thread.
+  // Mirrors of waiting_, batch_.size() and whether the last turn ran out of throughput, for
+  // queue_empty(), which may run on another thread.
   std::atomic<bool> waiting_flag_{false};
   std::atomic<std::size_t> batched_{0};
+  std::atomic<bool> ran_out_{false};
   bool crashed_ = false;
   bool retired_ = false;
   coroutine_host coroutines_; // the coroutine job running on this worker, if any
