@@ -563,6 +563,39 @@ TEST_F(worker_pool_test, JobsCanRunOnTheBlockingPoolAndCrashThere) {
   EXPECT_TRUE(pool.shutdown(5s).drained);
 }
 
+// A worker that waits for its job on the blocking pool takes no other job until it comes back:
+// a job submitted meanwhile must wake the other worker, not the waiting one (which went back to
+// sleep without taking it, and the job waited for the slow one).
+TEST_F(worker_pool_test, AJobIsNotHeldBackByAWorkerWaitingForTheBlockingPool) {
+  troupe::pool_options opts;
+  opts.workers = 2;
+  opts.run_on_blocking_pool = true;
+  auto gate = std::make_shared<std::promise<void>>();
+  auto opened = gate->get_future().share();
+  auto slow_started = std::make_shared<std::promise<void>>();
+  auto pool = pool_of(opts, [opened, slow_started](work& w) {
+    if (w.value == 1) {
+      slow_started->set_value();
+      opened.wait(); // holds its blocking-pool thread, and its worker waits for it
+    }
+    return w.id;
+  });
+  auto book = std::make_shared<answer_book>(21);
+  submit(pool, book, work{20, 1});
+  slow_started->get_future().wait();
+  // One at a time: each finds the worker that ran the last one idle again.
+  for (int i = 0; i < 20; ++i) {
+    auto answer = pool.submit(work{i, 0}, 5s);
+    ASSERT_TRUE(answer) << "job " << i << ": " << troupe::render(answer.error());
+    EXPECT_EQ(*answer, i);
+  }
+  EXPECT_EQ(book->values_of(20), 0);
+  gate->set_value();
+  ASSERT_TRUE(book->wait_for(1));
+  EXPECT_EQ(book->values_of(20), 1);
+  EXPECT_TRUE(pool.shutdown(5s).drained);
+}
+
 TEST_F(worker_pool_test, InvalidOptionsAreRejectedNamingTheField) {
   troupe::pool_options opts;
   opts.workers = 0;

@@ -139,10 +139,12 @@ public:
   admission_outcome push(entry& e, uint64_t key, caf::execution_unit* ctx, bool may_wait,
                          clock::time_point deadline, std::function<void()>* on_queued = nullptr,
                          bool probe = false) {
-    accepted_.fetch_add(1, std::memory_order_seq_cst);
+    // The count is also the job's submit order: one locked operation per submit, not two (each
+    // waits for the submitter's earlier stores, such as its last job's cell, to leave its core).
+    auto submits = accepted_.fetch_add(1, std::memory_order_seq_cst) + 1;
     e.key = key;
     if (e.seq == 0)
-      stamp(e);
+      stamp(e, submits);
     admission_outcome outcome;
     if (probe) {
       // A submit to a closed pool is a rejection, probing or not.
@@ -202,7 +204,9 @@ public:
       }
     }
     // Room freed: parked jobs move in (their submitters are told) and waiting threads wake.
-    // The barrier inside is the consumer's half of the admission handshake.
+    // The barrier inside is the consumer's half of the admission handshake, after every take
+    // (not once per turn, as a mailbox's single consumer may): a sender that registers as this
+    // worker frees room could otherwise wait for the job it runs next while another idles.
     if (taken > 0 || this->parked_count() > 0)
       this->room_freed(ctx);
     return taken;
@@ -488,13 +492,14 @@ public:
 
   [[nodiscard]] std::atomic<uint64_t>& anchor() noexcept { return anchor_; }
 
-  /// Wake protocol: `slot`'s worker may go idle after this call (it found nothing, or ran out
-  /// of its throughput). Before its barrier and last look at the queues, so that a submitter
-  /// either sees the hint (and tries to wake it) or the worker sees the job.
+  /// Wake protocol: `slot`'s worker may go idle after this call (it found nothing, or the job
+  /// it waited for came back). Before its barrier and last look at the queues, so that a
+  /// submitter either sees the hint (and tries to wake it) or the worker sees the job.
   void may_idle(std::size_t slot) noexcept {
     auto& hint = slots_[slot].idle_hint;
-    // Only the worker moves the turn number on (submitters only clear the hint bit), so a load
-    // and a store suffice.
+    // A load and a store suffice: the hint is clear here (running() cleared it when the turn
+    // started), so no submitter's exchange can succeed in between; only the worker (and
+    // attach(), before it runs) moves the turn number on.
     hint.store(next_idle_hint(hint.load(std::memory_order_relaxed)), std::memory_order_relaxed);
   }
 
@@ -563,8 +568,9 @@ private:
     return opts_.dispatch == dispatch_policy::balanced;
   }
 
-  void stamp(entry& e) noexcept {
-    e.seq = submitted_.fetch_add(1, std::memory_order_relaxed) + 1;
+  // `order`: the job's place among the pool's submits (a job submitted again keeps its first).
+  static void stamp(entry& e, uint64_t order) noexcept {
+    e.seq = order;
     if ((e.seq & 15) == 0)
       e.queued_ns = now_ns();
   }
@@ -688,9 +694,9 @@ private:
     auto* w = s.worker.load(std::memory_order_seq_cst);
     bool woken = w != nullptr && w->wake(ctx);
     s.readers.fetch_sub(1, std::memory_order_release);
-    // Step 4: the worker is scheduled, and runs a turn that starts after this point. Relaxed:
-    // the exchange succeeds only while the hint is the one read above, which its next turn's
-    // hint replaces.
+    // Step 4: the worker is scheduled and will end a turn, whose hint comes after this exchange
+    // in the hint's modification order (or the exchange fails). Relaxed: it succeeds only
+    // while the hint is the one read above.
     if (woken)
       s.idle_hint.compare_exchange_strong(hint, hint & ~may_be_idle, std::memory_order_relaxed);
     return woken;
@@ -722,14 +728,14 @@ private:
   std::atomic<bool> closed_flag_{false};
   // Set by cancel_all(): a job that parks from now on is cancelled at once.
   std::atomic<bool> cancelling_{false};
-  // Submitters write submitted_ and accepted_, workers their slots' counts (and settled_ for
-  // what no worker settles): apart, so that counting a job does not move one cache line back
-  // and forth between them.
-  alignas(64) std::atomic<uint64_t> submitted_{0};
+  // Submitters write accepted_, workers their slots' counts (and settled_ for what no worker
+  // settles): apart, so that counting a job does not move one cache line back and forth
+  // between them.
   // Accepted jobs (counted before they can be taken, so that the count never misses one while
   // it moves between the ring, the queues, the parked list and a worker's batch), and those
-  // answered or refused since: shutdown drains until the two are equal.
-  std::atomic<uint64_t> accepted_{0};
+  // answered or refused since: shutdown drains until the two are equal. Each submit counts
+  // (one that is not accepted is settled at once), so it also numbers them (stamp).
+  alignas(64) std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> anchor_{0};
   // Jobs settled without a worker (refused, cancelled); a worker's are its slot's.
   alignas(64) std::atomic<uint64_t> settled_{0};

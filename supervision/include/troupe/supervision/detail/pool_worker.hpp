@@ -76,11 +76,12 @@ protected:
     batched_.store(batch_.size(), std::memory_order_relaxed);
     waiting_flag_.store(waiting_, std::memory_order_relaxed);
     ran_out_.store(ran_out, std::memory_order_relaxed);
-    // A worker that ran out of throughput runs again (queue_empty() says there is more), so it
-    // needs no wake-up: it leaves the hint clear, and submitters leave it alone until a turn
-    // ends for want of jobs. Otherwise the hint goes up before troupe::actor blocks the inbox
+    // A worker that ran out of throughput runs again (queue_empty() says there is more), and
+    // one that waits for its job's outcome takes no job until it comes (done_waiting() sets
+    // the hint then): neither needs a wake-up, so both leave the hint clear and submitters
+    // wake another worker. Otherwise the hint goes up before troupe::actor blocks the inbox
     // and issues its barrier (see pool_core::may_idle).
-    if (!ran_out)
+    if (!ran_out && !waiting_)
       core_->may_idle(slot_);
   }
 
@@ -185,6 +186,10 @@ protected:
     waiting_ = false;
     waiting_flag_.store(false, std::memory_order_relaxed);
     blocking_job_.reset();
+    // The worker takes jobs again: from here on it may go idle (its turn while waiting set no
+    // hint). On this actor, before troupe::actor's barrier and last look at the queues.
+    if (core_)
+      core_->may_idle(slot_);
   }
 
   void crash(entry e, const char* what) {
