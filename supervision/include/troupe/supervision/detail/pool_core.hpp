@@ -497,9 +497,10 @@ public:
   /// submitter either sees the hint (and tries to wake it) or the worker sees the job.
   void may_idle(std::size_t slot) noexcept {
     auto& hint = slots_[slot].idle_hint;
-    // A load and a store suffice: the hint is clear here (running() cleared it when the turn
-    // started), so no submitter's exchange can succeed in between; only the worker (and
-    // attach(), before it runs) moves the turn number on.
+    // A load and a store suffice: a submitter exchanges the hint only after its wake scheduled
+    // the worker, which cannot happen while the worker runs (it calls this on itself), so
+    // nobody writes in between; only the worker (and attach(), before it runs) moves the turn
+    // number on.
     hint.store(next_idle_hint(hint.load(std::memory_order_relaxed)), std::memory_order_relaxed);
   }
 
