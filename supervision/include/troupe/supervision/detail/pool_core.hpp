@@ -29,7 +29,9 @@
 //     carries the number of the turn that set it and is cleared only if it is still that
 //     turn's, so a hint set by the worker's next turn (which the wake guarantees) stays.
 //  A worker whose turn ends with jobs left (its throughput ran out) sets no hint: it runs again
-//  without a wake (pool_worker_base::drain_queue).
+//  without a wake. One that waits for its job's outcome (the blocking pool, a coroutine) sets
+//  one only when the outcome came back: until then it takes no job, and a submitter wakes
+//  another worker (pool_worker_base::drain_queue).
 //
 // Lifetime: a worker slot holds a raw pointer to its current worker actor, which submitters
 // load and wake without a lock; the slot also owns a strong reference to that worker (under
@@ -340,10 +342,7 @@ public:
     }
     // The previous worker may have crashed while running: the new one starts as may-be-idle,
     // under a turn number no submitter saw yet.
-    auto& hint = slots_[slot].idle_hint;
-    auto seen = hint.load(std::memory_order_relaxed);
-    while (!hint.compare_exchange_weak(seen, next_idle_hint(seen), std::memory_order_seq_cst))
-      ;
+    may_idle(slot);
     slots_[slot].worker.store(worker, std::memory_order_seq_cst);
   }
 
@@ -497,10 +496,9 @@ public:
   /// submitter either sees the hint (and tries to wake it) or the worker sees the job.
   void may_idle(std::size_t slot) noexcept {
     auto& hint = slots_[slot].idle_hint;
-    // A load and a store suffice: a submitter exchanges the hint only after its wake scheduled
-    // the worker, which cannot happen while the worker runs (it calls this on itself), so
-    // nobody writes in between; only the worker (and attach(), before it runs) moves the turn
-    // number on.
+    // A load and a store suffice: only the slot's worker moves the turn number on (here and in
+    // attach(), on itself), and a submitter's exchange between the two can only clear the
+    // older hint, which the store replaces.
     hint.store(next_idle_hint(hint.load(std::memory_order_relaxed)), std::memory_order_relaxed);
   }
 
