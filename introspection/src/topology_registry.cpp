@@ -1,6 +1,7 @@
 #include "troupe/introspection/topology_registry.hpp"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <set>
 #include <unordered_set>
@@ -81,6 +82,9 @@ bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const 
 }
 
 bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, description what) {
+  // Read before the shard's lock, which every spawn and exit takes: it is held as briefly as
+  // it can be.
+  const auto started = std::chrono::steady_clock::now();
   auto& s = nodes_.of(id);
   std::lock_guard guard{s.mtx};
   // The node may exist already: described during its actor's construction.
@@ -93,22 +97,26 @@ bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, descri
     n->shape = what.shape;
   if (!what.details.expired())
     n->details = std::move(what.details);
-  n->started = std::chrono::steady_clock::now();
+  n->started = started;
   if (fresh)
-    registered_count_.fetch_add(1, std::memory_order_relaxed);
+    s.tally.fetch_add(1, std::memory_order_seq_cst);
   return fresh;
 }
 
 bool topology_registry::remove_actor(caf::actor_id id) {
   auto& s = nodes_.of(id);
+  // Destroyed after the lock (declared before it): the node's block and its address's weak
+  // reference are given back while spawns and exits on other workers can take the shard.
+  node_ptr gone;
   std::lock_guard guard{s.mtx};
-  auto* n = node_in(s, id);
-  if (n == nullptr)
+  auto* slot = s.entries.find(id);
+  if (slot == nullptr)
     return false;
-  const bool was_registered = n->registered();
+  const bool was_registered = (*slot)->registered();
+  gone = std::move(*slot);
   s.entries.erase(id);
   if (was_registered)
-    registered_count_.fetch_sub(1, std::memory_order_release);
+    s.tally.fetch_sub(1, std::memory_order_seq_cst);
   return was_registered;
 }
 
@@ -232,6 +240,24 @@ void topology_registry::remove_component(uint64_t token) {
   components_.erase(token);
 }
 
+std::size_t topology_registry::registered_count() const noexcept {
+  std::size_t total = 0;
+  for (auto& s : nodes_.shards())
+    total += s.tally.load(std::memory_order_seq_cst);
+  return total;
+}
+
+bool topology_registry::none_registered() const {
+  // Locked in order, as a dump locks them.
+  std::array<std::unique_lock<adaptive_mutex>, node_table::shard_count> guards;
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < guards.size(); ++i) {
+    guards[i] = std::unique_lock{nodes_.shards()[i].mtx};
+    total += nodes_.shards()[i].tally.load(std::memory_order_seq_cst);
+  }
+  return total == 0;
+}
+
 std::size_t topology_registry::size() const {
   std::size_t total = 0;
   for (auto& s : nodes_.shards()) {
@@ -325,7 +351,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
   // destroyed that way unregisters itself, which takes the lock.
   std::vector<caf::strong_actor_ptr> keep_alive;
   std::lock_guard components_guard{components_mtx_};
-  std::vector<std::unique_lock<std::mutex>> guards;
+  std::vector<std::unique_lock<adaptive_mutex>> guards;
   guards.reserve(node_table::shard_count);
   for (auto& s : nodes_.shards())
     guards.emplace_back(s.mtx);

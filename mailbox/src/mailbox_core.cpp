@@ -5,13 +5,12 @@
 
 namespace troupe::detail {
 
-mailbox_core_base::mailbox_core_base(mailbox_options opts,
-                                     std::shared_ptr<dead_letter_office> office,
+mailbox_core_base::mailbox_core_base(mailbox_options opts, std::uint64_t office,
                                      std::size_t default_batch)
     : capacity_(opts.capacity), send_timeout_(opts.send_timeout),
       name_(opts.name.empty() ? nullptr
                               : std::make_unique<const std::string>(std::move(opts.name))),
-      office_(std::move(office)), batch_(opts.batch != 0 ? opts.batch : default_batch),
+      office_(office), batch_(opts.batch != 0 ? opts.batch : default_batch),
       overflow_(opts.overflow) {}
 
 const std::string& mailbox_core_base::name() const noexcept {
@@ -21,8 +20,8 @@ const std::string& mailbox_core_base::name() const noexcept {
 
 void mailbox_core_base::count_dead_letter(const char* type_name, const caf::error& reason) {
   dead_letters_.fetch_add(1, std::memory_order_relaxed);
-  if (office_)
-    office_->report(dead_letter{name(), type_name, reason});
+  if (auto office = dead_letter_office::find(office_))
+    office->report(dead_letter{name(), type_name, reason});
 }
 
 mailbox_metrics mailbox_core_base::metrics_base() const noexcept {

@@ -95,7 +95,11 @@ void actor_tracker::adopt(const caf::strong_actor_ptr& actor) {
 void actor_tracker::remove(caf::actor_id id) {
   if (!registry_.remove_actor(id))
     return;
-  if (registry_.registered_count() == 0) {
+  // Sequentially consistent, as the count's change and the waiter's: either this exit sees
+  // the waiter, or the waiter's check of the count (after its increment) sees this exit. Of
+  // the last exits, the last to change the count sees the others' changes. The sum here is a
+  // hint (it may add up to 0 while an actor lives): the waiter checks with the shards locked.
+  if (waiting_.load(std::memory_order_seq_cst) != 0 && registry_.registered_count() == 0) {
     // Taking the lock orders this notify after a waiter's check of the count.
     std::lock_guard guard{empty_mtx_};
     emptied_.notify_all();
@@ -119,8 +123,15 @@ std::vector<actor_tracker::entry> actor_tracker::live() const {
 }
 
 bool actor_tracker::await_empty(std::chrono::steady_clock::time_point deadline) {
+  struct counted_while_waiting {
+    std::atomic<int>& waiting;
+    explicit counted_while_waiting(std::atomic<int>& n) : waiting(n) {
+      waiting.fetch_add(1, std::memory_order_seq_cst);
+    }
+    ~counted_while_waiting() { waiting.fetch_sub(1, std::memory_order_relaxed); }
+  } counted{waiting_};
   std::unique_lock guard{empty_mtx_};
-  return emptied_.wait_until(guard, deadline, [&] { return registry_.registered_count() == 0; });
+  return emptied_.wait_until(guard, deadline, [&] { return registry_.none_registered(); });
 }
 
 } // namespace troupe::detail

@@ -275,10 +275,14 @@ TEST(topology_registry, AnActorIsRegisteredByItsAddOnceAndListedWithItsOwnedMark
   EXPECT_TRUE(registry.registered().empty());
   registry.set_owned(8); // not registered: ignored
   EXPECT_FALSE(registry.remove_actor(8)) << "a described node is not a registered actor";
+  EXPECT_EQ(registry.registered_count(), 0u);
+  EXPECT_TRUE(registry.none_registered());
 
   EXPECT_TRUE(registry.add_actor(7, a.address()));
   EXPECT_FALSE(registry.add_actor(7, a.address())) << "a second add registers nothing new";
   EXPECT_TRUE(registry.add_actor(9, caf::actor_addr{}, &owner)) << "its rows came first";
+  EXPECT_EQ(registry.registered_count(), 2u) << "two shards' counts";
+  EXPECT_FALSE(registry.none_registered());
   registry.set_owned(7);
   EXPECT_TRUE(registry.contains(7));
   EXPECT_TRUE(registry.contains(9));
@@ -303,8 +307,12 @@ TEST(topology_registry, AnActorIsRegisteredByItsAddOnceAndListedWithItsOwnedMark
   EXPECT_TRUE(registry.remove_actor(7));
   EXPECT_FALSE(registry.remove_actor(7));
   EXPECT_FALSE(registry.contains(7));
+  EXPECT_EQ(registry.registered_count(), 1u);
+  EXPECT_FALSE(registry.none_registered());
   EXPECT_TRUE(registry.remove_actor(9));
   EXPECT_TRUE(registry.registered().empty());
+  EXPECT_EQ(registry.registered_count(), 0u);
+  EXPECT_TRUE(registry.none_registered());
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 

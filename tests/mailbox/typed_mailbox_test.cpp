@@ -1,8 +1,10 @@
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <future>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -297,6 +299,61 @@ TEST_F(gated, ActorSenderParksUnderBackpressureAndKeepsItsOrder) {
   EXPECT_EQ(*seen, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
   EXPECT_EQ(mb.metrics().parked, 0u);
   caf::anon_send_exit(mb.actor(), caf::exit_reason::user_shutdown);
+}
+
+// -- the dead-letter office, found by its id ------------------------------------------------
+// A mailbox keeps its office's id, not a reference (a shared count every spawn took and every
+// exit dropped): the office is found while it lives, and a dead letter found after it is gone
+// is counted by the mailbox alone.
+
+TEST(DeadLetterOffice, IsFoundByItsIdWhileItLives) {
+  auto office = std::make_shared<dead_letter_office>();
+  const auto id = office->id();
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(office->id(), id);
+  EXPECT_EQ(dead_letter_office::find(id), office);
+  auto other = std::make_shared<dead_letter_office>();
+  EXPECT_NE(other->id(), id);
+  office.reset();
+  EXPECT_EQ(dead_letter_office::find(id), nullptr);
+  EXPECT_EQ(dead_letter_office::find(other->id()), other);
+}
+
+TEST(DeadLetterOffice, OneNotOwnedBySharedPtrHasNoId) {
+  dead_letter_office office;
+  EXPECT_EQ(office.id(), 0u);
+  EXPECT_EQ(dead_letter_office::find(0), nullptr);
+}
+
+TEST(DeadLetterOffice, AMailboxReportsToAnOfficeKeptPastItsRuntime) {
+  std::optional<mailbox<item, get_items>> mb;
+  std::shared_ptr<dead_letter_office> office;
+  {
+    runtime rt{test::runtime_fixture::default_config()};
+    mb = spawn_recorder(rt, mailbox_options{.name = "kept"});
+    office = rt.dead_letters();
+  } // the runtime stops the mailbox's actor
+  auto r = mb->send(item{0, 1});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::receiver_dead);
+  EXPECT_EQ(mb->metrics().dead_letters, 1u);
+  EXPECT_EQ(office->count(), 1u);
+}
+
+TEST(DeadLetterOffice, ADeadLetterAfterTheOfficeIsGoneIsCountedByTheMailboxAlone) {
+  std::optional<mailbox<item, get_items>> mb;
+  std::uint64_t office_id = 0;
+  {
+    runtime rt{test::runtime_fixture::default_config()};
+    mb = spawn_recorder(rt, {});
+    office_id = rt.dead_letters()->id();
+  }
+  ASSERT_NE(office_id, 0u);
+  EXPECT_EQ(dead_letter_office::find(office_id), nullptr);
+  auto r = mb->send(item{0, 1});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), mailbox_errc::receiver_dead);
+  EXPECT_EQ(mb->metrics().dead_letters, 1u);
 }
 
 TEST_F(TypedMailbox, SendToDeadActorIsACountedDeadLetter) {
@@ -642,7 +699,7 @@ TEST(ActorFootprint, AMailboxActorAddsACorePointerAndItsFlags) {
 // A mailbox core keeps what it reads of its options, not a mailbox_options (64 bytes, its name
 // a std::string that most mailboxes leave empty).
 TEST(ActorFootprint, AMailboxCoreKeepsItsOptionsCompact) {
-  EXPECT_LE(sizeof(troupe::detail::mailbox_core_base), 104u);
+  EXPECT_LE(sizeof(troupe::detail::mailbox_core_base), 96u);
 }
 
 // What only a full queue needs (the counts of parked senders, waiting threads and losses, and

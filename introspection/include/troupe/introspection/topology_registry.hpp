@@ -148,10 +148,16 @@ public:
   /// Every registered actor, in no particular order (a snapshot).
   [[nodiscard]] std::vector<registered_actor> registered() const;
 
-  /// How many actors are registered (a snapshot, without a lock).
-  [[nodiscard]] std::size_t registered_count() const noexcept {
-    return registered_count_.load(std::memory_order_acquire);
-  }
+  /// How many actors are registered: the shards' counts, read one after another without a
+  /// lock (an add on one shard and a remove on another in between can make it miss one). Its
+  /// loads are sequentially consistent, as are the counts' changes: a remove followed by a
+  /// sequentially consistent load of a flag either sees the flag set, or the setter's later
+  /// count sees the remove.
+  [[nodiscard]] std::size_t registered_count() const noexcept;
+
+  /// Whether no actor is registered, read with every shard locked: a consistent answer, where
+  /// registered_count() may add up to 0 while an actor is registered.
+  [[nodiscard]] bool none_registered() const;
 
   /// Describes actor `id` (see description). May come before add_actor: an actor may describe
   /// itself while it is constructed. An id the registry does not know gets a node, so describe
@@ -269,10 +275,9 @@ private:
   node& node_to_describe(node_table::shard& s, caf::actor_id id);
 
   std::atomic<bool> enabled_{true};
-  // Changed with the shard's lock held, by every add and remove that changes what is
-  // registered.
-  std::atomic<std::size_t> registered_count_{0};
-  // Actors are registered on the spawn path, so the nodes are sharded by actor id. A dump takes
+  // Actors are registered on the spawn path, so the nodes are sharded by actor id; each shard's
+  // tally counts its registered actors (one shared counter cost every spawn and exit a cache
+  // line moved between the workers: a tenth of a churn of short-lived actors). A dump takes
   // every lock (components first, then the shards in order); every other call takes one lock at
   // a time, or a child's and its owner's shards together (std::scoped_lock).
   node_table nodes_;

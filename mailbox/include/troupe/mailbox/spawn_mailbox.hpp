@@ -45,7 +45,7 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
     return err;
   // The core and its shared_ptr counts in one recycled block (mailbox_core_allocator).
   auto core = std::allocate_shared<detail::mailbox_core<Ts...>>(
-      detail::mailbox_core_allocator<Ts...>{}, std::move(opts), rt.dead_letters(),
+      detail::mailbox_core_allocator<Ts...>{}, std::move(opts), rt.dead_letters()->id(),
       rt.config().max_throughput);
   // Registered with its description in one step (not described while constructed, then added).
   auto what = actor_type::description(core);

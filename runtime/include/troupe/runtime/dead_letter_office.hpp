@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -27,8 +28,10 @@ struct dead_letter {
 };
 
 /// Counts dead letters, passes each one to an optional hook and publishes it as a dead_letter
-/// event (level warning) on the runtime's event stream. Owned by the runtime and shared
-/// with every mailbox, so a mailbox that outlives the runtime can still report.
+/// event (level warning) on the runtime's event stream. Owned by the runtime (and by whoever
+/// keeps a copy of rt.dead_letters()). A mailbox keeps the office's id, not a reference: a
+/// dead letter found after the office is gone (the runtime destroyed, a handle kept) is
+/// counted by the mailbox alone.
 ///
 /// Example:
 ///
@@ -37,13 +40,29 @@ struct dead_letter {
 ///
 /// Thread safety: every member may be called from any thread. The hook runs on the thread that
 /// found the dead letter, possibly a scheduler worker: it must be quick and must not block.
-class dead_letter_office {
+class dead_letter_office : public std::enable_shared_from_this<dead_letter_office> {
 public:
   /// An office that publishes no events.
   dead_letter_office() = default;
 
   /// An office that also publishes each dead letter on `events` (kept alive by the office).
   explicit dead_letter_office(std::shared_ptr<event_stream> events) : events_(std::move(events)) {}
+
+  dead_letter_office(const dead_letter_office&) = delete;
+  dead_letter_office& operator=(const dead_letter_office&) = delete;
+  ~dead_letter_office();
+
+  /// The office's id, for an object that reports to it and may outlive it (a mailbox): find()
+  /// turns it back into the office while the office lives. Holding an id costs nothing
+  /// shared, where a std::shared_ptr's count, taken at every spawn and dropped at every exit
+  /// on another worker, moved a cache line between the workers for each actor. Only for an
+  /// office owned by a std::shared_ptr (as the runtime's is); 0 otherwise.
+  /// Thread safety: any thread.
+  [[nodiscard]] std::uint64_t id();
+
+  /// The office whose id() is `id`, or null when it is gone (or `id` is 0). Takes a
+  /// process-wide lock: for the rare path that found a dead letter, not for every message.
+  [[nodiscard]] static std::shared_ptr<dead_letter_office> find(std::uint64_t id);
 
   /// Counts `letter` and passes it to the hook, if one is set. Called by Troupe's mailboxes
   /// and actors.
@@ -85,6 +104,8 @@ public:
   }
 
 private:
+  std::once_flag listed_; // listed in the process-wide table of offices, by id()
+  std::uint64_t id_ = 0;  // set once, under listed_
   std::atomic<std::size_t> count_{0};
   std::mutex mtx_;
   std::function<void(const dead_letter&)> hook_;

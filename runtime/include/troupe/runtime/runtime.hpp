@@ -142,8 +142,8 @@ public:
   /// Thread safety: any thread; the stream lives as long as the runtime.
   [[nodiscard]] event_stream& events() noexcept { return *events_; }
 
-  /// The event stream as a shared pointer, for objects that may outlive the runtime (mailboxes
-  /// keep the dead letter office, which publishes dead letters).
+  /// The event stream as a shared pointer, for objects that may outlive the runtime (pools
+  /// and topics publish on it; the dead letter office keeps it).
   [[nodiscard]] const std::shared_ptr<event_stream>& events_ptr() const noexcept { return events_; }
 
   /// The runtime that owns `sys`, or nullptr when `sys` is not owned by a troupe::runtime.

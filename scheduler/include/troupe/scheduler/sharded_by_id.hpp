@@ -1,11 +1,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
-#include <mutex>
 
 #include <caf/fwd.hpp>
 
+#include "troupe/scheduler/adaptive_mutex.hpp"
 #include "troupe/scheduler/id_map.hpp"
 
 namespace troupe {
@@ -27,10 +28,15 @@ public:
 
   /// One shard, on its own cache line.
   struct alignas(64) shard {
-    /// Guards `entries`.
-    mutable std::mutex mtx;
+    /// Guards `entries`. It spins briefly before it sleeps: spawns and exits on different
+    /// workers meet on a shard now and then, and each holds it for a few dozen nanoseconds.
+    mutable adaptive_mutex mtx;
     /// The shard's part of the table.
     map entries;
+    /// A count the table's user keeps with the shard's entries (changed with `mtx` held, read
+    /// without it): a total is the sum over the shards, so spawns and exits on different
+    /// workers do not all write one shared counter.
+    std::atomic<std::size_t> tally{0};
   };
 
   /// The shard that holds `id`.

@@ -3,9 +3,7 @@
 #include <atomic>
 #include <thread>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
+#include "troupe/scheduler/detail/cpu_pause.hpp"
 
 namespace troupe {
 
@@ -26,7 +24,7 @@ public:
         return;
       for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
         if (spins < 64)
-          pause();
+          detail::cpu_pause();
         else
           std::this_thread::yield();
       }
@@ -43,12 +41,6 @@ public:
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
 private:
-  static void pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    _mm_pause();
-#endif
-  }
-
   std::atomic<bool> locked_{false};
 };
 

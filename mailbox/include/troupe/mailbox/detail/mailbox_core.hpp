@@ -99,8 +99,9 @@ namespace troupe::detail {
 /// live figures in the topology (the registry holds it weakly).
 class mailbox_core_base : public topology_registry::live_figures {
 public:
-  mailbox_core_base(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
-                    std::size_t default_batch);
+  /// `office` is the id (dead_letter_office::id()) of the office its dead letters go to; 0
+  /// for none.
+  mailbox_core_base(mailbox_options opts, std::uint64_t office, std::size_t default_batch);
   mailbox_core_base(const mailbox_core_base&) = delete;
   mailbox_core_base& operator=(const mailbox_core_base&) = delete;
   ~mailbox_core_base() override = default;
@@ -119,7 +120,8 @@ public:
     return sender_closed_.load(std::memory_order_acquire);
   }
 
-  /// Records a message that reached no handler (reported to the runtime's dead-letter office).
+  /// Records a message that reached no handler (reported to the runtime's dead-letter office
+  /// too, while the office lives).
   void count_dead_letter(const char* type_name, const caf::error& reason);
 
   [[nodiscard]] mailbox_metrics metrics_base() const noexcept;
@@ -157,7 +159,9 @@ protected:
   const std::size_t capacity_;
   std::chrono::milliseconds send_timeout_;
   std::unique_ptr<const std::string> name_; // null when unnamed, as most mailboxes are
-  std::shared_ptr<dead_letter_office> office_;
+  // The dead-letter office by its id: a std::shared_ptr here was a count every spawn took and
+  // every exit dropped, on one cache line for all the runtime's mailboxes.
+  std::uint64_t office_;
   std::size_t batch_;
   const overflow_policy overflow_;
   std::atomic<bool> closed_{false};
@@ -194,9 +198,8 @@ public:
   /// Takes back a parked message that the close or the owner's end failed (see push()).
   using parked_failure = typename admission::failed_callback;
 
-  mailbox_core(mailbox_options opts, std::shared_ptr<dead_letter_office> office,
-               std::size_t default_batch)
-      : mailbox_core_base(std::move(opts), std::move(office), default_batch), admission(overflow_) {
+  mailbox_core(mailbox_options opts, std::uint64_t office, std::size_t default_batch)
+      : mailbox_core_base(std::move(opts), office, default_batch), admission(overflow_) {
     if (unbounded())
       return; // its queue is made by the first push (see Size at the top of this file)
     // Relaxed: the core reaches other threads through the shared_ptr that owns it.

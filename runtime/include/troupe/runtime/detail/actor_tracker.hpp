@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -80,6 +81,9 @@ private:
 
   std::mutex empty_mtx_; // only for await_empty's wait
   std::condition_variable emptied_;
+  // How many await_empty calls wait. An exit sums the registry's count only while one does:
+  // the count is a sum over the registry's shards (see remove()).
+  std::atomic<int> waiting_{0};
   topology_registry& registry_;
   event_stream& events_;
 };
