@@ -38,6 +38,16 @@ caf::actor_id parent_of(const Node& n) {
 // A node without a profile shows as a plain actor in the section "actors".
 constexpr topology_registry::profile plain_actor{};
 
+// Every shard's lock, taken in order: how every call that needs the whole table at once (a
+// dump, the check that none is registered) locks it.
+template <class Table>
+auto lock_every_shard(Table& table) {
+  std::array<std::unique_lock<adaptive_mutex>, Table::shard_count> guards;
+  for (std::size_t i = 0; i < guards.size(); ++i)
+    guards[i] = std::unique_lock{table.shards()[i].mtx};
+  return guards;
+}
+
 template <class Node>
 const topology_registry::profile& shape_of(const Node& n) {
   return n.shape != nullptr ? *n.shape : plain_actor;
@@ -248,14 +258,8 @@ std::size_t topology_registry::registered_count() const noexcept {
 }
 
 bool topology_registry::none_registered() const {
-  // Locked in order, as a dump locks them.
-  std::array<std::unique_lock<adaptive_mutex>, node_table::shard_count> guards;
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < guards.size(); ++i) {
-    guards[i] = std::unique_lock{nodes_.shards()[i].mtx};
-    total += nodes_.shards()[i].tally.load(std::memory_order_seq_cst);
-  }
-  return total == 0;
+  auto guards = lock_every_shard(nodes_);
+  return registered_count() == 0;
 }
 
 std::size_t topology_registry::size() const {
@@ -351,10 +355,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
   // destroyed that way unregisters itself, which takes the lock.
   std::vector<caf::strong_actor_ptr> keep_alive;
   std::lock_guard components_guard{components_mtx_};
-  std::vector<std::unique_lock<adaptive_mutex>> guards;
-  guards.reserve(node_table::shard_count);
-  for (auto& s : nodes_.shards())
-    guards.emplace_back(s.mtx);
+  auto guards = lock_every_shard(nodes_);
   dump_context ctx;
   ctx.now = std::chrono::steady_clock::now();
   nlohmann::json out{{"actors", nlohmann::json::array()}};
