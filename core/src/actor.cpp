@@ -47,23 +47,46 @@ void actor::discard_replies() {
 }
 
 void actor::fail_request_after(uint64_t id, caf::timespan timeout, caf::error reason) {
+  add_deadline(id, timeout, std::move(reason), false);
+}
+
+void actor::add_deadline(uint64_t id, caf::timespan timeout, caf::error reason, bool caf_request) {
   auto now = clock().now();
   if (timeout > detail::request_deadlines::time_point::max() - now)
     return; // beyond the clock's range: never
   auto& deadlines = outstanding_.deadlines();
-  deadlines.add(now + std::max(timeout, caf::timespan{0}), id, std::move(reason));
+  deadlines.add(now + std::max(timeout, caf::timespan{0}), id, std::move(reason), caf_request);
   // Answered requests leave their entries until they come due: compact once they are the
   // majority, so a busy requester with long timeouts holds about as many as it has waiting.
-  if (deadlines.size() > 2 * outstanding_.size() + 32)
-    deadlines.compact([this](uint64_t x) { return outstanding_.contains(x); });
+  const auto waiting = outstanding_.size() + (caf_responses_ ? caf_responses_->size() : 0);
+  if (deadlines.size() > 2 * waiting + 32)
+    deadlines.compact([this](const detail::request_deadlines::entry& e) { return awaits(e); });
   arm_request_timer();
+}
+
+bool actor::awaits(const detail::request_deadlines::entry& deadline) const {
+  if (!deadline.caf_request)
+    return outstanding_.contains(deadline.id);
+  return caf_responses_ != nullptr && caf_responses_->awaits(caf::message_id{deadline.id});
+}
+
+void actor::fail_caf_request(caf::message_id response_id) {
+  if (!caf_responses_)
+    return;
+  auto handler = caf_responses_->take(response_id);
+  if (!handler) {
+    caf_responses_->unmark(response_id); // sent without a handler: nothing to run
+    return;
+  }
+  auto timeout = caf::make_message(caf::make_error(caf::sec::request_timeout));
+  (*handler)(timeout);
 }
 
 void actor::arm_request_timer() {
   auto* deadlines = outstanding_.deadlines_if_made();
   if (deadlines == nullptr)
     return;
-  while (!deadlines->empty() && !outstanding_.contains(deadlines->earliest().id))
+  while (!deadlines->empty() && !awaits(deadlines->earliest()))
     deadlines->pop_earliest();
   if (deadlines->empty())
     return; // a timer still armed finds nothing due and stops
@@ -84,7 +107,10 @@ void actor::on_request_timer() {
   for (auto& expired : deadlines->take_due(clock().now())) {
     if (stopping_)
       return; // nothing runs after quit()
-    fail_request(expired.id, std::move(expired.reason));
+    if (expired.caf_request)
+      fail_caf_request(caf::message_id{expired.id});
+    else
+      fail_request(expired.id, std::move(expired.reason));
   }
   if (!stopping_)
     arm_request_timer();
@@ -115,14 +141,44 @@ void actor::launch(caf::execution_unit* host, bool lazy, bool hide) {
   schedule(host);
 }
 
+namespace {
+
+// A caf::duration (in its own units) as a timespan, as CAF adds it to the clock's time.
+caf::timespan to_timespan(const caf::duration& d) {
+  caf::actor_clock::time_point zero{};
+  auto after = zero;
+  after += d;
+  return after - zero;
+}
+
+} // namespace
+
 void actor::add_multiplexed_response_handler(caf::message_id response_id, caf::behavior handler) {
   if (stopping_)
     return; // nothing runs after quit(), a response handler neither
-  if (handler.timeout().valid())
-    request_response_timeout(handler.timeout(), response_id);
+  auto& table = caf_responses();
+  table.unmark(response_id);
+  // A behavior's own timeout counts too, as in CAF (the earlier deadline wins).
+  auto own_timeout = handler.timeout();
+  table.add(response_id, std::move(handler));
+  if (own_timeout.valid())
+    add_deadline(response_id.integer_value(), to_timespan(own_timeout),
+                 caf::make_error(caf::sec::request_timeout), true);
+}
+
+void actor::request_response_timeout(const caf::duration& timeout, caf::message_id mid) {
+  if (stopping_ || !timeout.valid())
+    return;
+  // From the send, as CAF's: the handler is added by `.then`, perhaps after other requests.
+  caf_responses().mark_unhandled(mid.response_id());
+  add_deadline(mid.response_id().integer_value(), to_timespan(timeout),
+               caf::make_error(caf::sec::request_timeout), true);
+}
+
+detail::caf_response_table& actor::caf_responses() {
   if (!caf_responses_)
     caf_responses_ = std::make_unique<detail::caf_response_table>();
-  caf_responses_->add(response_id, std::move(handler));
+  return *caf_responses_;
 }
 
 void actor::start() {

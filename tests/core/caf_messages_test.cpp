@@ -12,6 +12,7 @@
 
 #include "support/dead_letter_log.hpp"
 #include "support/runtime_fixture.hpp"
+#include "troupe/scheduler/detail/deadline_clock.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
@@ -129,6 +130,66 @@ TEST_F(caf_messages_test, ACafRequestOfATroupeActorThatGetsNoAnswerTimesOut) {
   ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(f.get(), caf::sec::request_timeout);
   caf::anon_send_exit(silent, caf::exit_reason::kill);
+}
+
+TEST_F(caf_messages_test, TimedCafRequestsWhoseHandlersComeLaterStillTimeOut) {
+  // Keeps the promises unanswered (and alive) until the end of the test.
+  auto held = std::make_shared<std::vector<caf::response_promise>>();
+  auto silent = sys().spawn([held](caf::event_based_actor* self) -> caf::behavior {
+    return {[self, held](int32_t) -> caf::result<int32_t> {
+      held->push_back(self->make_response_promise());
+      return caf::delegated<int32_t>{};
+    }};
+  });
+  auto failures = std::make_shared<std::promise<std::vector<caf::error>>>();
+  troupe::spawn_actor(*rt, [silent, failures](troupe::actor* self) {
+    // Both requests are sent (with their timeouts) before either handler is added.
+    auto first = self->request(silent, 20ms, int32_t{1});
+    auto second = self->request(silent, 20ms, int32_t{2});
+    auto seen = std::make_shared<std::vector<caf::error>>();
+    auto on_error = [self, failures, seen](caf::error& err) {
+      seen->push_back(std::move(err));
+      if (seen->size() == 2) {
+        failures->set_value(*seen);
+        self->quit();
+      }
+    };
+    first.then([](int32_t) {}, on_error);
+    second.then([](int32_t) {}, on_error);
+  });
+  auto f = failures->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  auto errors = f.get();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0], caf::sec::request_timeout);
+  EXPECT_EQ(errors[1], caf::sec::request_timeout);
+  caf::anon_send_exit(silent, caf::exit_reason::kill);
+}
+
+TEST_F(caf_messages_test, AnsweredCafRequestsOfATroupeActorLeaveNoTimeoutOnTheClock) {
+  // CAF's requester leaves each request's timeout on the clock until it is due, answered or
+  // not; a Troupe actor keeps its CAF requests' deadlines with its own and arms one timer.
+  auto& clock = dynamic_cast<troupe::detail::deadline_clock&>(sys().clock());
+  const auto before = clock.pending();
+  auto server = sys().spawn([]() -> caf::behavior { return {[](int32_t x) { return x + 1; }}; });
+  auto scheduled = std::make_shared<std::promise<std::size_t>>();
+  auto a = troupe::spawn_actor(*rt, [server, scheduled, &clock](troupe::actor* self) {
+    auto answered = std::make_shared<int>(0);
+    for (int32_t x = 0; x < 3; ++x)
+      self->request(server, 10s, x)
+          .then(
+              [scheduled, &clock, answered](int32_t) {
+                if (++*answered == 3)
+                  scheduled->set_value(clock.pending());
+              },
+              [scheduled](caf::error&) { scheduled->set_value(0); });
+  });
+  auto f = scheduled->get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(f.get(), before + 1); // the actor's one timer, for three requests
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  EXPECT_EQ(exit_reason_of(a), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(server, caf::exit_reason::kill);
 }
 
 TEST_F(caf_messages_test, AResponseHandlerThatThrowsEndsTheActorWithRuntimeError) {

@@ -72,7 +72,9 @@
 // timeout skips the table: its sink is the reply (inline_reply). A timed
 // request records its deadline (fail_request_after); the actor keeps one CAF
 // ordinary timeout armed for the earliest deadline, so answered requests cost
-// the clock nothing and a terminated actor leaves no timer behind. When it
+// the clock nothing and a terminated actor leaves no timer behind. Its CAF
+// requests (self->request(caf_actor, timeout, ...)) keep their deadlines there
+// too. When it
 // fires, the requests still waiting fail; a reply that comes after its request
 // timed out (or failed, or was abandoned) is a dead letter (reason
 // caf::sec::unexpected_response).
@@ -274,6 +276,12 @@ public:
       return; // beyond the clock's range: never
     fail_request_after(id, std::chrono::duration_cast<caf::timespan>(timeout), std::move(reason));
   }
+
+  /// Internal: what CAF's requester calls for the timeout of a CAF request the actor makes
+  /// (request id `mid`); hides caf::local_actor's, which schedules a clock entry that stays
+  /// until it is due, answered or not. The deadline joins the actor's own (fail_request_after):
+  /// the handler of a request still unanswered then runs with caf::sec::request_timeout.
+  void request_response_timeout(const caf::duration& timeout, caf::message_id mid);
 
   /// Requests registered with add_request() that have neither been answered nor failed yet.
   /// Actor only.
@@ -583,6 +591,15 @@ private:
   // at the end share one word.
   exit_listener* exit_listener_ = nullptr;
 
+  /// fail_request_after, or for a CAF request (`caf_request`: `id` is its response id).
+  void add_deadline(uint64_t id, caf::timespan timeout, caf::error reason, bool caf_request);
+  /// Whether the request of a deadline is still waiting for its answer.
+  [[nodiscard]] bool awaits(const detail::request_deadlines::entry& deadline) const;
+  /// The table of CAF responses, made by the first CAF request.
+  detail::caf_response_table& caf_responses();
+  /// A CAF request's deadline passed: its handler runs with caf::sec::request_timeout, as
+  /// CAF's request timeout message would run it.
+  void fail_caf_request(caf::message_id response_id);
   /// Arms the clock timer for the earliest deadline still waiting, unless one armed as early.
   void arm_request_timer();
   /// The timer fired: fails the requests whose deadline passed, then re-arms.

@@ -6,7 +6,9 @@
 // the actor until that message fired, answered or not: a requester that quit right after its
 // reply stayed alive (with everything its handlers captured, other mailboxes' handles included)
 // for the rest of the timeout, and every request paid for a clock entry, its lock and a wake of
-// the clock thread. The actor now keeps its deadlines here and arms one CAF ordinary timeout for
+// the clock thread. The actor now keeps its deadlines here, those of its CAF requests too (CAF's
+// requester never cancels a timeout: every answered request left a clock entry and a late
+// timeout message behind), and arms one CAF ordinary timeout for
 // the earliest (CAF replaces it when re-armed and drops it when the actor terminates). An
 // answered request leaves its entry behind; entries are skipped when they come due and compacted
 // once they outnumber the requests still waiting.
@@ -28,12 +30,14 @@ public:
 
   struct entry {
     time_point due;
+    // A Troupe request's id (request_table), or the response id of a CAF request.
     uint64_t id;
     caf::error reason;
+    bool caf_request = false;
   };
 
-  void add(time_point due, uint64_t id, caf::error reason) {
-    heap_.push_back(entry{due, id, std::move(reason)});
+  void add(time_point due, uint64_t id, caf::error reason, bool caf_request = false) {
+    heap_.push_back(entry{due, id, std::move(reason), caf_request});
     std::push_heap(heap_.begin(), heap_.end(), later);
   }
 
@@ -57,10 +61,10 @@ public:
     return due;
   }
 
-  /// Drops every entry for which `waiting(id)` is false.
+  /// Drops every entry for which `waiting(entry)` is false.
   template <class Waiting>
   void compact(Waiting waiting) {
-    std::erase_if(heap_, [&](const entry& e) { return !waiting(e.id); });
+    std::erase_if(heap_, [&](const entry& e) { return !waiting(e); });
     std::make_heap(heap_.begin(), heap_.end(), later);
   }
 
