@@ -34,6 +34,18 @@ protected:
         .value();
   }
 
+  // A CAF actor that takes int32_t requests and never answers them (it keeps their promises
+  // alive until it ends).
+  caf::actor spawn_silent() {
+    auto held = std::make_shared<std::vector<caf::response_promise>>();
+    return sys().spawn([held](caf::event_based_actor* self) -> caf::behavior {
+      return {[self, held](int32_t) -> caf::result<int32_t> {
+        held->push_back(self->make_response_promise());
+        return caf::delegated<int32_t>{};
+      }};
+    });
+  }
+
   // Waits for the DOWN message of `who` and returns its exit reason.
   caf::error exit_reason_of(const caf::actor& who) {
     return troupe::test::exit_watch{sys(), who}.exit_reason();
@@ -109,14 +121,7 @@ TEST_F(caf_messages_test, ACafRequestOfATroupeActorRunsItsResponseHandlerOnTheAc
 }
 
 TEST_F(caf_messages_test, ACafRequestOfATroupeActorThatGetsNoAnswerTimesOut) {
-  // Keeps the promises unanswered (and alive) until the end of the test.
-  auto held = std::make_shared<std::vector<caf::response_promise>>();
-  auto silent = sys().spawn([held](caf::event_based_actor* self) -> caf::behavior {
-    return {[self, held](int32_t) -> caf::result<int32_t> {
-      held->push_back(self->make_response_promise());
-      return caf::delegated<int32_t>{};
-    }};
-  });
+  auto silent = spawn_silent();
   auto result = std::make_shared<std::promise<caf::error>>();
   troupe::spawn_actor(*rt, [silent, result](troupe::actor* self) {
     self->request(silent, 20ms, int32_t{1})
@@ -133,14 +138,7 @@ TEST_F(caf_messages_test, ACafRequestOfATroupeActorThatGetsNoAnswerTimesOut) {
 }
 
 TEST_F(caf_messages_test, TimedCafRequestsWhoseHandlersComeLaterStillTimeOut) {
-  // Keeps the promises unanswered (and alive) until the end of the test.
-  auto held = std::make_shared<std::vector<caf::response_promise>>();
-  auto silent = sys().spawn([held](caf::event_based_actor* self) -> caf::behavior {
-    return {[self, held](int32_t) -> caf::result<int32_t> {
-      held->push_back(self->make_response_promise());
-      return caf::delegated<int32_t>{};
-    }};
-  });
+  auto silent = spawn_silent();
   auto failures = std::make_shared<std::promise<std::vector<caf::error>>>();
   troupe::spawn_actor(*rt, [silent, failures](troupe::actor* self) {
     // Both requests are sent (with their timeouts) before either handler is added.
