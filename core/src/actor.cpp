@@ -29,6 +29,14 @@ void report_dead_reply(actor& requester, const reply_job& reply, caf::error reas
     rt->dead_letters()->report(dead_letter{requester.name(), type, std::move(reason)});
 }
 
+// A caf::duration (in its own units) as a timespan, as CAF adds it to the clock's time.
+caf::timespan to_timespan(const caf::duration& d) {
+  caf::actor_clock::time_point zero{};
+  auto after = zero;
+  after += d;
+  return after - zero;
+}
+
 } // namespace
 
 void actor::report_unexpected_reply(const reply_job& reply) {
@@ -140,18 +148,6 @@ void actor::launch(caf::execution_unit* host, bool lazy, bool hide) {
     return; // the first message schedules it
   schedule(host);
 }
-
-namespace {
-
-// A caf::duration (in its own units) as a timespan, as CAF adds it to the clock's time.
-caf::timespan to_timespan(const caf::duration& d) {
-  caf::actor_clock::time_point zero{};
-  auto after = zero;
-  after += d;
-  return after - zero;
-}
-
-} // namespace
 
 void actor::add_multiplexed_response_handler(caf::message_id response_id, caf::behavior handler) {
   if (stopping_)

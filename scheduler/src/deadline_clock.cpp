@@ -148,18 +148,17 @@ void deadline_clock::schedule_message(time_point t, caf::group target, caf::stro
   added(guard);
 }
 
-void deadline_clock::take_all(schedule_map& schedule, actor_lookup_map& lookup) {
-  std::lock_guard guard{mtx_};
-  // Swapping keeps the lookup's iterators valid: they now point into `schedule`.
-  schedule.swap(schedule_);
-  lookup.swap(actor_lookup_);
-  publish_count();
-}
-
 void deadline_clock::cancel_all() {
   schedule_map schedule;
   actor_lookup_map lookup;
-  take_all(schedule, lookup);
+  {
+    std::lock_guard guard{mtx_};
+    // Swapping keeps the lookup's iterators valid: they now point into `schedule`.
+    schedule.swap(schedule_);
+    lookup.swap(actor_lookup_);
+    publish_count();
+  }
+  // Destroyed after the lock (see the class's comment).
   lookup.clear();
   schedule.clear();
 }

@@ -76,8 +76,6 @@ private:
   void added(guard_type& guard);
   // After a cancellation (lock held): publishes the count.
   void publish_count() noexcept;
-  // Empties the schedule; the entries are destroyed by the caller, after the lock.
-  void take_all(schedule_map& schedule, actor_lookup_map& lookup);
   void run();
 
   mutable std::mutex mtx_;
