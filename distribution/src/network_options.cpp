@@ -8,6 +8,8 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/timespan.hpp>
 
+#include "troupe/distribution/detail/worker_multiplexer.hpp"
+#include "troupe/distribution/detail/worker_polling.hpp"
 #include "troupe/distribution/distribution_errc.hpp"
 #include "troupe/scheduler/errors.hpp"
 
@@ -80,7 +82,9 @@ caf::error network_options::validate() const {
 
 std::function<void(caf::actor_system_config&)> network_setup::customizer() const {
   return [opts = options_, announcers = announcers_](caf::actor_system_config& cfg) {
-    cfg.load<caf::io::middleman>();
+    // The idle workers run the middleman's event loop (worker_polling.hpp).
+    cfg.load<caf::io::middleman, detail::worker_multiplexer>();
+    cfg.load<detail::worker_polling>();
     if (opts.tls.enabled) {
       cfg.load<caf::openssl::manager>(); // after the middleman, which it needs
       cfg.set("openssl.certificate", opts.tls.certificate);

@@ -39,6 +39,16 @@ bool runs_in(caf::actor_system& sys) noexcept {
   return coordinator_of(sys) != nullptr;
 }
 
+bool attach_io(caf::actor_system& sys, io_driver& driver) {
+  auto* coord = coordinator_of(sys);
+  return coord != nullptr && detail::troupe_policy::attach(coord->data(), driver);
+}
+
+void detach_io(caf::actor_system& sys) {
+  if (auto* coord = coordinator_of(sys))
+    detail::troupe_policy::detach(coord->data());
+}
+
 bool collect(caf::actor_system& sys, scheduler_metrics& m) {
   auto* coord = coordinator_of(sys);
   if (coord == nullptr)

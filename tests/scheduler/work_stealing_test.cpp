@@ -20,13 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-runtime_config with_workers(std::size_t n) {
-  runtime_config cfg;
-  cfg.workers = n;
-  cfg.blocked_threshold = 0ms; // tests that want the watchdog turn it on
-  return cfg;
-}
-
 // A plain job for the scheduler: a reference-counted resumable that is not an actor.
 class test_job : public caf::resumable, public caf::ref_counted {
 public:
@@ -92,7 +85,7 @@ struct sleepy_state {
 class WorkStealingExactlyOnce : public ::testing::TestWithParam<std::size_t> {};
 
 TEST_P(WorkStealingExactlyOnce, JobsFromThreadsAndWorkersAllRunOnce) {
-  runtime rt{with_workers(GetParam())};
+  runtime rt{test::workers_config(GetParam())};
   ASSERT_EQ(rt.scheduler_stats().policy, "troupe");
   constexpr std::size_t threads = 4;
   constexpr std::size_t parents_per_thread = 500;
@@ -120,7 +113,7 @@ TEST_P(WorkStealingExactlyOnce, JobsFromThreadsAndWorkersAllRunOnce) {
 // One resume wakes far more jobs than a local queue holds (256): the overflow moves to the
 // injection queue in halves and comes back in shares, and still every job runs exactly once.
 TEST_P(WorkStealingExactlyOnce, ABurstThatOverflowsTheLocalQueueRunsEveryJobOnce) {
-  runtime rt{with_workers(GetParam())};
+  runtime rt{test::workers_config(GetParam())};
   constexpr std::size_t children = 5000;
   std::vector<std::atomic<int>> runs(1 + children);
   std::latch done{static_cast<std::ptrdiff_t>(1 + children)};
@@ -133,7 +126,7 @@ TEST_P(WorkStealingExactlyOnce, ABurstThatOverflowsTheLocalQueueRunsEveryJobOnce
 INSTANTIATE_TEST_SUITE_P(Workers, WorkStealingExactlyOnce, ::testing::Values(1, 2, 8));
 
 TEST(WorkStealing, IdleWorkerStealsFromALoadedOne) {
-  runtime rt{with_workers(2)};
+  runtime rt{test::workers_config(2)};
   constexpr int children = 200;
   std::atomic<int> ran{0};
   std::latch all_ran{children};
@@ -161,7 +154,7 @@ TEST(WorkStealing, IdleWorkerStealsFromALoadedOne) {
 TEST(WorkStealing, ParkedWorkersAreWokenForEveryJob) {
   // Each round waits until both workers have parked, then submits one job from outside; a lost
   // wake-up leaves the job unrun and the round's wait fails at its deadline.
-  runtime rt{with_workers(2)};
+  runtime rt{test::workers_config(2)};
   std::vector<std::atomic<int>> runs(200);
   for (std::size_t round = 0; round < runs.size(); ++round) {
     ASSERT_TRUE(troupe::test::eventually([&] {
@@ -186,7 +179,7 @@ TEST(WorkStealing, AJobThatYieldsAloneLeavesTheIdleWorkerAsleep) {
   // A mailbox drained in turns of max_throughput yields its worker after each turn. When it is
   // the worker's only job, the worker takes it again at once; waking the parked worker for it
   // (as every yield did) only had it steal the job or park again, interrupting the busy core.
-  runtime rt{with_workers(2)};
+  runtime rt{test::workers_config(2)};
   ASSERT_TRUE(troupe::test::eventually([&] {
     auto s = rt.scheduler_stats();
     return s.per_worker[0].sleeping && s.per_worker[1].sleeping;
@@ -218,7 +211,7 @@ TEST(WorkStealing, TheWatchdogsRescueWakesAnIdleWorkerForAStuckWorkersQueuedJobs
 }
 
 TEST(WorkStealing, WatchdogNamesTheActorThatBlocksItsWorker) {
-  auto cfg = with_workers(2);
+  auto cfg = test::workers_config(2);
   cfg.blocked_threshold = 50ms;
   runtime rt{cfg};
   std::mutex mtx;
@@ -250,7 +243,7 @@ TEST(WorkStealing, WatchdogNamesTheActorThatBlocksItsWorker) {
 
 TEST(WorkStealing, CafPoliciesStaySelectable) {
   for (auto policy : {scheduler_policy::caf_stealing, scheduler_policy::caf_sharing}) {
-    auto cfg = with_workers(2);
+    auto cfg = test::workers_config(2);
     cfg.scheduler = policy;
     runtime rt{cfg};
     EXPECT_EQ(rt.scheduler_stats().policy, to_string(policy));
@@ -263,7 +256,7 @@ TEST(WorkStealing, CafPoliciesStaySelectable) {
 }
 
 TEST(WorkStealing, SchedulerMetricsSerializeToJson) {
-  runtime rt{with_workers(2)};
+  runtime rt{test::workers_config(2)};
   nlohmann::json j = rt.scheduler_stats();
   EXPECT_EQ(j.at("policy"), "troupe");
   EXPECT_EQ(j.at("workers"), 2);

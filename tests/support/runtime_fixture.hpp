@@ -31,6 +31,15 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seco
   return true;
 }
 
+/// A runtime configuration with `n` workers and no blocked-worker reports (the watchdog still
+/// runs; tests that want its reports set a threshold).
+inline runtime_config workers_config(std::size_t n) {
+  runtime_config cfg;
+  cfg.workers = n;
+  cfg.blocked_threshold = std::chrono::milliseconds{0};
+  return cfg;
+}
+
 /// Monitors actors from its construction on and hands out their down messages: a test makes it
 /// before the step that should stop an actor, then reads how the actor stopped.
 class exit_watch {

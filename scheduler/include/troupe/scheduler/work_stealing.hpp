@@ -7,6 +7,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "troupe/scheduler/io_driver.hpp"
 #include "troupe/scheduler/scheduler_metrics.hpp"
 
 namespace troupe::detail {
@@ -39,6 +40,16 @@ void install(caf::actor_system_config& cfg);
 /// although it never logs. troupe::runtime's spawns call it.
 /// Thread safety: any thread; it touches only the calling thread's state.
 void forget_thread_logger() noexcept;
+
+/// Lets the idle workers of the scheduler of `sys` run `driver` (io_driver.hpp): a worker with
+/// nothing to do waits in it, one at a time. `driver` must stay valid until detach_io() returns.
+/// False when `sys` runs one of CAF's schedulers or a driver is attached already.
+/// Thread safety: any thread; once the scheduler runs (e.g. from a module's start()).
+bool attach_io(caf::actor_system& sys, io_driver& driver);
+
+/// Stops the workers of `sys` from running the attached driver; when it returns, none runs it
+/// and none will. A no-op when none is attached.
+void detach_io(caf::actor_system& sys);
 
 /// Fills the per-worker figures, their total and the injection queue's depth of `m` from the
 /// scheduler of `sys`; leaves `m` alone and returns false when `sys` runs one of CAF's.

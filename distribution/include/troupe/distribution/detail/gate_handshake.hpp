@@ -1,8 +1,8 @@
 #pragma once
 
 // The gate's handshake as a pure state machine: frames in, frames out, no I/O. The gated scribe
-// (gated_scribe.hpp) drives it on CAF's multiplexer thread; tests drive two of them against each
-// other. The protocol is described at the top of gate.hpp.
+// (gated_scribe.hpp) drives it in the multiplexer's event loop; tests drive two of them against
+// each other. The protocol is described at the top of gate.hpp.
 
 #include <array>
 #include <cstddef>

@@ -11,7 +11,8 @@
 
 namespace troupe::detail {
 
-/// Thread safety: runs on CAF's multiplexer thread, like CAF's own doorman.
+/// Thread safety: runs in the multiplexer's event loop (worker_polling.hpp), like CAF's own
+/// doorman.
 class gated_doorman final : public caf::io::network::doorman_impl {
 public:
   gated_doorman(caf::io::network::default_multiplexer& mpx, caf::io::network::native_socket fd,

@@ -20,9 +20,9 @@
 
 namespace troupe::detail {
 
-/// Thread safety: everything but outcome(), id() and post_expire() runs on CAF's multiplexer thread
-/// (the BASP broker and the multiplexer call it there; the keeper posts expire() there). outcome()
-/// may be read from any thread.
+/// Thread safety: everything but outcome(), id() and post_expire() runs in the multiplexer's
+/// event loop, one thread at a time (the BASP broker and the multiplexer call it there; the keeper
+/// posts expire() there). outcome() may be read from any thread.
 class gated_scribe final : public caf::io::scribe {
 public:
   gated_scribe(caf::io::network::default_multiplexer& mpx, caf::io::network::native_socket fd,
@@ -55,7 +55,7 @@ public:
   /// connection unless it is open by now.
   void expire(gate_outcome why);
 
-  /// Runs expire(why) on the multiplexer thread; callable from any thread.
+  /// Runs expire(why) in the multiplexer's event loop; callable from any thread.
   void post_expire(gate_outcome why);
 
   /// How the connection ended, or authenticated while open, or none while handshaking.

@@ -31,6 +31,16 @@
 //  By the two fences, either the parking worker sees the new work in step 1, or the pusher sees
 //  the sleeper in step 2; the permit is granted under the mutex the sleeper holds until it waits,
 //  so the notification cannot fall between its check and its wait.
+//
+// Worker-polled I/O (io_driver.hpp; attached by the network, e.g.): one worker at a time holds
+// the poll role (`polling`). A worker about to park takes the role when it is free and waits in
+// the driver instead of on the condition variable (`parked_in`, under the park mutex, after
+// step 1 as above); step 2 then wakes the others first and, when only the poller sleeps, wakes
+// it through the driver (once until it returns: `poller_woken`). A worker that runs out of work
+// polls without waiting while it spins (a reply it just sent is written, a reply that arrives
+// is read, without a park), and every 61st look polls once too, so I/O is not starved while
+// every worker is busy; a worker stuck in a long handler gets the same from the watchdog
+// (rescue). Those two hand the role over after their poll (hand_over_role).
 
 #include <algorithm>
 #include <array>
@@ -52,6 +62,7 @@
 #include "troupe/scheduler/detail/asymmetric_fence.hpp"
 #include "troupe/scheduler/detail/injection_queue.hpp"
 #include "troupe/scheduler/detail/local_queue.hpp"
+#include "troupe/scheduler/io_driver.hpp"
 #include "troupe/scheduler/work_stealing.hpp"
 
 namespace troupe::detail {
@@ -102,6 +113,11 @@ public:
     std::atomic<std::size_t> sleepers{0};
     std::atomic<uint64_t> sync{0}; // anchor of the parking handshake (asymmetric_fence.hpp)
     std::size_t permits = 0;       // guarded by park_mtx
+    // Worker-polled I/O (see the top of this file).
+    std::atomic<io_driver*> io{nullptr};
+    std::atomic<bool> polling{false}; // the poll role
+    io_driver* parked_in = nullptr;   // guarded by park_mtx: the driver a parked poller waits in
+    bool poller_woken = false;        // guarded by park_mtx
   };
 
   struct worker_data {
@@ -183,9 +199,12 @@ public:
     }
     auto& c = d(self->parent());
     for (;;) {
-      if (++w.tick % 61 == 0)
+      if (++w.tick % 61 == 0) {
+        if (try_poll(c) != polled::no)
+          hand_over_role(c);
         if (auto* job = c.injection.pop())
           return job;
+      }
       if (auto* job = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
         if (w.lifo_streak < 3) {
           ++w.lifo_streak;
@@ -204,14 +223,20 @@ public:
         return job;
       if (auto* job = steal(self))
         return job;
-      for (int spin = 0; spin < 32; ++spin) {
-        std::this_thread::yield();
+      // With a driver, the spin polls it (in place of the yield): a reply that arrives on a
+      // socket meanwhile is read at once instead of after the park.
+      auto io = try_poll(c);
+      for (int spin = 0; spin < 32 && io != polled::something; ++spin) {
+        if (io == polled::no)
+          std::this_thread::yield();
         if (auto* job = take_injected(self))
           return job;
         if (auto* job = steal(self))
           return job;
+        io = try_poll(c);
       }
-      park(self);
+      if (io != polled::something)
+        park(self);
     }
   }
 
@@ -357,18 +382,79 @@ private:
     // Parking is rare next to the pushes that notify (one per woken actor that leaves the LIFO
     // slot), so the parking worker pays the fence for both sides.
     asymmetric_heavy_fence(c.sync);
+    bool in_driver = false;
     if (c.permits == 0 && !work_available(self)) {
       worker_counters::bump(k.parks);
       auto t0 = now_ns();
       k.sleeping.store(true, std::memory_order_relaxed);
-      c.park_cv.wait(guard, [&] { return c.permits > 0; });
+      in_driver = wait_in_driver(c, guard);
+      if (!in_driver)
+        c.park_cv.wait(guard, [&] { return c.permits > 0; });
       k.sleeping.store(false, std::memory_order_relaxed);
       worker_counters::bump(k.parked_ns, now_ns() - t0);
       worker_counters::bump(k.unparks);
     }
-    if (c.permits > 0)
+    // A permit is for a worker waiting on the condition variable (notify counts them apart from
+    // the poller): the poller leaves it to the one it woke.
+    if (c.permits > 0 && !in_driver)
       --c.permits;
     c.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  // Park step 1 for the worker that takes the free poll role: waits in the driver, with the park
+  // mutex released meanwhile; false (role taken, no driver) when it is to wait on the condition
+  // variable instead.
+  static bool wait_in_driver(coordinator_data& c, std::unique_lock<std::mutex>& guard) {
+    if (c.io.load(std::memory_order_relaxed) == nullptr ||
+        c.polling.exchange(true, std::memory_order_acquire))
+      return false;
+    auto* io = c.io.load(std::memory_order_acquire);
+    if (io == nullptr) {
+      c.polling.store(false, std::memory_order_release);
+      return false;
+    }
+    c.parked_in = io;
+    c.poller_woken = false;
+    guard.unlock();
+    io->poll(true);
+    guard.lock();
+    c.parked_in = nullptr;
+    c.polling.store(false, std::memory_order_release);
+    return true;
+  }
+
+  enum class polled { no, nothing, something };
+
+  // After a poll by a thread that does not go on to park (a busy worker's 61st look, the
+  // watchdog): a worker may have parked on the condition variable meanwhile, finding the role
+  // taken; one is woken to take it, or none would wait in the driver. (A worker that leaves
+  // the driver with work hands nothing over, as Tokio's: it polls again when it runs out.)
+  // The release of the role and this look at `sleepers` pair with the parking worker's
+  // increment and its look at the role as step 2 with step 1.
+  static void hand_over_role(coordinator_data& c) {
+    asymmetric_light_fence(c.sync);
+    if (c.sleepers.load(std::memory_order_relaxed) == 0)
+      return;
+    std::lock_guard guard{c.park_mtx};
+    if (c.parked_in == nullptr && c.io.load(std::memory_order_relaxed) != nullptr &&
+        c.sleepers.load(std::memory_order_relaxed) > c.permits) {
+      ++c.permits;
+      c.park_cv.notify_one();
+    }
+  }
+
+  // Polls the driver once without waiting when one is attached and no one else holds the role:
+  // `no` when it did not poll, else whether the poll ran anything.
+  static polled try_poll(coordinator_data& c) {
+    if (c.io.load(std::memory_order_relaxed) == nullptr ||
+        c.polling.exchange(true, std::memory_order_acquire))
+      return polled::no;
+    auto result = polled::no;
+    // Read again under the role: detach_io clears it, then waits for the role.
+    if (auto* io = c.io.load(std::memory_order_acquire))
+      result = io->poll(false) ? polled::something : polled::nothing;
+    c.polling.store(false, std::memory_order_release);
+    return result;
   }
 
 public:
@@ -377,6 +463,13 @@ public:
   /// queue with every other worker parked: a job that yielded alone woke nobody
   /// (resume_job_later), and its worker may have taken an injected job first.
   static void rescue(coordinator_data& c, worker_data& w) {
+    // The driver too: with this worker stuck, nothing may poll it until another runs out of
+    // work. Bounded, so that a flood cannot keep the watchdog here.
+    auto io = try_poll(c);
+    for (int i = 0; i < 64 && io == polled::something; ++i)
+      io = try_poll(c);
+    if (io != polled::no)
+      hand_over_role(c);
     if (auto* job = w.lifo.exchange(nullptr, std::memory_order_acq_rel)) {
       c.injection.push(job);
       notify(c);
@@ -385,16 +478,55 @@ public:
     }
   }
 
-  /// Wakes a parked worker if one sleeps (step 2 of the parking protocol).
+  /// Wakes a parked worker if one sleeps (step 2 of the parking protocol): one that waits on the
+  /// condition variable, else the one that waits in the driver.
   static void notify(coordinator_data& c) {
     asymmetric_light_fence(c.sync);
     if (c.sleepers.load(std::memory_order_relaxed) == 0)
       return;
     std::lock_guard guard{c.park_mtx};
+    auto on_cv = c.sleepers.load(std::memory_order_relaxed) - (c.parked_in != nullptr ? 1 : 0);
+    if (on_cv > c.permits) {
+      ++c.permits;
+      c.park_cv.notify_one();
+    } else if (c.parked_in != nullptr && !c.poller_woken) {
+      c.poller_woken = true;
+      c.parked_in->wake();
+    }
+  }
+
+  /// Lets idle workers run `io` (work_stealing::attach_io); false when one is attached already.
+  static bool attach(coordinator_data& c, io_driver& io) {
+    io_driver* none = nullptr;
+    if (!c.io.compare_exchange_strong(none, &io, std::memory_order_acq_rel))
+      return false;
+    // Workers parked already wait on the condition variable: one comes back to take the role.
+    std::lock_guard guard{c.park_mtx};
     if (c.sleepers.load(std::memory_order_relaxed) > c.permits) {
       ++c.permits;
       c.park_cv.notify_one();
     }
+    return true;
+  }
+
+  /// Stops the workers from running the attached driver; returns when none runs it.
+  static void detach(coordinator_data& c) {
+    io_driver* io = nullptr;
+    {
+      std::lock_guard guard{c.park_mtx};
+      io = c.io.exchange(nullptr, std::memory_order_acq_rel);
+      if (c.parked_in != nullptr && !c.poller_woken) {
+        c.poller_woken = true;
+        c.parked_in->wake();
+      }
+    }
+    if (io == nullptr)
+      return;
+    // Whoever holds the role now read the driver before it was cleared; whoever takes it later
+    // reads none. Holding the role once ourselves waits for the former.
+    while (c.polling.exchange(true, std::memory_order_acquire))
+      std::this_thread::yield();
+    c.polling.store(false, std::memory_order_release);
   }
 };
 
