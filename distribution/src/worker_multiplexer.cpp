@@ -60,6 +60,16 @@ void worker_multiplexer::wake() {
     post_wake_up();
 }
 
+bool worker_multiplexer::try_run_once() {
+  if (!stopping_)
+    return poll(false);
+  stopping_ = false;
+  make_supervisor().reset(); // posts the pipe's close, after the brokers' quit
+  while (num_socket_handlers() > 0)
+    poll(true);
+  return false;
+}
+
 bool worker_multiplexer::poll(bool block) {
   std::vector<caf::intrusive_ptr<caf::resumable>> jobs;
   bool wait = false;

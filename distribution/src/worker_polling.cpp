@@ -35,8 +35,10 @@ void worker_polling::start() {
 }
 
 void worker_polling::stop() {
-  if (attached_)
+  if (attached_) {
     work_stealing::detach_io(sys_);
+    mpx_->stopping();
+  }
   attached_ = false;
 }
 

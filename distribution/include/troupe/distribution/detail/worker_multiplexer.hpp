@@ -46,8 +46,16 @@ public:
   /// Ends the wait of a poll(true), or makes the next one return at once.
   void wake();
 
-  /// As poll(false) and poll(true): what the middleman's stop runs in manual mode.
-  bool try_run_once() override { return poll(false); }
+  /// Called once the workers stopped polling (worker_polling::stop), before the middleman's
+  /// stop: that stop's loop (try_run_once) then runs as CAF's own thread ends.
+  void stopping() noexcept { stopping_ = true; }
+
+  /// poll(false); after stopping(), what CAF's thread does at the middleman's stop: it closes
+  /// the pipe once what is posted ran and polls until no socket is left, so that every
+  /// connection the brokers closed is taken off the loop (a connection left on it keeps its
+  /// broker alive: a leak). The middleman's stop in manual mode polls only until one turn
+  /// finds nothing.
+  bool try_run_once() override;
   void run_once() override { poll(true); }
 
 private:
@@ -61,6 +69,7 @@ private:
   bool waiting_ = false;      // guarded by mtx_: a poll waits in epoll_wait
   bool wake_pending_ = false; // guarded by mtx_: wake() came while none waited
   bool by_workers_ = false;
+  bool stopping_ = false; // set and read by the thread that stops the actor system
 };
 
 } // namespace troupe::detail

@@ -20,12 +20,12 @@ class worker_multiplexer;
 ///
 /// Lifetime: init() switches CAF's middleman to manual multiplexing (no thread of its own) and
 /// makes every thread post to the multiplexer (worker_multiplexer.hpp, which network_setup
-/// loads the middleman with) rather than run it inline; start() attaches it to
-/// the workers; stop() detaches it before the middleman stops (this module takes the slot of
-/// the network manager, a module CAF 0.17 does not have, which the actor system stops first),
-/// and the middleman's stop then runs what remains on the stopping thread, as in manual mode.
-/// With one of CAF's schedulers, or another network backend, it does nothing and CAF's thread
-/// stays.
+/// loads the middleman with) rather than run it inline; start() attaches it to the workers;
+/// stop() detaches it before the middleman stops (this module takes the slot of the network
+/// manager, a module CAF 0.17 does not have, which the actor system stops first), and the
+/// middleman's stop then runs the loop on the stopping thread until every socket is closed,
+/// as CAF's thread did (worker_multiplexer::try_run_once). With one of CAF's schedulers, or
+/// another network backend, it does nothing and CAF's thread stays.
 class worker_polling final : public caf::actor_system::module, public io_driver {
 public:
   explicit worker_polling(caf::actor_system& sys) : sys_(sys) {}
