@@ -6,8 +6,8 @@
 // CAF's stream::flush never writes: it registers the socket for write readiness, the
 // multiplexer's next epoll_wait reports it writable (an idle TCP socket always is), the stream
 // sends, and unregisters once its buffer is empty. That is three system calls more than the send
-// itself (two epoll_ctl, one epoll_wait) for every message BASP flushes, on the multiplexer
-// thread that every remote request and reply crosses.
+// itself (two epoll_ctl, one epoll_wait) for every message BASP flushes, in the event loop that
+// every remote request and reply crosses.
 //
 // CAF's stream reads exactly what its reader asks for next: BASP asks for a header, then for
 // the payload, and the stream reads again until the socket has nothing (a failed recv). Three
