@@ -88,10 +88,6 @@ std::pair<topology_registry::node*, bool> topology_registry::emplace_node(node_t
 }
 
 bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape) {
-  return add_actor(id, std::move(addr), description{.shape = shape});
-}
-
-bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, description what) {
   // Read before the shard's lock, which every spawn and exit takes: it is held as briefly as
   // it can be.
   const auto started = std::chrono::steady_clock::now();
@@ -104,9 +100,7 @@ bool topology_registry::add_actor(caf::actor_id id, caf::actor_addr addr, descri
     n->extra->awaiting_add = false;
   n->addr = std::move(addr);
   if (n->shape == nullptr)
-    n->shape = what.shape;
-  if (!what.details.expired())
-    n->details = std::move(what.details);
+    n->shape = shape;
   n->started = started;
   if (fresh)
     s.tally.fetch_add(1, std::memory_order_seq_cst);
@@ -164,7 +158,7 @@ topology_registry::node& topology_registry::node_to_describe(node_table::shard& 
   return *n;
 }
 
-void topology_registry::describe(caf::actor_id id, description what) {
+void topology_registry::describe(caf::actor_id id, const profile* shape) {
   if (off())
     return;
   auto& s = nodes_.of(id);
@@ -172,9 +166,7 @@ void topology_registry::describe(caf::actor_id id, description what) {
   // Makes the node if the actor is not added yet: an actor may describe itself while it is
   // constructed, before runtime::spawn registers it.
   auto& n = node_to_describe(s, id);
-  n.shape = what.shape;
-  if (!what.details.expired())
-    n.details = std::move(what.details);
+  n.shape = shape;
 }
 
 void topology_registry::set_child(caf::actor_id owner, uint64_t serial, child_row row) {
@@ -280,8 +272,8 @@ struct topology_registry::dump_context {
   std::unordered_map<caf::actor_id, detail::actor_relations> relations;
   std::unordered_map<caf::actor_id, std::vector<caf::actor_id>> monitors; // the inverse
   std::unordered_map<caf::actor_id, std::vector<std::string>> subscriptions;
-  // Each actor's own name (caf::local_actor::name), valid while the dump keeps the actor alive.
-  std::unordered_map<caf::actor_id, const char*> names;
+  // The live actors, kept alive by the dump: a node shows their names and figures.
+  std::unordered_map<caf::actor_id, caf::abstract_actor*> actors;
 };
 
 namespace {
@@ -306,14 +298,16 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
                                             const dump_context& ctx, int depth) const {
   auto* rel = find_in(ctx.relations, id);
   const auto& shape = shape_of(n);
-  auto* const* own_name = find_in(ctx.names, id);
+  auto* const* actor = find_in(ctx.actors, id);
   auto subscriptions = nlohmann::json::array();
   if (auto* names = find_in(ctx.subscriptions, id))
     for (auto& name : *names)
       subscriptions.push_back(name);
   nlohmann::json out{
       {"id", id},
-      {"name", own_name != nullptr ? *own_name : ""},
+      // Read from the actor, which keeps its name for its whole life: a copy in every node
+      // would cost it 32 bytes. An actor that ended before the dump shows an empty name.
+      {"name", actor != nullptr ? actor_name(**actor) : ""},
       {"kind", profile::shown_kind(&shape)},
       {"state",
        n.extra && !n.extra->state.empty() ? std::string_view{n.extra->state} : running_state},
@@ -326,10 +320,10 @@ nlohmann::json topology_registry::node_json(caf::actor_id id, const node& n,
       {"subscriptions", std::move(subscriptions)},
   };
   if (!shape.details_key.empty()) {
-    // An actor whose figures are gone (its mailbox ended, the node not removed yet) shows
-    // null under its key, as the format allows.
-    auto live = n.details.lock();
-    out[std::string{shape.details_key}] = live ? live->figures() : nlohmann::json{};
+    // An actor that is gone (ended, its node not removed yet) shows null under its key, as
+    // the format allows.
+    out[std::string{shape.details_key}] =
+        actor != nullptr && shape.figures != nullptr ? shape.figures(**actor) : nlohmann::json{};
   }
   if (shape.has_rows) {
     auto children = nlohmann::json::array();
@@ -387,9 +381,7 @@ nlohmann::json topology_registry::dump(std::vector<std::string>* node_sections) 
     if (!strong)
       continue;
     auto* actor = caf::actor_cast<caf::abstract_actor*>(strong);
-    // Read from the actor, which keeps its name for its whole life: a copy in every node
-    // would cost it 32 bytes. An actor that ended before the dump shows an empty name.
-    ctx.names.emplace(id, actor_name(*actor));
+    ctx.actors.emplace(id, actor);
     auto rel = detail::relations_of(*actor);
     keep_alive.push_back(std::move(strong));
     // Only actors of this dump are named, so every id in it resolves; observers outside

@@ -40,8 +40,8 @@ private:
   caf::abstract_actor* actor_;
 };
 
-void actor_tracker::track(const caf::strong_actor_ptr& actor, topology_registry::description what,
-                          exit_told_by told_by) {
+void actor_tracker::track(const caf::strong_actor_ptr& actor,
+                          const topology_registry::profile* shape, exit_told_by told_by) {
   if (!actor)
     return;
   auto* raw = caf::actor_cast<caf::abstract_actor*>(actor);
@@ -53,10 +53,10 @@ void actor_tracker::track(const caf::strong_actor_ptr& actor, topology_registry:
     e.actor = id;
     e.name = actor_name(*raw);
     e.text = "spawned";
-    e.fields = {{"kind", topology_registry::profile::shown_kind(what.shape)}};
+    e.fields = {{"kind", topology_registry::profile::shown_kind(shape)}};
     events_.publish(std::move(e));
   }
-  registry_.add_actor(id, raw->address(), std::move(what));
+  registry_.add_actor(id, raw->address(), shape);
   if (told_by == exit_told_by::attachable)
     raw->attach(caf::attachable_ptr{new exit_watch(*this, raw)});
 }

@@ -112,7 +112,7 @@ supervisor_actor::supervisor_actor(caf::actor_config& cfg, runtime& rt, supervis
 void supervisor_actor::publish_all() {
   static constexpr topology_registry::profile shape{
       .kind = "supervisor", .section = detail::supervision_section, .has_rows = true};
-  rt_.registry().describe(id(), {.shape = &shape});
+  rt_.registry().describe(id(), &shape);
   rt_.metric_families().declare(detail::child_restarts_family);
   for (auto& rec : children_)
     publish(rec);

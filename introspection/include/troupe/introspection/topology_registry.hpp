@@ -29,8 +29,9 @@ namespace troupe {
 /// children, and the named entries components list in their own top-level sections. Components
 /// update it as things happen and describe what only they know (an actor's kind and live
 /// figures, a row's details, a section's entries) through providers that run when a dump is
-/// taken, so a dump reads one consistent snapshot under one lock and never asks an actor
-/// anything. The registry itself names no component.
+/// taken, so a dump reads one consistent snapshot under one lock; what it shows of an actor
+/// (its name, links, monitors, live figures) it reads from the actor, which the dump keeps
+/// alive meanwhile. The registry itself names no component.
 ///
 /// It is also the runtime's one table of the actors it tracks for shutdown (registered(),
 /// set_owned()): a spawn and an exit take one shard lock and one table entry for both uses.
@@ -50,17 +51,6 @@ public:
     virtual void to_json(nlohmann::json& row) const = 0;
   };
 
-  /// An actor's live figures (a typed mailbox's core is one): read when a dump is taken,
-  /// through a weak reference, so that the registry keeps nothing alive and a describer
-  /// allocates nothing for them.
-  class live_figures {
-  public:
-    virtual ~live_figures() = default;
-    /// The figures as JSON, e.g. {"queued": 3}; called under a lock of the registry, from the
-    /// thread that dumps.
-    [[nodiscard]] virtual nlohmann::json figures() const = 0;
-  };
-
   /// An owning actor's row for one child, in its order (`serial`).
   struct child_row {
     /// The child's name in its owner, e.g. a child spec's id.
@@ -77,32 +67,33 @@ public:
   /// node holds a pointer to one, which must outlive the runtime (a static or constexpr
   /// object). The string views refer to static storage too (string literals).
   ///
-  ///   static constexpr topology_registry::profile gadget{.kind = "gadget", .details_key = "load"};
-  ///   registry.describe(id, {.shape = &gadget, .details = figures});
+  ///   static nlohmann::json load_of(const caf::abstract_actor& a) {
+  ///     return {{"load", static_cast<const gadget&>(a).load()}};
+  ///   }
+  ///   static constexpr topology_registry::profile gadget_shape{
+  ///       .kind = "gadget", .details_key = "load", .figures = &load_of};
+  ///   registry.describe(id, &gadget_shape);
   struct profile {
     /// What it is ("worker", ...); empty: "actor".
     std::string_view kind{};
     /// The top-level section that lists it while it has no parent; empty: "actors".
     std::string_view section{};
-    /// The key under which its live figures (description::details) appear in its node, as
-    /// null once they are gone; empty: it shows none.
+    /// The key under which its live figures (`figures`) appear in its node, as null when it
+    /// has none or its actor is gone; empty: it shows none.
     std::string_view details_key{};
     /// Its node lists its child rows (`children`), even while it has none.
     bool has_rows = false;
+    /// Reads an actor of this kind's live figures, e.g. {"queued": 3}: called when a dump is
+    /// taken, from the thread that dumps, under a lock of the registry, with the actor kept
+    /// alive by the dump (so a node holds nothing of its figures, and a kind's actors share
+    /// this one function). Null: the node shows null under `details_key`.
+    nlohmann::json (*figures)(const caf::abstract_actor& actor) = nullptr;
 
     /// The kind a dump and the runtime's events show for `shape`: its kind, or "actor" for a
     /// plain actor (no profile, or none given).
     [[nodiscard]] static constexpr std::string_view shown_kind(const profile* shape) noexcept {
       return shape == nullptr || shape->kind.empty() ? std::string_view{"actor"} : shape->kind;
     }
-  };
-
-  /// How a component shows one of its actors.
-  struct description {
-    /// Its kind's profile; null: a plain "actor". Static storage, see profile.
-    const profile* shape = nullptr;
-    /// Its live figures; empty: the ones given before, if any, are kept.
-    std::weak_ptr<const live_figures> details{};
   };
 
   /// Starts with the top-level sections the dump format requires (docs/topology.schema.json),
@@ -116,15 +107,11 @@ public:
 
   /// Registers a live actor; returns whether it was not registered yet (a node that describe()
   /// or set_child() made before it was added was not). `shape` shows what it is unless it
-  /// described itself already (null: a plain "actor"); like description::shape, it must
+  /// described itself already (null: a plain "actor"); like a profile given to describe(), it must
   /// outlive the runtime, so that registering copies nothing. Through `addr` a dump reads the
   /// actor's name, links and monitors (an actor without one, or that ended, shows an empty
   /// name), and shutdown stops it.
   bool add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape = nullptr);
-  /// Registers a live actor with its description in one step (one lock, one lookup), for an
-  /// actor whose description is known when it is spawned: `what.shape` as above, and
-  /// `what.details` (if not empty) as its live figures. Returns as the other overload.
-  bool add_actor(caf::actor_id id, caf::actor_addr addr, description what);
   /// Forgets an actor that terminated; returns whether it was registered.
   bool remove_actor(caf::actor_id id);
 
@@ -159,11 +146,12 @@ public:
   /// registered_count() may add up to 0 while an actor is registered.
   [[nodiscard]] bool none_registered() const;
 
-  /// Describes actor `id` (see description). May come before add_actor: an actor may describe
+  /// Describes actor `id`: `shape` shows what it is (static storage, see profile). May come
+  /// before add_actor: an actor may describe
   /// itself while it is constructed. An id the registry does not know gets a node, so describe
   /// an actor only while it lives (from the actor itself, or before it can run): a description
   /// that comes after remove_actor leaves a node that nothing removes.
-  void describe(caf::actor_id id, description what);
+  void describe(caf::actor_id id, const profile* shape);
 
   /// Records an owner's row for one child; the child's own node takes the row's state and the
   /// owner as its parent.
@@ -220,9 +208,6 @@ private:
     const profile* shape = nullptr;
     caf::actor_addr addr;
     std::chrono::steady_clock::time_point started;
-    // Weak, with no function object around it: a std::function holding a weak_ptr is 32 bytes
-    // in the node and 32 more on the heap for every actor.
-    std::weak_ptr<const live_figures> details;
     // Null for nearly every actor, for its whole life.
     std::unique_ptr<extras> extra;
 

@@ -15,6 +15,7 @@
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/recycled_actor_storage.hpp"
+#include "troupe/introspection/topology_registry.hpp"
 #include "troupe/mailbox/coroutine_host.hpp"
 #include "troupe/mailbox/detail/mailbox_core.hpp"
 #include "troupe/mailbox/detail/mailbox_introspection.hpp"
@@ -189,14 +190,16 @@ public:
   /// Its kind in the topology.
   static constexpr std::string_view topology_kind = "mailbox";
 
-  /// What spawn_mailbox registers it as (runtime::spawn_described): a mailbox, with `core`
-  /// (held weakly) as its live figures.
-  static topology_registry::description
-  description(const std::shared_ptr<typename super::core_type>& core) {
-    static constexpr topology_registry::profile shape{.kind = topology_kind,
-                                                      .details_key = mailbox_details_key};
-    return {.shape = &shape, .details = core};
+  /// Its live figures in the topology (see topology_shape): the core's.
+  static nlohmann::json figures_of(const caf::abstract_actor& self) {
+    return static_cast<const mailbox_actor&>(self).core()->figures();
   }
+
+  /// What spawn_mailbox registers it as (runtime::spawn_described): a mailbox, whose node
+  /// shows its core's figures (read from the actor when a dump is taken: the node keeps
+  /// nothing of them).
+  static constexpr topology_registry::profile topology_shape{
+      .kind = topology_kind, .details_key = mailbox_details_key, .figures = &figures_of};
 
   caf::behavior make_behavior() override {
     auto make_handlers = std::move(std::get<factory_index>(setup_));

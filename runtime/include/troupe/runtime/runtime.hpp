@@ -165,30 +165,29 @@ public:
   /// storage) when Impl declares one, else with its type's name, unless it describes itself.
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
-    return spawn_described<Impl, Os>({}, std::forward<Ts>(xs)...);
+    return spawn_described<Impl, Os>(nullptr, std::forward<Ts>(xs)...);
   }
 
-  /// As spawn<Impl>, for a component whose actors' description (kind and live figures, see
-  /// topology_registry::description) is known before they start: it is registered with the
-  /// actor in one step. An empty shape shows Impl's kind.
+  /// As spawn<Impl>, for a component whose actors' profile in the topology (kind, live
+  /// figures: see topology_registry::profile) is known before they start: it is registered
+  /// with the actor in one step. A null shape shows Impl's kind.
   ///
-  ///   auto what = my_actor::description(figures);
-  ///   auto handle = rt.spawn_described<my_actor>(what, figures);
+  ///   auto handle = rt.spawn_described<my_actor>(&my_actor::shape, args);
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
-  auto spawn_described(topology_registry::description what, Ts&&... xs) {
-    if (what.shape == nullptr)
-      what.shape = topology_profile_of<Impl>();
+  auto spawn_described(const topology_registry::profile* shape, Ts&&... xs) {
+    if (shape == nullptr)
+      shape = topology_profile_of<Impl>();
     return spawn_in_system<Impl, Os>(
         [&](const caf::strong_actor_ptr& actor, Impl* not_started) {
           if constexpr (reports_its_exit<Impl>) {
             if (not_started != nullptr) {
               // It cannot end before it knows whom to tell: it has not started.
-              tracker_.track(actor, std::move(what), detail::actor_tracker::exit_told_by::actor);
+              tracker_.track(actor, shape, detail::actor_tracker::exit_told_by::actor);
               not_started->report_exit_to(&tracker_);
               return;
             }
           }
-          tracker_.track(actor, std::move(what));
+          tracker_.track(actor, shape);
         },
         std::forward<Ts>(xs)...);
   }

@@ -76,10 +76,10 @@
 #include <caf/message_id.hpp>
 #include <caf/resumable.hpp>
 #include <caf/scheduled_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include "troupe/core/actor.hpp"
 #include "troupe/core/laned_mpsc_queue.hpp"
-#include "troupe/introspection/topology_registry.hpp"
 #include "troupe/mailbox/bounded_admission.hpp"
 #include "troupe/mailbox/detail/bounded_mpsc_queue.hpp"
 #include "troupe/mailbox/detail/envelope.hpp"
@@ -95,16 +95,15 @@
 
 namespace troupe::detail {
 
-/// The part of a mailbox core that does not depend on the message types. It is its actor's
-/// live figures in the topology (the registry holds it weakly).
-class mailbox_core_base : public topology_registry::live_figures {
+/// The part of a mailbox core that does not depend on the message types.
+class mailbox_core_base {
 public:
   /// `office` is the id (dead_letter_office::id()) of the office its dead letters go to; 0
   /// for none.
   mailbox_core_base(mailbox_options opts, std::uint64_t office, std::size_t default_batch);
   mailbox_core_base(const mailbox_core_base&) = delete;
   mailbox_core_base& operator=(const mailbox_core_base&) = delete;
-  ~mailbox_core_base() override = default;
+  virtual ~mailbox_core_base() = default;
 
   /// mailbox_options::name; empty when the mailbox has none.
   [[nodiscard]] const std::string& name() const noexcept;
@@ -431,7 +430,7 @@ public:
   std::atomic<uint64_t>& anchor() noexcept { return sync_; }
 
   /// The mailbox's figures (metrics()) for the topology.
-  [[nodiscard]] nlohmann::json figures() const override { return nlohmann::json(metrics()); }
+  [[nodiscard]] nlohmann::json figures() const { return nlohmann::json(metrics()); }
 
   [[nodiscard]] mailbox_metrics metrics() const noexcept {
     auto m = metrics_base();

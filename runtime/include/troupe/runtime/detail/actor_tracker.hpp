@@ -51,10 +51,10 @@ public:
     actor,
   };
 
-  /// Registers `actor` and arranges for its removal when it terminates; `what` (its shape:
-  /// storage that outlives the runtime, see topology_registry::add_actor) shows it in the
-  /// topology. If the actor has already terminated, it is never listed.
-  void track(const caf::strong_actor_ptr& actor, topology_registry::description what = {},
+  /// Registers `actor` and arranges for its removal when it terminates; `shape` (storage that
+  /// outlives the runtime, see topology_registry::add_actor) shows it in the topology. If the
+  /// actor has already terminated, it is never listed.
+  void track(const caf::strong_actor_ptr& actor, const topology_registry::profile* shape = nullptr,
              exit_told_by told_by = exit_told_by::attachable);
 
   /// A tracked actor ended: publishes actor.exited and forgets it.
