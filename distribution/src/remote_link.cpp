@@ -1,6 +1,8 @@
 #include "troupe/distribution/detail/remote_link.hpp"
 
 #include <algorithm>
+#include <unordered_set>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
@@ -71,8 +73,10 @@ void remote_link_base::on_exit() {
                         std::string{"the link stopped"});
   for (auto& [op, fail] : std::exchange(waiting_, {}))
     fail(err);
-  for (auto& [id, fail] : std::exchange(in_flight_, {}))
-    fail(err);
+  // CAF drops the link's response handlers and clock entries (the timer's too) as it ends.
+  for (auto& [id, f] : std::exchange(in_flight_, {}))
+    f.fail(err);
+  deadlines_.clear();
   node_->remove_peer(peer_token_);
   service_ = nullptr;
   caf::event_based_actor::on_exit();
@@ -97,9 +101,15 @@ void remote_link_base::with_service(operation op, failure fail) {
     connect();
 }
 
-uint64_t remote_link_base::track(failure fail) {
+uint64_t remote_link_base::track(failure fail, caf::timespan timeout) {
   auto id = next_id_++;
-  in_flight_.emplace(id, std::move(fail));
+  auto deadline = deadlines_.end();
+  auto now = clock().now();
+  // A timeout beyond the clock's range never fires.
+  if (timeout < caf::actor_clock::time_point::max() - now)
+    deadline = deadlines_.emplace(now + timeout, id);
+  in_flight_.emplace(id, flight{std::move(fail), caf::message_id{}, deadline});
+  arm_timer();
   node_->update_peer(peer_token_, [&](node_state::peer& p) {
     ++p.requests;
     p.in_flight = in_flight_.size();
@@ -107,11 +117,81 @@ uint64_t remote_link_base::track(failure fail) {
   return id;
 }
 
+void remote_link_base::sent(uint64_t id, caf::message_id response) {
+  if (auto i = in_flight_.find(id); i != in_flight_.end())
+    i->second.response = response;
+}
+
+void remote_link_base::forget_deadline(flight& f) {
+  if (f.deadline != deadlines_.end()) {
+    deadlines_.erase(f.deadline);
+    f.deadline = deadlines_.end();
+  }
+}
+
+void remote_link_base::drop_response_handlers(const std::vector<caf::message_id>& responses) {
+  if (responses.empty())
+    return;
+  std::unordered_set<uint64_t> dropped;
+  for (auto id : responses)
+    dropped.insert(id.integer_value());
+  auto& table = multiplexed_responses_;
+  table.erase(
+      std::remove_if(table.begin(), table.end(),
+                     [&](auto& entry) { return dropped.count(entry.first.integer_value()) != 0; }),
+      table.end());
+}
+
 bool remote_link_base::finish(uint64_t id) {
-  if (in_flight_.erase(id) == 0)
+  // Called from the request's own response handler (which CAF removed before running it),
+  // or by a failure that found it still open.
+  auto i = in_flight_.find(id);
+  if (i == in_flight_.end())
     return false;
+  forget_deadline(i->second);
+  in_flight_.erase(i);
   node_->update_peer(peer_token_, [&](node_state::peer& p) { p.in_flight = in_flight_.size(); });
   return true;
+}
+
+void remote_link_base::arm_timer() {
+  // Armed for the earliest deadline or before: a timer that fires before any deadline passed
+  // (its request was answered) finds none due and arms for the earliest then. So a request
+  // costs the clock nothing unless its deadline is the earliest by far.
+  if (deadlines_.empty() || deadlines_.begin()->first >= timer_due_)
+    return;
+  if (timer_id_.is_response()) {
+    clock().cancel_request_timeout(this, timer_id_);
+    multiplexed_responses_.erase(timer_id_);
+  }
+  timer_due_ = deadlines_.begin()->first;
+  timer_id_ = new_request_id(caf::message_priority::normal).response_id();
+  // Nobody answers this request: the clock's timeout error is its one response.
+  add_multiplexed_response_handler(timer_id_,
+                                   caf::behavior{[this](caf::error&) { on_deadline(); }});
+  clock().set_request_timeout(timer_due_, this, timer_id_);
+}
+
+void remote_link_base::on_deadline() {
+  timer_due_ = caf::actor_clock::time_point::max();
+  timer_id_ = caf::message_id{};
+  auto now = clock().now();
+  std::vector<caf::message_id> unanswered;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto i = in_flight_.find(id);
+    if (i == in_flight_.end()) // cannot happen: finish() erases the deadline with the request
+      continue;
+    auto f = std::move(i->second);
+    in_flight_.erase(i);
+    unanswered.push_back(f.response);
+    count_failure();
+    f.fail(make_error(mailbox_errc::request_timeout));
+  }
+  drop_response_handlers(unanswered);
+  node_->update_peer(peer_token_, [&](node_state::peer& p) { p.in_flight = in_flight_.size(); });
+  arm_timer();
 }
 
 void remote_link_base::count_failure() {
@@ -198,9 +278,16 @@ void remote_link_base::lost(caf::error reason) {
     publish_node_event(*this, *node_, target_, event_level::warning, event_kinds::node_lost,
                        "lost: " + rendered, {{"reason", rendered}});
   }
-  for (auto& [id, fail] : failed) {
+  std::vector<caf::message_id> unanswered;
+  unanswered.reserve(failed.size());
+  for (auto& [id, f] : failed) {
+    forget_deadline(f);
+    unanswered.push_back(f.response);
+  }
+  drop_response_handlers(unanswered);
+  for (auto& [id, f] : failed) {
     count_failure();
-    fail(reason);
+    f.fail(reason);
   }
   // A supervised link ends here so that its supervisor restarts what depends on the peer;
   // otherwise the next request connects again.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include "support/runtime_fixture.hpp"
 #include "support/topology_schema.hpp"
 #include "troupe/distribution.hpp"
+#include "troupe/scheduler/detail/deadline_clock.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
@@ -86,6 +88,79 @@ TEST_F(remote_mailbox_test, RequestsCrossNodesWithRepliesAndTypedErrors) {
   EXPECT_EQ(client_net.at("peers").at(0).at("requests"), 105);
   EXPECT_EQ(client_net.at("peers").at(0).at("failures"), 3);
   EXPECT_EQ(client_net.at("peers").at(0).at("in_flight"), 0);
+}
+
+// The client's view of its one peer (the link's figures).
+nlohmann::json only_peer(troupe::runtime& rt) {
+  auto peers = rt.topology().at("network").at(0).at("peers");
+  return peers.size() == 1 ? peers.at(0) : nlohmann::json{};
+}
+
+// A link keeps its requests' deadlines itself, with one timer for the earliest: answered
+// requests leave nothing in the clock. With CAF's request timeouts each of them stayed there
+// until due (30 s here), holding a reference to the link, and came back to it then as a stray
+// timeout message.
+TEST_F(remote_mailbox_test, AnsweredRequestsLeaveNoTimeoutInTheClock) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0);
+  ASSERT_TRUE(port) << troupe::render(port.error());
+  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
+  ASSERT_TRUE(remote) << troupe::render(remote.error());
+  ASSERT_EQ(remote->ask(add{1, 2}, 30s), caf::expected<int32_t>{3}); // connected, timer armed
+  auto& clock = dynamic_cast<troupe::detail::deadline_clock&>(client_rt.system().clock());
+  auto before = clock.pending();
+  for (int i = 0; i < 200; ++i)
+    ASSERT_EQ(remote->ask(add{i, 1}, 30s), caf::expected<int32_t>{i + 1});
+  // The node's own timers (heartbeats) may come and go meanwhile: a little slack, not 200.
+  EXPECT_LE(clock.pending(), before + 2) << "before: " << before;
+  EXPECT_EQ(only_peer(client_rt).at("in_flight"), 0);
+}
+
+// Requests in flight at once, sent with deadlines out of order (150, 50, then 100 ms): the
+// link arms its timer for the first, re-arms it for the earlier second, and fails each request
+// with request_timeout as its own deadline passes; the answers that come later (after 300 ms
+// each) are dropped, and the link goes on answering.
+TEST_F(remote_mailbox_test, RequestsPastTheirDeadlinesFailAtTheLinkAndLateAnswersAreDropped) {
+  auto calc = spawn_calc(server_rt);
+  ASSERT_FALSE(server.publish("calc", calc));
+  auto port = server.listen(0);
+  ASSERT_TRUE(port) << troupe::render(port.error());
+  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
+  ASSERT_TRUE(remote) << troupe::render(remote.error());
+  ASSERT_EQ(remote->ask(add{1, 2}, 5s), caf::expected<int32_t>{3});
+  struct go {};
+  auto failed = std::make_shared<std::promise<std::vector<caf::error>>>();
+  auto asker = troupe::spawn_mailbox<go>(client_rt, {}, [server = *remote, failed](auto* self) {
+                 return troupe::handlers{[self, server, failed](go&) {
+                   auto errors = std::make_shared<std::vector<caf::error>>();
+                   for (auto timeout : {150ms, 50ms, 100ms})
+                     server.request(self, slow{300}, timeout)
+                         .then([failed](const std::string&) { failed->set_value({caf::error{}}); },
+                               [errors, failed](caf::error err) {
+                                 errors->push_back(std::move(err));
+                                 if (errors->size() == 3)
+                                   failed->set_value(*errors);
+                               });
+                 }};
+               }).value();
+  ASSERT_TRUE(asker.send(go{}));
+  auto errors = failed->get_future().get();
+  ASSERT_EQ(errors.size(), 3u) << "a request was answered";
+  for (auto& e : errors)
+    EXPECT_EQ(e, troupe::mailbox_errc::request_timeout) << troupe::render(e);
+  // The caller gave up at its own deadlines; the link fails its side at the same ones.
+  EXPECT_TRUE(troupe::test::eventually([&] {
+    auto peer = only_peer(client_rt);
+    return peer.value("in_flight", -1) == 0 && peer.value("failures", -1) == 3;
+  })) << only_peer(client_rt).dump();
+  // Answered after the three slow ones (900 ms of the server's one mailbox): their answers
+  // reached the link before it and were dropped.
+  EXPECT_EQ(remote->ask(add{2, 2}, 5s), caf::expected<int32_t>{4});
+  auto peer = only_peer(client_rt);
+  EXPECT_EQ(peer.at("requests"), 5) << peer.dump();
+  EXPECT_EQ(peer.at("failures"), 3) << peer.dump();
+  EXPECT_EQ(peer.at("in_flight"), 0) << peer.dump();
 }
 
 // Skipped, with the reason, where python3 or python3-jsonschema is missing (a bare machine).
