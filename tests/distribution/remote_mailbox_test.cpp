@@ -47,7 +47,21 @@ calc_mailbox spawn_calc(troupe::runtime& rt) {
       .value();
 }
 
-class remote_mailbox_test : public troupe::test::client_server_fixture {};
+class remote_mailbox_test : public troupe::test::client_server_fixture {
+protected:
+  // The calculator, published on the server and looked up by the client.
+  troupe::remote_mailbox<add, slow, explode> published_calc() {
+    served_ = spawn_calc(server_rt);
+    EXPECT_FALSE(server.publish("calc", served_));
+    auto port = server.listen(0);
+    EXPECT_TRUE(port) << troupe::render(port.error());
+    auto remote = client.lookup<add, slow, explode>("127.0.0.1", port.value(), "calc");
+    EXPECT_TRUE(remote) << troupe::render(remote.error());
+    return remote.value();
+  }
+
+  calc_mailbox served_;
+};
 
 TEST_F(remote_mailbox_test, RequestsCrossNodesWithRepliesAndTypedErrors) {
   auto calc = spawn_calc(server_rt);
@@ -101,17 +115,12 @@ nlohmann::json only_peer(troupe::runtime& rt) {
 // until due (30 s here), holding a reference to the link, and came back to it then as a stray
 // timeout message.
 TEST_F(remote_mailbox_test, AnsweredRequestsLeaveNoTimeoutInTheClock) {
-  auto calc = spawn_calc(server_rt);
-  ASSERT_FALSE(server.publish("calc", calc));
-  auto port = server.listen(0);
-  ASSERT_TRUE(port) << troupe::render(port.error());
-  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
-  ASSERT_TRUE(remote) << troupe::render(remote.error());
-  ASSERT_EQ(remote->ask(add{1, 2}, 30s), caf::expected<int32_t>{3}); // connected, timer armed
+  auto remote = published_calc();
+  ASSERT_EQ(remote.ask(add{1, 2}, 30s), caf::expected<int32_t>{3}); // connected, timer armed
   auto& clock = dynamic_cast<troupe::detail::deadline_clock&>(client_rt.system().clock());
   auto before = clock.pending();
   for (int i = 0; i < 200; ++i)
-    ASSERT_EQ(remote->ask(add{i, 1}, 30s), caf::expected<int32_t>{i + 1});
+    ASSERT_EQ(remote.ask(add{i, 1}, 30s), caf::expected<int32_t>{i + 1});
   // The node's own timers (heartbeats) may come and go meanwhile: a little slack, not 200.
   EXPECT_LE(clock.pending(), before + 2) << "before: " << before;
   EXPECT_EQ(only_peer(client_rt).at("in_flight"), 0);
@@ -122,16 +131,11 @@ TEST_F(remote_mailbox_test, AnsweredRequestsLeaveNoTimeoutInTheClock) {
 // with request_timeout as its own deadline passes; the answers that come later (after 300 ms
 // each) are dropped, and the link goes on answering.
 TEST_F(remote_mailbox_test, RequestsPastTheirDeadlinesFailAtTheLinkAndLateAnswersAreDropped) {
-  auto calc = spawn_calc(server_rt);
-  ASSERT_FALSE(server.publish("calc", calc));
-  auto port = server.listen(0);
-  ASSERT_TRUE(port) << troupe::render(port.error());
-  auto remote = client.lookup<add, slow, explode>("127.0.0.1", *port, "calc");
-  ASSERT_TRUE(remote) << troupe::render(remote.error());
-  ASSERT_EQ(remote->ask(add{1, 2}, 5s), caf::expected<int32_t>{3});
+  auto remote = published_calc();
+  ASSERT_EQ(remote.ask(add{1, 2}, 5s), caf::expected<int32_t>{3});
   struct go {};
   auto failed = std::make_shared<std::promise<std::vector<caf::error>>>();
-  auto asker = troupe::spawn_mailbox<go>(client_rt, {}, [server = *remote, failed](auto* self) {
+  auto asker = troupe::spawn_mailbox<go>(client_rt, {}, [server = remote, failed](auto* self) {
                  return troupe::handlers{[self, server, failed](go&) {
                    auto errors = std::make_shared<std::vector<caf::error>>();
                    for (auto timeout : {150ms, 50ms, 100ms})
@@ -156,7 +160,7 @@ TEST_F(remote_mailbox_test, RequestsPastTheirDeadlinesFailAtTheLinkAndLateAnswer
   })) << only_peer(client_rt).dump();
   // Answered after the three slow ones (900 ms of the server's one mailbox): their answers
   // reached the link before it and were dropped.
-  EXPECT_EQ(remote->ask(add{2, 2}, 5s), caf::expected<int32_t>{4});
+  EXPECT_EQ(remote.ask(add{2, 2}, 5s), caf::expected<int32_t>{4});
   auto peer = only_peer(client_rt);
   EXPECT_EQ(peer.at("requests"), 5) << peer.dump();
   EXPECT_EQ(peer.at("failures"), 3) << peer.dump();
