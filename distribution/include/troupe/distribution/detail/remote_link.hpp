@@ -91,8 +91,8 @@ private:
   // out, lost): an answer that comes later finds none and is dropped, as after CAF's own
   // timeout. One pass over CAF's table, a vector.
   void drop_response_handlers(const std::vector<caf::message_id>& responses);
-  // Arms the timer for the earliest deadline, unless it is armed for it already; the timer
-  // armed before (for a later one) is cancelled.
+  // Arms the timer for the earliest deadline unless it is armed for that time or before; a
+  // timer armed for later is cancelled first.
   void arm_timer();
   // The timer fired: fails the requests whose deadline passed, then arms it again.
   void on_deadline();
