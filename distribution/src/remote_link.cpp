@@ -101,25 +101,20 @@ void remote_link_base::with_service(operation op, failure fail) {
     connect();
 }
 
-uint64_t remote_link_base::track(failure fail, caf::timespan timeout) {
+uint64_t remote_link_base::track(failure fail, caf::timespan timeout, caf::message_id response) {
   auto id = next_id_++;
   auto deadline = deadlines_.end();
   auto now = clock().now();
   // A timeout beyond the clock's range never fires.
   if (timeout < caf::actor_clock::time_point::max() - now)
     deadline = deadlines_.emplace(now + timeout, id);
-  in_flight_.emplace(id, flight{std::move(fail), caf::message_id{}, deadline});
+  in_flight_.emplace(id, flight{std::move(fail), response, deadline});
   arm_timer();
   node_->update_peer(peer_token_, [&](node_state::peer& p) {
     ++p.requests;
     p.in_flight = in_flight_.size();
   });
   return id;
-}
-
-void remote_link_base::sent(uint64_t id, caf::message_id response) {
-  if (auto i = in_flight_.find(id); i != in_flight_.end())
-    i->second.response = response;
 }
 
 void remote_link_base::forget_deadline(flight& f) {

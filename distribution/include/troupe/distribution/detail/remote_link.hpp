@@ -56,13 +56,11 @@ protected:
   /// when connecting fails.
   void with_service(operation op, failure fail);
 
-  /// Tracks a request in flight that fails with request_timeout once `timeout` has passed
-  /// (unless answered, failed or lost before); finish() tells whether it was still open
-  /// (first answer wins).
-  uint64_t track(failure fail, caf::timespan timeout);
-  /// The request `id` was sent as the CAF request whose response id is `response`: its
-  /// response handler is dropped if the request times out, fails or is lost first.
-  void sent(uint64_t id, caf::message_id response);
+  /// Tracks a request in flight, sent as the CAF request whose response id is `response`: it
+  /// fails with request_timeout once `timeout` has passed (its response handler dropped)
+  /// unless answered, failed or lost before; finish() tells whether it was still open (first
+  /// answer wins).
+  uint64_t track(failure fail, caf::timespan timeout, caf::message_id response);
   bool finish(uint64_t id);
   void count_failure();
 
@@ -141,16 +139,17 @@ private:
       auto rp = make_response_promise();
       with_service(
           [this, rp, timeout, trace, msg = std::move(msg)](const caf::actor& service) mutable {
-            auto id = track([rp](caf::error err) mutable { rp.deliver(std::move(err)); }, timeout);
+            // No CAF timeout: the link keeps the deadline (track). The response handlers are
+            // registered below, before any response can be handled on this actor.
+            auto sent_request = request(service, caf::infinite, std::move(msg), trace);
+            auto id = track([rp](caf::error err) mutable { rp.deliver(std::move(err)); }, timeout,
+                            sent_request.id());
             auto on_error = [this, rp, id](caf::error& err) mutable {
               if (finish(id)) {
                 count_failure();
                 rp.deliver(translate(std::move(err)));
               }
             };
-            // No CAF timeout: the link keeps the deadline (track).
-            auto sent_request = request(service, caf::infinite, std::move(msg), trace);
-            sent(id, sent_request.id());
             if constexpr (std::is_same_v<R, caf::unit_t>) {
               sent_request.then(
                   [this, rp, id]() mutable {
