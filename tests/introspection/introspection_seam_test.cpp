@@ -253,7 +253,7 @@ TEST(topology_registry, ANodeShowsFiguresReadFromItsActorAndNullOnceTheActorIsGo
 }
 
 // A component that knows its actor's profile when it spawns it registers both in one step
-// (runtime::spawn_described): the node shows the kind and the live figures at once, and a
+// (runtime::spawn): the node shows the kind and the live figures at once, and a
 // profile given before (while the actor was constructed) is kept.
 TEST(topology_registry, AnActorAddedWithItsProfileShowsItsKindAndFigures) {
   troupe::topology_registry registry;

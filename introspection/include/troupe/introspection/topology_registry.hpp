@@ -107,8 +107,8 @@ public:
 
   /// Registers a live actor; returns whether it was not registered yet (a node that describe()
   /// or set_child() made before it was added was not). `shape` shows what it is unless it
-  /// described itself already (null: a plain "actor"); like a profile given to describe(), it must
-  /// outlive the runtime, so that registering copies nothing. Through `addr` a dump reads the
+  /// described itself already (null: a plain "actor"); like a profile given to describe(), it
+  /// must outlive the runtime, so that registering copies nothing. Through `addr` a dump reads the
   /// actor's name, links and monitors (an actor without one, or that ended, shows an empty
   /// name), and shutdown stops it.
   bool add_actor(caf::actor_id id, caf::actor_addr addr, const profile* shape = nullptr);
@@ -147,10 +147,10 @@ public:
   [[nodiscard]] bool none_registered() const;
 
   /// Describes actor `id`: `shape` shows what it is (static storage, see profile). May come
-  /// before add_actor: an actor may describe
-  /// itself while it is constructed. An id the registry does not know gets a node, so describe
-  /// an actor only while it lives (from the actor itself, or before it can run): a description
-  /// that comes after remove_actor leaves a node that nothing removes.
+  /// before add_actor: an actor may describe itself while it is constructed. An id the
+  /// registry does not know gets a node, so describe an actor only while it lives (from the
+  /// actor itself, or before it can run): a description that comes after remove_actor leaves
+  /// a node that nothing removes.
   void describe(caf::actor_id id, const profile* shape);
 
   /// Records an owner's row for one child; the child's own node takes the row's state and the

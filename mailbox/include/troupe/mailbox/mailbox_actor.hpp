@@ -187,19 +187,15 @@ public:
       : super(cfg, std::move(core)),
         setup_(std::in_place_index<factory_index>, std::move(make_handlers)) {}
 
-  /// Its kind in the topology.
-  static constexpr std::string_view topology_kind = "mailbox";
-
   /// Its live figures in the topology (see topology_shape): the core's.
   static nlohmann::json figures_of(const caf::abstract_actor& self) {
     return static_cast<const mailbox_actor&>(self).core()->figures();
   }
 
-  /// What spawn_mailbox registers it as (runtime::spawn_described): a mailbox, whose node
-  /// shows its core's figures (read from the actor when a dump is taken: the node keeps
-  /// nothing of them).
+  /// What runtime::spawn registers it as: a mailbox, whose node shows its core's figures
+  /// (read from the actor when a dump is taken: the node keeps nothing of them).
   static constexpr topology_registry::profile topology_shape{
-      .kind = topology_kind, .details_key = mailbox_details_key, .figures = &figures_of};
+      .kind = "mailbox", .details_key = mailbox_details_key, .figures = &figures_of};
 
   caf::behavior make_behavior() override {
     auto make_handlers = std::move(std::get<factory_index>(setup_));

@@ -47,9 +47,8 @@ troupe::result<mailbox<Ts...>> spawn_mailbox(runtime& rt, mailbox_options opts, 
   auto core = std::allocate_shared<detail::mailbox_core<Ts...>>(
       detail::mailbox_core_allocator<Ts...>{}, std::move(opts), rt.dead_letters()->id(),
       rt.config().max_throughput);
-  // Registered with its profile in one step (not described while constructed, then added).
-  auto owner =
-      rt.spawn_described<actor_type>(&actor_type::topology_shape, core, std::move(make_handlers));
+  // Registered with its profile (actor_type::topology_shape) in the spawn's one step.
+  auto owner = rt.spawn<actor_type>(core, std::move(make_handlers));
   // Lock-free once declared: the spawn path pays a few loads.
   rt.metric_families().declare(detail::mailbox_depth_family);
   return mailbox<Ts...>{caf::actor_cast<caf::actor>(owner)};

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <exception>
 #include <functional>
 #include <map>
@@ -161,22 +162,13 @@ public:
   }
 
   /// Spawns a class-based actor, as caf::actor_system::spawn<Impl>, and tracks it for shutdown.
-  /// The topology shows it with the kind `Impl::topology_kind` (a std::string_view of static
-  /// storage) when Impl declares one, else with its type's name, unless it describes itself.
+  /// It is registered in the topology in the same step, with `Impl::topology_shape` (a static
+  /// topology_registry::profile: kind, live figures, ...) when Impl declares one, else with the
+  /// kind `Impl::topology_kind` (a std::string_view of static storage), else with its type's
+  /// name, unless it describes itself.
   template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
   auto spawn(Ts&&... xs) {
-    return spawn_described<Impl, Os>(nullptr, std::forward<Ts>(xs)...);
-  }
-
-  /// As spawn<Impl>, for a component whose actors' profile in the topology (kind, live
-  /// figures: see topology_registry::profile) is known before they start: it is registered
-  /// with the actor in one step. A null shape shows Impl's kind.
-  ///
-  ///   auto handle = rt.spawn_described<my_actor>(&my_actor::shape, args);
-  template <class Impl, caf::spawn_options Os = caf::no_spawn_options, class... Ts>
-  auto spawn_described(const topology_registry::profile* shape, Ts&&... xs) {
-    if (shape == nullptr)
-      shape = topology_profile_of<Impl>();
+    const auto* shape = topology_profile_of<Impl>();
     return spawn_in_system<Impl, Os>(
         [&](const caf::strong_actor_ptr& actor, Impl* not_started) {
           if constexpr (reports_its_exit<Impl>) {
@@ -366,7 +358,11 @@ private:
   // One profile per actor class, shared by all its nodes in the topology.
   template <class Impl>
   static const topology_registry::profile* topology_profile_of() {
-    if constexpr (requires { std::string_view{Impl::topology_kind}; }) {
+    if constexpr (requires {
+                    { &Impl::topology_shape } -> std::same_as<const topology_registry::profile*>;
+                  }) {
+      return &Impl::topology_shape;
+    } else if constexpr (requires { std::string_view{Impl::topology_kind}; }) {
       static constexpr topology_registry::profile shape{.kind = Impl::topology_kind};
       return &shape;
     } else {
