@@ -7,6 +7,11 @@ if(TROUPE_SANITIZE STREQUAL "address")
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
                       -fno-sanitize-recover=undefined -fsanitize-recover=null)
   add_link_options(-fsanitize=address,undefined)
+  # Executables link as position-dependent code: a position-independent one makes the dynamic
+  # loader apply a relocation to every instrumented global's metadata at each start (1.2 million
+  # of them in a test binary), which doubled the start of every test process (0.68 s against
+  # 0.34 s for mailbox_tests) in a suite that starts one process per test.
+  add_link_options($<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:-no-pie>)
 elseif(TROUPE_SANITIZE STREQUAL "thread")
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
