@@ -2,6 +2,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <latch>
 #include <mutex>
@@ -361,6 +362,33 @@ TEST_F(Requests, ForEachConcurrentNeverExceedsItsLimit) {
     ASSERT_EQ(results[i], static_cast<int64_t>(i) * 2);
   for (auto& w : workers)
     caf::anon_send_exit(w.actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_F(Requests, ForEachConcurrentWithALimitOfZeroHasNoLimit) {
+  // Each reply is held until all eight requests were made: with any limit below eight the
+  // eighth is never made and the whole never completes.
+  std::mutex mtx;
+  std::vector<std::function<void()>> held;
+  auto done =
+      await(for_each_concurrent<int64_t>(
+                8, 0,
+                [&](std::size_t i) {
+                  return pending<int64_t>{[&, i](auto on_value, auto) {
+                    std::vector<std::function<void()>> release;
+                    {
+                      std::lock_guard guard{mtx};
+                      held.emplace_back([on_value, i] { on_value(static_cast<int64_t>(i)); });
+                      if (held.size() == 8)
+                        release.swap(held);
+                    }
+                    for (auto& answer : release)
+                      answer();
+                  }};
+                },
+                [](std::size_t, caf::expected<int64_t>) {}),
+            5s);
+  ASSERT_TRUE(done) << render(done.error());
+  EXPECT_EQ(*done, 8u);
 }
 
 // -- requests from Troupe actors (reply queue, O(1) correlation) ------------------------------

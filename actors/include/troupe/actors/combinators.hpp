@@ -208,9 +208,9 @@ pending<R> with_fallback(pending<R> primary,
 }
 
 /// buffer_unordered / for_each_concurrent: makes one request per index 0..count-1 with
-/// `make(i)`, keeping at most `limit` in flight; each result goes to `each(i, result)` as it
-/// arrives (in completion order). Completes with the number of successful replies once all
-/// have completed.
+/// `make(i)`, keeping at most `limit` in flight (a limit of 0 is no limit, as in futures'
+/// for_each_concurrent); each result goes to `each(i, result)` as it arrives (in completion
+/// order). Completes with the number of successful replies once all have completed.
 template <class R>
 pending<std::size_t> for_each_concurrent(std::size_t count, std::size_t limit,
                                          std::function<pending<R>(std::size_t)> make,
@@ -265,7 +265,7 @@ pending<std::size_t> for_each_concurrent(std::size_t count, std::size_t limit,
         std::size_t first;
         {
           std::lock_guard guard{st->mtx};
-          first = std::min(count, std::max<std::size_t>(1, limit));
+          first = limit == 0 ? count : std::min(count, limit);
           st->next = first;
         }
         for (std::size_t i = 0; i < first; ++i)
