@@ -17,6 +17,7 @@
 #include "troupe/runtime/detail/runtime_metric_families.hpp"
 #include "troupe/runtime/file_write.hpp"
 #include "troupe/runtime/runtime_event_kinds.hpp"
+#include "troupe/scheduler/system_thread.hpp"
 #include "troupe/scheduler/work_stealing.hpp"
 
 namespace troupe {
@@ -182,6 +183,8 @@ runtime::runtime(runtime_config cfg, caf_customizer customize)
     caf_cfg_.set("scheduler.policy", caf::atom("sharing"));
     break;
   }
+  // Blocking calls that wait for actors tell a thread of this system by its mark.
+  mark_actor_system_threads(caf_cfg_);
   caf_cfg_.set("scheduler.max-threads", cfg_.effective_workers());
   caf_cfg_.set("scheduler.max-throughput", cfg_.max_throughput);
   caf_cfg_.add_error_category(config_error_category, [](uint8_t code, caf::atom_value category,

@@ -33,8 +33,6 @@ const char* to_string(supervision_errc code) noexcept {
     return "invalid_spec";
   case supervision_errc::start_failed:
     return "start_failed";
-  case supervision_errc::restart_intensity_exceeded:
-    return "restart_intensity_exceeded";
   case supervision_errc::child_not_found:
     return "child_not_found";
   case supervision_errc::child_running:

@@ -1,5 +1,6 @@
 #include "troupe/supervision/supervisor.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <set>
@@ -9,6 +10,8 @@
 
 #include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/errors.hpp"
+#include "troupe/scheduler/running_job.hpp"
+#include "troupe/scheduler/system_thread.hpp"
 #include "troupe/supervision/detail/supervisor_actor.hpp"
 #include "troupe/supervision/supervision_errc.hpp"
 
@@ -110,12 +113,28 @@ troupe::result<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
   if (auto err = spec.validate())
     return err;
   uint64_t next_serial = 1;
-  auto started = detail::supervisor_actor::start_initial(rt, spec, next_serial);
-  if (!started)
-    return std::move(started.error());
-  auto actor =
-      rt.spawn<detail::supervisor_actor>(rt, std::move(spec), std::move(*started), next_serial);
-  return supervisor{rt, std::move(actor)};
+  auto initial = detail::supervisor_actor::start_initial(rt, spec, next_serial);
+  bool any_started = std::any_of(initial.started.begin(), initial.started.end(),
+                                 [](const detail::child_record& rec) { return rec.actor; });
+  if (initial.failure && !any_started)
+    return std::move(initial.failure);
+  auto actor = rt.spawn<detail::supervisor_actor>(rt, std::move(spec), std::move(initial.started),
+                                                  next_serial);
+  supervisor sup{rt, std::move(actor)};
+  if (!initial.failure)
+    return sup;
+  // OTP's init_children: the children started so far stop, last first, each by its shutdown
+  // policy (asked, then killed at its deadline), before the start fails. The supervisor's own
+  // stop does exactly that, and then exits with the start error. As caf::anon_send_exit,
+  // whose reason can only be a caf::exit_reason.
+  sup.actor()->enqueue(nullptr, caf::make_message_id(),
+                       caf::make_message(caf::exit_msg{sup.actor().address(), initial.failure}),
+                       nullptr);
+  // Not on a thread of the actor system (e.g. inside a parent supervisor): the children may
+  // need this very thread to stop.
+  if (!on_actor_system_thread() && running_job() == nullptr)
+    (void)sup.await_exit(supervisor::default_timeout);
+  return std::move(initial.failure);
 }
 
 child_spec supervisor_child(std::string id, supervisor_spec spec, restart_type restart) {
@@ -240,7 +259,9 @@ caf::error supervisor::stop(std::chrono::milliseconds deadline) const {
     return caf::none;
   caf::scoped_actor self{rt_->system()};
   self->monitor(actor_);
-  self->send_exit(actor_, caf::exit_reason::user_shutdown);
+  // Anonymous, so that the request does not name this scoped actor, which is gone when the
+  // wait times out: the supervisor ignores the exit message of an actor that has ended.
+  caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
   if (!wait_down(self, actor_, deadline))
     return make_error(runtime_errc::timeout);
   return caf::none;

@@ -118,11 +118,12 @@ void supervisor_actor::publish_all() {
     publish(rec);
 }
 
-caf::expected<std::list<child_record>>
-supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& next_serial) {
-  std::list<child_record> started;
+supervisor_actor::initial_start supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec,
+                                                                uint64_t& next_serial) {
+  initial_start result;
+  auto& started = result.started;
   if (spec.strategy == restart_strategy::dynamic)
-    return started;
+    return result;
   for (auto& child : spec.children) {
     auto& rec = started.emplace_back();
     rec.spec = child;
@@ -136,13 +137,8 @@ supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& ne
                          e.fields["will_retry"] = false;
                        });
       started.pop_back();
-      // OTP stops the children started so far, last first, before failing the start.
-      for (auto i = started.rbegin(); i != started.rend(); ++i) {
-        i->token.cancel();
-        if (i->actor)
-          caf::anon_send_exit(i->actor, caf::exit_reason::user_shutdown);
-      }
-      return err;
+      result.failure = std::move(err);
+      return result;
     }
     if (rec.actor)
       emit_child_event(rt, event_level::info, event_kinds::child_started, spec.name, rec,
@@ -154,16 +150,25 @@ supervisor_actor::start_initial(runtime& rt, supervisor_spec& spec, uint64_t& ne
     if (!rec.actor && rec.spec.restart == restart_type::temporary)
       started.pop_back();
   }
-  return started;
+  return result;
 }
 
 caf::behavior supervisor_actor::make_behavior() {
   // Children are monitored, not linked: a linked child that is asked to stop drops the link
   // (CAF unlinks on an exit message), so its end would go unnoticed. on_exit() makes sure no
-  // child outlives the supervisor instead. Any exit message is a stop request (from the
-  // parent, the runtime or a user); children never send one.
+  // child outlives the supervisor instead. An exit message is a stop request (from the parent,
+  // the runtime or a user) unless it comes from an actor linked to the supervisor: OTP's
+  // supervisor ignores the exit of a process that is neither its parent nor its child.
   set_exit_handler([this](caf::exit_msg& msg) {
-    if (msg.reason)
+    if (!msg.reason)
+      return;
+    bool from_linked;
+    {
+      std::lock_guard guard{linked_mtx_};
+      // CAF has just dropped the link (it unlinks on every exit message); so does the record.
+      from_linked = linked_.erase(msg.source) > 0;
+    }
+    if (!from_linked)
       begin_shutdown(std::move(msg.reason));
   });
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
@@ -181,6 +186,29 @@ caf::behavior supervisor_actor::make_behavior() {
       },
       [this](supervisor_command& cmd) { on_command(cmd); },
   };
+}
+
+bool supervisor_actor::add_backlink(caf::abstract_actor* other) {
+  // Runs on the linking actor's thread, inside CAF's critical section of both actors.
+  if (!caf::event_based_actor::add_backlink(other))
+    return false;
+  std::lock_guard guard{linked_mtx_};
+  linked_.insert(other->address());
+  return true;
+}
+
+bool supervisor_actor::remove_backlink(caf::abstract_actor* other) {
+  auto removed = caf::event_based_actor::remove_backlink(other);
+  std::lock_guard guard{linked_mtx_};
+  linked_.erase(other->address());
+  return removed;
+}
+
+void supervisor_actor::add_link(caf::abstract_actor* other) {
+  // A link the supervisor makes itself (CAF's middleman does so for a remote actor's link_to).
+  caf::event_based_actor::add_link(other);
+  std::lock_guard guard{linked_mtx_};
+  linked_.insert(other->address());
 }
 
 void supervisor_actor::on_exit() {
@@ -319,8 +347,11 @@ bool supervisor_actor::count_restart(const child_record& rec, const caf::error& 
     e.fields["intensity"] = window_.intensity();
     e.fields["period_ms"] = window_.period().count();
   });
-  begin_shutdown(
-      make_error(supervision_errc::restart_intensity_exceeded, rec.spec.id, render(reason)));
+  // OTP's supervisor ends with `shutdown` when it gives up: an orderly exit, so a transient
+  // parent leaves it stopped and a permanent one restarts it. The context says why.
+  begin_shutdown(caf::error{
+      static_cast<uint8_t>(caf::exit_reason::user_shutdown), caf::atom("exit"),
+      caf::make_message(std::string{"restart_intensity_exceeded"}, rec.spec.id, render(reason))});
   return false;
 }
 
@@ -482,6 +513,8 @@ caf::error supervisor_actor::start_now(child_record& rec, bool retry_on_failure,
 
 void supervisor_actor::book_exit(child_record& rec) {
   rec.token.cancel();
+  if (rec.actor)
+    rec.previous_actor = rec.actor.id();
   rec.actor = nullptr;
   rec.state = child_state::terminated;
   publish(rec);
@@ -819,6 +852,17 @@ void supervisor_actor::stop_child_by_actor(const caf::actor& who, caf::response_
   }
   auto known = who ? by_actor_.find(who.id()) : by_actor_.end();
   if (known == by_actor_.end()) {
+    // OTP's restarting(Pid): an instance that ended and waits for its restart (a backoff or a
+    // failed start being retried) is still this child; stopping it deletes the child and
+    // voids the pending restart.
+    auto waiting = std::find_if(children_.begin(), children_.end(), [&](const child_record& r) {
+      return who && r.state == child_state::restarting && r.previous_actor == who.id();
+    });
+    if (waiting != children_.end()) {
+      erase(waiting);
+      rp.deliver(caf::unit);
+      return;
+    }
     // OTP: stopping an instance that is gone already (a second stop) is fine; a live actor
     // that is not a child is not found.
     auto* raw = caf::actor_cast<caf::abstract_actor*>(who);

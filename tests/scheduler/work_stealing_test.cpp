@@ -3,6 +3,7 @@
 // handler that blocks its worker.
 
 #include <atomic>
+#include <future>
 #include <latch>
 #include <memory>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "support/runtime_fixture.hpp"
 #include "troupe/runtime/runtime.hpp"
 #include "troupe/scheduler/detail/troupe_policy.hpp"
+#include "troupe/scheduler/system_thread.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -252,6 +254,24 @@ TEST(WorkStealing, CafPoliciesStaySelectable) {
     caf::scoped_actor self{rt.system()};
     self->request(echo, 5s, 7)
         .receive([](int x) { EXPECT_EQ(x, 7); }, [](caf::error& e) { FAIL() << render(e); });
+  }
+}
+
+TEST(WorkStealing, EveryPolicysWorkersAreMarkedAsActorSystemThreadsAndNoOtherThread) {
+  for (auto policy :
+       {scheduler_policy::troupe, scheduler_policy::caf_stealing, scheduler_policy::caf_sharing}) {
+    auto cfg = test::workers_config(1);
+    cfg.scheduler = policy;
+    runtime rt{cfg};
+    auto where = rt.spawn(
+        []() -> caf::behavior { return {[](int) { return troupe::on_actor_system_thread(); }}; });
+    caf::scoped_actor self{rt.system()};
+    self->request(where, 5s, 0)
+        .receive([&](bool marked) { EXPECT_TRUE(marked) << to_string(policy); },
+                 [](caf::error& e) { FAIL() << render(e); });
+    EXPECT_FALSE(troupe::on_actor_system_thread());
+    EXPECT_FALSE(
+        std::async(std::launch::async, [] { return troupe::on_actor_system_thread(); }).get());
   }
 }
 

@@ -36,6 +36,13 @@ protected:
     return *sup;
   }
 
+  /// Whether `reason` is the exit of a supervisor that gave up: OTP's `shutdown`
+  /// (user_shutdown), its context naming the restart intensity.
+  static bool exited_giving_up(const caf::error& reason) {
+    return reason == caf::exit_reason::user_shutdown &&
+           troupe::render(reason).find("restart_intensity_exceeded") != std::string::npos;
+  }
+
   /// The row of child `id`; fails the test (and returns an empty row) if there is none.
   static troupe::child_info child(const troupe::supervisor& sup, const std::string& id) {
     auto children = sup.which_children();

@@ -298,3 +298,113 @@ TEST_F(supervisor_otp_test, AChildStartCanReturnExtraInformation) {
 }
 
 } // namespace
+
+// -- exits: giving up, linked actors, a failed start's cleanup -------------------------------
+
+TEST_F(supervisor_otp_test, ASupervisorThatGivesUpExitsWithShutdownSoATransientParentLeavesIt) {
+  troupe::supervisor_spec inner;
+  inner.name = "inner";
+  inner.intensity = 0; // the first crash below is one restart too many
+  inner.children = {probe_child("leaf", log)};
+  auto outer = start(restart_strategy::one_for_one,
+                     {troupe::supervisor_child("inner", inner, restart_type::transient),
+                      probe_child("sibling", log)},
+                     /*intensity=*/5, "outer");
+  auto inner_sup = troupe::supervisor{*rt, child(outer, "inner").actor};
+  caf::anon_send(child(inner_sup, "leaf").actor, crash_atom::value);
+  auto reason = inner_sup.await_exit(10s);
+  ASSERT_TRUE(reason);
+  // OTP's `shutdown`: an orderly exit, which a transient child is not restarted for.
+  EXPECT_EQ(*reason, caf::exit_reason::user_shutdown) << troupe::render(*reason);
+  EXPECT_NE(troupe::render(*reason).find("restart_intensity_exceeded"), std::string::npos);
+  ASSERT_TRUE(troupe::test::eventually(
+      [&] { return child(outer, "inner").state == child_state::terminated; }));
+  auto row = child(outer, "inner");
+  EXPECT_EQ(row.restarts, 0u);
+  EXPECT_FALSE(row.actor);
+  EXPECT_EQ(child(outer, "sibling").state, child_state::running);
+  EXPECT_FALSE(outer.stop());
+}
+
+TEST_F(supervisor_otp_test, TheEndOfALinkedActorLeavesTheSupervisorRunning) {
+  auto sup = start(restart_strategy::one_for_one, {probe_child("a", log)});
+  auto a = child(sup, "a").actor;
+  // An actor that links itself to the supervisor and then crashes: OTP's supervisor ignores
+  // the exit of a process that is neither its parent nor its child.
+  auto linked = rt->spawn([sup_actor = sup.actor()](caf::event_based_actor* self) -> caf::behavior {
+    return {[self, sup_actor](crash_atom) {
+      self->link_to(sup_actor);
+      self->quit(troupe::make_error(troupe::mailbox_errc::handler_threw, std::string{"boom"}));
+    }};
+  });
+  // Monitored before it links: CAF tells the newest attachment first, so the supervisor has
+  // the link's exit message in its mailbox by the time the watch sees the end.
+  troupe::test::exit_watch watch{sys(), linked};
+  caf::anon_send(linked, crash_atom::value);
+  EXPECT_EQ(watch.exit_reason(), troupe::mailbox_errc::handler_threw);
+  // The supervisor handled that exit message first and still answers, its child untouched.
+  auto row = child(sup, "a");
+  EXPECT_EQ(row.state, child_state::running);
+  EXPECT_EQ(row.actor, a);
+  // Nor does a live linked actor's own exit message.
+  caf::scoped_actor linked_self{sys()};
+  linked_self->link_to(sup.actor());
+  linked_self->send_exit(sup.actor(), caf::exit_reason::user_shutdown);
+  EXPECT_EQ(child(sup, "a").state, child_state::running);
+  // An exit message from an actor that is not linked to it is a stop request.
+  caf::scoped_actor self{sys()};
+  self->send_exit(sup.actor(), caf::exit_reason::user_shutdown);
+  auto reason = sup.await_exit(10s);
+  ASSERT_TRUE(reason);
+  EXPECT_EQ(*reason, caf::exit_reason::user_shutdown);
+  EXPECT_EQ(log->events(), (strings{"start:a", "stop:a"}));
+}
+
+TEST_F(supervisor_otp_test, AStopWhoseWaitTimedOutStillStopsTheSupervisor) {
+  auto sup = start(restart_strategy::one_for_one, {probe_child("a", log)});
+  (void)sup.stop(0ms); // gives up waiting at once; the request stands
+  auto reason = sup.await_exit(10s);
+  ASSERT_TRUE(reason);
+  EXPECT_EQ(*reason, caf::exit_reason::user_shutdown);
+  EXPECT_EQ(log->events(), (strings{"start:a", "stop:a"}));
+}
+
+TEST_F(supervisor_otp_test, AFailedStartStopsTheStartedChildrenByTheirShutdownPolicyFirst) {
+  // a ignores the request to stop: only its deadline's kill ends it. OTP's init_children
+  // stops it (exit, then kill at the deadline) before the start fails.
+  auto a = probe_child("a", log, restart_type::permanent, {.stubborn = true});
+  a.shutdown = 100ms;
+  troupe::child_spec broken;
+  broken.id = "broken";
+  broken.start = [](const troupe::child_context&) -> troupe::started_child {
+    throw std::runtime_error("no database");
+  };
+  troupe::supervisor_spec spec;
+  spec.children = {probe_child("z", log), a, broken, probe_child("c", log)};
+  auto sup = troupe::start_supervisor(*rt, std::move(spec));
+  ASSERT_FALSE(sup);
+  EXPECT_EQ(sup.error(), supervision_errc::start_failed);
+  // Both were stopped, last first, when the start returned.
+  EXPECT_EQ(log->events(), (strings{"start:z", "start:a", "stop:a", "stop:z"}));
+}
+
+TEST_F(supervisor_otp_test, StoppingADynamicChildWaitingForItsRestartDeletesIt) {
+  auto spec = probe_child("d", log);
+  spec.backoff.emplace();
+  spec.backoff->initial_delay = 60'000ms; // stays restarting for the whole test
+  spec.backoff->max_delay = 60'000ms;
+  auto sup = start(restart_strategy::dynamic, {spec});
+  auto first = sup.start_child().value().actor;
+  ASSERT_TRUE(first);
+  caf::anon_send(first, crash_atom::value);
+  ASSERT_TRUE(troupe::test::eventually([&] {
+    auto rows = sup.which_children().value();
+    return rows.size() == 1 && rows[0].state == child_state::restarting;
+  }));
+  // OTP's restarting(Pid): the ended instance still names the child.
+  EXPECT_FALSE(sup.stop_child(first));
+  EXPECT_TRUE(sup.which_children().value().empty());
+  EXPECT_EQ(counts(sup), (sizes{1, 0, 0, 0}));
+  EXPECT_EQ(log->events(), (strings{"start:d#1", "stop:d#1"}));
+  EXPECT_FALSE(sup.stop());
+}

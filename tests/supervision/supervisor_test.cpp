@@ -238,7 +238,7 @@ TEST_F(supervisor_test, TemporaryChildIsNeverRestartedAndLeavesTheList) {
 
 // -- intensity and escalation ---------------------------------------------------------------
 
-TEST_F(supervisor_test, IntensityExceededStopsTheChildrenAndExitsWithATypedReason) {
+TEST_F(supervisor_test, IntensityExceededStopsTheChildrenAndExitsWithShutdownNamingTheChild) {
   auto sup = start(restart_strategy::one_for_one, {probe_child("a", log), probe_child("b", log)},
                    /*intensity=*/2);
   for (int i = 0; i < 2; ++i) {
@@ -250,7 +250,7 @@ TEST_F(supervisor_test, IntensityExceededStopsTheChildrenAndExitsWithATypedReaso
   crash(sup, "b"); // the third restart within the period is one too many
   auto reason = sup.await_exit(10s);
   ASSERT_TRUE(reason);
-  EXPECT_EQ(*reason, supervision_errc::restart_intensity_exceeded);
+  EXPECT_TRUE(exited_giving_up(*reason)) << troupe::render(*reason);
   EXPECT_NE(troupe::render(*reason).find("\"b\""), std::string::npos) << troupe::render(*reason);
   auto events = log->events();
   EXPECT_EQ(events.back(), "stop:a"); // a was stopped before the supervisor exited
@@ -273,7 +273,7 @@ TEST_F(supervisor_test, EscalationReachesTheParentWhichRestartsTheSubtree) {
   crash(inner_sup, "leaf");
   auto reason = inner_sup.await_exit(10s);
   ASSERT_TRUE(reason);
-  EXPECT_EQ(*reason, supervision_errc::restart_intensity_exceeded);
+  EXPECT_TRUE(exited_giving_up(*reason)) << troupe::render(*reason);
   // The parent restarts the inner supervisor, which starts its leaf again.
   ASSERT_TRUE(log->wait_for_size(mark + 2));
   EXPECT_EQ(log->since(mark), (strings{"stop:leaf", "start:leaf"}));
@@ -303,7 +303,7 @@ TEST_F(supervisor_test, EscalationClimbsUntilASupervisorGivesUp) {
   crash(troupe::supervisor{*rt, child(outer, "inner").actor}, "leaf");
   auto reason = outer.await_exit(10s);
   ASSERT_TRUE(reason);
-  EXPECT_EQ(*reason, supervision_errc::restart_intensity_exceeded);
+  EXPECT_TRUE(exited_giving_up(*reason)) << troupe::render(*reason);
   EXPECT_NE(troupe::render(*reason).find("inner"), std::string::npos);
 }
 
@@ -320,7 +320,7 @@ TEST_F(supervisor_test, AChildThatCannotRestartEndsInEscalationNotALoop) {
   crash(sup, "flaky");
   auto reason = sup.await_exit(10s);
   ASSERT_TRUE(reason);
-  EXPECT_EQ(*reason, supervision_errc::restart_intensity_exceeded);
+  EXPECT_TRUE(exited_giving_up(*reason)) << troupe::render(*reason);
   // One restart after the crash, then retries until the fourth restart within the period.
   EXPECT_EQ(starts->load(), 4);
 }

@@ -8,8 +8,8 @@
 
 namespace troupe {
 
-/// Errors of supervisors: rejected specs, failed starts, run-time child operations, and the
-/// exit reason of a supervisor that gave up.
+/// Errors of supervisors: rejected specs, failed starts and run-time child operations. (A
+/// supervisor that gives up exits with caf::exit_reason::user_shutdown, OTP's `shutdown`.)
 ///
 ///   if (err == troupe::supervision_errc::start_failed) { ... }   // render(err) names the child
 enum class supervision_errc : uint8_t {
@@ -20,9 +20,6 @@ enum class supervision_errc : uint8_t {
   /// reason as text, and the factory's own error (empty for an exception); see
   /// start_failure_reason().
   start_failed,
-  /// More than `intensity` restarts within `period`: the supervisor stopped its children and
-  /// exited with this reason, which its own supervisor sees. Context: child id, last reason.
-  restart_intensity_exceeded,
   /// No child with that id (or actor) is known. Context: the id.
   child_not_found,
   /// The operation needs a child that is not running (restart_child, remove_child, or

@@ -25,8 +25,9 @@ inline constexpr std::string_view child_restarted{"supervisor.child_restarted"};
 inline constexpr std::string_view child_start_failed{"supervisor.start_failed"};
 
 /// A supervisor gave up: one restart too many within its intensity window. It stops its
-/// children and ends with restart_intensity_exceeded, which its own supervisor sees
-/// (escalation). Level error. Fields: "supervisor", "child" (the child whose restart was one
+/// children and ends with user_shutdown (OTP's `shutdown`, context "restart_intensity_exceeded"),
+/// which its own supervisor sees (escalation: a permanent parent restarts it, a transient one
+/// leaves it stopped). Level error. Fields: "supervisor", "child" (the child whose restart was one
 /// too many), "reason" (that child's), "intensity", "period_ms".
 inline constexpr std::string_view supervisor_gave_up{"supervisor.gave_up"};
 

@@ -50,9 +50,16 @@ class runtime;
 ///   child_running (OTP's running), of one waiting for its restart `restarting`; stop_child of
 ///   a child waiting for its restart cancels the restart.
 /// - A dynamic supervisor (simple_one_for_one) names children by actor only: commands by id
-///   are not_supported; stop_child(actor) of an instance that is gone already is ok, of a live
-///   actor that is not its child child_not_found. A static supervisor's stop_child(actor) is
+///   are not_supported; stop_child(actor) of an instance that is gone already is ok, of one
+///   waiting for its restart deletes it (the restart is cancelled), of a live actor that is
+///   not its child child_not_found. A static supervisor's stop_child(actor) is
 ///   child_not_found. count_children counts the template as the one spec.
+/// - A supervisor that gives up (more than `intensity` restarts within `period`) exits with
+///   user_shutdown, OTP's `shutdown`: a transient parent leaves it stopped.
+/// - An exit message sent to the supervisor stops it (caf::anon_send_exit, stop(), send_exit
+///   from its parent or the runtime). One from an actor linked to it does not (the link's
+///   news of that actor's end, or its own send_exit): OTP's supervisor ignores the exit of a
+///   process that is neither its parent nor its child.
 ///
 /// Deliberate differences from OTP:
 /// - start_child(id) (no OTP counterpart; OTP's restart_child) also starts a child that waits
@@ -63,7 +70,8 @@ class runtime;
 ///
 /// Thread safety: any thread outside actors — the member functions block the caller until the
 /// supervisor answers (the handle itself may be copied and shared freely). Actors talk to a
-/// supervisor by monitoring or linking its actor().
+/// supervisor by monitoring or linking its actor() (a link tells the actor of the
+/// supervisor's end; the actor's end leaves the supervisor running).
 class supervisor {
 public:
   /// How long the blocking calls wait for the supervisor's answer.
@@ -144,7 +152,8 @@ public:
   caf::error stop(std::chrono::milliseconds deadline = default_timeout) const;
 
   /// Waits up to `deadline` for the supervisor to exit and returns its exit reason, e.g.
-  /// supervision_errc::restart_intensity_exceeded; nullopt when it still runs at the deadline.
+  /// caf::exit_reason::user_shutdown when it gave up (its context: "restart_intensity_exceeded",
+  /// the child, that child's reason); nullopt when it still runs at the deadline.
   [[nodiscard]] std::optional<caf::error> await_exit(std::chrono::milliseconds deadline) const;
 
 private:
@@ -153,8 +162,12 @@ private:
 };
 
 /// Starts a supervisor and its children, in order, on the calling thread; returns once all
-/// started. A child that fails to start stops the ones before it (in reverse order) and fails
-/// the whole start with supervision_errc::start_failed naming the child and its reason.
+/// started. A child that fails to start fails the whole start with
+/// supervision_errc::start_failed naming the child and its reason, after the children started
+/// before it have stopped, last first, each by its shutdown policy (as OTP's init_children).
+/// The caller waits for them up to supervisor::default_timeout; a caller on a thread of the
+/// actor system (inside an actor, such as a parent supervisor) does not wait: they may need
+/// its thread.
 /// spec.init, if set, runs first and may change the spec, decline or fail.
 ///
 /// Errors: invalid_spec, start_failed, ignored (init declined), init's own errors.

@@ -30,8 +30,8 @@ enum class restart_strategy {
 
 /// A supervisor: how it restarts, how often it may, and its children in start order. Left
 /// unset, the limit is OTP's default: intensity 1 within a period of 5 s, so a second restart
-/// within 5 s makes the supervisor give up (restart_intensity_exceeded). Set both for children
-/// that may crash more often.
+/// within 5 s makes the supervisor give up (it exits with user_shutdown, OTP's `shutdown`). Set
+/// both for children that may crash more often.
 ///
 /// Example:
 ///
@@ -48,7 +48,8 @@ struct supervisor_spec {
   /// Which children restart with a failed one. Default: one_for_one.
   restart_strategy strategy = restart_strategy::one_for_one;
   /// At most this many restarts within `period`; one more and the supervisor stops its
-  /// children and exits with supervision_errc::restart_intensity_exceeded.
+  /// children and exits with caf::exit_reason::user_shutdown (OTP's `shutdown`; the context
+  /// says "restart_intensity_exceeded"), so a transient parent leaves it stopped.
   std::size_t intensity = 1;
   /// The window `intensity` counts restarts in. Default 5 s; must be positive.
   std::chrono::milliseconds period{5000};

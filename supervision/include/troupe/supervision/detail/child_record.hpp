@@ -23,6 +23,9 @@ namespace troupe::detail {
 struct child_record {
   child_spec spec;
   caf::actor actor;
+  /// The id of its last incarnation once that ended (0 before): a dynamic supervisor's
+  /// stop_child names a child waiting for its restart by it, as OTP's restarting(Pid).
+  caf::actor_id previous_actor = 0;
   child_state state = child_state::terminated;
   uint64_t restarts = 0;
   /// Counts starts, so that a late event about an earlier incarnation is recognised as such.

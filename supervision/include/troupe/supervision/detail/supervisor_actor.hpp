@@ -5,9 +5,11 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -65,10 +67,20 @@ public:
   void stop_child_by_actor(const caf::actor& who, caf::response_promise rp);
   void restart_child_by_id(const std::string& id, caf::response_promise rp);
 
-  /// Starts the children of `spec` in order on the calling thread; on failure stops the ones
-  /// already started and returns the error.
-  static caf::expected<std::list<child_record>> start_initial(runtime& rt, supervisor_spec& spec,
-                                                              uint64_t& next_serial);
+  /// What start_initial did: the children started, in order, and the error of the one that
+  /// did not start (none when all did; the later ones were not tried).
+  struct initial_start {
+    std::list<child_record> started;
+    caf::error failure;
+  };
+
+  /// Starts the children of `spec` in order on the calling thread, up to the first that fails.
+  static initial_start start_initial(runtime& rt, supervisor_spec& spec, uint64_t& next_serial);
+
+  // Links made to it are recorded: an exit message from a linked actor is not a stop request.
+  bool add_backlink(caf::abstract_actor* other) override;
+  bool remove_backlink(caf::abstract_actor* other) override;
+  void add_link(caf::abstract_actor* other) override;
 
 protected:
   void on_exit() override;
@@ -158,6 +170,9 @@ private:
   std::deque<std::function<void()>> deferred_;
   bool shutting_down_ = false;
   caf::error exit_reason_;
+  // Written by the linking actor's thread (CAF calls add_backlink there), read by this one.
+  std::mutex linked_mtx_;
+  std::unordered_set<caf::actor_addr> linked_;
   std::minstd_rand jitter_rng_{std::random_device{}()};
 };
 
