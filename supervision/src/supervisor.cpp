@@ -259,8 +259,8 @@ caf::error supervisor::stop(std::chrono::milliseconds deadline) const {
     return caf::none;
   caf::scoped_actor self{rt_->system()};
   self->monitor(actor_);
-  // Anonymous, so that the request does not name this scoped actor, which is gone when the
-  // wait times out: the supervisor ignores the exit message of an actor that has ended.
+  // Anonymous, as the runtime's stop requests: the request names no actor of its own, so it
+  // stands as it is whether or not this wait times out.
   caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
   if (!wait_down(self, actor_, deadline))
     return make_error(runtime_errc::timeout);
