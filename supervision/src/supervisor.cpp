@@ -125,11 +125,9 @@ troupe::result<supervisor> start_supervisor(runtime& rt, supervisor_spec spec) {
     return sup;
   // OTP's init_children: the children started so far stop, last first, each by its shutdown
   // policy (asked, then killed at its deadline), before the start fails. The supervisor's own
-  // stop does exactly that, and then exits with the start error. As caf::anon_send_exit,
-  // whose reason can only be a caf::exit_reason.
-  sup.actor()->enqueue(nullptr, caf::make_message_id(),
-                       caf::make_message(caf::exit_msg{sup.actor().address(), initial.failure}),
-                       nullptr);
+  // stop does exactly that, and then exits with the start error. (caf::anon_send_exit takes
+  // only a caf::exit_reason: this is the message it sends, with the start error.)
+  caf::anon_send(sup.actor(), caf::exit_msg{sup.actor().address(), initial.failure});
   // Not on a thread of the actor system (e.g. inside a parent supervisor): the children may
   // need this very thread to stop.
   if (!on_actor_system_thread() && running_job() == nullptr)

@@ -160,15 +160,14 @@ caf::behavior supervisor_actor::make_behavior() {
   // the runtime or a user) unless it comes from an actor linked to the supervisor: OTP's
   // supervisor ignores the exit of a process that is neither its parent nor its child.
   set_exit_handler([this](caf::exit_msg& msg) {
-    if (!msg.reason)
-      return;
     bool from_linked;
     {
       std::lock_guard guard{linked_mtx_};
-      // CAF has just dropped the link (it unlinks on every exit message); so does the record.
+      // CAF has just dropped the link (it unlinks on every exit message, a normal one too); so
+      // does the record, which would otherwise keep the ended actor's memory (its address).
       from_linked = linked_.erase(msg.source) > 0;
     }
-    if (!from_linked)
+    if (msg.reason && !from_linked)
       begin_shutdown(std::move(msg.reason));
   });
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
